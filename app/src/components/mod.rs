@@ -1,0 +1,4 @@
+pub mod error_panel;
+pub mod layout;
+pub mod pagination;
+pub mod status_badge;

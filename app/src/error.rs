@@ -1,0 +1,48 @@
+use domain::{FieldErrors, PortalError};
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// What a page can be told by a server function; travels as JSON to the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum UiError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    #[error("The portal could not answer right now. Try again in a moment.")]
+    Unavailable,
+    #[error("Could not reach the portal: {0}")]
+    Transport(String),
+}
+
+impl UiError {
+    /// The HTTP status a server-rendered page shows for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotFound(_) => 404,
+            Self::Invalid(_) => 400,
+            Self::Unavailable | Self::Transport(_) => 503,
+        }
+    }
+}
+
+impl From<PortalError> for UiError {
+    fn from(error: PortalError) -> Self {
+        match error {
+            PortalError::NotFound(what) => Self::NotFound(what),
+            PortalError::Invalid(fields) => Self::Invalid(fields),
+            PortalError::Unavailable => Self::Unavailable,
+        }
+    }
+}
+
+impl FromServerFnError for UiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}

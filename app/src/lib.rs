@@ -1,0 +1,85 @@
+//! Stargate's UI: the document shell, the router and one module per page.
+//!
+//! Compiled twice: with `ssr` into the server (rendering and server functions) and with
+//! `hydrate` into the browser's wasm bundle.
+
+pub mod api;
+mod components;
+pub mod error;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Redirect, Route, Router, Routes},
+    path,
+};
+
+use components::layout::Header;
+use pages::{catalog::CatalogPage, not_found::NotFound, service::ServicePage};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="stargate" href="/pkg/stargate.css" />
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Stargate".to_owned() } else { format!("{title} · Stargate") }
+        } />
+        <Router>
+            <Header />
+            <main class="container">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/services" /> } />
+                    <Route path=path!("/services") view=CatalogPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/services/:team/:name")
+                        view=ServicePage
+                        ssr=SsrMode::Async
+                    />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Sets the HTTP status of the page being rendered on the server (404, 400, ...); a no-op
+/// in the browser, where the document has already arrived.
+pub fn set_page_status(status: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(response), Ok(code)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(status),
+    ) {
+        response.set_status(code);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = status;
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

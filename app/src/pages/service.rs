@@ -1,0 +1,89 @@
+use domain::ServiceDetail;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_params_map};
+
+use crate::{
+    api::get_service,
+    components::{error_panel::ErrorPanel, status_badge::StatusBadge},
+    error::UiError,
+    pages::not_found::NotFound,
+};
+
+#[component]
+pub fn ServicePage() -> impl IntoView {
+    let params = use_params_map();
+    let service = Resource::new(
+        move || {
+            params.with(|p| {
+                (
+                    p.get("team").unwrap_or_default(),
+                    p.get("name").unwrap_or_default(),
+                )
+            })
+        },
+        |(team, name)| get_service(team, name),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">"Loading service…"</p> }>
+            {move || Suspend::new(async move {
+                match service.await {
+                    Ok(detail) => view! { <ServiceView detail /> }.into_any(),
+                    Err(UiError::NotFound(_)) => view! { <NotFound /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ServiceView(detail: ServiceDetail) -> impl IntoView {
+    let title = format!("{}/{}", detail.team, detail.name);
+    let team_href = format!("/services?team={}", detail.team);
+    view! {
+        <Title text=title.clone() />
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <A href="/services">"Services"</A>
+            " / "
+            <A href=team_href.clone()>{detail.team.to_string()}</A>
+        </nav>
+        <div class="page-header">
+            <h1>{detail.name.to_string()} " " <StatusBadge status=detail.status /></h1>
+            <p class="muted">{detail.description.clone()}</p>
+        </div>
+        <div class="grid">
+            <section class="card">
+                <h2>"Ownership"</h2>
+                <dl>
+                    <dt>"Team"</dt>
+                    <dd><A href=team_href>{detail.team_display_name.clone()}</A></dd>
+                    <dt>"Cluster"</dt>
+                    <dd><code>{detail.cluster.clone()}</code></dd>
+                    <dt>"Namespace"</dt>
+                    <dd><code>{detail.namespace.clone()}</code></dd>
+                </dl>
+            </section>
+            <section class="card">
+                <h2>"Workload"</h2>
+                <dl>
+                    <dt>"Image"</dt>
+                    <dd><code class="wrap">{detail.image.clone()}</code></dd>
+                    <dt>"Replicas"</dt>
+                    <dd>{detail.replicas}</dd>
+                    <dt>"Port"</dt>
+                    <dd>{detail.port}</dd>
+                </dl>
+            </section>
+            <section class="card">
+                <h2>"History"</h2>
+                <dl>
+                    <dt>"Created"</dt>
+                    <dd><time datetime=detail.created_at.clone()>{detail.created_at.clone()}</time></dd>
+                    <dt>"Last change"</dt>
+                    <dd><time datetime=detail.updated_at.clone()>{detail.updated_at.clone()}</time></dd>
+                </dl>
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,179 @@
+//! What the catalog shows: teams and their services.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{FieldError, ServiceName, TeamName};
+
+/// Where a service stands, as the catalog knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    /// Requested or being applied; not running yet.
+    Pending,
+    /// Applied and ready.
+    Live,
+    /// Running, but not all replicas are ready or live state drifted.
+    Degraded,
+    /// The last change failed to apply.
+    Failed,
+}
+
+impl ServiceStatus {
+    pub const ALL: [ServiceStatus; 4] = [Self::Pending, Self::Live, Self::Degraded, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Live => "live",
+            Self::Degraded => "degraded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Live => "Live",
+            Self::Degraded => "Degraded",
+            Self::Failed => "Failed",
+        }
+    }
+
+    pub fn parse(path: &str, value: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| {
+                FieldError::new(
+                    path,
+                    format!("must be one of pending, live, degraded, failed (got {value:?})"),
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for ServiceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub name: TeamName,
+    pub display_name: String,
+    pub description: String,
+    pub namespace: String,
+}
+
+/// A row of the catalog list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSummary {
+    pub team: TeamName,
+    pub name: ServiceName,
+    pub description: String,
+    pub cluster: String,
+    pub status: ServiceStatus,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+/// Everything the service page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceDetail {
+    pub team: TeamName,
+    pub team_display_name: String,
+    pub name: ServiceName,
+    pub description: String,
+    pub cluster: String,
+    pub namespace: String,
+    pub status: ServiceStatus,
+    pub image: String,
+    pub replicas: u32,
+    pub port: u16,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+/// One page of a longer list, with the total so clients can paginate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T> Page<T> {
+    /// Number of pages; an empty list still has one (empty) page.
+    pub fn page_count(&self) -> u32 {
+        let per_page = u64::from(self.per_page.max(1));
+        u32::try_from(self.total.div_ceil(per_page).max(1)).unwrap_or(u32::MAX)
+    }
+
+    pub fn has_previous(&self) -> bool {
+        self.page > 1
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.page < self.page_count()
+    }
+
+    /// 1-based position of the first and last item shown, for "21–40 of 312".
+    pub fn shown_range(&self) -> Option<(u64, u64)> {
+        if self.items.is_empty() {
+            return None;
+        }
+        let first = u64::from(self.page - 1) * u64::from(self.per_page) + 1;
+        Some((first, first + self.items.len() as u64 - 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(total: u64, page: u32, per_page: u32, shown: usize) -> Page<u8> {
+        Page {
+            items: vec![0; shown],
+            total,
+            page,
+            per_page,
+        }
+    }
+
+    #[test]
+    fn page_count_rounds_up_and_never_drops_to_zero() {
+        assert_eq!(page(0, 1, 20, 0).page_count(), 1);
+        assert_eq!(page(20, 1, 20, 20).page_count(), 1);
+        assert_eq!(page(21, 1, 20, 20).page_count(), 2);
+        assert_eq!(page(10_000, 1, 20, 20).page_count(), 500);
+    }
+
+    #[test]
+    fn previous_and_next() {
+        assert!(!page(45, 1, 20, 20).has_previous());
+        assert!(page(45, 1, 20, 20).has_next());
+        assert!(page(45, 3, 20, 5).has_previous());
+        assert!(!page(45, 3, 20, 5).has_next());
+    }
+
+    #[test]
+    fn shown_range_of_middle_and_last_page() {
+        assert_eq!(page(45, 2, 20, 20).shown_range(), Some((21, 40)));
+        assert_eq!(page(45, 3, 20, 5).shown_range(), Some((41, 45)));
+        assert_eq!(page(45, 9, 20, 0).shown_range(), None);
+    }
+
+    #[test]
+    fn status_round_trips_and_names_the_field() {
+        for s in ServiceStatus::ALL {
+            assert_eq!(ServiceStatus::parse("status", s.as_str()), Ok(s));
+        }
+        let err = ServiceStatus::parse("status", "running").unwrap_err();
+        assert_eq!(err.path, "status");
+        assert!(err.message.contains("running"));
+    }
+}

@@ -1,0 +1,274 @@
+//! The catalog list's query: what comes in from a URL, validated once for pages and API.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{FieldError, FieldErrors, ServiceStatus, TeamName};
+
+pub const DEFAULT_PER_PAGE: u32 = 20;
+pub const MAX_PER_PAGE: u32 = 100;
+/// Far beyond any real catalog; keeps offsets well inside i64.
+pub const MAX_PAGE: u32 = 1_000_000;
+pub const MAX_SEARCH_LEN: usize = 100;
+
+/// The query string as typed: every field optional text, nothing trusted yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawServiceQuery {
+    pub q: Option<String>,
+    pub team: Option<String>,
+    pub status: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+/// A validated catalog query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceQuery {
+    /// Case-insensitive search text, trimmed; `None` when blank.
+    pub q: Option<String>,
+    pub team: Option<TeamName>,
+    pub status: Option<ServiceStatus>,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Default for ServiceQuery {
+    fn default() -> Self {
+        Self {
+            q: None,
+            team: None,
+            status: None,
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+fn non_blank(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn parse_bounded(path: &str, value: &str, max: u32) -> Result<u32, FieldError> {
+    match value.parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(FieldError::new(
+            path,
+            format!("must be a whole number from 1 to {max} (got {value:?})"),
+        )),
+    }
+}
+
+impl ServiceQuery {
+    /// Validates every field and reports every problem, each naming its parameter.
+    pub fn parse(raw: &RawServiceQuery) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let q = non_blank(&raw.q).map(str::to_owned);
+        if let Some(q) = &q
+            && q.chars().count() > MAX_SEARCH_LEN
+        {
+            errors.push(FieldError::new(
+                "q",
+                format!("must be at most {MAX_SEARCH_LEN} characters"),
+            ));
+        }
+        let team = non_blank(&raw.team).and_then(|t| errors.collect(TeamName::parse("team", t)));
+        let status =
+            non_blank(&raw.status).and_then(|s| errors.collect(ServiceStatus::parse("status", s)));
+        let page = non_blank(&raw.page)
+            .map(|p| errors.collect(parse_bounded("page", p, MAX_PAGE)))
+            .unwrap_or(Some(1));
+        let per_page = non_blank(&raw.per_page)
+            .map(|p| errors.collect(parse_bounded("per_page", p, MAX_PER_PAGE)))
+            .unwrap_or(Some(DEFAULT_PER_PAGE));
+        let query = Self {
+            q,
+            team,
+            status,
+            page: page.unwrap_or(1),
+            per_page: per_page.unwrap_or(DEFAULT_PER_PAGE),
+        };
+        errors.into_result(query)
+    }
+
+    /// Rows to skip for this page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.per_page)
+    }
+
+    /// A `LIKE` pattern matching the search text anywhere, lower-cased, with `%`, `_` and
+    /// the escape character itself escaped by `\` (use `ESCAPE '\'`).
+    pub fn like_pattern(&self) -> Option<String> {
+        self.q.as_ref().map(|q| {
+            let mut pattern = String::with_capacity(q.len() + 2);
+            pattern.push('%');
+            for c in q.to_lowercase().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    pattern.push('\\');
+                }
+                pattern.push(c);
+            }
+            pattern.push('%');
+            pattern
+        })
+    }
+
+    /// The same query for another page, as a URL query string (`q=..&page=2`), leaving
+    /// defaults out so shared links stay short.
+    pub fn to_query_string(&self, page: u32) -> String {
+        RawServiceQuery {
+            q: self.q.clone(),
+            team: self.team.as_ref().map(ToString::to_string),
+            status: self.status.map(|s| s.as_str().to_owned()),
+            page: (page != 1).then(|| page.to_string()),
+            per_page: (self.per_page != DEFAULT_PER_PAGE).then(|| self.per_page.to_string()),
+        }
+        .to_query_string()
+    }
+}
+
+impl RawServiceQuery {
+    /// The fields that are set, as a URL query string; blank fields are left out, others
+    /// kept as typed (trailing spaces too, so a search box bound to the URL keeps them).
+    pub fn to_query_string(&self) -> String {
+        let fields = [
+            ("q", &self.q),
+            ("team", &self.team),
+            ("status", &self.status),
+            ("page", &self.page),
+            ("per_page", &self.per_page),
+        ];
+        let parts: Vec<String> = fields
+            .iter()
+            .filter_map(|(key, value)| {
+                non_blank(value)
+                    .map(|_| format!("{key}={}", encode(value.as_deref().unwrap_or_default())))
+            })
+            .collect();
+        parts.join("&")
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawServiceQuery {
+        let mut raw = RawServiceQuery::default();
+        for (k, v) in pairs {
+            let v = Some(v.to_string());
+            match *k {
+                "q" => raw.q = v,
+                "team" => raw.team = v,
+                "status" => raw.status = v,
+                "page" => raw.page = v,
+                "per_page" => raw.per_page = v,
+                _ => unreachable!(),
+            }
+        }
+        raw
+    }
+
+    #[test]
+    fn empty_query_is_first_page_of_twenty() {
+        assert_eq!(
+            ServiceQuery::parse(&RawServiceQuery::default()),
+            Ok(ServiceQuery::default())
+        );
+    }
+
+    #[test]
+    fn blank_fields_count_as_absent() {
+        let q = ServiceQuery::parse(&raw(&[("q", "  "), ("team", ""), ("page", "")])).unwrap();
+        assert_eq!(q, ServiceQuery::default());
+    }
+
+    #[test]
+    fn parses_every_field() {
+        let q = ServiceQuery::parse(&raw(&[
+            ("q", " Checkout "),
+            ("team", "payments"),
+            ("status", "live"),
+            ("page", "3"),
+            ("per_page", "50"),
+        ]))
+        .unwrap();
+        assert_eq!(q.q.as_deref(), Some("Checkout"));
+        assert_eq!(q.team.unwrap().as_str(), "payments");
+        assert_eq!(q.status, Some(ServiceStatus::Live));
+        assert_eq!((q.page, q.per_page), (3, 50));
+    }
+
+    #[test]
+    fn reports_every_bad_field_by_name() {
+        let errors = ServiceQuery::parse(&raw(&[
+            ("team", "Payments!"),
+            ("status", "up"),
+            ("page", "abc"),
+            ("per_page", "1000"),
+        ]))
+        .unwrap_err();
+        let paths: Vec<&str> = errors.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["team", "status", "page", "per_page"]);
+        assert!(errors.0[2].message.contains("\"abc\""));
+        assert!(errors.0[3].message.contains("1 to 100"));
+    }
+
+    #[test]
+    fn page_zero_and_negative_are_errors() {
+        for bad in ["0", "-1", "1.5", "99999999999"] {
+            let errors = ServiceQuery::parse(&raw(&[("page", bad)])).unwrap_err();
+            assert_eq!(errors.0[0].path, "page", "{bad}");
+        }
+    }
+
+    #[test]
+    fn overlong_search_is_refused() {
+        let long = "x".repeat(MAX_SEARCH_LEN + 1);
+        let errors = ServiceQuery::parse(&raw(&[("q", &long)])).unwrap_err();
+        assert_eq!(errors.0[0].path, "q");
+    }
+
+    #[test]
+    fn offset_follows_page() {
+        let mut q = ServiceQuery::default();
+        assert_eq!(q.offset(), 0);
+        q.page = 3;
+        assert_eq!(q.offset(), 40);
+    }
+
+    #[test]
+    fn like_pattern_escapes_wildcards_and_lowercases() {
+        let q = ServiceQuery {
+            q: Some("Pay_100%\\x".into()),
+            ..ServiceQuery::default()
+        };
+        assert_eq!(q.like_pattern().as_deref(), Some("%pay\\_100\\%\\\\x%"));
+        assert_eq!(ServiceQuery::default().like_pattern(), None);
+    }
+
+    #[test]
+    fn query_string_keeps_only_what_differs_from_defaults() {
+        let q = ServiceQuery::parse(&raw(&[("q", "a b&c"), ("team", "search")])).unwrap();
+        assert_eq!(q.to_query_string(1), "q=a%20b%26c&team=search");
+        assert_eq!(q.to_query_string(2), "q=a%20b%26c&team=search&page=2");
+        assert_eq!(ServiceQuery::default().to_query_string(1), "");
+    }
+
+    #[test]
+    fn raw_query_string_skips_blank_fields() {
+        let raw = raw(&[("q", "pay"), ("team", ""), ("status", "live")]);
+        assert_eq!(raw.to_query_string(), "q=pay&status=live");
+    }
+}

@@ -1,0 +1,44 @@
+//! REST API v1: parse, call the portal, map errors.
+
+use axum::{
+    Json,
+    extract::{Path, Query, State, rejection::QueryRejection},
+};
+use domain::{
+    FieldError, FieldErrors, Page, RawServiceQuery, ServiceDetail, ServiceName, ServiceQuery,
+    ServiceSummary, Team, TeamName,
+};
+
+use super::{AppState, error::ApiError};
+
+pub async fn list_teams(State(state): State<AppState>) -> Result<Json<Vec<Team>>, ApiError> {
+    Ok(Json(state.portal.teams().await?))
+}
+
+pub async fn list_services(
+    State(state): State<AppState>,
+    query: Result<Query<RawServiceQuery>, QueryRejection>,
+) -> Result<Json<Page<ServiceSummary>>, ApiError> {
+    let Query(raw) = query.map_err(|rejection| {
+        ApiError::BadQuery(FieldErrors(vec![FieldError::new(
+            "query",
+            rejection.body_text(),
+        )]))
+    })?;
+    let query = ServiceQuery::parse(&raw).map_err(ApiError::BadQuery)?;
+    Ok(Json(state.portal.list_services(&query).await?))
+}
+
+pub async fn get_service(
+    State(state): State<AppState>,
+    Path((team, name)): Path<(String, String)>,
+) -> Result<Json<ServiceDetail>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("service {team}/{name}"));
+    let team_name = TeamName::parse("team", &team).map_err(|_| not_found())?;
+    let service_name = ServiceName::parse("name", &name).map_err(|_| not_found())?;
+    Ok(Json(state.portal.service(&team_name, &service_name).await?))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("API endpoint".into())
+}

@@ -1,0 +1,53 @@
+//! The REST API's one error shape: `{"error": code, "message": ..., "fields": [...]}`.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use domain::{FieldError, FieldErrors, PortalError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Malformed query parameters.
+    #[error("invalid query parameters")]
+    BadQuery(FieldErrors),
+    #[error("the portal could not complete this request; try again shortly")]
+    Unavailable,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: String,
+    fields: &'a [FieldError],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, fields) = match &self {
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", &[][..]),
+            Self::BadQuery(fields) => (StatusCode::BAD_REQUEST, "bad_request", &fields.0[..]),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", &[][..]),
+        };
+        let body = Body {
+            error: code,
+            message: self.to_string(),
+            fields,
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<PortalError> for ApiError {
+    fn from(error: PortalError) -> Self {
+        match error {
+            PortalError::NotFound(what) => Self::NotFound(what),
+            PortalError::Invalid(fields) => Self::BadQuery(fields),
+            PortalError::Unavailable => Self::Unavailable,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The HTTP edge: one router for pages, server functions, REST API, health and metrics.
+
+mod api;
+mod error;
+mod health;
+pub mod metrics;
+
+use std::{sync::Arc, time::Duration};
+
+use app::{App, api::PortalContext, shell};
+use axum::{
+    Router,
+    extract::FromRef,
+    http::{HeaderName, Request},
+    middleware,
+    routing::get,
+};
+use domain::Portal;
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::store::Store;
+use metrics::HttpMetrics;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub portal: Arc<dyn Portal>,
+    pub store: Store,
+    pub metrics: Arc<HttpMetrics>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let api_v1 = Router::new()
+        .route("/teams", get(api::list_teams))
+        .route("/services", get(api::list_services))
+        .route("/services/{team}/{name}", get(api::get_service))
+        .fallback(api::not_found);
+
+    let portal = PortalContext(state.portal.clone());
+    let options = state.leptos_options.clone();
+    let pkg_dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::export))
+        .nest("/api/v1", api_v1)
+        .nest_service("/pkg", ServeDir::new(pkg_dir))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(portal.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request<_>| {
+                            let id = request
+                                .headers()
+                                .get(REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default();
+                            tracing::info_span!(
+                                "request",
+                                request_id = %id,
+                                method = %request.method(),
+                                path = %request.uri().path(),
+                            )
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(30),
+                )),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,9 @@
+//! The `stargate` server: configuration, storage, the portal service layer and HTTP.
+
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod portal;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,218 @@
+//! Catalog queries: teams and services.
+
+use domain::{
+    Page, ServiceDetail, ServiceName, ServiceQuery, ServiceStatus, ServiceSummary, Team, TeamName,
+};
+use sqlx::{Row, any::AnyRow};
+
+use super::{Store, StoreError, now};
+
+/// A team to add to the catalog.
+#[derive(Debug, Clone)]
+pub struct NewTeam {
+    pub name: TeamName,
+    pub display_name: String,
+    pub description: String,
+    pub namespace: String,
+}
+
+/// A service to add to the catalog.
+#[derive(Debug, Clone)]
+pub struct NewService {
+    pub team: TeamName,
+    pub name: ServiceName,
+    pub description: String,
+    pub image: String,
+    pub cluster: String,
+    pub status: ServiceStatus,
+    pub replicas: u32,
+    pub port: u16,
+}
+
+/// The list's filter, shared by its count and its page; a macro so the SQL stays a
+/// compile-time constant (`concat!`), never text assembled at run time.
+macro_rules! service_filter {
+    () => {
+        "
+    FROM services s JOIN teams t ON t.id = s.team_id
+    WHERE ($1 IS NULL OR t.name = $1)
+      AND ($2 IS NULL OR s.status = $2)
+      AND ($3 IS NULL OR lower(s.name) LIKE $3 ESCAPE '\\' OR lower(s.description) LIKE $3 ESCAPE '\\')"
+    };
+}
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {error}"))
+}
+
+fn team_name(row: &AnyRow, column: &str) -> Result<TeamName, StoreError> {
+    TeamName::parse(column, &row.try_get::<String, _>(column)?).map_err(|e| corrupt("team", e))
+}
+
+fn service_name(row: &AnyRow) -> Result<ServiceName, StoreError> {
+    ServiceName::parse("name", &row.try_get::<String, _>("name")?)
+        .map_err(|e| corrupt("service", e))
+}
+
+fn service_status(row: &AnyRow) -> Result<ServiceStatus, StoreError> {
+    ServiceStatus::parse("status", &row.try_get::<String, _>("status")?)
+        .map_err(|e| corrupt("status", e))
+}
+
+impl Store {
+    pub async fn teams(&self) -> Result<Vec<Team>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, display_name, description, namespace FROM teams ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Team {
+                    name: team_name(row, "name")?,
+                    display_name: row.try_get("display_name")?,
+                    description: row.try_get("description")?,
+                    namespace: row.try_get("namespace")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn list_services(
+        &self,
+        query: &ServiceQuery,
+    ) -> Result<Page<ServiceSummary>, StoreError> {
+        let team = query.team.as_ref().map(|t| t.as_str().to_owned());
+        let status = query.status.map(|s| s.as_str().to_owned());
+        let pattern = query.like_pattern();
+
+        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) ", service_filter!()))
+            .bind(team.clone())
+            .bind(status.clone())
+            .bind(pattern.clone())
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(concat!(
+            "SELECT s.name, t.name AS team, s.description, s.cluster, s.status, s.updated_at",
+            service_filter!(),
+            " ORDER BY t.name, s.name LIMIT $4 OFFSET $5"
+        ))
+        .bind(team)
+        .bind(status)
+        .bind(pattern)
+        .bind(i64::from(query.per_page))
+        .bind(i64::try_from(query.offset()).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                Ok(ServiceSummary {
+                    team: team_name(row, "team")?,
+                    name: service_name(row)?,
+                    description: row.try_get("description")?,
+                    cluster: row.try_get("cluster")?,
+                    status: service_status(row)?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or_default(),
+            page: query.page,
+            per_page: query.per_page,
+        })
+    }
+
+    pub async fn service(
+        &self,
+        team: &TeamName,
+        name: &ServiceName,
+    ) -> Result<Option<ServiceDetail>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description,
+                    s.cluster, s.status, s.image, s.replicas, s.port, s.created_at, s.updated_at
+             FROM services s JOIN teams t ON t.id = s.team_id
+             WHERE t.name = $1 AND s.name = $2",
+        )
+        .bind(team.as_str())
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let replicas: i64 = row.try_get("replicas")?;
+        let port: i64 = row.try_get("port")?;
+        Ok(Some(ServiceDetail {
+            team: team_name(&row, "team")?,
+            team_display_name: row.try_get("display_name")?,
+            name: service_name(&row)?,
+            description: row.try_get("description")?,
+            cluster: row.try_get("cluster")?,
+            namespace: row.try_get("namespace")?,
+            status: service_status(&row)?,
+            image: row.try_get("image")?,
+            replicas: u32::try_from(replicas).map_err(|e| corrupt("replicas", e))?,
+            port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        }))
+    }
+
+    /// Adds teams and services in one transaction, unless `marker` was recorded before;
+    /// returns whether anything was added. Existing teams and services are left as they are.
+    pub async fn load_catalog_once(
+        &self,
+        marker: &str,
+        teams: &[NewTeam],
+        services: &[NewService],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO portal_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(marker)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        let created = now();
+        for team in teams {
+            sqlx::query(
+                "INSERT INTO teams (name, display_name, description, namespace, created_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(team.name.as_str())
+            .bind(&team.display_name)
+            .bind(&team.description)
+            .bind(&team.namespace)
+            .bind(&created)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for service in services {
+            sqlx::query(
+                "INSERT INTO services (team_id, name, description, image, cluster, status,
+                                       replicas, port, created_at, updated_at)
+                 SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $9 FROM teams WHERE name = $1
+                 ON CONFLICT (team_id, name) DO NOTHING",
+            )
+            .bind(service.team.as_str())
+            .bind(service.name.as_str())
+            .bind(&service.description)
+            .bind(&service.image)
+            .bind(&service.cluster)
+            .bind(service.status.as_str())
+            .bind(i64::from(service.replicas))
+            .bind(i64::from(service.port))
+            .bind(&created)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}

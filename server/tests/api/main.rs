@@ -1,0 +1,9 @@
+//! HTTP integration tests: the real server on a random port, a fresh database per test.
+//! `on_both_databases!` runs one test body against SQLite and against PostgreSQL.
+
+mod helpers;
+
+mod catalog_api;
+mod cli;
+mod health;
+mod pages;

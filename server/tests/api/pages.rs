@@ -1,0 +1,115 @@
+//! Server-rendered pages: what a browser receives before any script runs.
+
+use crate::{
+    helpers::{Db, spawn_app, spawn_empty_app},
+    on_both_databases,
+};
+
+async fn catalog_page_lists_services_with_team_and_status(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, html) = app.get_page("/services").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<title>Services · Stargate</title>"),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="/services/payments/checkout-api""#));
+    assert!(html.contains("badge-live"));
+    assert!(html.contains("1–20 of 30"));
+    assert!(
+        html.contains(r#"href="/pkg/stargate.css""#),
+        "links the stylesheet"
+    );
+    assert!(
+        html.contains("/pkg/stargate.js"),
+        "loads the hydration script"
+    );
+}
+
+async fn search_in_the_url_narrows_the_rendered_list(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, html) = app.get_page("/services?q=ledger").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"href="/services/payments/ledger""#));
+    assert!(!html.contains(r#"href="/services/payments/checkout-api""#));
+    assert!(
+        html.contains(r#"value="ledger""#),
+        "search box keeps the query"
+    );
+    assert!(html.contains("1–1 of 1"));
+}
+
+async fn second_page_links_back_and_keeps_filters(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, html) = app.get_page("/services?status=live&page=2").await;
+    assert!(
+        html.contains(r#"href="/services?status=live""#),
+        "previous keeps status: {html}"
+    );
+}
+
+async fn no_match_shows_an_empty_state(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, html) = app.get_page("/services?q=zzzz-nothing").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No services match"));
+    assert!(html.contains("Clear filters"));
+}
+
+async fn empty_catalog_says_what_to_expect(db: Db) {
+    let app = spawn_empty_app(db).await;
+    let (status, html) = app.get_page("/services").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No services yet"));
+}
+
+async fn service_page_shows_ownership_and_workload(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, html) = app.get_page("/services/search/ranking").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<title>search/ranking · Stargate</title>"));
+    assert!(html.contains("ghcr.io/acme/ranking:1.15.0"));
+    assert!(html.contains("Learning-to-rank model server"));
+    assert!(html.contains("badge-degraded"));
+}
+
+async fn unknown_service_and_path_are_404_pages(db: Db) {
+    let app = spawn_app(db).await;
+    for path in [
+        "/services/payments/does-not-exist",
+        "/services/NOT_VALID/x",
+        "/no/such/page",
+    ] {
+        let (status, html) = app.get_page(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(html.contains("Page not found"), "{path}: {html}");
+        assert!(html.contains(r#"href="/services""#), "offers a way back");
+    }
+}
+
+async fn malformed_query_parameter_is_a_400_page_naming_it(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, html) = app.get_page("/services?page=abc").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("<code>page</code>"), "{html}");
+    assert!(html.contains("whole number"));
+}
+
+on_both_databases!(
+    catalog_page_lists_services_with_team_and_status,
+    search_in_the_url_narrows_the_rendered_list,
+    second_page_links_back_and_keeps_filters,
+    no_match_shows_an_empty_state,
+    empty_catalog_says_what_to_expect,
+    service_page_shows_ownership_and_workload,
+    unknown_service_and_path_are_404_pages,
+    malformed_query_parameter_is_a_400_page_naming_it,
+);
+
+#[tokio::test]
+async fn root_redirects_to_the_catalog() {
+    let app = spawn_app(Db::Sqlite).await;
+    let response = app.get_html("/").await;
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(response.headers()["location"], "/services");
+}
