@@ -1,7 +1,8 @@
-//! Server functions: thin adapters from the UI to the portal the server provides.
+//! Server functions: thin adapters from the UI to the portal the server provides. JSON in
+//! (not form-encoded): it keeps empty optional fields, and cross-site forms cannot send it.
 
 use domain::{Page, RawServiceQuery, ServiceDetail, ServiceSummary, Team};
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::codec::Json};
 
 use crate::error::UiError;
 
@@ -17,18 +18,18 @@ fn portal() -> Result<std::sync::Arc<dyn domain::Portal>, UiError> {
         .ok_or(UiError::Unavailable)
 }
 
-#[server(prefix = "/rpc", endpoint = "teams")]
+#[server(prefix = "/rpc", endpoint = "teams", input = Json)]
 pub async fn list_teams() -> Result<Vec<Team>, UiError> {
     Ok(portal()?.teams().await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "services")]
+#[server(prefix = "/rpc", endpoint = "services", input = Json)]
 pub async fn list_services(query: RawServiceQuery) -> Result<Page<ServiceSummary>, UiError> {
     let query = domain::ServiceQuery::parse(&query).map_err(UiError::Invalid)?;
     Ok(portal()?.list_services(&query).await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "service")]
+#[server(prefix = "/rpc", endpoint = "service", input = Json)]
 pub async fn get_service(team: String, name: String) -> Result<ServiceDetail, UiError> {
     let not_found = || UiError::NotFound(format!("service {team}/{name}"));
     let team_name = domain::TeamName::parse("team", &team).map_err(|_| not_found())?;

@@ -2,3 +2,4 @@ pub mod error_panel;
 pub mod layout;
 pub mod pagination;
 pub mod status_badge;
+pub mod timestamp;

@@ -11,7 +11,10 @@ use leptos_router::{
 
 use crate::{
     api::{list_services, list_teams},
-    components::{error_panel::ErrorPanel, pagination::Pagination, status_badge::StatusBadge},
+    components::{
+        error_panel::ErrorPanel, pagination::Pagination, status_badge::StatusBadge,
+        timestamp::Timestamp,
+    },
 };
 
 #[component]
@@ -81,7 +84,7 @@ pub fn CatalogPage() -> impl IntoView {
                 placeholder="Search by name or description…"
                 autocomplete="off"
                 maxlength="100"
-                value=field(|r| &r.q)
+                value=raw.with_untracked(|r| r.q.clone().unwrap_or_default())
                 prop:value=move || field(|r| &r.q)
                 on:input=on_search
             />
@@ -161,7 +164,6 @@ fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoVie
         .into_iter()
         .map(|s| {
             let href = format!("/services/{}/{}", s.team, s.name);
-            let updated = s.updated_at.get(..10).unwrap_or(&s.updated_at).to_owned();
             view! {
                 <tr>
                     <td>
@@ -171,7 +173,7 @@ fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoVie
                     <td>{s.team.to_string()}</td>
                     <td><code>{s.cluster}</code></td>
                     <td><StatusBadge status=s.status /></td>
-                    <td class="muted"><time datetime=s.updated_at>{updated}</time></td>
+                    <td class="muted"><Timestamp value=s.updated_at date_only=true /></td>
                 </tr>
             }
         })

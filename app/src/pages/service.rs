@@ -5,7 +5,7 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     api::get_service,
-    components::{error_panel::ErrorPanel, status_badge::StatusBadge},
+    components::{error_panel::ErrorPanel, status_badge::StatusBadge, timestamp::Timestamp},
     error::UiError,
     pages::not_found::NotFound,
 };
@@ -79,9 +79,9 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                 <h2>"History"</h2>
                 <dl>
                     <dt>"Created"</dt>
-                    <dd><time datetime=detail.created_at.clone()>{detail.created_at.clone()}</time></dd>
+                    <dd><Timestamp value=detail.created_at.clone() /></dd>
                     <dt>"Last change"</dt>
-                    <dd><time datetime=detail.updated_at.clone()>{detail.updated_at.clone()}</time></dd>
+                    <dd><Timestamp value=detail.updated_at.clone() /></dd>
                 </dl>
             </section>
         </div>

@@ -113,3 +113,19 @@ async fn root_redirects_to_the_catalog() {
     assert!(response.status().is_redirection(), "{}", response.status());
     assert_eq!(response.headers()["location"], "/services");
 }
+
+#[tokio::test]
+async fn the_browser_list_call_accepts_an_empty_query() {
+    // What the hydrated catalog sends when no filter is set (client-side navigation).
+    let app = spawn_app(Db::Sqlite).await;
+    let response = app
+        .client
+        .post(format!("{}/rpc/services", app.address))
+        .json(&serde_json::json!({ "query": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["total"], 30);
+}

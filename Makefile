@@ -1,0 +1,70 @@
+# Stargate — the two commands a fresh machine needs:
+#   make run    build (release) and start the portal at http://127.0.0.1:3000 with demo data
+#   make test   unit, integration (SQLite + PostgreSQL) and browser tests
+# Each installs what it needs when missing, so a second run starts in seconds.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# wasm-bindgen on PATH must match the crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;q}' Cargo.lock)
+# Builds land here; CI keeps it outside the clone (CARGO_TARGET_DIR) to stay incremental.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help run test build tools browser-tools lint clean
+
+help:
+	@echo "make run    start the portal at http://127.0.0.1:3000 (SQLite, demo data)"
+	@echo "make test   run every test: unit, integration (SQLite and PostgreSQL), browser"
+	@echo "make lint   cargo fmt --check and clippy -D warnings"
+
+# Rust-side tools: wasm target, cargo-leptos, wasm-bindgen-cli (versions pinned).
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -qx "cargo-leptos $(CARGO_LEPTOS_VERSION)" \
+	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
+	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)"
+	@cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
+
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+# Browser tests: Debian's Chromium and the end2end npm packages (no browser download).
+browser-tools:
+	$(call apt_install,chromium)
+	@cd end2end && { [ -d node_modules/@playwright/test ] && npm ls --silent >/dev/null 2>&1; } \
+	  || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+
+build: tools
+	cargo leptos build
+
+run: tools
+	$(call apt_install,binaryen)
+	cargo leptos build --release
+	"$(TARGET_DIR)/release/stargate" serve --demo
+
+# One server build serves all tests: nextest builds the `stargate` binary for the CLI tests
+# and Playwright starts that same binary; cargo-leptos only adds the wasm bundle and CSS.
+test: tools browser-tools
+	cargo leptos build --frontend-only
+	cargo nextest run --workspace --no-fail-fast
+	cd end2end && STARGATE_BIN="$(TARGET_DIR)/debug/stargate" npx playwright test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results
