@@ -9,13 +9,41 @@ use crate::error::UiError;
 /// The portal implementation, provided by the server through Leptos context.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
-pub struct PortalContext(pub std::sync::Arc<dyn domain::Portal>);
+pub struct PortalContext {
+    pub portal: std::sync::Arc<dyn domain::Portal>,
+    /// The development sign-in is on: every page says so.
+    pub dev_sign_in: bool,
+}
 
 #[cfg(feature = "ssr")]
 fn portal() -> Result<std::sync::Arc<dyn domain::Portal>, UiError> {
     use_context::<PortalContext>()
-        .map(|p| p.0)
+        .map(|p| p.portal)
         .ok_or(UiError::Unavailable)
+}
+
+/// The signed-in person, as the server's sign-in check left it on the request.
+#[cfg(feature = "ssr")]
+fn actor() -> Result<domain::Actor, UiError> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<domain::Actor>().cloned())
+        .ok_or(UiError::Unauthorized)
+}
+
+/// Who is signed in, and whether this is the development sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionInfo {
+    pub me: domain::Me,
+    pub dev_sign_in: bool,
+}
+
+#[server(prefix = "/rpc", endpoint = "me", input = Json)]
+pub async fn current_user() -> Result<SessionInfo, UiError> {
+    let dev_sign_in = use_context::<PortalContext>().is_some_and(|p| p.dev_sign_in);
+    Ok(SessionInfo {
+        me: domain::Me::from(&actor()?),
+        dev_sign_in,
+    })
 }
 
 #[server(prefix = "/rpc", endpoint = "teams", input = Json)]
@@ -35,4 +63,27 @@ pub async fn get_service(team: String, name: String) -> Result<ServiceDetail, Ui
     let team_name = domain::TeamName::parse("team", &team).map_err(|_| not_found())?;
     let service_name = domain::ServiceName::parse("name", &name).map_err(|_| not_found())?;
     Ok(portal()?.service(&team_name, &service_name).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "tokens", input = Json)]
+pub async fn list_tokens() -> Result<Vec<domain::TokenView>, UiError> {
+    let actor = actor()?;
+    Ok(portal()?.tokens(&actor).await?)
+}
+
+/// Form-encoded so the create form works before the page is interactive.
+#[server(prefix = "/rpc", endpoint = "tokens/create")]
+pub async fn create_token(
+    name: String,
+    expires_in_days: String,
+) -> Result<domain::NewToken, UiError> {
+    let actor = actor()?;
+    let request = domain::TokenRequest::parse(&name, &expires_in_days).map_err(UiError::Invalid)?;
+    Ok(portal()?.create_token(&actor, request).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "tokens/revoke")]
+pub async fn revoke_token(id: i64) -> Result<(), UiError> {
+    let actor = actor()?;
+    Ok(portal()?.revoke_token(&actor, id).await?)
 }

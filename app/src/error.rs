@@ -12,6 +12,10 @@ pub enum UiError {
     NotFound(String),
     #[error("{0}")]
     Invalid(FieldErrors),
+    #[error("Sign in to continue.")]
+    Unauthorized,
+    #[error("You are not allowed to do this.")]
+    Forbidden,
     #[error("The portal could not answer right now. Try again in a moment.")]
     Unavailable,
     #[error("Could not reach the portal: {0}")]
@@ -24,6 +28,8 @@ impl UiError {
         match self {
             Self::NotFound(_) => 404,
             Self::Invalid(_) => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
             Self::Unavailable | Self::Transport(_) => 503,
         }
     }
@@ -34,6 +40,7 @@ impl From<PortalError> for UiError {
         match error {
             PortalError::NotFound(what) => Self::NotFound(what),
             PortalError::Invalid(fields) => Self::Invalid(fields),
+            PortalError::Forbidden(_) => Self::Forbidden,
             PortalError::Unavailable => Self::Unavailable,
         }
     }

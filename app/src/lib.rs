@@ -17,10 +17,11 @@ use leptos_router::{
 };
 
 use components::layout::Header;
-use pages::{catalog::CatalogPage, not_found::NotFound, service::ServicePage};
+use pages::{catalog::CatalogPage, not_found::NotFound, service::ServicePage, tokens::TokensPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -53,6 +54,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=|| view! { <Redirect path="/services" /> } />
                     <Route path=path!("/services") view=CatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/tokens") view=TokensPage />
                     <Route
                         path=path!("/services/:team/:name")
                         view=ServicePage
@@ -61,6 +63,25 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Pages may run only our own scripts: the hydration loader carries this request's nonce,
+/// the bundle and wasm come from our origin.
+fn set_content_security_policy() {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        let policy = format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&policy) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
     }
 }
 

@@ -3,14 +3,18 @@
 //! Pure code only — no HTTP, SQL, Leptos or Kubernetes clients — so the same rules run on
 //! the server and, compiled to wasm, in the browser.
 
+pub mod auth;
 pub mod catalog;
 pub mod field_error;
 pub mod names;
 pub mod portal;
 pub mod query;
+pub mod tokens;
 
+pub use auth::{Actor, Me, TeamAccess, TeamMembership, TeamRole};
 pub use catalog::{Page, ServiceDetail, ServiceStatus, ServiceSummary, Team};
 pub use field_error::{FieldError, FieldErrors};
 pub use names::{ServiceName, TeamName};
 pub use portal::{Portal, PortalError};
 pub use query::{RawServiceQuery, ServiceQuery};
+pub use tokens::{NewToken, TokenRequest, TokenView};

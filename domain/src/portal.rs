@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    FieldErrors, Page, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team, TeamName,
+    Actor, FieldErrors, NewToken, Page, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary,
+    Team, TeamName, TokenRequest, TokenView,
 };
 
 /// Why a portal operation did not happen. Converted once at each edge (JSON error, page).
@@ -14,6 +15,8 @@ pub enum PortalError {
     NotFound(String),
     #[error("invalid input: {0}")]
     Invalid(FieldErrors),
+    #[error("not allowed: {0}")]
+    Forbidden(String),
     /// A dependency (the database) failed; details are logged, not shown.
     #[error("the portal could not complete this request; try again shortly")]
     Unavailable,
@@ -33,4 +36,16 @@ pub trait Portal: Send + Sync + 'static {
         team: &TeamName,
         name: &ServiceName,
     ) -> Result<ServiceDetail, PortalError>;
+
+    /// The actor's own personal access tokens that still work.
+    async fn tokens(&self, actor: &Actor) -> Result<Vec<TokenView>, PortalError>;
+
+    async fn create_token(
+        &self,
+        actor: &Actor,
+        request: TokenRequest,
+    ) -> Result<NewToken, PortalError>;
+
+    /// Revokes one of the actor's own tokens; `NotFound` for anyone else's.
+    async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), PortalError>;
 }

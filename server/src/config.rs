@@ -5,9 +5,10 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use figment::{
     Figment,
-    providers::{Env, Format, Serialized, Toml},
+    providers::{Env, Format, Toml},
 };
-use serde::{Deserialize, Serialize};
+use secrecy::SecretString;
+use serde::Deserialize;
 
 /// Top-level keys; environment variables outside them (e.g. tools sharing the prefix)
 /// are not ours and are ignored rather than rejected.
@@ -18,10 +19,12 @@ const KEYS: &[&str] = &[
     "database_url",
     "site_root",
     "log",
+    "auth",
+    "teams",
 ];
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Address the web server binds; port 0 picks a free one.
     pub listen: SocketAddr,
@@ -34,10 +37,100 @@ pub struct Settings {
     /// Folder holding the built site (`pkg/stargate.js`, `.wasm`, `.css`).
     pub site_root: PathBuf,
     pub log: LogSettings,
+    pub auth: AuthSettings,
+    /// Teams and the SSO groups that make their members and leads.
+    pub teams: Vec<TeamSettings>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `oidc` (company SSO) or `dev` (pick a demo user; loopback only).
+    pub mode: AuthMode,
+    pub oidc: OidcSettings,
+    /// SSO groups whose members are portal admins.
+    pub admin_groups: Vec<String>,
+    /// A session ends after this long without use.
+    pub session_idle_minutes: u32,
+    /// ... and after this long in any case.
+    pub session_max_hours: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    Oidc,
+    Dev,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcSettings {
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scopes: Vec<String>,
+    /// The ID-token claim holding the user's groups.
+    pub groups_claim: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct TeamSettings {
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// Kubernetes namespace of the team's services; the team name when unset.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub member_groups: Vec<String>,
+    #[serde(default)]
+    pub lead_groups: Vec<String>,
+    /// DNS domains the team's ingress hosts must sit under.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    #[serde(default = "one")]
+    pub required_approvals: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Oidc,
+            oidc: OidcSettings::default(),
+            admin_groups: Vec::new(),
+            session_idle_minutes: 12 * 60,
+            session_max_hours: 7 * 24,
+        }
+    }
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self {
+            issuer_url: String::new(),
+            client_id: String::new(),
+            client_secret: SecretString::from(String::new()),
+            scopes: vec![
+                "openid".into(),
+                "email".into(),
+                "profile".into(),
+                "groups".into(),
+            ],
+            groups_claim: "groups".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LogSettings {
     /// `tracing` filter, e.g. `info,sqlx=warn`; `RUST_LOG` wins when set.
     pub filter: String,
@@ -45,7 +138,7 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Pretty,
@@ -60,28 +153,47 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             site_root: PathBuf::from("target/site"),
-            log: LogSettings {
-                filter: "info,sqlx=warn".into(),
-                format: LogFormat::Pretty,
-            },
+            log: LogSettings::default(),
+            auth: AuthSettings::default(),
+            teams: Vec::new(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            filter: "info,sqlx=warn".into(),
+            format: LogFormat::Pretty,
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(#[from] Box<figment::Error>);
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {key}: {message}")]
+    Value { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Value {
+        key,
+        message: message.into(),
+    }
+}
 
 impl Settings {
     /// Defaults, then the TOML file if it exists, then the environment.
     pub fn load(file: &std::path::Path) -> Result<Self, ConfigError> {
         Self::figment(file)
             .extract()
-            .map_err(|e| ConfigError(Box::new(e)))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
     }
 
     pub fn figment(file: &std::path::Path) -> Figment {
-        Figment::from(Serialized::defaults(Settings::default()))
+        Figment::new()
             .merge(Toml::file(file))
             .merge(Env::prefixed("STARGATE_").split("__").filter(|key| {
                 let top = key.as_str().split('.').next().unwrap_or_default();
@@ -93,6 +205,56 @@ impl Settings {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("stargate.db").display()))
+    }
+
+    /// Checks what serving needs beyond parsing: complete OIDC settings, or a loopback
+    /// address for the development sign-in (which trusts whoever can reach it).
+    pub fn validate_for_serve(&self) -> Result<(), ConfigError> {
+        use secrecy::ExposeSecret;
+        match self.auth.mode {
+            AuthMode::Dev if !self.listen.ip().is_loopback() => Err(invalid(
+                "auth.mode",
+                format!(
+                    "\"dev\" sign-in lets anyone act as any user, so it only runs on a loopback \
+                     address; listen is {}",
+                    self.listen
+                ),
+            )),
+            AuthMode::Dev => Ok(()),
+            AuthMode::Oidc => {
+                let oidc = &self.auth.oidc;
+                if oidc.issuer_url.is_empty() {
+                    return Err(invalid(
+                        "auth.oidc.issuer_url",
+                        "required with auth.mode = \"oidc\" (or set auth.mode = \"dev\" to try \
+                         Stargate locally)",
+                    ));
+                }
+                if !(oidc.issuer_url.starts_with("https://")
+                    || oidc.issuer_url.starts_with("http://"))
+                {
+                    return Err(invalid("auth.oidc.issuer_url", "must be an http(s) URL"));
+                }
+                if oidc.client_id.is_empty() {
+                    return Err(invalid(
+                        "auth.oidc.client_id",
+                        "required with auth.mode = \"oidc\"",
+                    ));
+                }
+                if oidc.client_secret.expose_secret().is_empty() {
+                    return Err(invalid(
+                        "auth.oidc.client_secret",
+                        "required with auth.mode = \"oidc\"",
+                    ));
+                }
+                Ok(())
+            }
+        }?;
+        for team in &self.teams {
+            domain::TeamName::parse("teams.name", &team.name)
+                .map_err(|e| invalid("teams.name", e.to_string()))?;
+        }
+        Ok(())
     }
 
     pub fn public_url(&self) -> String {
@@ -113,7 +275,8 @@ mod tests {
     fn defaults_without_file_or_environment() {
         Jail::expect_with(|_| {
             let settings = Settings::load("missing.toml".as_ref()).unwrap();
-            assert_eq!(settings, Settings::default());
+            assert_eq!(settings.listen, Settings::default().listen);
+            assert_eq!(settings.auth.mode, AuthMode::Oidc);
             assert_eq!(settings.database_url(), "sqlite://./data/stargate.db");
             assert_eq!(settings.public_url(), "http://127.0.0.1:3000");
             Ok(())
@@ -172,6 +335,66 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(error.to_lowercase().contains("fromat"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn oidc_mode_needs_an_issuer_and_dev_mode_needs_loopback() {
+        Jail::expect_with(|jail| {
+            let error = Settings::load("none.toml".as_ref())
+                .unwrap()
+                .validate_for_serve()
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("auth.oidc.issuer_url"), "{error}");
+
+            jail.set_env("STARGATE_AUTH__MODE", "dev");
+            jail.set_env("STARGATE_LISTEN", "0.0.0.0:3000");
+            let error = Settings::load("none.toml".as_ref())
+                .unwrap()
+                .validate_for_serve()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("auth.mode") && error.contains("loopback"),
+                "{error}"
+            );
+
+            jail.set_env("STARGATE_LISTEN", "127.0.0.1:3000");
+            let settings = Settings::load("none.toml".as_ref()).unwrap();
+            assert!(settings.validate_for_serve().is_ok());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn teams_come_from_the_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "stargate.toml",
+                r#"
+                [[teams]]
+                name = "payments"
+                member_groups = ["payments"]
+                lead_groups = ["payments-leads"]
+                allowed_domains = ["payments.example.com"]
+                "#,
+            )?;
+            let settings = Settings::load("stargate.toml".as_ref()).unwrap();
+            assert_eq!(settings.teams.len(), 1);
+            assert_eq!(settings.teams[0].required_approvals, 1);
+            assert_eq!(settings.teams[0].lead_groups, ["payments-leads"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_client_secret_never_prints() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STARGATE_AUTH__OIDC__CLIENT_SECRET", "hunter2-very-secret");
+            let settings = Settings::load("none.toml".as_ref()).unwrap();
+            assert!(!format!("{settings:?}").contains("hunter2"));
             Ok(())
         });
     }

@@ -2,7 +2,10 @@
 
 use domain::{ServiceName, ServiceStatus, TeamName};
 
-use crate::store::{NewService, NewTeam, Store, StoreError};
+use crate::{
+    config::{Settings, TeamSettings},
+    store::{NewService, NewTeam, Store, StoreError},
+};
 
 const MARKER: &str = "demo_catalog_loaded";
 
@@ -297,6 +300,36 @@ fn team(name: &str, display_name: &str, description: &str) -> Result<NewTeam, St
         description: description.into(),
         namespace: name.into(),
     })
+}
+
+/// The demo's teams and admin group, added to the settings when they name none, so the
+/// development sign-in offers an engineer and a lead per team and an admin.
+pub fn apply_demo_settings(settings: &mut Settings) {
+    if settings.teams.is_empty() {
+        settings.teams = [
+            (
+                "payments",
+                "Payments",
+                "Checkout, billing and money movement",
+            ),
+            ("search", "Search", "Search, ranking and recommendations"),
+        ]
+        .into_iter()
+        .map(|(name, display_name, description)| TeamSettings {
+            name: name.into(),
+            display_name: Some(display_name.into()),
+            description: description.into(),
+            namespace: None,
+            member_groups: vec![name.into()],
+            lead_groups: vec![format!("{name}-leads")],
+            allowed_domains: vec![format!("{name}.example.com")],
+            required_approvals: 1,
+        })
+        .collect();
+    }
+    if settings.auth.admin_groups.is_empty() {
+        settings.auth.admin_groups = vec!["platform-admins".into()];
+    }
 }
 
 /// Loads the demo catalog unless it was loaded before; returns whether it did.

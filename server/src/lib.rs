@@ -1,5 +1,6 @@
 //! The `stargate` server: configuration, storage, the portal service layer and HTTP.
 
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod http;

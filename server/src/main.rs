@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use server::{
+    auth::Auth,
     config::Settings,
     startup::{Application, shutdown_signal},
     store::Store,
@@ -35,6 +36,28 @@ enum Command {
     },
     /// Bring the database schema up to date and exit.
     Migrate,
+    /// Personal access tokens for bootstrap and automation.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new token for USER (created if missing), alone on the last line.
+    Create {
+        /// The user's email address.
+        #[arg(long)]
+        user: String,
+        /// Replace the user's SSO groups, e.g. `payments,payments-leads`.
+        #[arg(long, value_delimiter = ',')]
+        groups: Option<Vec<String>>,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Lifetime such as `30d` or `12h`; without it the token does not expire.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expires: Option<std::time::Duration>,
+    },
 }
 
 #[tokio::main]
@@ -57,6 +80,22 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             Store::open(&settings.database_url()).await?;
             tracing::info!("database is up to date");
+        }
+        Command::Token(TokenCommand::Create {
+            user,
+            groups,
+            name,
+            expires,
+        }) => {
+            if !user.contains('@') {
+                anyhow::bail!("--user must be an email address, got {user:?}");
+            }
+            let store = Store::open(&settings.database_url()).await?;
+            let record = store.ensure_user(&user, groups.as_deref()).await?;
+            let auth = Auth::new(&settings, &settings.public_url(), store.clone())?;
+            let (id, token) = auth.issue_token(&record, &name, expires).await?;
+            eprintln!("created token {id} ({name:?}) for {user}; it is shown only once:");
+            println!("{token}");
         }
     }
     Ok(())

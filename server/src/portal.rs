@@ -6,16 +6,33 @@ use domain::{
     TeamName,
 };
 
-use crate::store::{Store, StoreError};
+use std::{sync::Arc, time::Duration};
+
+use domain::{Actor, NewToken, TokenRequest, TokenView};
+
+use crate::{
+    auth::Auth,
+    store::{Store, StoreError, UserRecord},
+};
 
 #[derive(Clone)]
 pub struct PortalService {
     store: Store,
+    auth: Arc<Auth>,
 }
 
 impl PortalService {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, auth: Arc<Auth>) -> Self {
+        Self { store, auth }
+    }
+}
+
+fn user_of(actor: &Actor) -> UserRecord {
+    UserRecord {
+        id: actor.user_id,
+        email: actor.email.clone(),
+        name: actor.name.clone(),
+        groups: actor.groups.clone(),
     }
 }
 
@@ -51,5 +68,59 @@ impl Portal for PortalService {
             .await
             .map_err(unavailable)?
             .ok_or_else(|| PortalError::NotFound(format!("service {team}/{name}")))
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn tokens(&self, actor: &Actor) -> Result<Vec<TokenView>, PortalError> {
+        let tokens = self
+            .store
+            .tokens(actor.user_id)
+            .await
+            .map_err(unavailable)?;
+        Ok(tokens
+            .into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                name: t.name,
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+                last_used_at: t.last_used_at,
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn create_token(
+        &self,
+        actor: &Actor,
+        request: TokenRequest,
+    ) -> Result<NewToken, PortalError> {
+        let expires = request
+            .expires_in_days
+            .map(|days| Duration::from_secs(u64::from(days) * 86_400));
+        let (id, token) = self
+            .auth
+            .issue_token(&user_of(actor), &request.name, expires)
+            .await
+            .map_err(unavailable)?;
+        Ok(NewToken {
+            id,
+            name: request.name,
+            token,
+        })
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), PortalError> {
+        let revoked = self
+            .store
+            .revoke_token(&user_of(actor), id)
+            .await
+            .map_err(unavailable)?;
+        if revoked {
+            Ok(())
+        } else {
+            Err(PortalError::NotFound(format!("token {id}")))
+        }
     }
 }

@@ -6,15 +6,20 @@ use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
 use crate::{
-    config::Settings,
+    auth::{Auth, AuthSetupError},
+    config::{ConfigError, Settings},
     demo,
     http::{AppState, build_router, metrics::HttpMetrics},
     portal::PortalService,
-    store::{Store, StoreError},
+    store::{NewTeam, Store, StoreError},
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Auth(#[from] AuthSetupError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -32,13 +37,19 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens (and migrates) the database, loads the demo catalog when asked, and binds.
+    /// Checks the settings, opens (and migrates) the database, loads the demo catalog when
+    /// asked, and binds.
     pub async fn build(settings: &Settings, load_demo: bool) -> Result<Self, StartupError> {
+        let mut settings = settings.clone();
+        if load_demo {
+            demo::apply_demo_settings(&mut settings);
+        }
+        settings.validate_for_serve()?;
         let store = Store::open(&settings.database_url()).await?;
         if load_demo && demo::load(&store).await? {
             tracing::info!("loaded the demo catalog");
         }
-        Self::with_store(settings, store).await
+        Self::with_store(&settings, store).await
     }
 
     pub async fn with_store(settings: &Settings, store: Store) -> Result<Self, StartupError> {
@@ -49,10 +60,26 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
+        Self::on_listener(settings, store, listener).await
+    }
+
+    /// Serves on a listener bound beforehand (tests bind first to learn the port).
+    pub async fn on_listener(
+        settings: &Settings,
+        store: Store,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
+        settings.validate_for_serve()?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: settings.listen,
             source,
         })?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        store.sync_teams(&configured_teams(settings)).await?;
+        let auth = Arc::new(Auth::new(settings, &public_url, store.clone())?);
         let leptos_options = LeptosOptions::builder()
             .output_name("stargate")
             .site_root(settings.site_root.to_string_lossy().as_ref())
@@ -61,9 +88,10 @@ impl Application {
             .build();
         let state = AppState {
             leptos_options,
-            portal: Arc::new(PortalService::new(store.clone())),
+            portal: Arc::new(PortalService::new(store.clone(), auth.clone())),
             store: store.clone(),
             metrics: HttpMetrics::new(),
+            auth,
         };
         Ok(Self {
             listener,
@@ -87,12 +115,31 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        // Client addresses feed the rate limit of failed sign-ins and token uses.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
         self.store.close().await;
         Ok(())
     }
+}
+
+fn configured_teams(settings: &Settings) -> Vec<NewTeam> {
+    settings
+        .teams
+        .iter()
+        .filter_map(|t| {
+            Some(NewTeam {
+                name: domain::TeamName::parse("teams.name", &t.name).ok()?,
+                display_name: t.display_name.clone().unwrap_or_else(|| t.name.clone()),
+                description: t.description.clone(),
+                namespace: t.namespace.clone().unwrap_or_else(|| t.name.clone()),
+            })
+        })
+        .collect()
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

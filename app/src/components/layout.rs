@@ -1,9 +1,22 @@
+use domain::TeamRole;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api::current_user;
+
 #[component]
 pub fn Header() -> impl IntoView {
+    let session = Resource::new(|| (), |_| current_user());
     view! {
+        <Transition>
+            {move || Suspend::new(async move {
+                session.await.ok().filter(|s| s.dev_sign_in).map(|_| view! {
+                    <div class="dev-banner" role="note">
+                        "Development sign-in: anyone who can reach this address can act as any demo user."
+                    </div>
+                })
+            })}
+        </Transition>
         <header class="topbar">
             <div class="container topbar-inner">
                 <a class="brand" href="/services">
@@ -12,7 +25,31 @@ pub fn Header() -> impl IntoView {
                 </a>
                 <nav aria-label="Main">
                     <A href="/services">"Services"</A>
+                    <A href="/settings/tokens">"Access tokens"</A>
                 </nav>
+                <div class="user">
+                    <Transition>
+                        {move || Suspend::new(async move {
+                            match session.await {
+                                Ok(info) => {
+                                    let teams = info.me.teams.iter().map(|m| {
+                                        let role = match m.role { TeamRole::Lead => "lead", TeamRole::Member => "member" };
+                                        view! { <span class="chip">{format!("{} · {role}", m.team)}</span> }
+                                    }).collect_view();
+                                    view! {
+                                        <span class="user-name" data-testid="user-name" title=info.me.email.clone()>{info.me.name.clone()}</span>
+                                        {teams}
+                                        {info.me.admin.then(|| view! { <span class="chip chip-admin">"admin"</span> })}
+                                        <form method="post" action="/logout">
+                                            <button type="submit" class="link-button">"Sign out"</button>
+                                        </form>
+                                    }.into_any()
+                                }
+                                Err(_) => view! { <a href="/login" rel="external">"Sign in"</a> }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                </div>
             </div>
         </header>
     }

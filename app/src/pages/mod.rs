@@ -1,3 +1,4 @@
 pub mod catalog;
 pub mod not_found;
 pub mod service;
+pub mod tokens;

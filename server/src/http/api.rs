@@ -1,15 +1,19 @@
 //! REST API v1: parse, call the portal, map errors.
 
 use axum::{
-    Json,
+    Extension, Json,
     extract::{Path, Query, State, rejection::QueryRejection},
 };
 use domain::{
-    FieldError, FieldErrors, Page, RawServiceQuery, ServiceDetail, ServiceName, ServiceQuery,
-    ServiceSummary, Team, TeamName,
+    Actor, FieldError, FieldErrors, Me, Page, RawServiceQuery, ServiceDetail, ServiceName,
+    ServiceQuery, ServiceSummary, Team, TeamName,
 };
 
 use super::{AppState, error::ApiError};
+
+pub async fn me(Extension(actor): Extension<Actor>) -> Json<Me> {
+    Json(Me::from(&actor))
+}
 
 pub async fn list_teams(State(state): State<AppState>) -> Result<Json<Vec<Team>>, ApiError> {
     Ok(Json(state.portal.teams().await?))

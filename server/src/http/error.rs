@@ -15,6 +15,8 @@ pub enum ApiError {
     /// Malformed query parameters.
     #[error("invalid query parameters")]
     BadQuery(FieldErrors),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("the portal could not complete this request; try again shortly")]
     Unavailable,
 }
@@ -31,6 +33,7 @@ impl IntoResponse for ApiError {
         let (status, code, fields) = match &self {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", &[][..]),
             Self::BadQuery(fields) => (StatusCode::BAD_REQUEST, "bad_request", &fields.0[..]),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", &[][..]),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", &[][..]),
         };
         let body = Body {
@@ -47,6 +50,7 @@ impl From<PortalError> for ApiError {
         match error {
             PortalError::NotFound(what) => Self::NotFound(what),
             PortalError::Invalid(fields) => Self::BadQuery(fields),
+            PortalError::Forbidden(why) => Self::Forbidden(why),
             PortalError::Unavailable => Self::Unavailable,
         }
     }

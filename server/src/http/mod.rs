@@ -4,6 +4,7 @@ mod api;
 mod error;
 mod health;
 pub mod metrics;
+mod security;
 
 use std::{sync::Arc, time::Duration};
 
@@ -13,7 +14,7 @@ use axum::{
     extract::FromRef,
     http::{HeaderName, Request},
     middleware,
-    routing::get,
+    routing::{get, post},
 };
 use domain::Portal;
 use leptos::prelude::{LeptosOptions, provide_context};
@@ -27,7 +28,14 @@ use tower_http::{
 };
 use tracing::Level;
 
-use crate::store::Store;
+use crate::{
+    auth::{
+        Auth,
+        middleware::{require_actor, resolve_actor},
+        routes as sign_in,
+    },
+    store::Store,
+};
 use metrics::HttpMetrics;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -38,6 +46,13 @@ pub struct AppState {
     pub portal: Arc<dyn Portal>,
     pub store: Store,
     pub metrics: Arc<HttpMetrics>,
+    pub auth: Arc<Auth>,
+}
+
+impl FromRef<AppState> for Arc<Auth> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -48,28 +63,53 @@ impl FromRef<AppState> for LeptosOptions {
 
 pub fn build_router(state: AppState) -> Router {
     let api_v1 = Router::new()
+        .route("/me", get(api::me))
         .route("/teams", get(api::list_teams))
         .route("/services", get(api::list_services))
         .route("/services/{team}/{name}", get(api::get_service))
         .fallback(api::not_found);
 
-    let portal = PortalContext(state.portal.clone());
+    let portal = PortalContext {
+        portal: state.portal.clone(),
+        dev_sign_in: state.auth.mode == crate::config::AuthMode::Dev,
+    };
     let options = state.leptos_options.clone();
     let pkg_dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
 
-    Router::new()
+    // Everything a signed-out visitor may reach.
+    let public = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::export))
+        .route("/login", get(sign_in::login))
+        .route("/auth/callback", get(sign_in::callback))
+        .route("/auth/dev", post(sign_in::dev_sign_in))
+        .route("/logout", post(sign_in::logout))
+        .route("/signed-out", get(sign_in::signed_out))
+        .nest_service("/pkg", ServeDir::new(pkg_dir));
+
+    // Pages, server functions and the REST API need a signed-in user.
+    let protected = Router::new()
         .nest("/api/v1", api_v1)
-        .nest_service("/pkg", ServeDir::new(pkg_dir))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
             move || provide_context(portal.clone()),
             move || shell(options.clone()),
         )
+        .route_layer(middleware::from_fn(require_actor));
+
+    public
+        .merge(protected)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.auth.clone(),
+            resolve_actor,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -159,6 +159,30 @@ impl Store {
         }))
     }
 
+    /// Makes the teams table match configuration for these teams (added or updated; teams
+    /// no longer configured stay, since services may still refer to them).
+    pub async fn sync_teams(&self, teams: &[NewTeam]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        for team in teams {
+            sqlx::query(
+                "INSERT INTO teams (name, display_name, description, namespace, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name,
+                    description = excluded.description, namespace = excluded.namespace",
+            )
+            .bind(team.name.as_str())
+            .bind(&team.display_name)
+            .bind(&team.description)
+            .bind(&team.namespace)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Adds teams and services in one transaction, unless `marker` was recorded before;
     /// returns whether anything was added. Existing teams and services are left as they are.
     pub async fn load_catalog_once(

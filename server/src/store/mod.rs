@@ -3,6 +3,7 @@
 //! Queries use `$N` placeholders, which both backends accept, so every query is written
 //! once and the same tests run against both.
 
+mod auth;
 mod catalog;
 mod error;
 
@@ -14,6 +15,7 @@ use sqlx::{
     migrate::Migrator,
 };
 
+pub use auth::{AuthTable, LoginFlow, TokenRecord, UserRecord};
 pub use catalog::{NewService, NewTeam};
 pub use error::StoreError;
 
@@ -142,9 +144,19 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
 
 /// Now, as the RFC 3339 UTC text the schema stores.
 pub fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+    timestamp(time::OffsetDateTime::now_utc())
+}
+
+/// `now() + offset` (negative for the past), in the same text form.
+pub fn now_plus(offset: time::Duration) -> String {
+    timestamp(time::OffsetDateTime::now_utc() + offset)
+}
+
+/// Second precision and a `Z` suffix: the stored texts then sort as the instants do.
+fn timestamp(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

@@ -134,8 +134,9 @@ async fn empty_catalog_lists_nothing(db: Db) {
     let (status, body) = app.get_json("/api/v1/services").await;
     assert_eq!(status, 200);
     assert_eq!(body["total"], 0);
+    // Teams come from configuration, services from requests: teams show before services.
     let (_, teams) = app.get_json("/api/v1/teams").await;
-    assert_eq!(teams, serde_json::json!([]));
+    assert_eq!(teams.as_array().map(Vec::len), Some(2));
 }
 
 async fn demo_catalog_loads_once(db: Db) {

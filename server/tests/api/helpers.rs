@@ -1,9 +1,15 @@
 use std::{path::PathBuf, sync::Once};
 
 use reqwest::{Client, Response, redirect::Policy};
-use server::{config::Settings, demo, startup::Application, store::Store};
+use server::{
+    auth::Auth,
+    config::{AuthMode, Settings},
+    demo,
+    startup::Application,
+    store::Store,
+};
 use sqlx::{AnyConnection, Connection, Executor};
-use tokio::sync::oneshot;
+use tokio::{net::TcpListener, sync::oneshot};
 
 /// The PostgreSQL server tests create their databases on (trust auth on loopback).
 pub fn postgres_admin_url() -> String {
@@ -83,11 +89,46 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Who a test request comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persona {
+    Anonymous,
+    /// Member of `payments`.
+    EngineerA,
+    /// Member of `search`.
+    EngineerB,
+    /// Lead of `payments`.
+    LeadA,
+    Admin,
+}
+
+impl Persona {
+    pub const ALL: [Persona; 5] = [
+        Self::Anonymous,
+        Self::EngineerA,
+        Self::EngineerB,
+        Self::LeadA,
+        Self::Admin,
+    ];
+
+    fn identity(self) -> Option<(&'static str, &'static [&'static str])> {
+        match self {
+            Self::Anonymous => None,
+            Self::EngineerA => Some(("pat@example.com", &["payments"])),
+            Self::EngineerB => Some(("sam@example.com", &["search"])),
+            Self::LeadA => Some(("lee@example.com", &["payments", "payments-leads"])),
+            Self::Admin => Some(("ada@example.com", &["platform-admins"])),
+        }
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: Client,
     pub store: Store,
     pub database: TestDatabase,
+    pub settings: Settings,
+    tokens: Vec<(Persona, String)>,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -100,40 +141,93 @@ fn init_test_logging() {
     });
 }
 
-/// Starts the app with the demo catalog (2 teams, 30 services).
+/// How to start the app under test.
+pub struct Options {
+    pub demo_catalog: bool,
+    /// `None`: development sign-in. `Some(issuer)`: OIDC against that provider.
+    pub oidc_issuer: Option<String>,
+    pub session_idle_minutes: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            demo_catalog: true,
+            oidc_issuer: None,
+            session_idle_minutes: 60,
+        }
+    }
+}
+
+/// Starts the app with the demo catalog (2 teams, 30 services) and development sign-in.
 pub async fn spawn_app(db: Db) -> TestApp {
-    spawn(db, true).await
+    spawn_with(db, Options::default(), None).await
 }
 
 /// Starts the app with an empty catalog.
 pub async fn spawn_empty_app(db: Db) -> TestApp {
-    spawn(db, false).await
+    spawn_with(
+        db,
+        Options {
+            demo_catalog: false,
+            ..Options::default()
+        },
+        None,
+    )
+    .await
 }
 
-async fn spawn(db: Db, with_demo: bool) -> TestApp {
+pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>) -> TestApp {
     init_test_logging();
     let (database, url) = TestDatabase::create(db).await;
-    let settings = Settings {
+    let mut settings = Settings {
         listen: "127.0.0.1:0".parse().expect("address"),
         database_url: Some(url.clone()),
         site_root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site"),
         ..Settings::default()
     };
+    demo::apply_demo_settings(&mut settings);
+    settings.auth.session_idle_minutes = options.session_idle_minutes;
+    match options.oidc_issuer {
+        None => settings.auth.mode = AuthMode::Dev,
+        Some(issuer) => {
+            settings.auth.mode = AuthMode::Oidc;
+            settings.auth.oidc.issuer_url = issuer;
+            settings.auth.oidc.client_id = "stargate".into();
+            settings.auth.oidc.client_secret = "stargate-secret".to_owned().into();
+        }
+    }
     let store = Store::open(&url).await.expect("open store");
-    if with_demo {
+    if options.demo_catalog {
         assert!(
             demo::load(&store).await.expect("load demo"),
             "demo loads on a fresh database"
         );
     }
-    let app = Application::with_store(&settings, store.clone())
+    let listener = match listener {
+        Some(listener) => listener,
+        None => TcpListener::bind("127.0.0.1:0").await.expect("bind"),
+    };
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let app = Application::on_listener(&settings, store.clone(), listener)
         .await
         .expect("build app");
-    let address = format!("http://127.0.0.1:{}", app.port());
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
+
+    // A token per persona, made the way `stargate token create` makes them.
+    let auth = Auth::new(&settings, &address, store.clone()).expect("auth");
+    let mut tokens = Vec::new();
+    for persona in Persona::ALL {
+        if let Some((email, groups)) = persona.identity() {
+            let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+            let user = store.ensure_user(email, Some(&groups)).await.expect("user");
+            let (_, token) = auth.issue_token(&user, "tests", None).await.expect("token");
+            tokens.push((persona, token));
+        }
+    }
     let client = Client::builder()
         .redirect(Policy::none())
         .build()
@@ -143,17 +237,46 @@ async fn spawn(db: Db, with_demo: bool) -> TestApp {
         client,
         store,
         database,
+        settings,
+        tokens,
         _shutdown: shutdown,
     }
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> Response {
-        self.client
-            .get(format!("{}{path}", self.address))
+    pub fn token(&self, persona: Persona) -> Option<&str> {
+        self.tokens
+            .iter()
+            .find(|(p, _)| *p == persona)
+            .map(|(_, t)| t.as_str())
+    }
+
+    /// A request as `persona` (bearer token; none for anonymous).
+    pub fn request(
+        &self,
+        persona: Persona,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        match self.token(persona) {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get_as(&self, persona: Persona, path: &str) -> Response {
+        self.request(persona, reqwest::Method::GET, path)
             .send()
             .await
             .expect("request")
+    }
+
+    /// As an engineer of `payments`.
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_as(Persona::EngineerA, path).await
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -165,8 +288,7 @@ impl TestApp {
 
     /// A page as a browser asks for it.
     pub async fn get_html(&self, path: &str) -> Response {
-        self.client
-            .get(format!("{}{path}", self.address))
+        self.request(Persona::EngineerA, reqwest::Method::GET, path)
             .header("accept", "text/html,application/xhtml+xml")
             .send()
             .await

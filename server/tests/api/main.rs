@@ -2,7 +2,10 @@
 //! `on_both_databases!` runs one test body against SQLite and against PostgreSQL.
 
 mod helpers;
+mod oidc_provider;
 
+mod auth;
+mod authorization;
 mod catalog_api;
 mod cli;
 mod health;

@@ -1,7 +1,7 @@
 //! Server-rendered pages: what a browser receives before any script runs.
 
 use crate::{
-    helpers::{Db, spawn_app, spawn_empty_app},
+    helpers::{Db, Persona, spawn_app, spawn_empty_app},
     on_both_databases,
 };
 
@@ -119,8 +119,7 @@ async fn the_browser_list_call_accepts_an_empty_query() {
     // What the hydrated catalog sends when no filter is set (client-side navigation).
     let app = spawn_app(Db::Sqlite).await;
     let response = app
-        .client
-        .post(format!("{}/rpc/services", app.address))
+        .request(Persona::EngineerA, reqwest::Method::POST, "/rpc/services")
         .json(&serde_json::json!({ "query": {} }))
         .send()
         .await

@@ -1,0 +1,275 @@
+//! Who is asking: OIDC sign-in, browser sessions, personal access tokens, development
+//! sign-in, and the roles SSO groups grant.
+
+pub mod middleware;
+mod oidc;
+mod pages;
+pub mod rate_limit;
+pub mod routes;
+pub mod secret;
+
+use std::time::Duration;
+
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use domain::{Actor, TeamAccess, TeamName};
+
+use crate::{
+    config::{AuthMode, Settings},
+    store::{Store, StoreError, UserRecord, now_plus},
+};
+pub use oidc::{OidcClient, OidcError};
+use rate_limit::FailureLimiter;
+use secret::{hash_secret, new_access_token, random_secret};
+
+pub const SESSION_COOKIE: &str = "stargate_session";
+pub const LOGIN_COOKIE: &str = "stargate_login";
+
+/// A demo identity offered by the development sign-in page.
+#[derive(Debug, Clone)]
+pub struct DevUser {
+    pub email: String,
+    pub name: String,
+    pub groups: Vec<String>,
+    pub description: String,
+}
+
+pub struct Auth {
+    pub store: Store,
+    pub mode: AuthMode,
+    pub oidc: Option<OidcClient>,
+    admin_groups: Vec<String>,
+    teams: Vec<TeamAccess>,
+    idle: Duration,
+    max_age: Duration,
+    secure_cookies: bool,
+    /// `scheme://host[:port]` of the public URL: browsers' `Origin` must match it.
+    pub public_origin: String,
+    pub failures: FailureLimiter,
+    pub dev_users: Vec<DevUser>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthSetupError {
+    #[error("auth.oidc: {0}")]
+    Oidc(#[from] OidcError),
+    #[error("public_url {0:?} is not an http(s) URL")]
+    PublicUrl(String),
+}
+
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    (matches!(scheme, "http" | "https") && !host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+impl Auth {
+    pub fn new(
+        settings: &Settings,
+        public_url: &str,
+        store: Store,
+    ) -> Result<Self, AuthSetupError> {
+        let public_origin = origin_of(public_url)
+            .ok_or_else(|| AuthSetupError::PublicUrl(public_url.to_owned()))?;
+        let oidc = match settings.auth.mode {
+            AuthMode::Oidc => Some(OidcClient::new(settings.auth.oidc.clone(), public_url)?),
+            AuthMode::Dev => None,
+        };
+        let teams: Vec<TeamAccess> = settings
+            .teams
+            .iter()
+            .filter_map(|t| {
+                Some(TeamAccess {
+                    team: TeamName::parse("teams.name", &t.name).ok()?,
+                    member_groups: t.member_groups.clone(),
+                    lead_groups: t.lead_groups.clone(),
+                })
+            })
+            .collect();
+        let dev_users = dev_users(&settings.auth.admin_groups, &teams);
+        Ok(Self {
+            store,
+            mode: settings.auth.mode,
+            oidc,
+            admin_groups: settings.auth.admin_groups.clone(),
+            teams,
+            idle: Duration::from_secs(u64::from(settings.auth.session_idle_minutes) * 60),
+            max_age: Duration::from_secs(u64::from(settings.auth.session_max_hours) * 3600),
+            secure_cookies: public_url.starts_with("https://"),
+            public_origin,
+            failures: FailureLimiter::new(10, Duration::from_secs(60)),
+            dev_users,
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+    }
+
+    /// The roles the user's groups grant now (config may have changed since sign-in).
+    pub fn actor(&self, user: UserRecord) -> Actor {
+        let (admin, teams) = domain::auth::roles_for(&user.groups, &self.admin_groups, &self.teams);
+        Actor {
+            user_id: user.id,
+            email: user.email,
+            name: user.name,
+            groups: user.groups,
+            admin,
+            teams,
+        }
+    }
+
+    pub async fn from_session(&self, session_id: &str) -> Result<Option<Actor>, StoreError> {
+        let idle_cutoff =
+            now_plus(-time::Duration::try_from(self.idle).unwrap_or(time::Duration::ZERO));
+        let touch_before = now_plus(time::Duration::minutes(-1));
+        let user = self
+            .store
+            .session_user(&hash_secret(session_id), &idle_cutoff, &touch_before)
+            .await?;
+        Ok(user.map(|u| self.actor(u)))
+    }
+
+    pub async fn from_token(&self, token: &str) -> Result<Option<Actor>, StoreError> {
+        if !token.starts_with(secret::TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let user = self.store.token_user(&hash_secret(token)).await?;
+        Ok(user.map(|u| self.actor(u)))
+    }
+
+    /// Starts a browser session; returns the cookie that carries its id.
+    pub async fn start_session(&self, user: &UserRecord) -> Result<Cookie<'static>, StoreError> {
+        let id = random_secret();
+        let expires =
+            now_plus(time::Duration::try_from(self.max_age).unwrap_or(time::Duration::DAY));
+        self.store
+            .create_session(&hash_secret(&id), user.id, &expires)
+            .await?;
+        Ok(self.cookie(SESSION_COOKIE, id, "/", self.max_age))
+    }
+
+    pub async fn end_session(&self, session_id: &str) -> Result<(), StoreError> {
+        self.store.delete_session(&hash_secret(session_id)).await
+    }
+
+    /// A new personal access token: the secret is returned once and stored only hashed.
+    pub async fn issue_token(
+        &self,
+        user: &UserRecord,
+        name: &str,
+        expires_in: Option<Duration>,
+    ) -> Result<(i64, String), StoreError> {
+        let token = new_access_token();
+        let expires_at = expires_in
+            .map(|d| now_plus(time::Duration::try_from(d).unwrap_or(time::Duration::DAY)));
+        let id = self
+            .store
+            .create_token(user, name, &hash_secret(&token), expires_at.as_deref())
+            .await?;
+        Ok((id, token))
+    }
+
+    /// `HttpOnly`, `SameSite=Lax`, `Secure` on https.
+    pub fn cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        path: &'static str,
+        max_age: Duration,
+    ) -> Cookie<'static> {
+        Cookie::build((name, value))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure_cookies)
+            .path(path)
+            .max_age(time::Duration::try_from(max_age).unwrap_or(time::Duration::HOUR))
+            .build()
+    }
+
+    pub fn removal(&self, name: &'static str, path: &'static str) -> Cookie<'static> {
+        let mut cookie = self.cookie(name, String::new(), path, Duration::ZERO);
+        cookie.make_removal();
+        cookie
+    }
+}
+
+/// An engineer and a lead per configured team, and an admin.
+fn dev_users(admin_groups: &[String], teams: &[TeamAccess]) -> Vec<DevUser> {
+    let mut users = Vec::new();
+    for access in teams {
+        let team = access.team.as_str();
+        users.push(DevUser {
+            email: format!("{team}-engineer@example.com"),
+            name: format!("{} Engineer", capitalised(team)),
+            groups: access.member_groups.iter().take(1).cloned().collect(),
+            description: format!("member of {team}"),
+        });
+        users.push(DevUser {
+            email: format!("{team}-lead@example.com"),
+            name: format!("{} Lead", capitalised(team)),
+            groups: access
+                .member_groups
+                .iter()
+                .chain(&access.lead_groups)
+                .take(2)
+                .cloned()
+                .collect(),
+            description: format!("lead of {team}"),
+        });
+    }
+    if let Some(group) = admin_groups.first() {
+        users.push(DevUser {
+            email: "admin@example.com".into(),
+            name: "Platform Admin".into(),
+            groups: vec![group.clone()],
+            description: "portal admin".into(),
+        });
+    }
+    users
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_keeps_scheme_host_and_port() {
+        assert_eq!(
+            origin_of("https://portal.example.com/x").as_deref(),
+            Some("https://portal.example.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:3000").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        assert_eq!(origin_of("ftp://x"), None);
+    }
+
+    #[test]
+    fn dev_users_cover_each_role() {
+        let teams = vec![TeamAccess {
+            team: TeamName::parse("t", "payments").unwrap(),
+            member_groups: vec!["payments".into()],
+            lead_groups: vec!["payments-leads".into()],
+        }];
+        let users = dev_users(&["platform-admins".into()], &teams);
+        let emails: Vec<&str> = users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(
+            emails,
+            [
+                "payments-engineer@example.com",
+                "payments-lead@example.com",
+                "admin@example.com"
+            ]
+        );
+        assert_eq!(users[1].groups, ["payments", "payments-leads"]);
+    }
+}

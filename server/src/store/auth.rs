@@ -1,0 +1,354 @@
+//! Users, sessions, personal access tokens, sign-ins in flight, and the audit trail of them.
+
+use sqlx::{Any, Row, Transaction, any::AnyRow};
+
+use super::{Store, StoreError, now};
+
+/// A user as stored: who they are and the groups their last sign-in carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+/// A sign-in between the redirect to the identity provider and its callback.
+#[derive(Debug, Clone)]
+pub struct LoginFlow {
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub return_to: String,
+}
+
+fn user(row: &AnyRow) -> Result<UserRecord, StoreError> {
+    let groups: String = row.try_get("groups_json")?;
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        groups: serde_json::from_str(&groups).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    })
+}
+
+/// Appends an audit event inside the caller's transaction.
+pub(crate) async fn audit(
+    tx: &mut Transaction<'static, Any>,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor, action, subject, detail_json)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(now())
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates or refreshes a user at sign-in (name and groups come from the IdP each time).
+    pub async fn sign_in_user(
+        &self,
+        email: &str,
+        name: &str,
+        groups: &[String],
+        via: &str,
+    ) -> Result<UserRecord, StoreError> {
+        let groups_json =
+            serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        let row = sqlx::query(
+            "INSERT INTO users (email, name, groups_json, created_at, last_login_at)
+             VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (email) DO UPDATE
+                SET name = excluded.name, groups_json = excluded.groups_json,
+                    last_login_at = excluded.last_login_at
+             RETURNING id, email, name, groups_json",
+        )
+        .bind(email)
+        .bind(name)
+        .bind(&groups_json)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = user(&row)?;
+        audit(
+            &mut tx,
+            email,
+            "user.sign_in",
+            email,
+            serde_json::json!({ "via": via, "groups": groups }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Creates the user if missing (for tokens made on the command line) without
+    /// changing an existing one's groups unless `groups` is given.
+    pub async fn ensure_user(
+        &self,
+        email: &str,
+        groups: Option<&[String]>,
+    ) -> Result<UserRecord, StoreError> {
+        let groups_json = serde_json::to_string(groups.unwrap_or_default())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let row = sqlx::query(
+            "INSERT INTO users (email, name, groups_json, created_at) VALUES ($1, $1, $2, $3)
+             ON CONFLICT (email) DO UPDATE
+                SET groups_json = CASE WHEN $4 = 1 THEN excluded.groups_json ELSE users.groups_json END
+             RETURNING id, email, name, groups_json",
+        )
+        .bind(email)
+        .bind(&groups_json)
+        .bind(now())
+        .bind(i64::from(groups.is_some()))
+        .fetch_one(&self.pool)
+        .await?;
+        user(&row)
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(&at)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The session's user while it is neither past its end nor idle since `idle_cutoff`;
+    /// marks it used (at most once a minute, to keep reads cheap).
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        idle_cutoff: &str,
+        touch_before: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let at = now();
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.name, u.groups_json, s.last_seen_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+        )
+        .bind(token_hash)
+        .bind(&at)
+        .bind(idle_cutoff)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let last_seen: String = row.try_get("last_seen_at")?;
+        if last_seen.as_str() < touch_before {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                .bind(&at)
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        user(&row).map(Some)
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_token(
+        &self,
+        user: &UserRecord,
+        name: &str,
+        token_hash: &str,
+        expires_at: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(user.id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(now())
+        .bind(expires_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            &user.email,
+            "token.create",
+            &format!("token/{id}"),
+            serde_json::json!({ "name": name, "expires_at": expires_at }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The token's user when it is neither revoked nor expired; records its use.
+    pub async fn token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
+        let at = now();
+        let row = sqlx::query(
+            "SELECT t.id AS token_id, u.id, u.email, u.name, u.groups_json
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+               AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        )
+        .bind(token_hash)
+        .bind(&at)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let token_id: i64 = row.try_get("token_id")?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(&at)
+            .bind(token_id)
+            .execute(&self.pool)
+            .await?;
+        user(&row).map(Some)
+    }
+
+    /// The user's tokens that still work, newest first.
+    pub async fn tokens(&self, user_id: i64) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, expires_at, last_used_at FROM api_tokens
+             WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+             ORDER BY id DESC",
+        )
+        .bind(user_id)
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenRecord {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one of the user's own tokens; false when there is no such live token.
+    pub async fn revoke_token(&self, user: &UserRecord, token_id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now())
+        .bind(token_id)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if revoked == 0 {
+            return Ok(false);
+        }
+        audit(
+            &mut tx,
+            &user.email,
+            "token.revoke",
+            &format!("token/{token_id}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn create_login_flow(
+        &self,
+        state_hash: &str,
+        flow: &LoginFlow,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        // Old abandoned sign-ins go first, so the table stays small.
+        sqlx::query("DELETE FROM login_flows WHERE expires_at < $1")
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO login_flows (state_hash, nonce, pkce_verifier, return_to, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(state_hash)
+        .bind(&flow.nonce)
+        .bind(&flow.pkce_verifier)
+        .bind(&flow.return_to)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes and returns a sign-in in flight: each state works once.
+    pub async fn take_login_flow(&self, state_hash: &str) -> Result<Option<LoginFlow>, StoreError> {
+        let row = sqlx::query(
+            "DELETE FROM login_flows WHERE state_hash = $1 AND expires_at > $2
+             RETURNING nonce, pkce_verifier, return_to",
+        )
+        .bind(state_hash)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(LoginFlow {
+                nonce: row.try_get("nonce")?,
+                pkce_verifier: row.try_get("pkce_verifier")?,
+                return_to: row.try_get("return_to")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn count_rows(&self, table: AuthTable) -> Result<i64, StoreError> {
+        let sql = match table {
+            AuthTable::Users => "SELECT COUNT(*) FROM users",
+            AuthTable::Sessions => "SELECT COUNT(*) FROM sessions",
+            AuthTable::LoginFlows => "SELECT COUNT(*) FROM login_flows",
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
+    }
+}
+
+/// Tables whose size tests and operators look at.
+#[derive(Debug, Clone, Copy)]
+pub enum AuthTable {
+    Users,
+    Sessions,
+    LoginFlows,
+}

@@ -1,0 +1,584 @@
+//! Sign-in, sessions and tokens, end to end over HTTP; OIDC against a real provider.
+
+use reqwest::{Method, StatusCode};
+use server::store::AuthTable;
+
+use crate::{
+    helpers::{Db, Options, Persona, TestApp, spawn_app, spawn_with},
+    oidc_provider::{browser, sign_in_at_provider, spawn_oidc_app},
+    on_both_databases,
+};
+
+async fn count(app: &TestApp, table: AuthTable) -> i64 {
+    app.store.count_rows(table).await.unwrap()
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("stargate_session=") && !c.starts_with("stargate_session=;"))
+        .map(str::to_owned)
+}
+
+/// Dev sign-in as a browser would post it; returns the session cookie header.
+async fn dev_sign_in(app: &TestApp, email: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/auth/dev", app.address))
+        .header("origin", &app.address)
+        .form(&[("email", email), ("return_to", "/services?team=search")])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn oidc_sign_in_lands_where_asked_with_roles(db: Db) {
+    let (app, _provider) = spawn_oidc_app(db, None).await;
+    let browser = browser();
+    let start = format!("{}/login?return_to=/services/payments/ledger", app.address);
+    let callback = sign_in_at_provider(&browser, &start, "payments-lead", &app.address).await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        response.text().await
+    );
+    assert_eq!(response.headers()["location"], "/services/payments/ledger");
+    let cookie = session_cookie(&response).expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "http public URL: no Secure flag"
+    );
+
+    let me: serde_json::Value = browser
+        .get(format!("{}/api/v1/me", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "payments-lead@example.com");
+    assert_eq!(me["name"], "Lee Lead");
+    assert_eq!(
+        me["teams"],
+        serde_json::json!([{ "team": "payments", "role": "lead" }])
+    );
+    assert_eq!(me["admin"], false);
+    let page = browser
+        .get(format!("{}/services/payments/ledger", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    // Replaying the callback (same code and state) is refused and signs nobody in.
+    let sessions = count(&app, AuthTable::Sessions).await;
+    let replay = browser.get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(count(&app, AuthTable::Sessions).await, sessions);
+}
+
+async fn dev_sign_in_then_sign_out(db: Db) {
+    let app = spawn_app(db).await;
+    let response = dev_sign_in(&app, "search-lead@example.com").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/services?team=search");
+    let cookie = session_cookie(&response).unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let me = app
+        .client
+        .get(format!("{}/api/v1/me", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(
+        me["teams"],
+        serde_json::json!([{ "team": "search", "role": "lead" }])
+    );
+
+    let sessions = count(&app, AuthTable::Sessions).await;
+    let out = app
+        .client
+        .post(format!("{}/logout", app.address))
+        .header("cookie", &cookie)
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count(&app, AuthTable::Sessions).await, sessions - 1);
+    let after = app
+        .client
+        .get(format!("{}/api/v1/me", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old cookie no longer works"
+    );
+}
+
+async fn revoked_and_expired_tokens_are_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let token = app.token(Persona::EngineerA).unwrap().to_owned();
+    assert_eq!(app.get("/api/v1/me").await.status(), 200);
+    let tokens: Vec<serde_json::Value> = app
+        .request(Persona::EngineerA, Method::POST, "/rpc/tokens")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = tokens[0]["id"].as_i64().unwrap();
+    // Someone else cannot revoke it.
+    let other = app
+        .request(Persona::EngineerB, Method::POST, "/rpc/tokens/revoke")
+        .form(&[("id", id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert!(!other.status().is_success());
+    assert_eq!(app.get("/api/v1/me").await.status(), 200);
+    // Its owner can.
+    let revoked = app
+        .request(Persona::EngineerA, Method::POST, "/rpc/tokens/revoke")
+        .form(&[("id", id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let refused = app
+        .client
+        .get(format!("{}/api/v1/me", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token");
+
+    // A token with a one-second life stops working.
+    let created = app
+        .request(Persona::EngineerB, Method::POST, "/rpc/tokens/create")
+        .form(&[("name", "short"), ("expires_in_days", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let new: serde_json::Value = created.json().await.unwrap();
+    let short = new["token"].as_str().unwrap();
+    assert!(short.starts_with("sgp_"));
+    assert_eq!(
+        app.client
+            .get(format!("{}/api/v1/me", app.address))
+            .bearer_auth(short)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+on_both_databases!(
+    oidc_sign_in_lands_where_asked_with_roles,
+    dev_sign_in_then_sign_out,
+    revoked_and_expired_tokens_are_refused,
+);
+
+#[tokio::test]
+async fn an_expired_token_is_refused() {
+    let app = spawn_app(Db::Sqlite).await;
+    let user = app
+        .store
+        .ensure_user("temp@example.com", Some(&["payments".into()]))
+        .await
+        .unwrap();
+    let auth = server::auth::Auth::new(&app.settings, &app.address, app.store.clone()).unwrap();
+    let (_, token) = auth
+        .issue_token(&user, "brief", Some(std::time::Duration::from_secs(1)))
+        .await
+        .unwrap();
+    let me = format!("{}/api/v1/me", app.address);
+    assert_eq!(
+        app.client
+            .get(&me)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        app.client
+            .get(&me)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn anonymous_pages_redirect_to_sign_in_and_the_api_says_401() {
+    let app = spawn_app(Db::Sqlite).await;
+    let page = app.get_as(Persona::Anonymous, "/services?q=led ger").await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    // The path as sent (`led%20ger`), encoded once more as a query value.
+    assert_eq!(
+        page.headers()["location"],
+        "/login?return_to=/services%3Fq%3Dled%2520ger"
+    );
+    for path in ["/api/v1/services", "/api/v1/me"] {
+        let response = app.get_as(Persona::Anonymous, path).await;
+        assert_eq!(response.status(), 401, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "unauthorized");
+    }
+    let rpc = app
+        .client
+        .post(format!("{}/rpc/services", app.address))
+        .header("origin", &app.address)
+        .json(&serde_json::json!({ "query": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rpc.status(), 401);
+}
+
+#[tokio::test]
+async fn dev_sign_in_page_lists_demo_users_and_keeps_only_local_return_targets() {
+    let app = spawn_app(Db::Sqlite).await;
+    let page = app
+        .get_as(Persona::Anonymous, "/login?return_to=https://evil.example/")
+        .await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let html = page.text().await.unwrap();
+    for email in [
+        "payments-engineer@example.com",
+        "payments-lead@example.com",
+        "search-engineer@example.com",
+        "admin@example.com",
+    ] {
+        assert!(html.contains(email), "{email}");
+    }
+    assert!(html.contains("Development sign-in"));
+    assert!(
+        !html.contains("evil.example"),
+        "foreign return target dropped"
+    );
+    assert!(html.contains(r#"name="return_to" value="/services""#));
+
+    for target in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/auth/dev", app.address))
+            .header("origin", &app.address)
+            .form(&[("email", "admin@example.com"), ("return_to", target)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["location"], "/services", "{target}");
+    }
+}
+
+#[tokio::test]
+async fn cross_site_and_unknown_dev_sign_ins_create_nothing() {
+    let app = spawn_app(Db::Sqlite).await;
+    let users = count(&app, AuthTable::Users).await;
+    let cross = app
+        .client
+        .post(format!("{}/auth/dev", app.address))
+        .header("origin", "https://evil.example")
+        .form(&[("email", "admin@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    let unknown = app
+        .client
+        .post(format!("{}/auth/dev", app.address))
+        .header("origin", &app.address)
+        .form(&[("email", "root@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(count(&app, AuthTable::Users).await, users);
+    assert_eq!(count(&app, AuthTable::Sessions).await, 0);
+}
+
+#[tokio::test]
+async fn tampered_and_idle_sessions_count_as_signed_out() {
+    let app = spawn_with(
+        Db::Sqlite,
+        Options {
+            session_idle_minutes: 0,
+            ..Options::default()
+        },
+        None,
+    )
+    .await;
+    let response = dev_sign_in(&app, "payments-engineer@example.com").await;
+    let cookie = session_cookie(&response).unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    // Idle limit 0: the session is over at once.
+    let me = format!("{}/api/v1/me", app.address);
+    assert_eq!(
+        app.client
+            .get(&me)
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let tampered = format!("{cookie}x");
+    assert_eq!(
+        app.client
+            .get(&me)
+            .header("cookie", &tampered)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.client
+            .get(&me)
+            .header("cookie", "stargate_session=forged")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn repeated_bad_tokens_are_rate_limited() {
+    let app = spawn_app(Db::Sqlite).await;
+    let me = format!("{}/api/v1/me", app.address);
+    for _ in 0..10 {
+        let r = app
+            .client
+            .get(&me)
+            .bearer_auth("sgp_guess")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let blocked = app
+        .client
+        .get(&me)
+        .bearer_auth("sgp_guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    // While blocked, even a valid token from that address waits.
+    let valid = app
+        .client
+        .get(&me)
+        .bearer_auth(app.token(Persona::Admin).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(valid.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn wrong_or_missing_state_is_refused_with_nothing_created() {
+    let (app, _provider) = spawn_oidc_app(Db::Sqlite, None).await;
+    let browser = browser();
+    let start = format!("{}/login", app.address);
+    let callback = sign_in_at_provider(&browser, &start, "payments-engineer", &app.address).await;
+    let users = count(&app, AuthTable::Users).await;
+    let wrong = callback.replace("state=", "state=x");
+    let missing: String = callback
+        .split('&')
+        .filter(|p| !p.starts_with("state="))
+        .collect::<Vec<_>>()
+        .join("&");
+    for url in [wrong, missing] {
+        let response = browser.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{url}");
+        assert!(session_cookie(&response).is_none());
+    }
+    // A callback in another browser (without the sign-in cookie) is refused too.
+    let other = crate::oidc_provider::browser()
+        .get(&callback)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(count(&app, AuthTable::Users).await, users);
+    assert_eq!(count(&app, AuthTable::Sessions).await, 0);
+}
+
+#[tokio::test]
+async fn an_id_token_with_another_sign_ins_nonce_is_refused() {
+    let (app, _provider) = spawn_oidc_app(Db::Sqlite, None).await;
+    let browser = browser();
+    let start = format!("{}/login", app.address);
+    // First sign-in: the provider answers with a code bound to nonce #1 ...
+    let first = sign_in_at_provider(&browser, &start, "payments-engineer", &app.address).await;
+    // ... a second sign-in in the same browser replaces state and nonce ...
+    let second = sign_in_at_provider(&browser, &start, "payments-engineer", &app.address).await;
+    let second_state = second
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let first_code = first
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    // ... so the first code with the second state carries the wrong nonce.
+    let mixed = format!(
+        "{}/auth/callback?code={first_code}&state={second_state}",
+        app.address
+    );
+    let response = browser.get(&mixed).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "{:?}",
+        response.text().await
+    );
+    assert_eq!(count(&app, AuthTable::Sessions).await, 0);
+}
+
+#[tokio::test]
+async fn a_code_issued_to_another_client_is_refused() {
+    let (app, _provider) = spawn_oidc_app(Db::Sqlite, None).await;
+    let browser = browser();
+    // Stargate starts a sign-in; the browser completes it at the provider as "other-app",
+    // so the code that comes back was issued to another client.
+    let login = browser
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    let authorize = login.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace("client_id=stargate", "client_id=other-app");
+    let foreign =
+        sign_in_at_provider(&browser, &authorize, "payments-engineer", &app.address).await;
+    assert!(foreign.contains("code="), "{foreign}");
+    let response = browser.get(&foreign).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&response).is_none());
+    assert_eq!(count(&app, AuthTable::Sessions).await, 0);
+    assert_eq!(
+        count(&app, AuthTable::Users).await,
+        4,
+        "only the test personas"
+    );
+}
+
+#[tokio::test]
+async fn an_issuer_that_does_not_match_the_configured_one_is_refused() {
+    let (app, _provider) = spawn_oidc_app(
+        Db::Sqlite,
+        Some(|issuer: &str| issuer.replace("127.0.0.1", "localhost")),
+    )
+    .await;
+    let response = app.get_as(Persona::Anonymous, "/login").await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(response.text().await.unwrap().contains("identity provider"));
+    assert_eq!(count(&app, AuthTable::LoginFlows).await, 0);
+}
+
+#[tokio::test]
+async fn dev_mode_refuses_to_listen_beyond_loopback() {
+    let mut settings = server::config::Settings::default();
+    settings.auth.mode = server::config::AuthMode::Dev;
+    settings.listen = "0.0.0.0:0".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    settings.data_dir = dir.path().to_owned();
+    let error = server::startup::Application::build(&settings, true)
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("loopback"), "{error}");
+    assert!(
+        !dir.path().join("stargate.db").exists(),
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_based_content_security_policy() {
+    let app = spawn_app(Db::Sqlite).await;
+    let response = app.get_html("/services").await;
+    let headers = response.headers().clone();
+    let csp = headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = response.text().await.unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap();
+    assert!(
+        html.contains(&format!(r#"nonce="{nonce}""#)),
+        "the hydration script carries the nonce"
+    );
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(
+        headers["referrer-policy"],
+        "strict-origin-when-cross-origin"
+    );
+    assert!(
+        !headers.contains_key("strict-transport-security"),
+        "http: no HSTS"
+    );
+}
