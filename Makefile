@@ -39,11 +39,14 @@ define apt_install
 	fi
 endef
 
-# Browser tests: Debian's Chromium and the end2end npm packages (no browser download).
+# Test peers: Debian's Chromium, the end2end npm packages (no browser download) and the
+# OIDC provider the sign-in tests run against.
 browser-tools:
 	$(call apt_install,chromium)
 	@cd end2end && { [ -d node_modules/@playwright/test ] && npm ls --silent >/dev/null 2>&1; } \
 	  || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@cd testing/oidc-provider && { [ -d node_modules/oidc-provider ] && npm ls --silent >/dev/null 2>&1; } \
+	  || npm ci --no-audit --no-fund
 
 build: tools
 	cargo leptos build
@@ -51,7 +54,7 @@ build: tools
 run: tools
 	$(call apt_install,binaryen)
 	cargo leptos build --release
-	"$(TARGET_DIR)/release/stargate" serve --demo
+	STARGATE_AUTH__MODE=dev "$(TARGET_DIR)/release/stargate" serve --demo
 
 # One server build serves all tests: nextest builds the `stargate` binary for the CLI tests
 # and Playwright starts that same binary; cargo-leptos only adds the wasm bundle and CSS.

@@ -1,10 +1,32 @@
 import { defineConfig } from "@playwright/test";
 
-// The server under test: the debug build `make test` just made, on its own port and a
-// throw-away SQLite database with the demo catalog.
-const port = Number(process.env.E2E_PORT ?? 3100);
-const dataDir = process.env.E2E_DATA_DIR ?? `/tmp/stargate-e2e-${process.pid}`;
+// Servers under test, all from the debug build `make test` just made, each on its own
+// port with a throw-away SQLite database and the demo catalog:
+//   3100  development sign-in
+//   3101  OIDC sign-in against the test identity provider on 3190
+export const DEV_URL = "http://127.0.0.1:3100";
+export const OIDC_URL = "http://127.0.0.1:3101";
+export const PROVIDER_URL = "http://127.0.0.1:3190";
+
 const binary = process.env.STARGATE_BIN ?? "target/debug/stargate";
+const run = `/tmp/stargate-e2e-${process.pid}`;
+
+function stargate(port: number, env: Record<string, string>) {
+  return {
+    command: `rm -rf ${run}-${port} && ${binary} serve --demo`,
+    cwd: "..",
+    url: `http://127.0.0.1:${port}/readyz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      STARGATE_LISTEN: `127.0.0.1:${port}`,
+      STARGATE_DATA_DIR: `${run}-${port}`,
+      STARGATE_SITE_ROOT: "target/site",
+      RUST_LOG: "warn",
+      ...env,
+    },
+  };
+}
 
 export default defineConfig({
   testDir: "./tests",
@@ -16,7 +38,7 @@ export default defineConfig({
   retries: 0,
   reporter: [["list"]],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL: DEV_URL,
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
@@ -31,17 +53,21 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `rm -rf ${dataDir} && ${binary} serve --demo`,
-    cwd: "..",
-    url: `http://127.0.0.1:${port}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    env: {
-      STARGATE_LISTEN: `127.0.0.1:${port}`,
-      STARGATE_DATA_DIR: dataDir,
-      STARGATE_SITE_ROOT: "target/site",
-      RUST_LOG: "warn",
+  webServer: [
+    {
+      command: "node testing/oidc-provider/provider.mjs",
+      cwd: "..",
+      url: `${PROVIDER_URL}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      env: { PORT: "3190", REDIRECT_URIS: `${OIDC_URL}/auth/callback` },
     },
-  },
+    stargate(3100, { STARGATE_AUTH__MODE: "dev" }),
+    stargate(3101, {
+      STARGATE_AUTH__MODE: "oidc",
+      STARGATE_AUTH__OIDC__ISSUER_URL: PROVIDER_URL,
+      STARGATE_AUTH__OIDC__CLIENT_ID: "stargate",
+      STARGATE_AUTH__OIDC__CLIENT_SECRET: "stargate-secret",
+    }),
+  ],
 });

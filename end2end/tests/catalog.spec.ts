@@ -1,6 +1,11 @@
 import { expect, test } from "@playwright/test";
+import { signInAsDemoUser } from "./sign-in";
 
 const rows = "[data-testid=services] tbody tr";
+
+test.beforeEach(async ({ page }) => {
+  await signInAsDemoUser(page, "Payments Engineer");
+});
 
 test("search narrows the catalog as you type, without a page load", async ({ page }) => {
   await page.goto("/services");
