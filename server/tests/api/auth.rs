@@ -23,15 +23,25 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Dev sign-in as a browser would post it; returns the session cookie header.
-async fn dev_sign_in(app: &TestApp, email: &str) -> reqwest::Response {
+/// Posts the development sign-in form from `origin`, as a browser on that site would.
+async fn post_dev_sign_in(app: &TestApp, origin: &str, form: &[(&str, &str)]) -> reqwest::Response {
     app.client
         .post(format!("{}/auth/dev", app.address))
-        .header("origin", &app.address)
-        .form(&[("email", email), ("return_to", "/services?team=search")])
+        .header("origin", origin)
+        .form(form)
         .send()
         .await
         .unwrap()
+}
+
+/// Dev sign-in from our own pages, asking to return to the search team's services.
+async fn dev_sign_in(app: &TestApp, email: &str) -> reqwest::Response {
+    post_dev_sign_in(
+        app,
+        &app.address,
+        &[("email", email), ("return_to", "/services?team=search")],
+    )
+    .await
 }
 
 async fn oidc_sign_in_lands_where_asked_with_roles(db: Db) {
@@ -173,7 +183,7 @@ async fn revoked_and_expired_tokens_are_refused(db: Db) {
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "invalid_token");
 
-    // A token with a one-second life stops working.
+    // A token made on the settings page works at once.
     let created = app
         .request(Persona::EngineerB, Method::POST, "/rpc/tokens/create")
         .form(&[("name", "short"), ("expires_in_days", "1")])
@@ -300,14 +310,12 @@ async fn dev_sign_in_page_lists_demo_users_and_keeps_only_local_return_targets()
         "//evil.example/x",
         "/\\evil.example",
     ] {
-        let response = app
-            .client
-            .post(format!("{}/auth/dev", app.address))
-            .header("origin", &app.address)
-            .form(&[("email", "admin@example.com"), ("return_to", target)])
-            .send()
-            .await
-            .unwrap();
+        let response = post_dev_sign_in(
+            &app,
+            &app.address,
+            &[("email", "admin@example.com"), ("return_to", target)],
+        )
+        .await;
         assert_eq!(response.headers()["location"], "/services", "{target}");
     }
 }
@@ -316,23 +324,14 @@ async fn dev_sign_in_page_lists_demo_users_and_keeps_only_local_return_targets()
 async fn cross_site_and_unknown_dev_sign_ins_create_nothing() {
     let app = spawn_app(Db::Sqlite).await;
     let users = count(&app, AuthTable::Users).await;
-    let cross = app
-        .client
-        .post(format!("{}/auth/dev", app.address))
-        .header("origin", "https://evil.example")
-        .form(&[("email", "admin@example.com")])
-        .send()
-        .await
-        .unwrap();
+    let cross = post_dev_sign_in(
+        &app,
+        "https://evil.example",
+        &[("email", "admin@example.com")],
+    )
+    .await;
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
-    let unknown = app
-        .client
-        .post(format!("{}/auth/dev", app.address))
-        .header("origin", &app.address)
-        .form(&[("email", "root@example.com")])
-        .send()
-        .await
-        .unwrap();
+    let unknown = post_dev_sign_in(&app, &app.address, &[("email", "root@example.com")]).await;
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
     assert_eq!(count(&app, AuthTable::Users).await, users);
     assert_eq!(count(&app, AuthTable::Sessions).await, 0);
