@@ -87,3 +87,27 @@ pub async fn revoke_token(id: i64) -> Result<(), UiError> {
     let actor = actor()?;
     Ok(portal()?.revoke_token(&actor, id).await?)
 }
+
+#[server(prefix = "/rpc", endpoint = "team", input = Json)]
+pub async fn get_team(team: String) -> Result<domain::TeamDetail, UiError> {
+    let name = domain::TeamName::parse("team", &team)
+        .map_err(|_| UiError::NotFound(format!("team {team}")))?;
+    Ok(portal()?.team(&name).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "clusters", input = Json)]
+pub async fn list_clusters() -> Result<Vec<domain::Cluster>, UiError> {
+    Ok(portal()?.clusters().await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "hosts", input = Json)]
+pub async fn list_hosts(page: Option<String>) -> Result<Page<domain::Host>, UiError> {
+    let page = domain::PageRequest::parse(&page, &None).map_err(UiError::Invalid)?;
+    Ok(portal()?.hosts(page).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "certificates", input = Json)]
+pub async fn list_certificates(page: Option<String>) -> Result<Page<domain::Certificate>, UiError> {
+    let page = domain::PageRequest::parse(&page, &None).map_err(UiError::Invalid)?;
+    Ok(portal()?.certificates(page).await?)
+}

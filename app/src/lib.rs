@@ -17,7 +17,15 @@ use leptos_router::{
 };
 
 use components::layout::Header;
-use pages::{catalog::CatalogPage, not_found::NotFound, service::ServicePage, tokens::TokensPage};
+use pages::{
+    catalog::CatalogPage,
+    clusters::ClustersPage,
+    hosts::{CertificatesPage, HostsPage},
+    not_found::NotFound,
+    service::ServicePage,
+    teams::{TeamPage, TeamsPage},
+    tokens::TokensPage,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -55,6 +63,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=|| view! { <Redirect path="/services" /> } />
                     <Route path=path!("/services") view=CatalogPage ssr=SsrMode::Async />
                     <Route path=path!("/settings/tokens") view=TokensPage />
+                    <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async />
+                    <Route path=path!("/teams/:team") view=TeamPage ssr=SsrMode::Async />
+                    <Route path=path!("/clusters") view=ClustersPage ssr=SsrMode::Async />
+                    <Route path=path!("/hosts") view=HostsPage ssr=SsrMode::Async />
+                    <Route path=path!("/certificates") view=CertificatesPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/services/:team/:name")
                         view=ServicePage

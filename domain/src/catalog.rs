@@ -66,6 +66,52 @@ pub struct Team {
     pub namespace: String,
 }
 
+/// A cluster services run on (from configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub name: String,
+    /// `dry-run`, `kubeconfig` or `eks`.
+    pub kind: String,
+    pub description: String,
+    pub services: u64,
+}
+
+/// An ingress host as applied: who holds it and how it is served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    pub host: String,
+    pub team: TeamName,
+    pub service: ServiceName,
+    /// `nginx` or `alb`.
+    pub class: String,
+    /// `none`, `cert_manager` or `acm`.
+    pub tls: String,
+}
+
+/// A TLS certificate as applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub team: TeamName,
+    pub name: String,
+    pub dns_names: Vec<String>,
+    pub issuer: String,
+    /// RFC 3339, UTC; unknown until issued.
+    pub expires_at: Option<String>,
+    /// `pending`, `ready` or `failed`.
+    pub status: String,
+    /// Expires within 30 days of when the list was made.
+    pub expiring_soon: bool,
+}
+
+/// A team with the people the portal knows in it (from their last sign-in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamDetail {
+    pub team: Team,
+    pub leads: Vec<String>,
+    pub members: Vec<String>,
+    pub services: u64,
+}
+
 /// A row of the catalog list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceSummary {
@@ -95,6 +141,10 @@ pub struct ServiceDetail {
     pub created_at: String,
     /// RFC 3339, UTC.
     pub updated_at: String,
+    pub hosts: Vec<Host>,
+    pub certificates: Vec<Certificate>,
+    /// Emails of the owning team's leads the portal knows.
+    pub leads: Vec<String>,
 }
 
 /// One page of a longer list, with the total so clients can paginate.

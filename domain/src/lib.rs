@@ -12,9 +12,12 @@ pub mod query;
 pub mod tokens;
 
 pub use auth::{Actor, Me, TeamAccess, TeamMembership, TeamRole};
-pub use catalog::{Page, ServiceDetail, ServiceStatus, ServiceSummary, Team};
+pub use catalog::{
+    Certificate, Cluster, Host, Page, ServiceDetail, ServiceStatus, ServiceSummary, Team,
+    TeamDetail,
+};
 pub use field_error::{FieldError, FieldErrors};
 pub use names::{ServiceName, TeamName};
 pub use portal::{Portal, PortalError};
-pub use query::{RawServiceQuery, ServiceQuery};
+pub use query::{PageRequest, RawServiceQuery, ServiceQuery, ServiceSort};
 pub use tokens::{NewToken, TokenRequest, TokenView};

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    Actor, FieldErrors, NewToken, Page, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary,
-    Team, TeamName, TokenRequest, TokenView,
+    Actor, Certificate, Cluster, FieldErrors, Host, NewToken, Page, PageRequest, ServiceDetail,
+    ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail, TeamName, TokenRequest, TokenView,
 };
 
 /// Why a portal operation did not happen. Converted once at each edge (JSON error, page).
@@ -36,6 +36,14 @@ pub trait Portal: Send + Sync + 'static {
         team: &TeamName,
         name: &ServiceName,
     ) -> Result<ServiceDetail, PortalError>;
+
+    async fn team(&self, name: &TeamName) -> Result<TeamDetail, PortalError>;
+
+    async fn clusters(&self) -> Result<Vec<Cluster>, PortalError>;
+
+    async fn hosts(&self, page: PageRequest) -> Result<Page<Host>, PortalError>;
+
+    async fn certificates(&self, page: PageRequest) -> Result<Page<Certificate>, PortalError>;
 
     /// The actor's own personal access tokens that still work.
     async fn tokens(&self, actor: &Actor) -> Result<Vec<TokenView>, PortalError>;

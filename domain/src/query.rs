@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FieldError, FieldErrors, ServiceStatus, TeamName};
+use crate::{FieldError, FieldErrors, ServiceStatus, TeamName, names::check_dns_label};
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
@@ -15,9 +15,95 @@ pub const MAX_SEARCH_LEN: usize = 100;
 pub struct RawServiceQuery {
     pub q: Option<String>,
     pub team: Option<String>,
+    pub cluster: Option<String>,
     pub status: Option<String>,
+    pub sort: Option<String>,
     pub page: Option<String>,
     pub per_page: Option<String>,
+}
+
+/// How the catalog list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceSort {
+    /// By team, then name.
+    #[default]
+    Team,
+    /// By name, then team.
+    Name,
+    /// Most recently changed first.
+    Updated,
+}
+
+impl ServiceSort {
+    pub const ALL: [ServiceSort; 3] = [Self::Team, Self::Name, Self::Updated];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Team => "team",
+            Self::Name => "name",
+            Self::Updated => "updated",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Team => "Team",
+            Self::Name => "Name",
+            Self::Updated => "Recently changed",
+        }
+    }
+
+    pub fn parse(path: &str, value: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| {
+                FieldError::new(
+                    path,
+                    format!("must be one of team, name, updated (got {value:?})"),
+                )
+            })
+    }
+}
+
+/// Page number and size, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+impl PageRequest {
+    pub fn parse(page: &Option<String>, per_page: &Option<String>) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let request = Self::collect(&mut errors, page, per_page);
+        errors.into_result(request)
+    }
+
+    fn collect(errors: &mut FieldErrors, page: &Option<String>, per_page: &Option<String>) -> Self {
+        let page = non_blank(page)
+            .and_then(|p| errors.collect(parse_bounded("page", p, MAX_PAGE)))
+            .unwrap_or(1);
+        let per_page = non_blank(per_page)
+            .and_then(|p| errors.collect(parse_bounded("per_page", p, MAX_PER_PAGE)))
+            .unwrap_or(DEFAULT_PER_PAGE);
+        Self { page, per_page }
+    }
+
+    /// Rows to skip for this page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.per_page)
+    }
 }
 
 /// A validated catalog query.
@@ -26,7 +112,9 @@ pub struct ServiceQuery {
     /// Case-insensitive search text, trimmed; `None` when blank.
     pub q: Option<String>,
     pub team: Option<TeamName>,
+    pub cluster: Option<String>,
     pub status: Option<ServiceStatus>,
+    pub sort: ServiceSort,
     pub page: u32,
     pub per_page: u32,
 }
@@ -36,7 +124,9 @@ impl Default for ServiceQuery {
         Self {
             q: None,
             team: None,
+            cluster: None,
             status: None,
+            sort: ServiceSort::Team,
             page: 1,
             per_page: DEFAULT_PER_PAGE,
         }
@@ -71,27 +161,38 @@ impl ServiceQuery {
             ));
         }
         let team = non_blank(&raw.team).and_then(|t| errors.collect(TeamName::parse("team", t)));
+        let cluster = non_blank(&raw.cluster).and_then(|c| {
+            errors.collect(
+                check_dns_label(c)
+                    .map(|()| c.to_owned())
+                    .map_err(|m| FieldError::new("cluster", m)),
+            )
+        });
         let status =
             non_blank(&raw.status).and_then(|s| errors.collect(ServiceStatus::parse("status", s)));
-        let page = non_blank(&raw.page)
-            .map(|p| errors.collect(parse_bounded("page", p, MAX_PAGE)))
-            .unwrap_or(Some(1));
-        let per_page = non_blank(&raw.per_page)
-            .map(|p| errors.collect(parse_bounded("per_page", p, MAX_PER_PAGE)))
-            .unwrap_or(Some(DEFAULT_PER_PAGE));
+        let sort = non_blank(&raw.sort)
+            .and_then(|s| errors.collect(ServiceSort::parse("sort", s)))
+            .unwrap_or_default();
+        let paging = PageRequest::collect(&mut errors, &raw.page, &raw.per_page);
         let query = Self {
             q,
             team,
+            cluster,
             status,
-            page: page.unwrap_or(1),
-            per_page: per_page.unwrap_or(DEFAULT_PER_PAGE),
+            sort,
+            page: paging.page,
+            per_page: paging.per_page,
         };
         errors.into_result(query)
     }
 
     /// Rows to skip for this page.
     pub fn offset(&self) -> u64 {
-        u64::from(self.page - 1) * u64::from(self.per_page)
+        PageRequest {
+            page: self.page,
+            per_page: self.per_page,
+        }
+        .offset()
     }
 
     /// A `LIKE` pattern matching the search text anywhere, lower-cased, with `%`, `_` and
@@ -117,7 +218,9 @@ impl ServiceQuery {
         RawServiceQuery {
             q: self.q.clone(),
             team: self.team.as_ref().map(ToString::to_string),
+            cluster: self.cluster.clone(),
             status: self.status.map(|s| s.as_str().to_owned()),
+            sort: (self.sort != ServiceSort::Team).then(|| self.sort.as_str().to_owned()),
             page: (page != 1).then(|| page.to_string()),
             per_page: (self.per_page != DEFAULT_PER_PAGE).then(|| self.per_page.to_string()),
         }
@@ -132,7 +235,9 @@ impl RawServiceQuery {
         let fields = [
             ("q", &self.q),
             ("team", &self.team),
+            ("cluster", &self.cluster),
             ("status", &self.status),
+            ("sort", &self.sort),
             ("page", &self.page),
             ("per_page", &self.per_page),
         ];
@@ -172,6 +277,8 @@ mod tests {
                 "q" => raw.q = v,
                 "team" => raw.team = v,
                 "status" => raw.status = v,
+                "cluster" => raw.cluster = v,
+                "sort" => raw.sort = v,
                 "page" => raw.page = v,
                 "per_page" => raw.per_page = v,
                 _ => unreachable!(),
@@ -231,6 +338,27 @@ mod tests {
             let errors = ServiceQuery::parse(&raw(&[("page", bad)])).unwrap_err();
             assert_eq!(errors.0[0].path, "page", "{bad}");
         }
+    }
+
+    #[test]
+    fn cluster_and_sort_are_validated_and_kept_in_links() {
+        let q = ServiceQuery::parse(&raw(&[("cluster", "prod-eu"), ("sort", "updated")])).unwrap();
+        assert_eq!(q.cluster.as_deref(), Some("prod-eu"));
+        assert_eq!(q.sort, ServiceSort::Updated);
+        assert_eq!(q.to_query_string(2), "cluster=prod-eu&sort=updated&page=2");
+        let errors =
+            ServiceQuery::parse(&raw(&[("cluster", "Prod EU"), ("sort", "size")])).unwrap_err();
+        let paths: Vec<&str> = errors.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["cluster", "sort"]);
+    }
+
+    #[test]
+    fn page_request_defaults_and_bounds() {
+        assert_eq!(PageRequest::parse(&None, &None), Ok(PageRequest::default()));
+        let p = PageRequest::parse(&Some("3".into()), &Some("10".into())).unwrap();
+        assert_eq!(p.offset(), 20);
+        assert!(PageRequest::parse(&Some("0".into()), &None).is_err());
+        assert!(PageRequest::parse(&None, &Some("101".into())).is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ const KEYS: &[&str] = &[
     "log",
     "auth",
     "teams",
+    "clusters",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +41,44 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Teams and the SSO groups that make their members and leads.
     pub teams: Vec<TeamSettings>,
+    /// Clusters requests can target.
+    pub clusters: Vec<ClusterSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    pub name: String,
+    /// `dry-run` (render and record only), `kubeconfig` or `eks`.
+    pub kind: ClusterKind,
+    #[serde(default)]
+    pub description: String,
+    /// kubeconfig context (`kubeconfig` clusters).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// AWS region and EKS cluster name (`eks` clusters).
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub eks_cluster: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterKind {
+    DryRun,
+    Kubeconfig,
+    Eks,
+}
+
+impl ClusterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DryRun => "dry-run",
+            Self::Kubeconfig => "kubeconfig",
+            Self::Eks => "eks",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +195,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             auth: AuthSettings::default(),
             teams: Vec::new(),
+            clusters: Vec::new(),
         }
     }
 }
@@ -253,6 +293,25 @@ impl Settings {
         for team in &self.teams {
             domain::TeamName::parse("teams.name", &team.name)
                 .map_err(|e| invalid("teams.name", e.to_string()))?;
+        }
+        for cluster in &self.clusters {
+            domain::names::check_dns_label(&cluster.name)
+                .map_err(|e| invalid("clusters.name", e))?;
+            match cluster.kind {
+                ClusterKind::Kubeconfig if cluster.context.is_none() => {
+                    return Err(invalid(
+                        "clusters.context",
+                        format!("required for kubeconfig cluster {}", cluster.name),
+                    ));
+                }
+                ClusterKind::Eks if cluster.region.is_none() || cluster.eks_cluster.is_none() => {
+                    return Err(invalid(
+                        "clusters.region",
+                        format!("eks cluster {} needs region and eks_cluster", cluster.name),
+                    ));
+                }
+                _ => {}
+            }
         }
         Ok(())
     }

@@ -8,7 +8,9 @@ use domain::{
 
 use std::{sync::Arc, time::Duration};
 
-use domain::{Actor, NewToken, TokenRequest, TokenView};
+use domain::{
+    Actor, Certificate, Cluster, Host, NewToken, PageRequest, TeamDetail, TokenRequest, TokenView,
+};
 
 use crate::{
     auth::Auth,
@@ -63,11 +65,76 @@ impl Portal for PortalService {
         team: &TeamName,
         name: &ServiceName,
     ) -> Result<ServiceDetail, PortalError> {
-        self.store
+        let mut detail = self
+            .store
             .service(team, name)
             .await
             .map_err(unavailable)?
-            .ok_or_else(|| PortalError::NotFound(format!("service {team}/{name}")))
+            .ok_or_else(|| PortalError::NotFound(format!("service {team}/{name}")))?;
+        let (hosts, certificates) = self
+            .store
+            .service_objects(team, name)
+            .await
+            .map_err(unavailable)?;
+        detail.hosts = hosts;
+        detail.certificates = certificates;
+        detail.leads = self
+            .store
+            .users_in_groups(&self.auth.lead_groups(team))
+            .await
+            .map_err(unavailable)?;
+        Ok(detail)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn team(&self, name: &TeamName) -> Result<TeamDetail, PortalError> {
+        let team = self
+            .store
+            .teams()
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .find(|t| &t.name == name)
+            .ok_or_else(|| PortalError::NotFound(format!("team {name}")))?;
+        let leads = self
+            .store
+            .users_in_groups(&self.auth.lead_groups(name))
+            .await
+            .map_err(unavailable)?;
+        let members = self
+            .store
+            .users_in_groups(&self.auth.member_groups(name))
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .filter(|m| !leads.contains(m))
+            .collect();
+        let services = self
+            .store
+            .count_services_of(name)
+            .await
+            .map_err(unavailable)?;
+        Ok(TeamDetail {
+            team,
+            leads,
+            members,
+            services,
+        })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn clusters(&self) -> Result<Vec<Cluster>, PortalError> {
+        self.store.clusters().await.map_err(unavailable)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn hosts(&self, page: PageRequest) -> Result<Page<Host>, PortalError> {
+        self.store.hosts(page).await.map_err(unavailable)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn certificates(&self, page: PageRequest) -> Result<Page<Certificate>, PortalError> {
+        self.store.certificates(page).await.map_err(unavailable)
     }
 
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]

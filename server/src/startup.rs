@@ -11,7 +11,7 @@ use crate::{
     demo,
     http::{AppState, build_router, metrics::HttpMetrics},
     portal::PortalService,
-    store::{NewTeam, Store, StoreError},
+    store::{NewCluster, NewTeam, Store, StoreError},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +79,16 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
         store.sync_teams(&configured_teams(settings)).await?;
+        let clusters: Vec<NewCluster> = settings
+            .clusters
+            .iter()
+            .map(|c| NewCluster {
+                name: c.name.clone(),
+                kind: c.kind.as_str().to_owned(),
+                description: c.description.clone(),
+            })
+            .collect();
+        store.sync_clusters(&clusters).await?;
         let auth = Arc::new(Auth::new(settings, &public_url, store.clone())?);
         let leptos_options = LeptosOptions::builder()
             .output_name("stargate")

@@ -25,7 +25,11 @@ pub fn Header() -> impl IntoView {
                 </a>
                 <nav aria-label="Main">
                     <A href="/services">"Services"</A>
-                    <A href="/settings/tokens">"Access tokens"</A>
+                    <A href="/teams">"Teams"</A>
+                    <A href="/hosts">"Hosts"</A>
+                    <A href="/certificates">"Certificates"</A>
+                    <A href="/clusters">"Clusters"</A>
+                    <A href="/settings/tokens">"Tokens"</A>
                 </nav>
                 <div class="user">
                     <Transition>

@@ -1,24 +1,16 @@
-use domain::{Page, ServiceQuery};
+use domain::Page;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// "21–40 of 312" with previous/next links that keep the rest of the query.
+/// "21–40 of 312" with previous/next links; `href` makes the link to a page number.
 #[component]
-pub fn Pagination<T: 'static>(page: Page<T>, query: ServiceQuery) -> impl IntoView {
+pub fn Pagination<T: 'static>(page: Page<T>, href: impl Fn(u32) -> String) -> impl IntoView {
     let summary = match page.shown_range() {
         Some((first, last)) => format!("{first}–{last} of {}", page.total),
         None => format!("0 of {}", page.total),
     };
-    let link = move |n: u32| {
-        let qs = query.to_query_string(n);
-        if qs.is_empty() {
-            "/services".to_owned()
-        } else {
-            format!("/services?{qs}")
-        }
-    };
-    let previous = page.has_previous().then(|| link(page.page - 1));
-    let next = page.has_next().then(|| link(page.page + 1));
+    let previous = page.has_previous().then(|| href(page.page - 1));
+    let next = page.has_next().then(|| href(page.page + 1));
     view! {
         <nav class="pagination" aria-label="Pagination">
             <span class="muted" data-testid="result-count">{summary}</span>
@@ -34,5 +26,14 @@ pub fn Pagination<T: 'static>(page: Page<T>, query: ServiceQuery) -> impl IntoVi
                 }}
             </span>
         </nav>
+    }
+}
+
+/// `base` or `base?query` when the query is not empty.
+pub fn with_query(base: &str, query: &str) -> String {
+    if query.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{query}")
     }
 }

@@ -1,6 +1,6 @@
 //! The service catalog: search, filter by team and status, paginate — all kept in the URL.
 
-use domain::{Page, RawServiceQuery, ServiceQuery, ServiceStatus, ServiceSummary};
+use domain::{Page, RawServiceQuery, ServiceQuery, ServiceSort, ServiceStatus, ServiceSummary};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
@@ -10,9 +10,11 @@ use leptos_router::{
 };
 
 use crate::{
-    api::{list_services, list_teams},
+    api::{list_clusters, list_services, list_teams},
     components::{
-        error_panel::ErrorPanel, pagination::Pagination, status_badge::StatusBadge,
+        error_panel::ErrorPanel,
+        pagination::{Pagination, with_query},
+        status_badge::StatusBadge,
         timestamp::Timestamp,
     },
 };
@@ -24,13 +26,16 @@ pub fn CatalogPage() -> impl IntoView {
         query_map.with(|q| RawServiceQuery {
             q: q.get("q"),
             team: q.get("team"),
+            cluster: q.get("cluster"),
             status: q.get("status"),
+            sort: q.get("sort"),
             page: q.get("page"),
             per_page: q.get("per_page"),
         })
     });
     let services = Resource::new(move || raw.get(), list_services);
     let teams = Resource::new(|| (), |_| list_teams());
+    let clusters = Resource::new(|| (), |_| list_clusters());
 
     // Filters apply as you type or pick: the URL changes in place (no reload, no history
     // entry per keystroke) and the list follows it.
@@ -62,8 +67,16 @@ pub fn CatalogPage() -> impl IntoView {
         let apply = apply.clone();
         move |ev| apply(&|q: &mut RawServiceQuery| q.team = Some(event_target_value(&ev)))
     };
-    let on_status =
-        move |ev| apply(&|q: &mut RawServiceQuery| q.status = Some(event_target_value(&ev)));
+    let on_status = {
+        let apply = apply.clone();
+        move |ev| apply(&|q: &mut RawServiceQuery| q.status = Some(event_target_value(&ev)))
+    };
+    let on_cluster = {
+        let apply = apply.clone();
+        move |ev| apply(&|q: &mut RawServiceQuery| q.cluster = Some(event_target_value(&ev)))
+    };
+    let on_sort =
+        move |ev| apply(&|q: &mut RawServiceQuery| q.sort = Some(event_target_value(&ev)));
 
     let field = move |get: fn(&RawServiceQuery) -> &Option<String>| {
         raw.with(|r| get(r).clone().unwrap_or_default())
@@ -81,7 +94,7 @@ pub fn CatalogPage() -> impl IntoView {
                 id="catalog-search"
                 type="search"
                 name="q"
-                placeholder="Search by name or description…"
+                placeholder="Search by name, description or host…"
                 autocomplete="off"
                 maxlength="100"
                 value=raw.with_untracked(|r| r.q.clone().unwrap_or_default())
@@ -117,6 +130,37 @@ pub fn CatalogPage() -> impl IntoView {
                     view! { <option value=s.as_str() selected=selected>{s.label()}</option> }
                 }).collect_view()}
             </select>
+            <label class="sr-only" for="catalog-cluster">"Cluster"</label>
+            <Transition fallback=|| view! { <select id="catalog-cluster" name="cluster" disabled=true><option>"All clusters"</option></select> }>
+                {move || {
+                    let on_cluster = on_cluster.clone();
+                    Suspend::new(async move {
+                    let clusters = clusters.await.unwrap_or_default();
+                    view! {
+                        <select id="catalog-cluster" name="cluster" on:change=on_cluster>
+                            <option value="">"All clusters"</option>
+                            {clusters.into_iter().map(|c| {
+                                let value = c.name.clone();
+                                let selected = {
+                                    let value = value.clone();
+                                    move || field(|r| &r.cluster) == value
+                                };
+                                view! { <option value=value selected=selected>{c.name}</option> }
+                            }).collect_view()}
+                        </select>
+                    }
+                })}}
+            </Transition>
+            <label class="sr-only" for="catalog-sort">"Sort by"</label>
+            <select id="catalog-sort" name="sort" on:change=on_sort>
+                {ServiceSort::ALL.into_iter().map(|s| {
+                    let selected = move || {
+                        let current = field(|r| &r.sort);
+                        current == s.as_str() || (current.is_empty() && s == ServiceSort::Team)
+                    };
+                    view! { <option value=s.as_str() selected=selected>{format!("Sort: {}", s.label())}</option> }
+                }).collect_view()}
+            </select>
             <button type="submit" class="button secondary">"Search"</button>
         </Form>
         <Transition fallback=|| view! { <p class="loading" aria-busy="true">"Loading services…"</p> }>
@@ -136,7 +180,10 @@ pub fn CatalogPage() -> impl IntoView {
 #[component]
 fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoView {
     if page.items.is_empty() {
-        let filtered = query.q.is_some() || query.team.is_some() || query.status.is_some();
+        let filtered = query.q.is_some()
+            || query.team.is_some()
+            || query.status.is_some()
+            || query.cluster.is_some();
         return if filtered {
             view! {
                 <section class="empty-state" data-testid="empty-state">
@@ -191,7 +238,7 @@ fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoVie
             </thead>
             <tbody>{rows}</tbody>
         </table>
-        <Pagination page query />
+        <Pagination page href=move |n| with_query("/services", &query.to_query_string(n)) />
     }
     .into_any()
 }

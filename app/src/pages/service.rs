@@ -76,6 +76,14 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                 </dl>
             </section>
             <section class="card">
+                <h2>"Leads"</h2>
+                {if detail.leads.is_empty() {
+                    view! { <p class="muted">"No lead of this team has signed in yet."</p> }.into_any()
+                } else {
+                    view! { <ul class="plain">{detail.leads.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}</ul> }.into_any()
+                }}
+            </section>
+            <section class="card">
                 <h2>"History"</h2>
                 <dl>
                     <dt>"Created"</dt>
@@ -85,5 +93,41 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                 </dl>
             </section>
         </div>
+        <section class="card section" data-testid="service-hosts">
+            <h2>"Ingress hosts"</h2>
+            {if detail.hosts.is_empty() {
+                view! { <p class="muted">"No ingress host yet: the service is reachable only inside the cluster."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain">
+                        {detail.hosts.iter().map(|h| view! {
+                            <li><a href=format!("https://{}", h.host) rel="external noopener"><code>{h.host.clone()}</code></a>
+                            <span class="muted small">{format!(" {} ingress, TLS {}", h.class, h.tls.replace('_', "-"))}</span></li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+        <section class="card section" data-testid="service-certificates">
+            <h2>"Certificates"</h2>
+            {if detail.certificates.is_empty() {
+                view! { <p class="muted">"No certificate covers this service's hosts."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain">
+                        {detail.certificates.iter().map(|c| view! {
+                            <li class:expiring=c.expiring_soon>
+                                <strong>{c.name.clone()}</strong>" · "{c.issuer.clone()}" · "
+                                {match c.expires_at.clone() {
+                                    Some(at) => view! { "expires " <Timestamp value=at date_only=true /> }.into_any(),
+                                    None => "not issued yet".into_any(),
+                                }}
+                                {c.expiring_soon.then(|| view! { " " <span class="badge badge-degraded">"expiring soon"</span> })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
     }
 }

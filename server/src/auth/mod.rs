@@ -101,6 +101,23 @@ impl Auth {
         })
     }
 
+    /// SSO groups whose members lead `team` (empty for unknown teams).
+    pub fn lead_groups(&self, team: &TeamName) -> Vec<String> {
+        self.teams
+            .iter()
+            .find(|t| &t.team == team)
+            .map(|t| t.lead_groups.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn member_groups(&self, team: &TeamName) -> Vec<String> {
+        self.teams
+            .iter()
+            .find(|t| &t.team == team)
+            .map(|t| t.member_groups.clone())
+            .unwrap_or_default()
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies
     }

@@ -9,6 +9,8 @@ use domain::{
     ServiceQuery, ServiceSummary, Team, TeamName,
 };
 
+use domain::{Certificate, Cluster, Host, PageRequest, TeamDetail};
+
 use super::{AppState, error::ApiError};
 
 pub async fn me(Extension(actor): Extension<Actor>) -> Json<Me> {
@@ -41,6 +43,50 @@ pub async fn get_service(
     let team_name = TeamName::parse("team", &team).map_err(|_| not_found())?;
     let service_name = ServiceName::parse("name", &name).map_err(|_| not_found())?;
     Ok(Json(state.portal.service(&team_name, &service_name).await?))
+}
+
+pub async fn get_team(
+    State(state): State<AppState>,
+    Path(team): Path<String>,
+) -> Result<Json<TeamDetail>, ApiError> {
+    let name =
+        TeamName::parse("team", &team).map_err(|_| ApiError::NotFound(format!("team {team}")))?;
+    Ok(Json(state.portal.team(&name).await?))
+}
+
+pub async fn list_clusters(State(state): State<AppState>) -> Result<Json<Vec<Cluster>>, ApiError> {
+    Ok(Json(state.portal.clusters().await?))
+}
+
+/// `?page=&per_page=` of the plain lists.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Paging {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+fn paging(query: Result<Query<Paging>, QueryRejection>) -> Result<PageRequest, ApiError> {
+    let Query(raw) = query.map_err(|rejection| {
+        ApiError::BadQuery(FieldErrors(vec![FieldError::new(
+            "query",
+            rejection.body_text(),
+        )]))
+    })?;
+    PageRequest::parse(&raw.page, &raw.per_page).map_err(ApiError::BadQuery)
+}
+
+pub async fn list_hosts(
+    State(state): State<AppState>,
+    query: Result<Query<Paging>, QueryRejection>,
+) -> Result<Json<Page<Host>>, ApiError> {
+    Ok(Json(state.portal.hosts(paging(query)?).await?))
+}
+
+pub async fn list_certificates(
+    State(state): State<AppState>,
+    query: Result<Query<Paging>, QueryRejection>,
+) -> Result<Json<Page<Certificate>>, ApiError> {
+    Ok(Json(state.portal.certificates(paging(query)?).await?))
 }
 
 pub async fn not_found() -> ApiError {

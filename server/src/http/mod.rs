@@ -65,6 +65,10 @@ pub fn build_router(state: AppState) -> Router {
     let api_v1 = Router::new()
         .route("/me", get(api::me))
         .route("/teams", get(api::list_teams))
+        .route("/teams/{team}", get(api::get_team))
+        .route("/clusters", get(api::list_clusters))
+        .route("/hosts", get(api::list_hosts))
+        .route("/certificates", get(api::list_certificates))
         .route("/services", get(api::list_services))
         .route("/services/{team}/{name}", get(api::get_service))
         .fallback(api::not_found);

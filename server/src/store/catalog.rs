@@ -1,7 +1,8 @@
 //! Catalog queries: teams and services.
 
 use domain::{
-    Page, ServiceDetail, ServiceName, ServiceQuery, ServiceStatus, ServiceSummary, Team, TeamName,
+    Page, ServiceDetail, ServiceName, ServiceQuery, ServiceSort, ServiceStatus, ServiceSummary,
+    Team, TeamName,
 };
 use sqlx::{Row, any::AnyRow};
 
@@ -37,7 +38,9 @@ macro_rules! service_filter {
     FROM services s JOIN teams t ON t.id = s.team_id
     WHERE ($1 IS NULL OR t.name = $1)
       AND ($2 IS NULL OR s.status = $2)
-      AND ($3 IS NULL OR lower(s.name) LIKE $3 ESCAPE '\\' OR lower(s.description) LIKE $3 ESCAPE '\\')"
+      AND ($4 IS NULL OR s.cluster = $4)
+      AND ($3 IS NULL OR lower(s.name) LIKE $3 ESCAPE '\\' OR lower(s.description) LIKE $3 ESCAPE '\\'
+           OR EXISTS (SELECT 1 FROM hosts h WHERE h.service_id = s.id AND h.host LIKE $3 ESCAPE '\\'))"
     };
 }
 
@@ -86,24 +89,40 @@ impl Store {
         let status = query.status.map(|s| s.as_str().to_owned());
         let pattern = query.like_pattern();
 
+        let cluster = query.cluster.clone();
+
         let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) ", service_filter!()))
             .bind(team.clone())
             .bind(status.clone())
             .bind(pattern.clone())
+            .bind(cluster.clone())
             .fetch_one(&self.pool)
             .await?;
-        let rows = sqlx::query(concat!(
-            "SELECT s.name, t.name AS team, s.description, s.cluster, s.status, s.updated_at",
-            service_filter!(),
-            " ORDER BY t.name, s.name LIMIT $4 OFFSET $5"
-        ))
-        .bind(team)
-        .bind(status)
-        .bind(pattern)
-        .bind(i64::from(query.per_page))
-        .bind(i64::try_from(query.offset()).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
+        macro_rules! list {
+            ($order:literal) => {
+                concat!(
+                    "SELECT s.name, t.name AS team, s.description, s.cluster, s.status, s.updated_at",
+                    service_filter!(),
+                    " ORDER BY ",
+                    $order,
+                    " LIMIT $5 OFFSET $6"
+                )
+            };
+        }
+        let sql = match query.sort {
+            ServiceSort::Team => list!("t.name, s.name"),
+            ServiceSort::Name => list!("s.name, t.name"),
+            ServiceSort::Updated => list!("s.updated_at DESC, t.name, s.name"),
+        };
+        let rows = sqlx::query(sql)
+            .bind(team)
+            .bind(status)
+            .bind(pattern)
+            .bind(cluster)
+            .bind(i64::from(query.per_page))
+            .bind(i64::try_from(query.offset()).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
         let items = rows
             .iter()
             .map(|row| {
@@ -156,6 +175,9 @@ impl Store {
             port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            hosts: Vec::new(),
+            certificates: Vec::new(),
+            leads: Vec::new(),
         }))
     }
 

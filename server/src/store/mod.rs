@@ -6,6 +6,7 @@
 mod auth;
 mod catalog;
 mod error;
+mod objects;
 
 use std::{str::FromStr, time::Duration};
 
@@ -18,6 +19,7 @@ use sqlx::{
 pub use auth::{AuthTable, LoginFlow, TokenRecord, UserRecord};
 pub use catalog::{NewService, NewTeam};
 pub use error::StoreError;
+pub use objects::{NewCertificate, NewCluster, NewHost};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

@@ -7,6 +7,7 @@ mod oidc_provider;
 mod auth;
 mod authorization;
 mod catalog_api;
+mod catalog_objects;
 mod cli;
 mod health;
 mod pages;

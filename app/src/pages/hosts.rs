@@ -1,0 +1,106 @@
+//! Ingress hosts and TLS certificates across the catalog.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+
+use crate::{
+    api::{list_certificates, list_hosts},
+    components::{
+        error_panel::ErrorPanel,
+        pagination::{Pagination, with_query},
+        timestamp::Timestamp,
+    },
+};
+
+fn tls_label(tls: &str) -> &'static str {
+    match tls {
+        "cert_manager" => "cert-manager",
+        "acm" => "ACM",
+        _ => "none",
+    }
+}
+
+#[component]
+pub fn HostsPage() -> impl IntoView {
+    let query = use_query_map();
+    let hosts = Resource::new(move || query.with(|q| q.get("page")), list_hosts);
+    view! {
+        <Title text="Ingress hosts" />
+        <div class="page-header">
+            <h1>"Ingress hosts"</h1>
+            <p class="muted">"Every host name served into the clusters, and the service behind it. A host belongs to one service."</p>
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading hosts…"</p> }>
+            {move || Suspend::new(async move {
+                match hosts.await {
+                    Ok(page) if page.total == 0 => view! {
+                        <section class="empty-state"><h2>"No ingress hosts yet"</h2>
+                        <p class="muted">"Hosts appear here once a request for one is approved and applied."</p></section>
+                    }.into_any(),
+                    Ok(page) => view! {
+                        <table class="table" data-testid="hosts">
+                            <thead><tr><th scope="col">"Host"</th><th scope="col">"Service"</th><th scope="col">"Ingress"</th><th scope="col">"TLS"</th></tr></thead>
+                            <tbody>
+                                {page.items.clone().into_iter().map(|h| view! {
+                                    <tr>
+                                        <td><code>{h.host.clone()}</code></td>
+                                        <td><A href=format!("/services/{}/{}", h.team, h.service)>{format!("{}/{}", h.team, h.service)}</A></td>
+                                        <td>{h.class.clone()}</td>
+                                        <td>{tls_label(&h.tls)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pagination page href=|n| with_query("/hosts", &format!("page={n}")) />
+                    }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn CertificatesPage() -> impl IntoView {
+    let query = use_query_map();
+    let certificates = Resource::new(move || query.with(|q| q.get("page")), list_certificates);
+    view! {
+        <Title text="Certificates" />
+        <div class="page-header">
+            <h1>"TLS certificates"</h1>
+            <p class="muted">"Soonest expiry first; those expiring within 30 days are highlighted."</p>
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading certificates…"</p> }>
+            {move || Suspend::new(async move {
+                match certificates.await {
+                    Ok(page) if page.total == 0 => view! {
+                        <section class="empty-state"><h2>"No certificates yet"</h2>
+                        <p class="muted">"Certificates appear here once a request for one is approved and applied."</p></section>
+                    }.into_any(),
+                    Ok(page) => view! {
+                        <table class="table" data-testid="certificates">
+                            <thead><tr><th scope="col">"Certificate"</th><th scope="col">"DNS names"</th><th scope="col">"Issuer"</th><th scope="col">"Expires"</th><th scope="col">"Status"</th></tr></thead>
+                            <tbody>
+                                {page.items.clone().into_iter().map(|c| view! {
+                                    <tr class:expiring=c.expiring_soon>
+                                        <td><strong>{c.name.clone()}</strong><div class="muted small">{c.team.to_string()}</div></td>
+                                        <td>{c.dns_names.iter().map(|d| view! { <code class="block">{d.clone()}</code> }).collect_view()}</td>
+                                        <td>{c.issuer.clone()}</td>
+                                        <td>
+                                            {match c.expires_at.clone() { Some(at) => view! { <Timestamp value=at date_only=true /> }.into_any(), None => "not issued yet".into_any() }}
+                                            {c.expiring_soon.then(|| view! { <span class="badge badge-degraded">"expiring soon"</span> })}
+                                        </td>
+                                        <td>{c.status.clone()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pagination page href=|n| with_query("/certificates", &format!("page={n}")) />
+                    }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,281 @@
+//! Clusters, ingress hosts and certificates in the catalog, and who is in a team.
+
+use domain::{Certificate, Cluster, Host, Page, PageRequest, ServiceName, TeamName};
+use sqlx::{Row, any::AnyRow};
+
+use super::{Store, StoreError, now, now_plus};
+
+/// A cluster from configuration.
+#[derive(Debug, Clone)]
+pub struct NewCluster {
+    pub name: String,
+    pub kind: String,
+    pub description: String,
+}
+
+/// A host and its certificate as applied (demo data; later the worker records them).
+#[derive(Debug, Clone)]
+pub struct NewHost {
+    pub team: TeamName,
+    pub service: ServiceName,
+    pub host: String,
+    pub class: String,
+    pub tls: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCertificate {
+    pub team: TeamName,
+    pub name: String,
+    pub dns_names: Vec<String>,
+    pub issuer: String,
+    pub expires_in_days: Option<i64>,
+    pub status: String,
+}
+
+fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
+fn host(row: &AnyRow) -> Result<Host, StoreError> {
+    Ok(Host {
+        host: row.try_get("host")?,
+        team: TeamName::parse("team", &row.try_get::<String, _>("team")?).map_err(corrupt)?,
+        service: ServiceName::parse("service", &row.try_get::<String, _>("service")?)
+            .map_err(corrupt)?,
+        class: row.try_get("class")?,
+        tls: row.try_get("tls")?,
+    })
+}
+
+/// Certificates expiring before this instant are "expiring soon".
+fn soon_cutoff() -> String {
+    now_plus(time::Duration::days(30))
+}
+
+fn certificate(row: &AnyRow, soon: &str) -> Result<Certificate, StoreError> {
+    let dns_names: String = row.try_get("dns_names")?;
+    let expires_at: Option<String> = row.try_get("expires_at")?;
+    Ok(Certificate {
+        team: TeamName::parse("team", &row.try_get::<String, _>("team")?).map_err(corrupt)?,
+        name: row.try_get("name")?,
+        dns_names: serde_json::from_str(&dns_names).map_err(corrupt)?,
+        issuer: row.try_get("issuer")?,
+        expiring_soon: expires_at.as_deref().is_some_and(|at| at < soon),
+        expires_at,
+        status: row.try_get("status")?,
+    })
+}
+
+fn page<T>(items: Vec<T>, total: i64, request: PageRequest) -> Page<T> {
+    Page {
+        items,
+        total: u64::try_from(total).unwrap_or_default(),
+        page: request.page,
+        per_page: request.per_page,
+    }
+}
+
+fn limits(request: PageRequest) -> (i64, i64) {
+    (
+        i64::from(request.per_page),
+        i64::try_from(request.offset()).unwrap_or(i64::MAX),
+    )
+}
+
+impl Store {
+    /// Makes the clusters table match configuration (added or updated).
+    pub async fn sync_clusters(&self, clusters: &[NewCluster]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for cluster in clusters {
+            sqlx::query(
+                "INSERT INTO clusters (name, kind, description) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind,
+                    description = excluded.description",
+            )
+            .bind(&cluster.name)
+            .bind(&cluster.kind)
+            .bind(&cluster.description)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn clusters(&self) -> Result<Vec<Cluster>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.name, c.kind, c.description,
+                    (SELECT COUNT(*) FROM services s WHERE s.cluster = c.name) AS services
+             FROM clusters c ORDER BY c.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let services: i64 = row.try_get("services")?;
+                Ok(Cluster {
+                    name: row.try_get("name")?,
+                    kind: row.try_get("kind")?,
+                    description: row.try_get("description")?,
+                    services: u64::try_from(services).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn hosts(&self, request: PageRequest) -> Result<Page<Host>, StoreError> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hosts")
+            .fetch_one(&self.pool)
+            .await?;
+        let (limit, offset) = limits(request);
+        let rows = sqlx::query(
+            "SELECT h.host, h.class, h.tls, s.name AS service, t.name AS team
+             FROM hosts h JOIN services s ON s.id = h.service_id JOIN teams t ON t.id = s.team_id
+             ORDER BY h.host LIMIT $1 OFFSET $2",
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows.iter().map(host).collect::<Result<_, _>>()?;
+        Ok(page(items, total, request))
+    }
+
+    /// Certificates, soonest expiry first (unknown expiry last).
+    pub async fn certificates(
+        &self,
+        request: PageRequest,
+    ) -> Result<Page<Certificate>, StoreError> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM certificates")
+            .fetch_one(&self.pool)
+            .await?;
+        let (limit, offset) = limits(request);
+        let rows = sqlx::query(
+            "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team
+             FROM certificates c JOIN teams t ON t.id = c.team_id
+             ORDER BY c.expires_at IS NULL, c.expires_at, t.name, c.name LIMIT $1 OFFSET $2",
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let soon = soon_cutoff();
+        let items = rows
+            .iter()
+            .map(|r| certificate(r, &soon))
+            .collect::<Result<_, _>>()?;
+        Ok(page(items, total, request))
+    }
+
+    /// The service's hosts, and its team's certificates covering any of them.
+    pub async fn service_objects(
+        &self,
+        team: &TeamName,
+        name: &ServiceName,
+    ) -> Result<(Vec<Host>, Vec<Certificate>), StoreError> {
+        let rows = sqlx::query(
+            "SELECT h.host, h.class, h.tls, s.name AS service, t.name AS team
+             FROM hosts h JOIN services s ON s.id = h.service_id JOIN teams t ON t.id = s.team_id
+             WHERE t.name = $1 AND s.name = $2 ORDER BY h.host",
+        )
+        .bind(team.as_str())
+        .bind(name.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let hosts: Vec<Host> = rows.iter().map(host).collect::<Result<_, _>>()?;
+        let rows = sqlx::query(
+            "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team
+             FROM certificates c JOIN teams t ON t.id = c.team_id WHERE t.name = $1 ORDER BY c.name",
+        )
+        .bind(team.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let soon = soon_cutoff();
+        let certificates = rows
+            .iter()
+            .map(|r| certificate(r, &soon))
+            .filter(|c| {
+                c.as_ref().map_or(true, |c| {
+                    hosts.iter().any(|h| c.dns_names.contains(&h.host))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((hosts, certificates))
+    }
+
+    /// Emails of signed-in users whose groups include any of `groups`.
+    pub async fn users_in_groups(&self, groups: &[String]) -> Result<Vec<String>, StoreError> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query("SELECT email, groups_json FROM users ORDER BY email")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut emails = Vec::new();
+        for row in &rows {
+            let json: String = row.try_get("groups_json")?;
+            let theirs: Vec<String> = serde_json::from_str(&json).map_err(corrupt)?;
+            if theirs.iter().any(|g| groups.contains(g)) {
+                emails.push(row.try_get("email")?);
+            }
+        }
+        Ok(emails)
+    }
+
+    pub async fn count_services_of(&self, team: &TeamName) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM services s JOIN teams t ON t.id = s.team_id WHERE t.name = $1",
+        )
+        .bind(team.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    /// Adds demo hosts and certificates (ignored when already there).
+    pub async fn add_objects(
+        &self,
+        hosts: &[NewHost],
+        certificates: &[NewCertificate],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let created = now();
+        for h in hosts {
+            sqlx::query(
+                "INSERT INTO hosts (service_id, host, class, tls, created_at)
+                 SELECT s.id, $3, $4, $5, $6 FROM services s JOIN teams t ON t.id = s.team_id
+                 WHERE t.name = $1 AND s.name = $2
+                 ON CONFLICT (host) DO NOTHING",
+            )
+            .bind(h.team.as_str())
+            .bind(h.service.as_str())
+            .bind(&h.host)
+            .bind(&h.class)
+            .bind(&h.tls)
+            .bind(&created)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for c in certificates {
+            let dns_names = serde_json::to_string(&c.dns_names).map_err(corrupt)?;
+            let expires_at = c.expires_in_days.map(|d| now_plus(time::Duration::days(d)));
+            sqlx::query(
+                "INSERT INTO certificates (team_id, name, dns_names, issuer, expires_at, status, created_at)
+                 SELECT id, $2, $3, $4, $5, $6, $7 FROM teams WHERE name = $1
+                 ON CONFLICT (team_id, name) DO NOTHING",
+            )
+            .bind(c.team.as_str())
+            .bind(&c.name)
+            .bind(&dns_names)
+            .bind(&c.issuer)
+            .bind(expires_at)
+            .bind(&c.status)
+            .bind(&created)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
