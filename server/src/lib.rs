@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod portal;
+pub mod seed;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -36,6 +36,11 @@ enum Command {
     },
     /// Bring the database schema up to date and exit.
     Migrate,
+    /// Fill the catalog with N generated services (benchmarks, demos).
+    Seed {
+        #[arg(long, default_value_t = 10_000)]
+        services: u32,
+    },
     /// Personal access tokens for bootstrap and automation.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -80,6 +85,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             Store::open(&settings.database_url()).await?;
             tracing::info!("database is up to date");
+        }
+        Command::Seed { services } => {
+            let store = Store::open(&settings.database_url()).await?;
+            let took = server::seed::seed(&store, services).await?;
+            tracing::info!(services, seconds = took.as_secs_f64(), "seeded the catalog");
         }
         Command::Token(TokenCommand::Create {
             user,

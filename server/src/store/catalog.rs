@@ -205,6 +205,34 @@ impl Store {
         Ok(())
     }
 
+    /// Adds services in one transaction, with one prepared statement (existing ones are
+    /// left as they are).
+    pub async fn insert_services(&self, services: &[NewService]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let created = now();
+        for service in services {
+            sqlx::query(
+                "INSERT INTO services (team_id, name, description, image, cluster, status,
+                                       replicas, port, created_at, updated_at)
+                 SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $9 FROM teams WHERE name = $1
+                 ON CONFLICT (team_id, name) DO NOTHING",
+            )
+            .bind(service.team.as_str())
+            .bind(service.name.as_str())
+            .bind(&service.description)
+            .bind(&service.image)
+            .bind(&service.cluster)
+            .bind(service.status.as_str())
+            .bind(i64::from(service.replicas))
+            .bind(i64::from(service.port))
+            .bind(&created)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Adds teams and services in one transaction, unless `marker` was recorded before;
     /// returns whether anything was added. Existing teams and services are left as they are.
     pub async fn load_catalog_once(

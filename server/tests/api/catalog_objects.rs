@@ -161,3 +161,17 @@ async fn catalog_pages_render_on_the_server() {
     let (status, _) = app.get_page("/teams/nobody").await;
     assert_eq!(status, 404);
 }
+
+async fn seeding_adds_services_spread_over_teams_once(db: Db) {
+    let app = spawn_empty_app(db).await;
+    server::seed::seed(&app.store, 200).await.unwrap();
+    server::seed::seed(&app.store, 200).await.unwrap();
+    let (_, body) = app.get_json("/api/v1/services?per_page=1").await;
+    assert_eq!(body["total"], 200, "a second seed adds nothing");
+    let (_, team) = app.get_json("/api/v1/services?team=seed-billing&per_page=1").await;
+    assert_eq!(team["total"], 13);
+    let (_, hosts) = app.get_json("/api/v1/hosts?per_page=1").await;
+    assert_eq!(hosts["total"], 67);
+}
+
+on_both_databases!(seeding_adds_services_spread_over_teams_once);
