@@ -61,6 +61,7 @@ run: tools
 test: tools browser-tools
 	cargo leptos build --frontend-only
 	cargo nextest run --workspace --no-fail-fast
+	STARGATE_BIN="$(TARGET_DIR)/debug/stargate" bash testing/schemathesis.sh
 	cd end2end && STARGATE_BIN="$(TARGET_DIR)/debug/stargate" npx playwright test
 
 lint:

@@ -6,6 +6,7 @@ use crate::TeamName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TeamRole {
     /// Requests changes for the team.
     Member,
@@ -14,6 +15,7 @@ pub enum TeamRole {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamMembership {
     pub team: TeamName,
     pub role: TeamRole,
@@ -88,6 +90,7 @@ impl Actor {
 
 /// What `GET /api/v1/me` and the page header show of the signed-in person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub email: String,
     pub name: String,

@@ -7,6 +7,7 @@ use crate::{FieldError, ServiceName, TeamName};
 /// Where a service stands, as the catalog knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ServiceStatus {
     /// Requested or being applied; not running yet.
     Pending,
@@ -59,6 +60,7 @@ impl std::fmt::Display for ServiceStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Team {
     pub name: TeamName,
     pub display_name: String,
@@ -68,6 +70,7 @@ pub struct Team {
 
 /// A cluster services run on (from configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cluster {
     pub name: String,
     /// `dry-run`, `kubeconfig` or `eks`.
@@ -78,6 +81,7 @@ pub struct Cluster {
 
 /// An ingress host as applied: who holds it and how it is served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Host {
     pub host: String,
     pub team: TeamName,
@@ -90,6 +94,7 @@ pub struct Host {
 
 /// A TLS certificate as applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Certificate {
     pub team: TeamName,
     pub name: String,
@@ -105,6 +110,7 @@ pub struct Certificate {
 
 /// A team with the people the portal knows in it (from their last sign-in).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamDetail {
     pub team: Team,
     pub leads: Vec<String>,
@@ -114,6 +120,7 @@ pub struct TeamDetail {
 
 /// A row of the catalog list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceSummary {
     pub team: TeamName,
     pub name: ServiceName,
@@ -126,6 +133,7 @@ pub struct ServiceSummary {
 
 /// Everything the service page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceDetail {
     pub team: TeamName,
     pub team_display_name: String,
@@ -149,6 +157,7 @@ pub struct ServiceDetail {
 
 /// One page of a longer list, with the total so clients can paginate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 /// One invalid field: where it is (`spec.host`, `page`) and what is wrong, in words a user
 /// can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub path: String,
     pub message: String,

@@ -12,19 +12,51 @@ pub const MAX_SEARCH_LEN: usize = 100;
 
 /// The query string as typed: every field optional text, nothing trusted yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct RawServiceQuery {
+    /// Search text, matched case-insensitively in names, descriptions and hosts.
+    #[cfg_attr(feature = "openapi", param(max_length = 100))]
     pub q: Option<String>,
+    // Empty values count as absent (HTML forms send them for "any"); the patterns say so.
+    /// Team name.
+    #[cfg_attr(
+        feature = "openapi",
+        param(
+            pattern = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$",
+            example = "payments"
+        )
+    )]
     pub team: Option<String>,
+    /// Cluster name.
+    #[cfg_attr(
+        feature = "openapi",
+        param(pattern = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$", example = "demo")
+    )]
     pub cluster: Option<String>,
+    /// pending, live, degraded or failed.
+    #[cfg_attr(
+        feature = "openapi",
+        param(pattern = "^(pending|live|degraded|failed)?$", example = "live")
+    )]
     pub status: Option<String>,
+    /// team (the default), name or updated (most recent first).
+    #[cfg_attr(
+        feature = "openapi",
+        param(pattern = "^(team|name|updated)?$", example = "name")
+    )]
     pub sort: Option<String>,
+    /// Page number, from 1.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u32>, minimum = 1, maximum = 1000000))]
     pub page: Option<String>,
+    /// Items per page (default 20).
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u32>, minimum = 1, maximum = 100))]
     pub per_page: Option<String>,
 }
 
 /// How the catalog list is ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ServiceSort {
     /// By team, then name.
     #[default]

@@ -21,11 +21,13 @@ pub enum ApiError {
     Unavailable,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
+/// Every API error: a stable code, a sentence for people, and the fields at fault.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `rate_limited`, ...
+    error: String,
     message: String,
-    fields: &'a [FieldError],
+    fields: Vec<FieldError>,
 }
 
 impl IntoResponse for ApiError {
@@ -36,10 +38,10 @@ impl IntoResponse for ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", &[][..]),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", &[][..]),
         };
-        let body = Body {
-            error: code,
+        let body = ErrorBody {
+            error: code.to_owned(),
             message: self.to_string(),
-            fields,
+            fields: fields.to_vec(),
         };
         (status, Json(body)).into_response()
     }

@@ -4,6 +4,7 @@ mod api;
 mod error;
 mod health;
 pub mod metrics;
+pub mod openapi;
 mod security;
 
 use std::{sync::Arc, time::Duration};
@@ -27,6 +28,8 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::{
@@ -62,16 +65,19 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 pub fn build_router(state: AppState) -> Router {
-    let api_v1 = Router::new()
-        .route("/me", get(api::me))
-        .route("/teams", get(api::list_teams))
-        .route("/teams/{team}", get(api::get_team))
-        .route("/clusters", get(api::list_clusters))
-        .route("/hosts", get(api::list_hosts))
-        .route("/certificates", get(api::list_certificates))
-        .route("/services", get(api::list_services))
-        .route("/services/{team}/{name}", get(api::get_service))
-        .fallback(api::not_found);
+    // Routes and their OpenAPI entries come from the same list, so they cannot drift.
+    let (api_v1, api_doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(api::me))
+        .routes(routes!(api::list_teams))
+        .routes(routes!(api::get_team))
+        .routes(routes!(api::list_clusters))
+        .routes(routes!(api::list_hosts))
+        .routes(routes!(api::list_certificates))
+        .routes(routes!(api::list_services))
+        .routes(routes!(api::get_service))
+        .split_for_parts();
+    let api_v1 = api_v1.fallback(api::not_found);
+    let api_doc = Arc::new(api_doc);
 
     let portal = PortalContext {
         portal: state.portal.clone(),
@@ -85,6 +91,13 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::export))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = api_doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
         .route("/login", get(sign_in::login))
         .route("/auth/callback", get(sign_in::callback))
         .route("/auth/dev", post(sign_in::dev_sign_in))

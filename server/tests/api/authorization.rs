@@ -16,6 +16,7 @@ fn matrix() -> Vec<Row> {
         (Method::GET, "/healthz", public),
         (Method::GET, "/readyz", public),
         (Method::GET, "/metrics", public),
+        (Method::GET, "/api/openapi.json", public),
         (Method::GET, "/api/v1/me", signed_in),
         (Method::GET, "/api/v1/teams", signed_in),
         (Method::GET, "/api/v1/services", signed_in),

@@ -168,7 +168,9 @@ async fn seeding_adds_services_spread_over_teams_once(db: Db) {
     server::seed::seed(&app.store, 200).await.unwrap();
     let (_, body) = app.get_json("/api/v1/services?per_page=1").await;
     assert_eq!(body["total"], 200, "a second seed adds nothing");
-    let (_, team) = app.get_json("/api/v1/services?team=seed-billing&per_page=1").await;
+    let (_, team) = app
+        .get_json("/api/v1/services?team=seed-billing&per_page=1")
+        .await;
     assert_eq!(team["total"], 13);
     let (_, hosts) = app.get_json("/api/v1/hosts?per_page=1").await;
     assert_eq!(hosts["total"], 67);

@@ -10,4 +10,5 @@ mod catalog_api;
 mod catalog_objects;
 mod cli;
 mod health;
+mod openapi;
 mod pages;

@@ -1,0 +1,37 @@
+//! The OpenAPI 3 document of the REST API, built from the same declarations as its routes.
+
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Stargate API",
+        description = "Self-service developer portal. Authenticate with a personal access \
+                       token (`Authorization: Bearer sgp_...`) or a browser session.",
+    ),
+    servers((url = "/api/v1")),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = [])),
+    tags((name = "catalog", description = "Teams, services, hosts, certificates, clusters"),
+         (name = "identity", description = "Who is calling")),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("stargate_session"))),
+        );
+    }
+}
