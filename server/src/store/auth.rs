@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Row, Transaction, any::AnyRow};
 
-use super::{Store, StoreError, now};
+use super::{Store, StoreError, now, now_plus};
 
 /// A user as stored: who they are and the groups their last sign-in carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,7 +220,7 @@ impl Store {
     pub async fn token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
         let at = now();
         let row = sqlx::query(
-            "SELECT t.id AS token_id, u.id, u.email, u.name, u.groups_json
+            "SELECT t.id AS token_id, t.last_used_at, u.id, u.email, u.name, u.groups_json
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > $2)",
@@ -231,11 +231,15 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let token_id: i64 = row.try_get("token_id")?;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(&at)
-            .bind(token_id)
-            .execute(&self.pool)
-            .await?;
+        let last_used: Option<String> = row.try_get("last_used_at")?;
+        // Minute precision is enough for "last used", and spares a write per API call.
+        if last_used.is_none_or(|at| at < now_plus(time::Duration::minutes(-1))) {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(&at)
+                .bind(token_id)
+                .execute(&self.pool)
+                .await?;
+        }
         user(&row).map(Some)
     }
 

@@ -35,12 +35,12 @@ pub struct NewService {
 macro_rules! service_filter {
     () => {
         "
-    FROM services s JOIN teams t ON t.id = s.team_id
-    WHERE ($1 IS NULL OR t.name = $1)
+    FROM services s
+    WHERE ($1 IS NULL OR s.team_name = $1)
       AND ($2 IS NULL OR s.status = $2)
       AND ($4 IS NULL OR s.cluster = $4)
-      AND ($3 IS NULL OR lower(s.name) LIKE $3 ESCAPE '\\' OR lower(s.description) LIKE $3 ESCAPE '\\'
-           OR EXISTS (SELECT 1 FROM hosts h WHERE h.service_id = s.id AND h.host LIKE $3 ESCAPE '\\'))"
+      AND ($3 IS NULL OR s.search_text LIKE $3 ESCAPE '\\'
+           OR s.id IN (SELECT h.service_id FROM hosts h WHERE h.host LIKE $3 ESCAPE '\\'))"
     };
 }
 
@@ -101,7 +101,7 @@ impl Store {
         macro_rules! list {
             ($order:literal) => {
                 concat!(
-                    "SELECT s.name, t.name AS team, s.description, s.cluster, s.status, s.updated_at",
+                    "SELECT s.name, s.team_name AS team, s.description, s.cluster, s.status, s.updated_at",
                     service_filter!(),
                     " ORDER BY ",
                     $order,
@@ -110,9 +110,9 @@ impl Store {
             };
         }
         let sql = match query.sort {
-            ServiceSort::Team => list!("t.name, s.name"),
-            ServiceSort::Name => list!("s.name, t.name"),
-            ServiceSort::Updated => list!("s.updated_at DESC, t.name, s.name"),
+            ServiceSort::Team => list!("s.team_name, s.name"),
+            ServiceSort::Name => list!("s.name, s.team_name"),
+            ServiceSort::Updated => list!("s.updated_at DESC, s.team_name, s.name"),
         };
         let rows = sqlx::query(sql)
             .bind(team)
@@ -209,26 +209,7 @@ impl Store {
     /// left as they are).
     pub async fn insert_services(&self, services: &[NewService]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let created = now();
-        for service in services {
-            sqlx::query(
-                "INSERT INTO services (team_id, name, description, image, cluster, status,
-                                       replicas, port, created_at, updated_at)
-                 SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $9 FROM teams WHERE name = $1
-                 ON CONFLICT (team_id, name) DO NOTHING",
-            )
-            .bind(service.team.as_str())
-            .bind(service.name.as_str())
-            .bind(&service.description)
-            .bind(&service.image)
-            .bind(&service.cluster)
-            .bind(service.status.as_str())
-            .bind(i64::from(service.replicas))
-            .bind(i64::from(service.port))
-            .bind(&created)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_service_rows(&mut tx, services).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -267,26 +248,39 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        for service in services {
-            sqlx::query(
-                "INSERT INTO services (team_id, name, description, image, cluster, status,
-                                       replicas, port, created_at, updated_at)
-                 SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $9 FROM teams WHERE name = $1
-                 ON CONFLICT (team_id, name) DO NOTHING",
-            )
-            .bind(service.team.as_str())
-            .bind(service.name.as_str())
-            .bind(&service.description)
-            .bind(&service.image)
-            .bind(&service.cluster)
-            .bind(service.status.as_str())
-            .bind(i64::from(service.replicas))
-            .bind(i64::from(service.port))
-            .bind(&created)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_service_rows(&mut tx, services).await?;
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// Inserts services (skipping ones that exist) inside the caller's transaction.
+async fn insert_service_rows(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    services: &[NewService],
+) -> Result<(), StoreError> {
+    let created = now();
+    for service in services {
+        // Lower-cased in Rust, as the search pattern is, so non-ASCII text matches too.
+        let search_text = format!("{} {}", service.name, service.description).to_lowercase();
+        sqlx::query(
+            "INSERT INTO services (team_id, team_name, name, description, search_text, image,
+                                   cluster, status, replicas, port, created_at, updated_at)
+             SELECT id, name, $2, $3, $10, $4, $5, $6, $7, $8, $9, $9 FROM teams WHERE name = $1
+             ON CONFLICT (team_id, name) DO NOTHING",
+        )
+        .bind(service.team.as_str())
+        .bind(service.name.as_str())
+        .bind(&service.description)
+        .bind(&service.image)
+        .bind(&service.cluster)
+        .bind(service.status.as_str())
+        .bind(i64::from(service.replicas))
+        .bind(i64::from(service.port))
+        .bind(&created)
+        .bind(search_text)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
