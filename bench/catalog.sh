@@ -65,14 +65,16 @@ if [ "$backend" = sqlite ]; then
   python3 - "$dir/stargate.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-sql = """SELECT s.name, t.name FROM services s JOIN teams t ON t.id = s.team_id
- WHERE (? IS NULL OR t.name = ?) AND (? IS NULL OR s.status = ?)
- ORDER BY t.name, s.name LIMIT 20 OFFSET 120"""
-print("query plan (list):")
-for row in db.execute("EXPLAIN QUERY PLAN " + sql, (None, None, None, None)):
-    print("  ", row[-1])
+where = """(?1 IS NULL OR s.team_name = ?1) AND (?2 IS NULL OR s.status = ?2)
+ AND (?4 IS NULL OR s.cluster = ?4) AND (?3 IS NULL OR s.search_text LIKE ?3 ESCAPE '\\'
+ OR s.id IN (SELECT h.service_id FROM hosts h WHERE h.host LIKE ?3 ESCAPE '\\'))"""
+for label, args in (("list", (None, None, None, None)), ("search", (None, None, "%gateway%", None))):
+    print(f"query plan ({label}):")
+    sql = f"SELECT s.name FROM services s WHERE {where} ORDER BY s.team_name, s.name LIMIT 20 OFFSET 120"
+    for row in db.execute("EXPLAIN QUERY PLAN " + sql, args):
+        print("  ", row[-1])
 PY
 else
   echo "query plan (list):"
-  psql -h 127.0.0.1 -U postgres -d "$db" -c "EXPLAIN SELECT s.name, t.name FROM services s JOIN teams t ON t.id = s.team_id ORDER BY t.name, s.name LIMIT 20 OFFSET 120" | sed 's/^/  /'
+  psql -h 127.0.0.1 -U postgres -d "$db" -c "EXPLAIN ANALYZE SELECT s.name, s.team_name FROM services s ORDER BY s.team_name, s.name LIMIT 20 OFFSET 120" | sed 's/^/  /'
 fi

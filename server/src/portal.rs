@@ -65,24 +65,19 @@ impl Portal for PortalService {
         team: &TeamName,
         name: &ServiceName,
     ) -> Result<ServiceDetail, PortalError> {
-        let mut detail = self
-            .store
-            .service(team, name)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| PortalError::NotFound(format!("service {team}/{name}")))?;
-        let (hosts, certificates) = self
-            .store
-            .service_objects(team, name)
-            .await
-            .map_err(unavailable)?;
+        // Independent reads, run side by side on the pool's connections.
+        let lead_groups = self.auth.lead_groups(team);
+        let (detail, (hosts, certificates), leads) = tokio::try_join!(
+            self.store.service(team, name),
+            self.store.service_objects(team, name),
+            self.store.users_in_groups(&lead_groups),
+        )
+        .map_err(unavailable)?;
+        let mut detail =
+            detail.ok_or_else(|| PortalError::NotFound(format!("service {team}/{name}")))?;
         detail.hosts = hosts;
         detail.certificates = certificates;
-        detail.leads = self
-            .store
-            .users_in_groups(&self.auth.lead_groups(team))
-            .await
-            .map_err(unavailable)?;
+        detail.leads = leads;
         Ok(detail)
     }
 

@@ -184,6 +184,9 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let hosts: Vec<Host> = rows.iter().map(host).collect::<Result<_, _>>()?;
+        if hosts.is_empty() {
+            return Ok((hosts, Vec::new()));
+        }
         let rows = sqlx::query(
             "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team
              FROM certificates c JOIN teams t ON t.id = c.team_id WHERE t.name = $1 ORDER BY c.name",
