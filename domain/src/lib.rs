@@ -9,6 +9,7 @@ pub mod field_error;
 pub mod names;
 pub mod portal;
 pub mod query;
+pub mod request;
 pub mod tokens;
 
 pub use auth::{Actor, Me, TeamAccess, TeamMembership, TeamRole};

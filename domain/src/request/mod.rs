@@ -1,0 +1,10 @@
+//! Requests for infrastructure: their fields and the rules that keep them valid.
+
+pub mod fields;
+mod reader;
+pub mod spec;
+
+pub use spec::{
+    AlbScheme, AlbSettings, AlbTargetType, CertificateSpec, Challenge, IngressClass, IngressSpec,
+    Protocol, ServiceSpec, Tls,
+};
