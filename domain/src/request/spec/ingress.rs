@@ -1,77 +1,16 @@
-//! The three request kinds and their validated specs. Rules that need no catalog live
-//! here; rules against the catalog (host held by someone else, allowed domains, the
-//! target service) come with the cross-object checks.
-
-use std::collections::BTreeMap;
+//! An ingress host: which controller serves it, to which service, with which TLS.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{
-    fields::{
-        Hostname, ImageRef, parse_cpu, parse_env_name, parse_memory, parse_port, parse_replicas,
+use super::{AlbScheme, AlbTargetType, IngressClass, Protocol, Tls};
+use crate::{
+    FieldError, FieldErrors, ServiceName,
+    request::{
+        fields::{Hostname, parse_port},
+        reader::{SpecReader, choice},
     },
-    reader::{SpecReader, choice},
 };
-use crate::{FieldError, FieldErrors, ServiceName, names::check_dns_label};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protocol {
-    Http,
-    Grpc,
-    Tcp,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IngressClass {
-    Nginx,
-    Alb,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tls {
-    None,
-    CertManager,
-    Acm,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AlbScheme {
-    InternetFacing,
-    Internal,
-}
-
-/// How an ALB reaches pods: `ip` (pod IPs, any Service type) or `instance` (node ports,
-/// so the Service must be NodePort — the trap from the field report).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlbTargetType {
-    Ip,
-    Instance,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Challenge {
-    Http01,
-    Dns01,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceSpec {
-    pub name: ServiceName,
-    pub image: ImageRef,
-    pub port: u16,
-    pub replicas: u32,
-    pub protocol: Protocol,
-    pub env: BTreeMap<String, String>,
-    pub cpu: String,
-    pub memory: String,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlbSettings {
@@ -91,90 +30,6 @@ pub struct IngressSpec {
     pub acm_certificate_arn: Option<String>,
     /// Present exactly when `class` is `alb`.
     pub alb: Option<AlbSettings>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CertificateSpec {
-    pub name: ServiceName,
-    pub dns_names: Vec<Hostname>,
-    pub issuer: String,
-    pub challenge: Challenge,
-}
-
-const PROTOCOLS: &[(&str, Protocol)] = &[
-    ("http", Protocol::Http),
-    ("grpc", Protocol::Grpc),
-    ("tcp", Protocol::Tcp),
-];
-
-impl ServiceSpec {
-    pub fn parse(spec: &Value) -> Result<Self, FieldErrors> {
-        let mut r = SpecReader::new("spec", spec)?;
-        let name = r.string("name").and_then(|v| {
-            let path = r.path("name");
-            r.check(ServiceName::parse(&path, v))
-        });
-        let image = r.string("image").and_then(|v| {
-            let path = r.path("image");
-            r.check(ImageRef::parse(&path, v))
-        });
-        let port = r.integer("port").and_then(|v| {
-            let path = r.path("port");
-            r.check(parse_port(&path, v))
-        });
-        let replicas = match r.optional_integer("replicas") {
-            Some(v) => {
-                let path = r.path("replicas");
-                r.check(parse_replicas(&path, v))
-            }
-            None => Some(2),
-        };
-        let protocol = match r.optional_string("protocol") {
-            Some(v) => {
-                let path = r.path("protocol");
-                r.check(choice(&path, v, PROTOCOLS))
-            }
-            None => Some(Protocol::Http),
-        };
-        let mut env = BTreeMap::new();
-        for (path, key, value) in r.string_map("env") {
-            if let Some(key) = r.check(parse_env_name(&path, key)) {
-                env.insert(key, value.to_owned());
-            }
-        }
-        let cpu = {
-            let v = r.optional_string("cpu").unwrap_or("250m");
-            let path = r.path("cpu");
-            r.check(parse_cpu(&path, v))
-        };
-        let memory = {
-            let v = r.optional_string("memory").unwrap_or("256Mi");
-            let path = r.path("memory");
-            r.check(parse_memory(&path, v))
-        };
-        let errors = r.finish();
-        match (name, image, port, replicas, protocol, cpu, memory) {
-            (
-                Some(name),
-                Some(image),
-                Some(port),
-                Some(replicas),
-                Some(protocol),
-                Some(cpu),
-                Some(memory),
-            ) if errors.is_empty() => Ok(Self {
-                name,
-                image,
-                port,
-                replicas,
-                protocol,
-                env,
-                cpu,
-                memory,
-            }),
-            _ => Err(errors),
-        }
-    }
 }
 
 /// `arn:aws:acm:<region>:<12-digit account>:certificate/<id>`.
@@ -368,133 +223,17 @@ impl IngressSpec {
     }
 }
 
-impl CertificateSpec {
-    pub fn parse(spec: &Value) -> Result<Self, FieldErrors> {
-        let mut r = SpecReader::new("spec", spec)?;
-        let name = r.string("name").and_then(|v| {
-            let path = r.path("name");
-            r.check(ServiceName::parse(&path, v))
-        });
-        let mut dns_names = Vec::new();
-        let listed = r.strings("dns_names");
-        if listed.is_empty()
-            && !r
-                .errors
-                .0
-                .iter()
-                .any(|e| e.path.starts_with("spec.dns_names"))
-        {
-            r.check::<()>(Err(FieldError::new(
-                "spec.dns_names",
-                "name at least one host",
-            )));
-        }
-        for (path, value) in listed {
-            if let Some(host) = r.check(Hostname::parse(&path, value, true)) {
-                if dns_names.contains(&host) {
-                    r.check::<()>(Err(FieldError::new(path, "is listed twice")));
-                } else {
-                    dns_names.push(host);
-                }
-            }
-        }
-        let issuer = r.string("issuer").and_then(|v| {
-            let path = r.path("issuer");
-            r.check(
-                check_dns_label(v)
-                    .map(|()| v.to_owned())
-                    .map_err(|m| FieldError::new(path, m)),
-            )
-        });
-        let challenge = match r.optional_string("challenge") {
-            Some(v) => {
-                let path = r.path("challenge");
-                r.check(choice(
-                    &path,
-                    v,
-                    &[("http01", Challenge::Http01), ("dns01", Challenge::Dns01)],
-                ))
-            }
-            None => Some(Challenge::Http01),
-        };
-        // Let's Encrypt issues wildcards only through DNS-01.
-        if challenge == Some(Challenge::Http01) && dns_names.iter().any(Hostname::is_wildcard) {
-            r.check::<()>(Err(FieldError::new(
-                "spec.challenge",
-                "wildcard names need \"dns01\"",
-            )));
-        }
-        let errors = r.finish();
-        match (name, issuer, challenge) {
-            (Some(name), Some(issuer), Some(challenge)) if errors.is_empty() => Ok(Self {
-                name,
-                dns_names,
-                issuer,
-                challenge,
-            }),
-            _ => Err(errors),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::FieldErrors;
 
-    /// The paths at fault, sorted (type errors are found before value errors).
     fn paths(errors: FieldErrors) -> Vec<String> {
         let mut paths: Vec<String> = errors.0.into_iter().map(|e| e.path).collect();
         paths.sort();
         paths
-    }
-
-    #[test]
-    fn a_service_with_defaults() {
-        let spec = ServiceSpec::parse(
-            &json!({"name": "orders", "image": "ghcr.io/acme/orders:1.0.0", "port": 8080}),
-        )
-        .unwrap();
-        assert_eq!(
-            (
-                spec.replicas,
-                spec.protocol,
-                spec.cpu.as_str(),
-                spec.memory.as_str()
-            ),
-            (2, Protocol::Http, "250m", "256Mi")
-        );
-    }
-
-    #[test]
-    fn every_bad_service_field_is_named() {
-        let errors = ServiceSpec::parse(&json!({
-            "name": "Orders", "image": "orders", "port": "80", "replicas": 99,
-            "protocol": "udp", "env": {"1X": "a", "OK": 3}, "cpu": "lots", "memory": "1GB", "colour": "red"
-        }))
-        .unwrap_err();
-        assert_eq!(
-            paths(errors),
-            [
-                "spec.colour",
-                "spec.cpu",
-                "spec.env.1X",
-                "spec.env.OK",
-                "spec.image",
-                "spec.memory",
-                "spec.name",
-                "spec.port",
-                "spec.protocol",
-                "spec.replicas"
-            ]
-        );
-        let missing = ServiceSpec::parse(&json!({})).unwrap_err();
-        assert_eq!(paths(missing), ["spec.image", "spec.name", "spec.port"]);
-        assert_eq!(
-            paths(ServiceSpec::parse(&json!([1])).unwrap_err()),
-            ["spec"]
-        );
     }
 
     #[test]
@@ -541,28 +280,6 @@ mod tests {
         assert_eq!(
             paths(IngressSpec::parse(&bad_alb).unwrap_err()),
             ["spec.alb.extra", "spec.alb.target_type"]
-        );
-    }
-
-    #[test]
-    fn wildcard_certificates_need_dns01() {
-        let spec = json!({"name": "wild", "dns_names": ["*.search.example.com"], "issuer": "letsencrypt-prod"});
-        assert_eq!(
-            paths(CertificateSpec::parse(&spec).unwrap_err()),
-            ["spec.challenge"]
-        );
-        let mut dns = spec.clone();
-        dns["challenge"] = json!("dns01");
-        assert!(CertificateSpec::parse(&dns).is_ok());
-        let twice = json!({"name": "c", "dns_names": ["a.example.com", "a.example.com", 3], "issuer": "le"});
-        assert_eq!(
-            paths(CertificateSpec::parse(&twice).unwrap_err()),
-            ["spec.dns_names[1]", "spec.dns_names[2]"]
-        );
-        let none = json!({"name": "c", "dns_names": [], "issuer": "le"});
-        assert_eq!(
-            paths(CertificateSpec::parse(&none).unwrap_err()),
-            ["spec.dns_names"]
         );
     }
 }

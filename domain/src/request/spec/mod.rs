@@ -1,0 +1,59 @@
+//! The three request kinds and their validated specs. Rules that need no catalog live
+//! here; rules against the catalog (host held by someone else, allowed domains, the
+//! target service) come with the cross-object checks.
+
+mod certificate;
+mod ingress;
+mod service;
+
+use serde::{Deserialize, Serialize};
+
+pub use certificate::CertificateSpec;
+pub use ingress::{AlbSettings, IngressSpec};
+pub use service::ServiceSpec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Http,
+    Grpc,
+    Tcp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IngressClass {
+    Nginx,
+    Alb,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tls {
+    None,
+    CertManager,
+    Acm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlbScheme {
+    InternetFacing,
+    Internal,
+}
+
+/// How an ALB reaches pods: `ip` (pod IPs, any Service type) or `instance` (node ports,
+/// so the Service must be NodePort — the trap from the field report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlbTargetType {
+    Ip,
+    Instance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Challenge {
+    Http01,
+    Dns01,
+}
