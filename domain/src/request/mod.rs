@@ -2,6 +2,7 @@
 
 pub mod fields;
 mod reader;
+pub mod render;
 pub mod spec;
 
 pub use spec::{

@@ -1,0 +1,385 @@
+//! Rendering a validated request into Kubernetes objects (typed with `k8s-openapi`; the
+//! cert-manager Certificate as our own struct) and into YAML. Output is deterministic:
+//! objects in dependency order, maps sorted.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    api::{
+        apps::v1::{Deployment, DeploymentSpec},
+        core::v1::{
+            Container, ContainerPort, EnvVar, Namespace, PodSpec, PodTemplateSpec, Probe,
+            ResourceRequirements, Service, ServicePort, ServiceSpec as K8sServiceSpec,
+            TCPSocketAction,
+        },
+        networking::v1::{
+            HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+            IngressServiceBackend, IngressSpec as K8sIngressSpec, IngressTLS, ServiceBackendPort,
+        },
+    },
+    apimachinery::pkg::{
+        api::resource::Quantity,
+        apis::meta::v1::{LabelSelector, ObjectMeta},
+        util::intstr::IntOrString,
+    },
+};
+use serde::Serialize;
+
+use super::{
+    AlbScheme, AlbTargetType, CertificateSpec, IngressClass, IngressSpec, Protocol, ServiceSpec,
+    Tls,
+};
+use crate::TeamName;
+
+/// Who a request is for: every object carries these as labels.
+#[derive(Debug, Clone)]
+pub struct RenderContext {
+    pub team: TeamName,
+    pub namespace: String,
+    pub request_id: String,
+}
+
+/// The type of the Service in front of a Deployment. An ALB with `instance` targets
+/// reaches pods through node ports, so that Service must be `NodePort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceType {
+    ClusterIp,
+    NodePort,
+}
+
+/// cert-manager's `Certificate` (cert-manager.io/v1), the fields we set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertManagerCertificate {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: CertManagerCertificateSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertManagerCertificateSpec {
+    pub secret_name: String,
+    pub dns_names: Vec<String>,
+    pub issuer_ref: IssuerRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssuerRef {
+    pub name: String,
+    pub kind: &'static str,
+    pub group: &'static str,
+}
+
+/// One rendered object.
+#[derive(Debug, Clone, PartialEq)]
+/// Boxed: the typed objects are large and of very different sizes.
+pub enum Object {
+    Namespace(Box<Namespace>),
+    Deployment(Box<Deployment>),
+    Service(Box<Service>),
+    Ingress(Box<Ingress>),
+    Certificate(Box<CertManagerCertificate>),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("rendering YAML failed: {0}")]
+pub struct RenderError(String);
+
+impl Object {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Namespace(_) => "Namespace",
+            Self::Deployment(_) => "Deployment",
+            Self::Service(_) => "Service",
+            Self::Ingress(_) => "Ingress",
+            Self::Certificate(_) => "Certificate",
+        }
+    }
+
+    pub fn to_yaml(&self) -> Result<String, RenderError> {
+        let result = match self {
+            Self::Namespace(o) => serde_norway::to_string(o),
+            Self::Deployment(o) => serde_norway::to_string(o),
+            Self::Service(o) => serde_norway::to_string(o),
+            Self::Ingress(o) => serde_norway::to_string(o),
+            Self::Certificate(o) => serde_norway::to_string(o),
+        };
+        result.map_err(|e| RenderError(e.to_string()))
+    }
+}
+
+/// Objects as one multi-document YAML stream.
+pub fn to_yaml(objects: &[Object]) -> Result<String, RenderError> {
+    let documents = objects
+        .iter()
+        .map(Object::to_yaml)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(documents.iter().map(|d| format!("---\n{d}")).collect())
+}
+
+fn labels(ctx: &RenderContext, name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/managed-by".into(), "stargate".into()),
+        ("app.kubernetes.io/name".into(), name.into()),
+        ("stargate.dev/request".into(), ctx.request_id.clone()),
+        ("stargate.dev/team".into(), ctx.team.to_string()),
+    ])
+}
+
+fn metadata(ctx: &RenderContext, name: &str, annotations: BTreeMap<String, String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(ctx.namespace.clone()),
+        labels: Some(labels(ctx, name)),
+        annotations: (!annotations.is_empty()).then_some(annotations),
+        ..ObjectMeta::default()
+    }
+}
+
+fn namespace(ctx: &RenderContext) -> Object {
+    Object::Namespace(Box::new(Namespace {
+        metadata: ObjectMeta {
+            name: Some(ctx.namespace.clone()),
+            labels: Some(BTreeMap::from([
+                ("app.kubernetes.io/managed-by".into(), "stargate".into()),
+                ("stargate.dev/team".into(), ctx.team.to_string()),
+            ])),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    }))
+}
+
+/// Namespace, Deployment and Service for a service request.
+pub fn render_service(
+    ctx: &RenderContext,
+    spec: &ServiceSpec,
+    service_type: ServiceType,
+) -> Vec<Object> {
+    let name = spec.name.as_str();
+    let selector = BTreeMap::from([("app.kubernetes.io/name".to_owned(), name.to_owned())]);
+    let port_name = match spec.protocol {
+        Protocol::Grpc => "grpc",
+        Protocol::Http => "http",
+        Protocol::Tcp => "tcp",
+    };
+    let resources = BTreeMap::from([
+        ("cpu".to_owned(), Quantity(spec.cpu.clone())),
+        ("memory".to_owned(), Quantity(spec.memory.clone())),
+    ]);
+    let container = Container {
+        name: name.to_owned(),
+        image: Some(spec.image.as_str().to_owned()),
+        ports: Some(vec![ContainerPort {
+            name: Some(port_name.to_owned()),
+            container_port: i32::from(spec.port),
+            ..ContainerPort::default()
+        }]),
+        env: (!spec.env.is_empty()).then(|| {
+            spec.env
+                .iter()
+                .map(|(k, v)| EnvVar {
+                    name: k.clone(),
+                    value: Some(v.clone()),
+                    ..EnvVar::default()
+                })
+                .collect()
+        }),
+        resources: Some(ResourceRequirements {
+            requests: Some(resources.clone()),
+            limits: Some(BTreeMap::from([(
+                "memory".to_owned(),
+                Quantity(spec.memory.clone()),
+            )])),
+            ..ResourceRequirements::default()
+        }),
+        readiness_probe: Some(Probe {
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::Int(i32::from(spec.port)),
+                ..TCPSocketAction::default()
+            }),
+            period_seconds: Some(5),
+            ..Probe::default()
+        }),
+        ..Container::default()
+    };
+    let deployment = Deployment {
+        metadata: metadata(ctx, name, BTreeMap::new()),
+        spec: Some(DeploymentSpec {
+            replicas: Some(i32::try_from(spec.replicas).unwrap_or(i32::MAX)),
+            selector: LabelSelector {
+                match_labels: Some(selector.clone()),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                // Not the request label: a new request id alone must not roll every pod.
+                metadata: Some(ObjectMeta {
+                    labels: Some(
+                        labels(ctx, name)
+                            .into_iter()
+                            .filter(|(k, _)| k != "stargate.dev/request")
+                            .collect(),
+                    ),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: vec![container],
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    };
+    let service = Service {
+        metadata: metadata(ctx, name, BTreeMap::new()),
+        spec: Some(K8sServiceSpec {
+            type_: Some(
+                match service_type {
+                    ServiceType::ClusterIp => "ClusterIP",
+                    ServiceType::NodePort => "NodePort",
+                }
+                .to_owned(),
+            ),
+            selector: Some(selector),
+            ports: Some(vec![ServicePort {
+                name: Some(port_name.to_owned()),
+                port: i32::from(spec.port),
+                target_port: Some(IntOrString::String(port_name.to_owned())),
+                app_protocol: (spec.protocol == Protocol::Grpc).then(|| "grpc".to_owned()),
+                ..ServicePort::default()
+            }]),
+            ..K8sServiceSpec::default()
+        }),
+        ..Service::default()
+    };
+    vec![
+        namespace(ctx),
+        Object::Deployment(Box::new(deployment)),
+        Object::Service(Box::new(service)),
+    ]
+}
+
+/// The secret cert-manager writes a host's certificate into.
+pub fn tls_secret_name(host: &str) -> String {
+    format!("{}-tls", host.replace("*.", "wildcard.").replace('.', "-"))
+}
+
+/// The Ingress for an ingress request, with the annotations its controller needs.
+pub fn render_ingress(ctx: &RenderContext, spec: &IngressSpec) -> Vec<Object> {
+    let host = spec.host.as_str();
+    let name = format!(
+        "{}-{}",
+        spec.service,
+        host.split('.').next().unwrap_or("host")
+    );
+    let mut annotations = BTreeMap::new();
+    let (class, tls) = match spec.class {
+        IngressClass::Nginx => {
+            if spec.protocol == Protocol::Grpc {
+                annotations.insert(
+                    "nginx.ingress.kubernetes.io/backend-protocol".into(),
+                    "GRPC".into(),
+                );
+            }
+            let tls = (spec.tls == Tls::CertManager).then(|| IngressTLS {
+                hosts: Some(vec![host.to_owned()]),
+                secret_name: Some(tls_secret_name(host)),
+            });
+            ("nginx", tls)
+        }
+        IngressClass::Alb => {
+            let alb = spec.alb.unwrap_or(super::AlbSettings {
+                scheme: AlbScheme::InternetFacing,
+                target_type: AlbTargetType::Ip,
+            });
+            annotations.insert(
+                "alb.ingress.kubernetes.io/scheme".into(),
+                match alb.scheme {
+                    AlbScheme::InternetFacing => "internet-facing",
+                    AlbScheme::Internal => "internal",
+                }
+                .into(),
+            );
+            annotations.insert(
+                "alb.ingress.kubernetes.io/target-type".into(),
+                match alb.target_type {
+                    AlbTargetType::Ip => "ip",
+                    AlbTargetType::Instance => "instance",
+                }
+                .into(),
+            );
+            if spec.protocol == Protocol::Grpc {
+                annotations.insert(
+                    "alb.ingress.kubernetes.io/backend-protocol-version".into(),
+                    "GRPC".into(),
+                );
+            }
+            if let Some(arn) = &spec.acm_certificate_arn {
+                annotations.insert(
+                    "alb.ingress.kubernetes.io/certificate-arn".into(),
+                    arn.clone(),
+                );
+                annotations.insert(
+                    "alb.ingress.kubernetes.io/listen-ports".into(),
+                    r#"[{"HTTPS":443}]"#.into(),
+                );
+            }
+            ("alb", None)
+        }
+    };
+    let ingress = Ingress {
+        metadata: metadata(ctx, &name, annotations),
+        spec: Some(K8sIngressSpec {
+            ingress_class_name: Some(class.to_owned()),
+            rules: Some(vec![IngressRule {
+                host: Some(host.to_owned()),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![HTTPIngressPath {
+                        path: Some(spec.path.clone()),
+                        path_type: "Prefix".into(),
+                        backend: IngressBackend {
+                            service: Some(IngressServiceBackend {
+                                name: spec.service.to_string(),
+                                port: Some(ServiceBackendPort {
+                                    number: Some(i32::from(spec.port)),
+                                    ..ServiceBackendPort::default()
+                                }),
+                            }),
+                            ..IngressBackend::default()
+                        },
+                    }],
+                }),
+            }]),
+            tls: tls.map(|t| vec![t]),
+            ..K8sIngressSpec::default()
+        }),
+        ..Ingress::default()
+    };
+    vec![Object::Ingress(Box::new(ingress))]
+}
+
+/// The cert-manager Certificate for a certificate request.
+pub fn render_certificate(ctx: &RenderContext, spec: &CertificateSpec) -> Vec<Object> {
+    let name = spec.name.as_str();
+    vec![Object::Certificate(Box::new(CertManagerCertificate {
+        api_version: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: metadata(ctx, name, BTreeMap::new()),
+        spec: CertManagerCertificateSpec {
+            secret_name: format!("{name}-tls"),
+            dns_names: spec
+                .dns_names
+                .iter()
+                .map(|d| d.as_str().to_owned())
+                .collect(),
+            issuer_ref: IssuerRef {
+                name: spec.issuer.clone(),
+                kind: "ClusterIssuer",
+                group: "cert-manager.io",
+            },
+        },
+    }))]
+}
