@@ -3,6 +3,7 @@
 pub mod fields;
 mod reader;
 pub mod render;
+pub mod rules;
 pub mod spec;
 
 pub use spec::{

@@ -1,0 +1,277 @@
+//! Rules across objects, checked against a read-only view of the catalog: who holds a
+//! host, which domains a team may use, what service an ingress points at.
+
+use super::{
+    AlbTargetType, IngressClass, IngressSpec, Protocol, Tls, fields::Hostname, render::ServiceType,
+};
+use crate::{FieldError, FieldErrors, ServiceName, TeamName};
+
+/// What the rules need to know of a service that exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceFacts {
+    pub port: u16,
+    pub protocol: Protocol,
+    pub service_type: ServiceType,
+}
+
+/// The catalog as the rules see it (implemented by the store, or by a snapshot of it in
+/// the browser).
+pub trait CatalogView {
+    /// The team and service holding `host`, if any.
+    fn host_holder(&self, host: &str) -> Option<(TeamName, ServiceName)>;
+    fn service(&self, team: &TeamName, name: &ServiceName) -> Option<ServiceFacts>;
+    /// DNS domains the team's hosts must sit under.
+    fn allowed_domains(&self, team: &TeamName) -> Vec<String>;
+    /// Whether a certificate of the team covers `host`.
+    fn certificate_covers(&self, team: &TeamName, host: &Hostname) -> bool;
+}
+
+/// What checking an ingress adds to the change beyond the Ingress itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngressConsequences {
+    /// The backend Service must become NodePort (ALB `instance` targets reach pods through
+    /// node ports; a ClusterIP Service would leave the ALB with no route — in production).
+    pub switch_service_to_node_port: bool,
+}
+
+/// Checks an ingress request for `team` against the catalog.
+pub fn check_ingress(
+    team: &TeamName,
+    spec: &IngressSpec,
+    catalog: &dyn CatalogView,
+) -> Result<IngressConsequences, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    if let Some((holder_team, holder_service)) = catalog.host_holder(spec.host.as_str()) {
+        let who = if &holder_team == team {
+            format!("service {holder_service} of your team")
+        } else {
+            format!("team {holder_team} (service {holder_service})")
+        };
+        errors.push(FieldError::new(
+            "spec.host",
+            format!("is already served by {who}; a host belongs to one ingress"),
+        ));
+    }
+    let domains = catalog.allowed_domains(team);
+    if !domains.iter().any(|d| spec.host.is_under(d)) {
+        let allowed = if domains.is_empty() {
+            "none are configured".to_owned()
+        } else {
+            domains.join(", ")
+        };
+        errors.push(FieldError::new(
+            "spec.host",
+            format!("must sit under a domain team {team} may use ({allowed})"),
+        ));
+    }
+    let mut consequences = IngressConsequences {
+        switch_service_to_node_port: false,
+    };
+    match catalog.service(team, &spec.service) {
+        None => errors.push(FieldError::new(
+            "spec.service",
+            format!(
+                "team {team} has no service {}; request the service first",
+                spec.service
+            ),
+        )),
+        Some(facts) => {
+            if facts.port != spec.port {
+                errors.push(FieldError::new(
+                    "spec.port",
+                    format!(
+                        "service {} listens on port {}, not {}",
+                        spec.service, facts.port, spec.port
+                    ),
+                ));
+            }
+            if spec.protocol == Protocol::Grpc && facts.protocol != Protocol::Grpc {
+                errors.push(FieldError::new(
+                    "spec.protocol",
+                    format!("service {} does not speak gRPC", spec.service),
+                ));
+            }
+            let instance = spec
+                .alb
+                .is_some_and(|a| a.target_type == AlbTargetType::Instance);
+            consequences.switch_service_to_node_port = spec.class == IngressClass::Alb
+                && instance
+                && facts.service_type == ServiceType::ClusterIp;
+        }
+    }
+    if spec.class == IngressClass::Nginx
+        && spec.tls == Tls::CertManager
+        && !catalog.certificate_covers(team, &spec.host)
+    {
+        errors.push(FieldError::new(
+            "spec.tls",
+            format!(
+                "no certificate of team {team} covers {}; request one first (or use tls \"none\")",
+                spec.host.as_str()
+            ),
+        ));
+    }
+    errors.into_result(consequences)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    struct Catalog;
+
+    fn team(name: &str) -> TeamName {
+        TeamName::parse("team", name).unwrap()
+    }
+
+    impl CatalogView for Catalog {
+        fn host_holder(&self, host: &str) -> Option<(TeamName, ServiceName)> {
+            (host == "taken.search.example.com").then(|| {
+                (
+                    team("search"),
+                    ServiceName::parse("s", "search-api").unwrap(),
+                )
+            })
+        }
+        fn service(&self, t: &TeamName, name: &ServiceName) -> Option<ServiceFacts> {
+            match (t.as_str(), name.as_str()) {
+                ("payments", "checkout-api") => Some(ServiceFacts {
+                    port: 8080,
+                    protocol: Protocol::Http,
+                    service_type: ServiceType::ClusterIp,
+                }),
+                ("payments", "gateway") => Some(ServiceFacts {
+                    port: 9090,
+                    protocol: Protocol::Grpc,
+                    service_type: ServiceType::NodePort,
+                }),
+                _ => None,
+            }
+        }
+        fn allowed_domains(&self, t: &TeamName) -> Vec<String> {
+            vec![format!("{}.example.com", t.as_str())]
+        }
+        fn certificate_covers(&self, _: &TeamName, host: &Hostname) -> bool {
+            host.as_str() == "secure.payments.example.com"
+        }
+    }
+
+    fn ingress(spec: serde_json::Value) -> IngressSpec {
+        IngressSpec::parse(&spec).unwrap()
+    }
+
+    fn paths(result: Result<IngressConsequences, FieldErrors>) -> Vec<String> {
+        result.unwrap_err().0.into_iter().map(|e| e.path).collect()
+    }
+
+    #[test]
+    fn a_host_held_elsewhere_names_the_holder() {
+        let spec = ingress(
+            json!({"host": "taken.search.example.com", "service": "checkout-api", "port": 8080, "class": "nginx"}),
+        );
+        let errors = check_ingress(&team("payments"), &spec, &Catalog).unwrap_err();
+        assert!(
+            errors.0[0]
+                .message
+                .contains("team search (service search-api)"),
+            "{}",
+            errors.0[0].message
+        );
+        assert!(
+            errors.0[1].message.contains("payments.example.com"),
+            "outside the allowed domain too"
+        );
+    }
+
+    #[test]
+    fn the_backend_must_exist_in_the_team_on_that_port() {
+        let unknown = ingress(
+            json!({"host": "a.payments.example.com", "service": "nope", "port": 8080, "class": "nginx"}),
+        );
+        assert_eq!(
+            paths(check_ingress(&team("payments"), &unknown, &Catalog)),
+            ["spec.service"]
+        );
+        let other_team = ingress(
+            json!({"host": "a.search.example.com", "service": "checkout-api", "port": 8080, "class": "nginx"}),
+        );
+        assert_eq!(
+            paths(check_ingress(&team("search"), &other_team, &Catalog)),
+            ["spec.service"]
+        );
+        let port = ingress(
+            json!({"host": "a.payments.example.com", "service": "checkout-api", "port": 80, "class": "nginx"}),
+        );
+        assert_eq!(
+            paths(check_ingress(&team("payments"), &port, &Catalog)),
+            ["spec.port"]
+        );
+        let grpc = ingress(
+            json!({"host": "a.payments.example.com", "service": "checkout-api", "port": 8080, "class": "nginx", "protocol": "grpc"}),
+        );
+        assert_eq!(
+            paths(check_ingress(&team("payments"), &grpc, &Catalog)),
+            ["spec.protocol"]
+        );
+    }
+
+    #[test]
+    fn alb_instance_targets_switch_a_cluster_ip_service_to_node_port() {
+        let alb = |target: &str, service: &str, port: u16| {
+            ingress(
+                json!({"host": "a.payments.example.com", "service": service, "port": port, "class": "alb", "alb": {"target_type": target}}),
+            )
+        };
+        let c = check_ingress(
+            &team("payments"),
+            &alb("instance", "checkout-api", 8080),
+            &Catalog,
+        )
+        .unwrap();
+        assert!(c.switch_service_to_node_port);
+        let ip = check_ingress(
+            &team("payments"),
+            &alb("ip", "checkout-api", 8080),
+            &Catalog,
+        )
+        .unwrap();
+        assert!(
+            !ip.switch_service_to_node_port,
+            "ip targets work with ClusterIP"
+        );
+        let already = check_ingress(
+            &team("payments"),
+            &alb("instance", "gateway", 9090),
+            &Catalog,
+        )
+        .unwrap();
+        assert!(!already.switch_service_to_node_port, "already NodePort");
+    }
+
+    #[test]
+    fn nginx_tls_needs_a_certificate_covering_the_host() {
+        let tls = |host: &str| {
+            ingress(
+                json!({"host": host, "service": "checkout-api", "port": 8080, "class": "nginx", "tls": "cert_manager"}),
+            )
+        };
+        assert!(
+            check_ingress(
+                &team("payments"),
+                &tls("secure.payments.example.com"),
+                &Catalog
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            paths(check_ingress(
+                &team("payments"),
+                &tls("plain.payments.example.com"),
+                &Catalog
+            )),
+            ["spec.tls"]
+        );
+    }
+}
