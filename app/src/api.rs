@@ -30,6 +30,27 @@ fn actor() -> Result<domain::Actor, UiError> {
         .ok_or(UiError::Unauthorized)
 }
 
+/// The signed-in person, when signed in through a browser session (not a token).
+#[cfg(feature = "ssr")]
+fn session_actor() -> Result<domain::Actor, UiError> {
+    let actor = actor()?;
+    let via = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<domain::AuthMethod>().copied());
+    match via {
+        Some(domain::AuthMethod::Session) => Ok(actor),
+        _ => Err(UiError::Forbidden),
+    }
+}
+
+/// Gives the HTTP response the error's status (a server function answers 500 otherwise).
+#[cfg(feature = "ssr")]
+fn answer<T>(result: Result<T, UiError>) -> Result<T, UiError> {
+    if let Err(error) = &result {
+        crate::set_page_status(error.status());
+    }
+    result
+}
+
 /// Who is signed in, and whether this is the development sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionInfo {
@@ -39,75 +60,122 @@ pub struct SessionInfo {
 
 #[server(prefix = "/rpc", endpoint = "me", input = Json)]
 pub async fn current_user() -> Result<SessionInfo, UiError> {
-    let dev_sign_in = use_context::<PortalContext>().is_some_and(|p| p.dev_sign_in);
-    Ok(SessionInfo {
-        me: domain::Me::from(&actor()?),
-        dev_sign_in,
-    })
+    answer(
+        async move {
+            let dev_sign_in = use_context::<PortalContext>().is_some_and(|p| p.dev_sign_in);
+            Ok(SessionInfo {
+                me: domain::Me::from(&actor()?),
+                dev_sign_in,
+            })
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "teams", input = Json)]
 pub async fn list_teams() -> Result<Vec<Team>, UiError> {
-    Ok(portal()?.teams().await?)
+    answer(async move { Ok(portal()?.teams().await?) }.await)
 }
 
 #[server(prefix = "/rpc", endpoint = "services", input = Json)]
 pub async fn list_services(query: RawServiceQuery) -> Result<Page<ServiceSummary>, UiError> {
-    let query = domain::ServiceQuery::parse(&query).map_err(UiError::Invalid)?;
-    Ok(portal()?.list_services(&query).await?)
+    answer(
+        async move {
+            let query = domain::ServiceQuery::parse(&query).map_err(UiError::Invalid)?;
+            Ok(portal()?.list_services(&query).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "service", input = Json)]
 pub async fn get_service(team: String, name: String) -> Result<ServiceDetail, UiError> {
-    let not_found = || UiError::NotFound(format!("service {team}/{name}"));
-    let team_name = domain::TeamName::parse("team", &team).map_err(|_| not_found())?;
-    let service_name = domain::ServiceName::parse("name", &name).map_err(|_| not_found())?;
-    Ok(portal()?.service(&team_name, &service_name).await?)
+    answer(
+        async move {
+            let not_found = || UiError::NotFound(format!("service {team}/{name}"));
+            let team_name = domain::TeamName::parse("team", &team).map_err(|_| not_found())?;
+            let service_name =
+                domain::ServiceName::parse("name", &name).map_err(|_| not_found())?;
+            Ok(portal()?.service(&team_name, &service_name).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "tokens", input = Json)]
 pub async fn list_tokens() -> Result<Vec<domain::TokenView>, UiError> {
-    let actor = actor()?;
-    Ok(portal()?.tokens(&actor).await?)
+    answer(
+        async move {
+            let actor = session_actor()?;
+            Ok(portal()?.tokens(&actor).await?)
+        }
+        .await,
+    )
 }
 
-/// Form-encoded so the create form works before the page is interactive.
+/// Form-encoded, as the tokens page's form sends it; needs a browser session.
 #[server(prefix = "/rpc", endpoint = "tokens/create")]
 pub async fn create_token(
     name: String,
     expires_in_days: String,
 ) -> Result<domain::NewToken, UiError> {
-    let actor = actor()?;
-    let request = domain::TokenRequest::parse(&name, &expires_in_days).map_err(UiError::Invalid)?;
-    Ok(portal()?.create_token(&actor, request).await?)
+    answer(
+        async move {
+            let actor = session_actor()?;
+            let request =
+                domain::TokenRequest::parse(&name, &expires_in_days).map_err(UiError::Invalid)?;
+            Ok(portal()?.create_token(&actor, request).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "tokens/revoke")]
 pub async fn revoke_token(id: i64) -> Result<(), UiError> {
-    let actor = actor()?;
-    Ok(portal()?.revoke_token(&actor, id).await?)
+    answer(
+        async move {
+            let actor = session_actor()?;
+            Ok(portal()?.revoke_token(&actor, id).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "team", input = Json)]
 pub async fn get_team(team: String) -> Result<domain::TeamDetail, UiError> {
-    let name = domain::TeamName::parse("team", &team)
-        .map_err(|_| UiError::NotFound(format!("team {team}")))?;
-    Ok(portal()?.team(&name).await?)
+    answer(
+        async move {
+            let name = domain::TeamName::parse("team", &team)
+                .map_err(|_| UiError::NotFound(format!("team {team}")))?;
+            Ok(portal()?.team(&name).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "clusters", input = Json)]
 pub async fn list_clusters() -> Result<Vec<domain::Cluster>, UiError> {
-    Ok(portal()?.clusters().await?)
+    answer(async move { Ok(portal()?.clusters().await?) }.await)
 }
 
 #[server(prefix = "/rpc", endpoint = "hosts", input = Json)]
 pub async fn list_hosts(page: Option<String>) -> Result<Page<domain::Host>, UiError> {
-    let page = domain::PageRequest::parse(&page, &None).map_err(UiError::Invalid)?;
-    Ok(portal()?.hosts(page).await?)
+    answer(
+        async move {
+            let page = domain::PageRequest::parse(&page, &None).map_err(UiError::Invalid)?;
+            Ok(portal()?.hosts(page).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "certificates", input = Json)]
 pub async fn list_certificates(page: Option<String>) -> Result<Page<domain::Certificate>, UiError> {
-    let page = domain::PageRequest::parse(&page, &None).map_err(UiError::Invalid)?;
-    Ok(portal()?.certificates(page).await?)
+    answer(
+        async move {
+            let page = domain::PageRequest::parse(&page, &None).map_err(UiError::Invalid)?;
+            Ok(portal()?.certificates(page).await?)
+        }
+        .await,
+    )
 }

@@ -56,6 +56,14 @@ pub fn roles_for(
     (admin, memberships)
 }
 
+/// How a request proved who it is. Managing tokens needs a browser session, so a leaked
+/// token cannot mint itself a longer-lived successor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthMethod {
+    Session,
+    Token,
+}
+
 /// A signed-in person (through a browser session or a personal access token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {

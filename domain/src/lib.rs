@@ -12,7 +12,7 @@ pub mod query;
 pub mod request;
 pub mod tokens;
 
-pub use auth::{Actor, Me, TeamAccess, TeamMembership, TeamRole};
+pub use auth::{Actor, AuthMethod, Me, TeamAccess, TeamMembership, TeamRole};
 pub use catalog::{
     Certificate, Cluster, Host, Page, ServiceDetail, ServiceStatus, ServiceSummary, Team,
     TeamDetail,

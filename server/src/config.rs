@@ -294,6 +294,19 @@ impl Settings {
             domain::TeamName::parse("teams.name", &team.name)
                 .map_err(|e| invalid("teams.name", e.to_string()))?;
         }
+        let auth = &self.auth;
+        if !(1..=7 * 24 * 60).contains(&auth.session_idle_minutes) {
+            return Err(invalid(
+                "auth.session_idle_minutes",
+                "must be from 1 to 10080 (a week)",
+            ));
+        }
+        if !(1..=366 * 24).contains(&auth.session_max_hours) {
+            return Err(invalid(
+                "auth.session_max_hours",
+                "must be from 1 to 8784 (a year)",
+            ));
+        }
         for cluster in &self.clusters {
             domain::names::check_dns_label(&cluster.name)
                 .map_err(|e| invalid("clusters.name", e))?;

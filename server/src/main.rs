@@ -100,6 +100,9 @@ async fn main() -> anyhow::Result<()> {
             if !user.contains('@') {
                 anyhow::bail!("--user must be an email address, got {user:?}");
             }
+            if expires.is_some_and(|e| e > std::time::Duration::from_secs(5 * 366 * 86_400)) {
+                anyhow::bail!("--expires must be at most 5 years");
+            }
             let store = Store::open(&settings.database_url()).await?;
             let record = store.ensure_user(&user, groups.as_deref()).await?;
             let auth = Auth::new(&settings, &settings.public_url(), store.clone())?;

@@ -12,6 +12,10 @@ use crate::{
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
+    // The new secret is shown by the page itself, so creating waits until the page is
+    // interactive (a plain form post would create a token nobody ever sees).
+    let interactive = RwSignal::new(false);
+    Effect::new(move |_| interactive.set(true));
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(
         move || (create.version().get(), revoke.version().get()),
@@ -53,7 +57,11 @@ pub fn TokensPage() -> impl IntoView {
                         <option value="never">"never"</option>
                     </select>
                 </label>
-                <button type="submit" class="button" disabled=move || create.pending().get()>
+                <button
+                    type="submit"
+                    class="button"
+                    disabled=move || create.pending().get() || !interactive.get()
+                >
                     {move || if create.pending().get() { "Creating…" } else { "Create token" }}
                 </button>
             </ActionForm>

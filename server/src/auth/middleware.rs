@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::CookieJar;
-use domain::Actor;
+use domain::{Actor, AuthMethod};
 use serde_json::json;
 
 use super::{Auth, SESSION_COOKIE};
@@ -48,24 +48,28 @@ pub async fn resolve_actor(
         .map_or([127, 0, 0, 1].into(), |c| c.0.ip());
     let unsafe_method = !request.method().is_safe();
 
-    if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-        let Some(token) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) else {
-            return json_error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "use Authorization: Bearer <token>",
-            );
-        };
-        if auth.failures.is_blocked(client) {
-            return json_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many failed attempts; wait a minute",
-            );
-        }
-        match auth.from_token(token.trim()).await {
+    // Only `Bearer` is ours; other schemes (e.g. a proxy's Basic auth) are not tokens.
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    if let Some(token) = bearer {
+        match auth.from_token(&token).await {
             Ok(Some(actor)) => {
                 request.extensions_mut().insert(actor);
+                request.extensions_mut().insert(AuthMethod::Token);
+            }
+            // A valid token always works; only failures count, and only they are refused
+            // once an address failed too often.
+            Ok(None) if auth.failures.is_blocked(client) => {
+                return json_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many failed attempts; wait a minute",
+                );
             }
             Ok(None) => {
                 auth.failures.record_failure(client);
@@ -98,6 +102,7 @@ pub async fn resolve_actor(
             match auth.from_session(session.value()).await {
                 Ok(Some(actor)) => {
                     request.extensions_mut().insert(actor);
+                    request.extensions_mut().insert(AuthMethod::Session);
                 }
                 // Expired, ended or forged: carry on as anonymous.
                 Ok(None) => {}

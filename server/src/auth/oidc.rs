@@ -52,6 +52,8 @@ pub enum OidcError {
     InvalidIdToken(String),
     #[error("the ID token has no email address")]
     NoEmail,
+    #[error("the identity provider says the email address is not verified")]
+    UnverifiedEmail,
 }
 
 /// Who signed in, as the IdP vouched for it.
@@ -140,8 +142,20 @@ impl OidcClient {
         Ok((url.to_string(), state.secret().clone(), flow))
     }
 
-    /// Redeems the code and verifies the ID token against the flow's nonce.
+    /// Redeems the code and verifies the ID token against the flow's nonce. After a failure
+    /// the provider is discovered afresh next time, so rotated signing keys are picked up.
     pub async fn finish(&self, code: String, flow: &LoginFlow) -> Result<SignedIn, OidcError> {
+        let result = self.redeem(code, flow).await;
+        if matches!(
+            result,
+            Err(OidcError::InvalidIdToken(_) | OidcError::Discovery(_))
+        ) {
+            *self.client.lock().await = None;
+        }
+        result
+    }
+
+    async fn redeem(&self, code: String, flow: &LoginFlow) -> Result<SignedIn, OidcError> {
         let client = self.client().await?;
         let response = client
             .exchange_code(AuthorizationCode::new(code))
@@ -149,7 +163,13 @@ impl OidcClient {
             .set_pkce_verifier(PkceCodeVerifier::new(flow.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| OidcError::Exchange(error_chain(&e)))?;
+            .map_err(|e| match e {
+                // Not reaching the IdP is its outage, not a refused sign-in.
+                openidconnect::RequestTokenError::Request(_) => {
+                    OidcError::Discovery(error_chain(&e))
+                }
+                e => OidcError::Exchange(error_chain(&e)),
+            })?;
         let id_token = response.id_token().ok_or(OidcError::NoIdToken)?;
         let id_token: IdToken = id_token
             .to_string()

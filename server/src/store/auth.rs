@@ -23,11 +23,20 @@ pub struct TokenRecord {
 }
 
 /// A sign-in between the redirect to the identity provider and its callback.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoginFlow {
     pub nonce: String,
     pub pkce_verifier: String,
     pub return_to: String,
+}
+
+impl std::fmt::Debug for LoginFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Nonce and verifier are secrets of the sign-in: never in logs.
+        f.debug_struct("LoginFlow")
+            .field("return_to", &self.return_to)
+            .finish_non_exhaustive()
+    }
 }
 
 fn user(row: &AnyRow) -> Result<UserRecord, StoreError> {
@@ -133,6 +142,11 @@ impl Store {
         expires_at: &str,
     ) -> Result<(), StoreError> {
         let at = now();
+        // Ended sessions go as new ones start, so the table does not only grow.
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(&at)
+            .execute(&self.pool)
+            .await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
              VALUES ($1, $2, $3, $3, $4)",

@@ -128,3 +128,28 @@ async fn the_browser_list_call_accepts_an_empty_query() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["total"], 30);
 }
+
+#[tokio::test]
+async fn browser_calls_answer_with_the_error_status() {
+    let app = spawn_app(Db::Sqlite).await;
+    let call = |path: &'static str, body: serde_json::Value| {
+        app.request(Persona::EngineerA, reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+    };
+    let bad = call(
+        "/rpc/services",
+        serde_json::json!({ "query": { "page": "abc" } }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("page"));
+    let missing = call(
+        "/rpc/service",
+        serde_json::json!({ "team": "payments", "name": "nope" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(missing.status(), 404);
+}
