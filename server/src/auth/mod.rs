@@ -56,10 +56,17 @@ pub enum AuthSetupError {
     PublicUrl(String),
 }
 
+/// The origin browsers send for pages of `url`: lower-case, default port left out.
 fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split('/').next()?;
-    (matches!(scheme, "http" | "https") && !host.is_empty()).then(|| format!("{scheme}://{host}"))
+    let scheme = scheme.to_ascii_lowercase();
+    let host = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let host = match scheme.as_str() {
+        "https" => host.strip_suffix(":443").unwrap_or(&host).to_owned(),
+        "http" => host.strip_suffix(":80").unwrap_or(&host).to_owned(),
+        _ => return None,
+    };
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
 impl Auth {
@@ -268,6 +275,14 @@ mod tests {
             Some("http://127.0.0.1:3000")
         );
         assert_eq!(origin_of("ftp://x"), None);
+        assert_eq!(
+            origin_of("HTTPS://Portal.Example.com:443/").as_deref(),
+            Some("https://portal.example.com")
+        );
+        assert_eq!(
+            origin_of("http://localhost:80").as_deref(),
+            Some("http://localhost")
+        );
     }
 
     #[test]
