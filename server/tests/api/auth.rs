@@ -142,6 +142,17 @@ async fn dev_sign_in_then_sign_out(db: Db) {
     );
 }
 
+/// The status of `GET /api/v1/me` with `token`.
+async fn me_with_token(app: &TestApp, token: &str) -> reqwest::StatusCode {
+    app.client
+        .get(format!("{}/api/v1/me", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 /// A browser session cookie for a demo user, and the origin header its page would send.
 async fn session_of(app: &TestApp, email: &str) -> String {
     let response = dev_sign_in(app, email).await;
@@ -193,16 +204,7 @@ async fn revoked_and_expired_tokens_are_refused(db: Db) {
     let other = session_of(&app, "search-engineer@example.com").await;
     let refused = rpc(&app, &other, "/rpc/tokens/revoke", &[("id", &id)]).await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
-    assert_eq!(
-        app.client
-            .get(&me)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(me_with_token(&app, &token).await, 200);
 
     // Its owner can, and then it no longer works.
     let revoked = rpc(&app, &owner, "/rpc/tokens/revoke", &[("id", &id)]).await;
@@ -273,28 +275,9 @@ async fn an_expired_token_is_refused() {
         .issue_token(&user, "brief", Some(std::time::Duration::from_secs(1)))
         .await
         .unwrap();
-    let me = format!("{}/api/v1/me", app.address);
-    assert_eq!(
-        app.client
-            .get(&me)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(me_with_token(&app, &token).await, 200);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_eq!(
-        app.client
-            .get(&me)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(me_with_token(&app, &token).await, 401);
 }
 
 #[tokio::test]

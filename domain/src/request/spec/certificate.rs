@@ -95,13 +95,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::FieldErrors;
-
-    fn paths(errors: FieldErrors) -> Vec<String> {
-        let mut paths: Vec<String> = errors.0.into_iter().map(|e| e.path).collect();
-        paths.sort();
-        paths
-    }
+    use crate::request::spec::tests::paths;
 
     #[test]
     fn wildcard_certificates_need_dns01() {

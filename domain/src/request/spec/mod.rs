@@ -57,3 +57,15 @@ pub enum Challenge {
     Http01,
     Dns01,
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::FieldErrors;
+
+    /// The paths at fault, sorted (type errors are found before value errors).
+    pub fn paths(errors: FieldErrors) -> Vec<String> {
+        let mut paths: Vec<String> = errors.0.into_iter().map(|e| e.path).collect();
+        paths.sort();
+        paths
+    }
+}

@@ -107,13 +107,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::FieldErrors;
-
-    fn paths(errors: FieldErrors) -> Vec<String> {
-        let mut paths: Vec<String> = errors.0.into_iter().map(|e| e.path).collect();
-        paths.sort();
-        paths
-    }
+    use crate::request::spec::tests::paths;
 
     #[test]
     fn a_service_with_defaults() {
