@@ -1,6 +1,7 @@
 //! Requests for infrastructure: their fields and the rules that keep them valid.
 
 pub mod fields;
+pub mod plan;
 mod reader;
 pub mod render;
 pub mod rules;

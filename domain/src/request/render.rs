@@ -84,8 +84,14 @@ pub enum Object {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("rendering YAML failed: {0}")]
+#[error("rendering failed: {0}")]
 pub struct RenderError(String);
+
+impl RenderError {
+    pub(crate) fn new(message: String) -> Self {
+        Self(message)
+    }
+}
 
 impl Object {
     pub fn kind(&self) -> &'static str {

@@ -1,0 +1,241 @@
+//! The plan: what applying a request would change, object by object and field by field,
+//! against the objects as last applied; and a hash that approvals bind to.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::render::{Object, RenderError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Dotted path, list items by index: `spec.template.spec.containers[0].image`.
+    pub path: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Change {
+    Create,
+    Update { fields: Vec<FieldChange> },
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedObject {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub objects: Vec<PlannedObject>,
+    /// SHA-256 over the desired objects and what they were compared with: when either
+    /// changes, approvals given to the old plan no longer hold.
+    pub hash: String,
+}
+
+fn as_value(object: &Object) -> Result<Value, RenderError> {
+    let value = match object {
+        Object::Namespace(o) => serde_json::to_value(o),
+        Object::Deployment(o) => serde_json::to_value(o),
+        Object::Service(o) => serde_json::to_value(o),
+        Object::Ingress(o) => serde_json::to_value(o),
+        Object::Certificate(o) => serde_json::to_value(o),
+    };
+    value.map_err(|e| RenderError::new(e.to_string()))
+}
+
+fn diff(path: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<FieldChange>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                diff(&join(key), b.get(key), a.get(key), out);
+            }
+        }
+        (Some(Value::Array(b)), Some(Value::Array(a))) if b.len() == a.len() => {
+            for (i, (b, a)) in b.iter().zip(a).enumerate() {
+                diff(&format!("{path}[{i}]"), Some(b), Some(a), out);
+            }
+        }
+        (b, a) if b != a => out.push(FieldChange {
+            path: path.to_owned(),
+            before: b.cloned(),
+            after: a.cloned(),
+        }),
+        _ => {}
+    }
+}
+
+/// Where the objects as last applied come from (the catalog, or a cluster).
+pub trait LiveObjects {
+    fn live(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value>;
+}
+
+/// Compares each desired object with the live (last applied) one `live` finds by
+/// (kind, namespace, name). Only fields we set are compared, so server-added status and
+/// defaults do not show as changes.
+pub fn plan(desired: &[Object], live: &dyn LiveObjects) -> Result<Plan, RenderError> {
+    let mut hasher = Sha256::new();
+    let mut objects = Vec::with_capacity(desired.len());
+    for object in desired {
+        let after = as_value(object)?;
+        let namespace = after["metadata"]["namespace"].as_str().map(str::to_owned);
+        let name = after["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let before = live.live(object.kind(), namespace.as_deref(), &name);
+        let change = match &before {
+            None => Change::Create,
+            Some(before) => {
+                let mut fields = Vec::new();
+                diff("", Some(&pruned(before, &after)), Some(&after), &mut fields);
+                if fields.is_empty() {
+                    Change::Unchanged
+                } else {
+                    Change::Update { fields }
+                }
+            }
+        };
+        hasher.update(after.to_string());
+        hasher.update(before.map(|b| b.to_string()).unwrap_or_default());
+        objects.push(PlannedObject {
+            kind: object.kind().to_owned(),
+            namespace,
+            name,
+            change,
+        });
+    }
+    let hash = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Plan { objects, hash })
+}
+
+/// `live` reduced to the keys `desired` has (recursively in objects).
+fn pruned(live: &Value, desired: &Value) -> Value {
+    match (live, desired) {
+        (Value::Object(l), Value::Object(d)) => Value::Object(
+            l.iter()
+                .filter(|(k, _)| d.contains_key(*k))
+                .map(|(k, v)| (k.clone(), pruned(v, &d[k])))
+                .collect(),
+        ),
+        (Value::Array(l), Value::Array(d)) if l.len() == d.len() => {
+            Value::Array(l.iter().zip(d).map(|(l, d)| pruned(l, d)).collect())
+        }
+        _ => live.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::{
+        TeamName,
+        request::{
+            ServiceSpec,
+            render::{RenderContext, ServiceType, render_service},
+        },
+    };
+
+    fn objects(image: &str, service_type: ServiceType) -> Vec<Object> {
+        let ctx = RenderContext {
+            team: TeamName::parse("t", "payments").unwrap(),
+            namespace: "payments".into(),
+            request_id: "7".into(),
+        };
+        let spec =
+            ServiceSpec::parse(&json!({"name": "api", "image": image, "port": 8080})).unwrap();
+        render_service(&ctx, &spec, service_type)
+    }
+
+    /// Nothing applied yet.
+    struct EmptyCluster;
+
+    impl LiveObjects for EmptyCluster {
+        fn live(&self, _: &str, _: Option<&str>, _: &str) -> Option<Value> {
+            None
+        }
+    }
+
+    /// These objects applied, with what a cluster adds (which must not count as drift).
+    struct Applied(Vec<Object>);
+
+    impl LiveObjects for Applied {
+        fn live(&self, kind: &str, _: Option<&str>, name: &str) -> Option<Value> {
+            self.0.iter().find(|o| o.kind() == kind).map(|o| {
+                let mut v = as_value(o).unwrap();
+                v["status"] = json!({"replicas": 2});
+                v["metadata"]["uid"] = json!("abc");
+                assert_eq!(v["metadata"]["name"].as_str().unwrap_or(name), name);
+                v
+            })
+        }
+    }
+
+    #[test]
+    fn everything_is_created_on_an_empty_cluster() {
+        let plan = plan(
+            &objects("ghcr.io/a/api:1", ServiceType::ClusterIp),
+            &EmptyCluster,
+        )
+        .unwrap();
+        let actions: Vec<&Change> = plan.objects.iter().map(|o| &o.change).collect();
+        assert_eq!(actions, [&Change::Create, &Change::Create, &Change::Create]);
+        assert_eq!(plan.hash.len(), 64);
+    }
+
+    #[test]
+    fn a_new_image_and_a_node_port_show_as_field_updates() {
+        let applied = Applied(objects("ghcr.io/a/api:1", ServiceType::ClusterIp));
+        let unchanged = plan(&applied.0, &applied).unwrap();
+        assert!(
+            unchanged
+                .objects
+                .iter()
+                .all(|o| o.change == Change::Unchanged),
+            "{unchanged:?}"
+        );
+
+        let desired = objects("ghcr.io/a/api:2", ServiceType::NodePort);
+        let plan = plan(&desired, &applied).unwrap();
+        let Change::Update { fields } = &plan.objects[1].change else {
+            panic!("{:?}", plan.objects[1])
+        };
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].path, "spec.template.spec.containers[0].image");
+        assert_eq!(fields[0].after, Some(json!("ghcr.io/a/api:2")));
+        let Change::Update { fields } = &plan.objects[2].change else {
+            panic!()
+        };
+        assert_eq!(fields[0].path, "spec.type");
+        assert_eq!(
+            (fields[0].before.clone(), fields[0].after.clone()),
+            (Some(json!("ClusterIP")), Some(json!("NodePort")))
+        );
+        assert_ne!(
+            plan.hash, unchanged.hash,
+            "a different plan has a different hash"
+        );
+    }
+}
