@@ -67,16 +67,18 @@ impl Portal for PortalService {
     ) -> Result<ServiceDetail, PortalError> {
         // Independent reads, run side by side on the pool's connections.
         let lead_groups = self.auth.lead_groups(team);
-        let (detail, (hosts, certificates), leads) = tokio::try_join!(
+        let (detail, leads) = tokio::try_join!(
             self.store.service(team, name),
-            self.store.service_objects(team, name),
             self.store.users_in_groups(&lead_groups),
         )
         .map_err(unavailable)?;
         let mut detail =
             detail.ok_or_else(|| PortalError::NotFound(format!("service {team}/{name}")))?;
-        detail.hosts = hosts;
-        detail.certificates = certificates;
+        detail.certificates = self
+            .store
+            .certificates_for(team, &detail.hosts)
+            .await
+            .map_err(unavailable)?;
         detail.leads = leads;
         Ok(detail)
     }

@@ -63,7 +63,7 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 // SQLite serialises writers anyway; a few readers are plenty.
-                Backend::Sqlite => 4,
+                Backend::Sqlite => 8,
                 Backend::Postgres => 10,
             })
             .acquire_timeout(Duration::from_secs(5))

@@ -168,24 +168,14 @@ impl Store {
         Ok(page(items, total, request))
     }
 
-    /// The service's hosts, and its team's certificates covering any of them.
-    pub async fn service_objects(
+    /// The team's certificates naming any of `hosts`.
+    pub async fn certificates_for(
         &self,
         team: &TeamName,
-        name: &ServiceName,
-    ) -> Result<(Vec<Host>, Vec<Certificate>), StoreError> {
-        let rows = sqlx::query(
-            "SELECT h.host, h.class, h.tls, s.name AS service, t.name AS team
-             FROM hosts h JOIN services s ON s.id = h.service_id JOIN teams t ON t.id = s.team_id
-             WHERE t.name = $1 AND s.name = $2 ORDER BY h.host",
-        )
-        .bind(team.as_str())
-        .bind(name.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let hosts: Vec<Host> = rows.iter().map(host).collect::<Result<_, _>>()?;
+        hosts: &[Host],
+    ) -> Result<Vec<Certificate>, StoreError> {
         if hosts.is_empty() {
-            return Ok((hosts, Vec::new()));
+            return Ok(Vec::new());
         }
         let rows = sqlx::query(
             "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team
@@ -195,16 +185,14 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let soon = soon_cutoff();
-        let certificates = rows
-            .iter()
+        rows.iter()
             .map(|r| certificate(r, &soon))
             .filter(|c| {
                 c.as_ref().map_or(true, |c| {
                     hosts.iter().any(|h| c.dns_names.contains(&h.host))
                 })
             })
-            .collect::<Result<_, _>>()?;
-        Ok((hosts, certificates))
+            .collect()
     }
 
     /// Emails of signed-in users whose groups include any of `groups`.
