@@ -37,6 +37,16 @@ test("team filter and pagination are kept in the URL", async ({ page }) => {
   await expect(page).toHaveURL(/team=search/);
   await expect(page.getByTestId("result-count")).toHaveText("1–14 of 14");
 
+  await page.getByLabel("Status").selectOption("failed");
+  await expect(page).toHaveURL(/team=search&status=failed/);
+  await expect(page.getByTestId("result-count")).toHaveText("1–1 of 1");
+  await page.getByLabel("Sort by").selectOption("name");
+  await expect(page).toHaveURL(/sort=name/);
+
+  await page.goto("/services?sort=name");
+  await expect(page.locator(rows).first()).toContainText("analytics-collector");
+  await expect(page.getByLabel("Sort by")).toHaveValue("name");
+
   await page.goto("/services?page=2");
   await expect(page.getByTestId("result-count")).toHaveText("21–30 of 30");
   await page.getByRole("link", { name: "← Previous" }).click();

@@ -1,4 +1,5 @@
 pub mod error_panel;
+pub mod filter_select;
 pub mod layout;
 pub mod pagination;
 pub mod status_badge;

@@ -13,6 +13,7 @@ use crate::{
     api::{list_clusters, list_services, list_teams},
     components::{
         error_panel::ErrorPanel,
+        filter_select::FilterSelect,
         pagination::{Pagination, with_query},
         status_badge::StatusBadge,
         timestamp::Timestamp,
@@ -65,18 +66,17 @@ pub fn CatalogPage() -> impl IntoView {
     };
     let on_team = {
         let apply = apply.clone();
-        move |ev| apply(&|q: &mut RawServiceQuery| q.team = Some(event_target_value(&ev)))
+        move |v: String| apply(&|q: &mut RawServiceQuery| q.team = Some(v.clone()))
     };
     let on_status = {
         let apply = apply.clone();
-        move |ev| apply(&|q: &mut RawServiceQuery| q.status = Some(event_target_value(&ev)))
+        move |v: String| apply(&|q: &mut RawServiceQuery| q.status = Some(v.clone()))
     };
     let on_cluster = {
         let apply = apply.clone();
-        move |ev| apply(&|q: &mut RawServiceQuery| q.cluster = Some(event_target_value(&ev)))
+        move |v: String| apply(&|q: &mut RawServiceQuery| q.cluster = Some(v.clone()))
     };
-    let on_sort =
-        move |ev| apply(&|q: &mut RawServiceQuery| q.sort = Some(event_target_value(&ev)));
+    let on_sort = move |v: String| apply(&|q: &mut RawServiceQuery| q.sort = Some(v.clone()));
 
     let field = move |get: fn(&RawServiceQuery) -> &Option<String>| {
         raw.with(|r| get(r).clone().unwrap_or_default())
@@ -101,66 +101,48 @@ pub fn CatalogPage() -> impl IntoView {
                 prop:value=move || field(|r| &r.q)
                 on:input=on_search
             />
-            <label class="sr-only" for="catalog-team">"Team"</label>
-            <Transition fallback=|| view! { <select id="catalog-team" name="team" disabled=true><option>"All teams"</option></select> }>
+            <Transition fallback=|| view! {
+                <FilterSelect id="catalog-team" name="team" label="Team" any="All teams"
+                    options=vec![] current="" on_change=|_| {} disabled=true />
+            }>
                 {move || {
                     let on_team = on_team.clone();
                     Suspend::new(async move {
-                    let teams = teams.await.unwrap_or_default();
-                    view! {
-                        <select id="catalog-team" name="team" on:change=on_team>
-                            <option value="">"All teams"</option>
-                            {teams.into_iter().map(|t| {
-                                let value = t.name.to_string();
-                                let selected = {
-                                    let value = value.clone();
-                                    move || field(|r| &r.team) == value
-                                };
-                                view! { <option value=value selected=selected>{t.display_name}</option> }
-                            }).collect_view()}
-                        </select>
-                    }
-                })}}
+                        let options = teams.await.unwrap_or_default().into_iter()
+                            .map(|t| (t.name.to_string(), t.display_name)).collect();
+                        view! {
+                            <FilterSelect id="catalog-team" name="team" label="Team" any="All teams"
+                                options current=Signal::derive(move || field(|r| &r.team)) on_change=on_team />
+                        }
+                    })
+                }}
             </Transition>
-            <label class="sr-only" for="catalog-status">"Status"</label>
-            <select id="catalog-status" name="status" on:change=on_status>
-                <option value="">"Any status"</option>
-                {ServiceStatus::ALL.into_iter().map(|s| {
-                    let selected = move || field(|r| &r.status) == s.as_str();
-                    view! { <option value=s.as_str() selected=selected>{s.label()}</option> }
-                }).collect_view()}
-            </select>
-            <label class="sr-only" for="catalog-cluster">"Cluster"</label>
-            <Transition fallback=|| view! { <select id="catalog-cluster" name="cluster" disabled=true><option>"All clusters"</option></select> }>
+            <FilterSelect id="catalog-status" name="status" label="Status" any="Any status"
+                options=ServiceStatus::ALL.iter().map(|s| (s.as_str().to_owned(), s.label().to_owned())).collect()
+                current=Signal::derive(move || field(|r| &r.status)) on_change=on_status />
+            <Transition fallback=|| view! {
+                <FilterSelect id="catalog-cluster" name="cluster" label="Cluster" any="All clusters"
+                    options=vec![] current="" on_change=|_| {} disabled=true />
+            }>
                 {move || {
                     let on_cluster = on_cluster.clone();
                     Suspend::new(async move {
-                    let clusters = clusters.await.unwrap_or_default();
-                    view! {
-                        <select id="catalog-cluster" name="cluster" on:change=on_cluster>
-                            <option value="">"All clusters"</option>
-                            {clusters.into_iter().map(|c| {
-                                let value = c.name.clone();
-                                let selected = {
-                                    let value = value.clone();
-                                    move || field(|r| &r.cluster) == value
-                                };
-                                view! { <option value=value selected=selected>{c.name}</option> }
-                            }).collect_view()}
-                        </select>
-                    }
-                })}}
+                        let options = clusters.await.unwrap_or_default().into_iter()
+                            .map(|c| (c.name.clone(), c.name)).collect();
+                        view! {
+                            <FilterSelect id="catalog-cluster" name="cluster" label="Cluster" any="All clusters"
+                                options current=Signal::derive(move || field(|r| &r.cluster)) on_change=on_cluster />
+                        }
+                    })
+                }}
             </Transition>
-            <label class="sr-only" for="catalog-sort">"Sort by"</label>
-            <select id="catalog-sort" name="sort" on:change=on_sort>
-                {ServiceSort::ALL.into_iter().map(|s| {
-                    let selected = move || {
-                        let current = field(|r| &r.sort);
-                        current == s.as_str() || (current.is_empty() && s == ServiceSort::Team)
-                    };
-                    view! { <option value=s.as_str() selected=selected>{format!("Sort: {}", s.label())}</option> }
-                }).collect_view()}
-            </select>
+            <FilterSelect id="catalog-sort" name="sort" label="Sort by"
+                options=ServiceSort::ALL.iter().map(|s| (s.as_str().to_owned(), format!("Sort: {}", s.label()))).collect()
+                current=Signal::derive(move || {
+                    let sort = field(|r| &r.sort);
+                    if sort.is_empty() { ServiceSort::Team.as_str().to_owned() } else { sort }
+                })
+                on_change=on_sort />
             <button type="submit" class="button secondary">"Search"</button>
         </Form>
         <Transition fallback=|| view! { <p class="loading" aria-busy="true">"Loading services…"</p> }>
