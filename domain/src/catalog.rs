@@ -41,15 +41,8 @@ impl ServiceStatus {
     }
 
     pub fn parse(path: &str, value: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == value)
-            .ok_or_else(|| {
-                FieldError::new(
-                    path,
-                    format!("must be one of pending, live, degraded, failed (got {value:?})"),
-                )
-            })
+        let options = Self::ALL.map(|s| (s.as_str(), s));
+        crate::field_error::choice(path, value, &options)
     }
 }
 

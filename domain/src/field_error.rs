@@ -60,3 +60,22 @@ impl std::fmt::Display for FieldErrors {
 }
 
 impl std::error::Error for FieldErrors {}
+
+/// One of a fixed set of words, e.g. `class` ∈ {nginx, alb}.
+pub fn choice<T: Copy>(
+    path: &str,
+    value: &str,
+    options: &[(&'static str, T)],
+) -> Result<T, FieldError> {
+    options
+        .iter()
+        .find(|(word, _)| *word == value)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let words: Vec<&str> = options.iter().map(|(w, _)| *w).collect();
+            FieldError::new(
+                path,
+                format!("must be one of {} (got {value:?})", words.join(", ")),
+            )
+        })
+}

@@ -87,15 +87,8 @@ impl ServiceSort {
     }
 
     pub fn parse(path: &str, value: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == value)
-            .ok_or_else(|| {
-                FieldError::new(
-                    path,
-                    format!("must be one of team, name, updated (got {value:?})"),
-                )
-            })
+        let options = Self::ALL.map(|s| (s.as_str(), s));
+        crate::field_error::choice(path, value, &options)
     }
 }
 

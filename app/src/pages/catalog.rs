@@ -12,6 +12,7 @@ use leptos_router::{
 use crate::{
     api::{list_clusters, list_services, list_teams},
     components::{
+        empty_state::EmptyState,
         error_panel::ErrorPanel,
         filter_select::FilterSelect,
         pagination::{Pagination, with_query},
@@ -168,22 +169,13 @@ fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoVie
             || query.cluster.is_some();
         return if filtered {
             view! {
-                <section class="empty-state" data-testid="empty-state">
-                    <h2>"No services match"</h2>
-                    <p class="muted">"Try another search, or clear the filters."</p>
+                <EmptyState title="No services match" hint="Try another search, or clear the filters.">
                     <A href="/services" attr:class="button secondary">"Clear filters"</A>
-                </section>
+                </EmptyState>
             }
             .into_any()
         } else {
-            view! {
-                <section class="empty-state" data-testid="empty-state">
-                    <h2>"No services yet"</h2>
-                    <p class="muted">
-                        "Services appear here once a team requests one and it is applied."
-                    </p>
-                </section>
-            }
+            view! { <EmptyState title="No services yet" hint="Services appear here once a team requests one and it is applied." /> }
             .into_any()
         };
     }

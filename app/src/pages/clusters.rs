@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::{api::list_clusters, components::error_panel::ErrorPanel};
+use crate::{
+    api::list_clusters, components::empty_state::EmptyState, components::error_panel::ErrorPanel,
+};
 
 #[component]
 pub fn ClustersPage() -> impl IntoView {
@@ -16,10 +18,7 @@ pub fn ClustersPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading clusters…"</p> }>
             {move || Suspend::new(async move {
                 match clusters.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <section class="empty-state"><h2>"No clusters yet"</h2>
-                        <p class="muted">"Admins add clusters (a kubeconfig context or an EKS cluster) to the portal's configuration."</p></section>
-                    }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <EmptyState title="No clusters yet" hint="Admins add clusters (a kubeconfig context or an EKS cluster) to the portal's configuration." /> }.into_any(),
                     Ok(list) => view! {
                         <table class="table" data-testid="clusters">
                             <thead><tr><th scope="col">"Cluster"</th><th scope="col">"Kind"</th><th scope="col">"Services"</th></tr></thead>

@@ -7,6 +7,7 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     api::{list_certificates, list_hosts},
     components::{
+        empty_state::EmptyState,
         error_panel::ErrorPanel,
         pagination::{Pagination, with_query},
         timestamp::Timestamp,
@@ -34,10 +35,7 @@ pub fn HostsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading hosts…"</p> }>
             {move || Suspend::new(async move {
                 match hosts.await {
-                    Ok(page) if page.total == 0 => view! {
-                        <section class="empty-state"><h2>"No ingress hosts yet"</h2>
-                        <p class="muted">"Hosts appear here once a request for one is approved and applied."</p></section>
-                    }.into_any(),
+                    Ok(page) if page.total == 0 => view! { <EmptyState title="No ingress hosts yet" hint="Hosts appear here once a request for one is approved and applied." /> }.into_any(),
                     Ok(page) => view! {
                         <table class="table" data-testid="hosts">
                             <thead><tr><th scope="col">"Host"</th><th scope="col">"Service"</th><th scope="col">"Ingress"</th><th scope="col">"TLS"</th></tr></thead>
@@ -74,10 +72,7 @@ pub fn CertificatesPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading certificates…"</p> }>
             {move || Suspend::new(async move {
                 match certificates.await {
-                    Ok(page) if page.total == 0 => view! {
-                        <section class="empty-state"><h2>"No certificates yet"</h2>
-                        <p class="muted">"Certificates appear here once a request for one is approved and applied."</p></section>
-                    }.into_any(),
+                    Ok(page) if page.total == 0 => view! { <EmptyState title="No certificates yet" hint="Certificates appear here once a request for one is approved and applied." /> }.into_any(),
                     Ok(page) => view! {
                         <table class="table" data-testid="certificates">
                             <thead><tr><th scope="col">"Certificate"</th><th scope="col">"DNS names"</th><th scope="col">"Issuer"</th><th scope="col">"Expires"</th><th scope="col">"Status"</th></tr></thead>

@@ -6,6 +6,7 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     api::{get_team, list_teams},
+    components::empty_state::EmptyState,
     components::error_panel::ErrorPanel,
     error::UiError,
     pages::not_found::NotFound,
@@ -23,10 +24,7 @@ pub fn TeamsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading teams…"</p> }>
             {move || Suspend::new(async move {
                 match teams.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <section class="empty-state"><h2>"No teams yet"</h2>
-                        <p class="muted">"Admins add teams and their SSO groups to the portal's configuration."</p></section>
-                    }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <EmptyState title="No teams yet" hint="Admins add teams and their SSO groups to the portal's configuration." /> }.into_any(),
                     Ok(list) => view! {
                         <div class="grid" data-testid="teams">
                             {list.into_iter().map(|t| view! {

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::{
     api::{CreateToken, RevokeToken, list_tokens},
-    components::{error_panel::ErrorPanel, timestamp::Timestamp},
+    components::{empty_state::EmptyState, error_panel::ErrorPanel, timestamp::Timestamp},
     error::UiError,
 };
 
@@ -76,10 +76,7 @@ pub fn TokensPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
             {move || Suspend::new(async move {
                 match tokens.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <section class="empty-state"><h2>"No tokens yet"</h2>
-                        <p class="muted">"Create one above to use the API from scripts or CI."</p></section>
-                    }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <EmptyState title="No tokens yet" hint="Create one above to use the API from scripts or CI." /> }.into_any(),
                     Ok(list) => view! {
                         <table class="table" data-testid="tokens">
                             <thead><tr>

@@ -170,21 +170,4 @@ impl<'a> SpecReader<'a> {
     }
 }
 
-/// One of a fixed set of words, e.g. `class` ∈ {nginx, alb}.
-pub fn choice<T: Copy>(
-    path: &str,
-    value: &str,
-    options: &[(&'static str, T)],
-) -> Result<T, FieldError> {
-    options
-        .iter()
-        .find(|(word, _)| *word == value)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| {
-            let words: Vec<&str> = options.iter().map(|(w, _)| *w).collect();
-            FieldError::new(
-                path,
-                format!("must be one of {} (got {value:?})", words.join(", ")),
-            )
-        })
-}
+pub use crate::field_error::choice;

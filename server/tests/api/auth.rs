@@ -153,6 +153,17 @@ async fn me_with_token(app: &TestApp, token: &str) -> reqwest::StatusCode {
         .status()
 }
 
+/// The status of `GET /api/v1/me` with a `Cookie` header.
+async fn me_with_cookie(app: &TestApp, cookie: &str) -> reqwest::StatusCode {
+    app.client
+        .get(format!("{}/api/v1/me", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 /// A browser session cookie for a demo user, and the origin header its page would send.
 async fn session_of(app: &TestApp, email: &str) -> String {
     let response = dev_sign_in(app, email).await;
@@ -372,38 +383,10 @@ async fn cross_site_and_unknown_dev_sign_ins_create_nothing() {
 async fn tampered_and_idle_sessions_count_as_signed_out() {
     let app = spawn_app(Db::Sqlite).await;
     let cookie = session_of(&app, "payments-engineer@example.com").await;
-    let me = format!("{}/api/v1/me", app.address);
-    assert_eq!(
-        app.client
-            .get(&me)
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(me_with_cookie(&app, &cookie).await, 200);
     let tampered = format!("{cookie}x");
-    assert_eq!(
-        app.client
-            .get(&me)
-            .header("cookie", &tampered)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    assert_eq!(
-        app.client
-            .get(&me)
-            .header("cookie", "stargate_session=forged")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(me_with_cookie(&app, &tampered).await, 401);
+    assert_eq!(me_with_cookie(&app, "stargate_session=forged").await, 401);
     // Time passes: last use longer ago than the idle limit (60 minutes here).
     let mut db = sqlx::AnyConnection::connect(app.settings.database_url.as_deref().unwrap())
         .await
@@ -412,16 +395,7 @@ async fn tampered_and_idle_sessions_count_as_signed_out() {
         .execute(&mut db)
         .await
         .unwrap();
-    assert_eq!(
-        app.client
-            .get(&me)
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(me_with_cookie(&app, &cookie).await, 401);
 }
 
 #[tokio::test]
