@@ -116,10 +116,13 @@ impl PageRequest {
     }
 
     fn collect(errors: &mut FieldErrors, page: &Option<String>, per_page: &Option<String>) -> Self {
-        let page = non_blank(page)
+        // Numbers are not trimmed: `page=` or `page= 2` is a mistake worth naming.
+        let page = page
+            .as_deref()
             .and_then(|p| errors.collect(parse_bounded("page", p, MAX_PAGE)))
             .unwrap_or(1);
-        let per_page = non_blank(per_page)
+        let per_page = per_page
+            .as_deref()
             .and_then(|p| errors.collect(parse_bounded("per_page", p, MAX_PER_PAGE)))
             .unwrap_or(DEFAULT_PER_PAGE);
         Self { page, per_page }
@@ -162,9 +165,16 @@ fn non_blank(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// Filters are exact words: empty means "any", anything else is checked as sent.
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+/// Digits only: `u32::from_str` also takes `+5`, which a URL integer should not be.
 fn parse_bounded(path: &str, value: &str, max: u32) -> Result<u32, FieldError> {
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
     match value.parse::<u32>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(n) if digits && (1..=max).contains(&n) => Ok(n),
         _ => Err(FieldError::new(
             path,
             format!("must be a whole number from 1 to {max} (got {value:?})"),
@@ -185,8 +195,8 @@ impl ServiceQuery {
                 format!("must be at most {MAX_SEARCH_LEN} characters"),
             ));
         }
-        let team = non_blank(&raw.team).and_then(|t| errors.collect(TeamName::parse("team", t)));
-        let cluster = non_blank(&raw.cluster).and_then(|c| {
+        let team = non_empty(&raw.team).and_then(|t| errors.collect(TeamName::parse("team", t)));
+        let cluster = non_empty(&raw.cluster).and_then(|c| {
             errors.collect(
                 check_dns_label(c)
                     .map(|()| c.to_owned())
@@ -194,8 +204,8 @@ impl ServiceQuery {
             )
         });
         let status =
-            non_blank(&raw.status).and_then(|s| errors.collect(ServiceStatus::parse("status", s)));
-        let sort = non_blank(&raw.sort)
+            non_empty(&raw.status).and_then(|s| errors.collect(ServiceStatus::parse("status", s)));
+        let sort = non_empty(&raw.sort)
             .and_then(|s| errors.collect(ServiceSort::parse("sort", s)))
             .unwrap_or_default();
         let paging = PageRequest::collect(&mut errors, &raw.page, &raw.per_page);
@@ -322,8 +332,18 @@ mod tests {
 
     #[test]
     fn blank_fields_count_as_absent() {
-        let q = ServiceQuery::parse(&raw(&[("q", "  "), ("team", ""), ("page", "")])).unwrap();
+        let q = ServiceQuery::parse(&raw(&[("q", "  "), ("team", ""), ("status", "")])).unwrap();
         assert_eq!(q, ServiceQuery::default());
+    }
+
+    #[test]
+    fn page_numbers_are_plain_digits() {
+        for bad in ["", " 2", "+2", "2.0", "0", "-1"] {
+            let errors = PageRequest::parse(&Some(bad.into()), &None).unwrap_err();
+            assert_eq!(errors.0[0].path, "page", "{bad:?}");
+        }
+        let ok = PageRequest::parse(&Some("007".into()), &Some("100".into())).unwrap();
+        assert_eq!((ok.page, ok.per_page), (7, 100));
     }
 
     #[test]
