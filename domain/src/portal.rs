@@ -3,9 +3,12 @@
 
 use async_trait::async_trait;
 
+use serde_json::Value;
+
 use crate::{
     Actor, Certificate, Cluster, FieldErrors, Host, NewToken, Page, PageRequest, ServiceDetail,
     ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail, TeamName, TokenRequest, TokenView,
+    request::{RequestDetail, RequestQuery, RequestSummary, change::PreparedChange},
 };
 
 /// Why a portal operation did not happen. Converted once at each edge (JSON error, page).
@@ -17,6 +20,9 @@ pub enum PortalError {
     Invalid(FieldErrors),
     #[error("not allowed: {0}")]
     Forbidden(String),
+    /// The operation does not fit the current state (e.g. cancelling an approved request).
+    #[error("{0}")]
+    Conflict(String),
     /// A dependency (the database) failed; details are logged, not shown.
     #[error("the portal could not complete this request; try again shortly")]
     Unavailable,
@@ -56,4 +62,30 @@ pub trait Portal: Send + Sync + 'static {
 
     /// Revokes one of the actor's own tokens; `NotFound` for anyone else's.
     async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), PortalError>;
+
+    /// Validates, renders and plans a request without storing it (the form's preview).
+    async fn preview_request(
+        &self,
+        actor: &Actor,
+        input: &Value,
+    ) -> Result<PreparedChange, PortalError>;
+
+    /// Stores a request for review: 403 outside the actor's teams, `Invalid` with every
+    /// field error otherwise.
+    async fn submit_request(
+        &self,
+        actor: &Actor,
+        input: &Value,
+    ) -> Result<RequestDetail, PortalError>;
+
+    async fn list_requests(
+        &self,
+        actor: &Actor,
+        query: &RequestQuery,
+    ) -> Result<Page<RequestSummary>, PortalError>;
+
+    async fn request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError>;
+
+    /// The requester withdraws a request still pending review.
+    async fn cancel_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError>;
 }

@@ -265,6 +265,16 @@ pub fn parse_env_name(path: &str, value: &str) -> Result<String, FieldError> {
     }
 }
 
+/// An environment variable's value. Environments are C strings: a NUL would cut the value
+/// short in the container (and PostgreSQL cannot store it in text), so it is refused.
+pub fn parse_env_value(path: &str, value: &str) -> Result<String, FieldError> {
+    if value.contains('\0') {
+        Err(FieldError::new(path, "must not contain a NUL character"))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +368,8 @@ mod tests {
             assert!(parse_memory("spec.memory", bad).is_err(), "{bad}");
         }
         assert!(parse_env_name("spec.env.X", "DATABASE_URL").is_ok());
+        assert!(parse_env_value("spec.env.X", "line one\nline two").is_ok());
+        assert!(parse_env_value("spec.env.X", "a\0b").is_err());
         assert!(
             parse_env_name("spec.env.X", "1X").is_err()
                 && parse_env_name("spec.env.X", "A-B").is_err()

@@ -1,13 +1,21 @@
-//! Requests for infrastructure: their fields and the rules that keep them valid.
+//! Requests for infrastructure: their fields, the rules that keep them valid, the objects
+//! they render to and the plan a reviewer approves.
 
+pub mod change;
 pub mod fields;
 pub mod plan;
 mod reader;
 pub mod render;
 pub mod rules;
 pub mod spec;
+pub mod status;
+pub mod submission;
+pub mod view;
 
 pub use spec::{
     AlbScheme, AlbSettings, AlbTargetType, CertificateSpec, Challenge, IngressClass, IngressSpec,
     Protocol, ServiceSpec, Tls,
 };
+pub use status::RequestStatus;
+pub use submission::{NewRequest, RequestKind, RequestSpec};
+pub use view::{RequestDetail, RequestEvent, RequestQuery, RequestSummary};

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use super::render::{Object, RenderError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldChange {
     /// Dotted path, list items by index: `spec.template.spec.containers[0].image`.
     pub path: String,
@@ -16,6 +17,7 @@ pub struct FieldChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Change {
     Create,
@@ -24,6 +26,7 @@ pub enum Change {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlannedObject {
     pub kind: String,
     pub namespace: Option<String>,
@@ -32,22 +35,12 @@ pub struct PlannedObject {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
     pub objects: Vec<PlannedObject>,
     /// SHA-256 over the desired objects and what they were compared with: when either
     /// changes, approvals given to the old plan no longer hold.
     pub hash: String,
-}
-
-fn as_value(object: &Object) -> Result<Value, RenderError> {
-    let value = match object {
-        Object::Namespace(o) => serde_json::to_value(o),
-        Object::Deployment(o) => serde_json::to_value(o),
-        Object::Service(o) => serde_json::to_value(o),
-        Object::Ingress(o) => serde_json::to_value(o),
-        Object::Certificate(o) => serde_json::to_value(o),
-    };
-    value.map_err(|e| RenderError::new(e.to_string()))
 }
 
 fn diff(path: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<FieldChange>) {
@@ -93,7 +86,7 @@ pub fn plan(desired: &[Object], live: &dyn LiveObjects) -> Result<Plan, RenderEr
     let mut hasher = Sha256::new();
     let mut objects = Vec::with_capacity(desired.len());
     for object in desired {
-        let after = as_value(object)?;
+        let after = object.to_value()?;
         let namespace = after["metadata"]["namespace"].as_str().map(str::to_owned);
         let name = after["metadata"]["name"]
             .as_str()
@@ -184,7 +177,7 @@ mod tests {
     impl LiveObjects for Applied {
         fn live(&self, kind: &str, _: Option<&str>, name: &str) -> Option<Value> {
             self.0.iter().find(|o| o.kind() == kind).map(|o| {
-                let mut v = as_value(o).unwrap();
+                let mut v = o.to_value().unwrap();
                 v["status"] = json!({"replicas": 2});
                 v["metadata"]["uid"] = json!("abc");
                 assert_eq!(v["metadata"]["name"].as_str().unwrap_or(name), name);

@@ -29,7 +29,7 @@ use super::{
     AlbScheme, AlbTargetType, CertificateSpec, IngressClass, IngressSpec, Protocol, ServiceSpec,
     Tls,
 };
-use crate::TeamName;
+use crate::{ServiceName, TeamName};
 
 /// Who a request is for: every object carries these as labels.
 #[derive(Debug, Clone)]
@@ -41,10 +41,27 @@ pub struct RenderContext {
 
 /// The type of the Service in front of a Deployment. An ALB with `instance` targets
 /// reaches pods through node ports, so that Service must be `NodePort`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum ServiceType {
+    #[serde(rename = "ClusterIP")]
     ClusterIp,
     NodePort,
+}
+
+impl ServiceType {
+    /// The Kubernetes spelling, as stored and rendered.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClusterIp => "ClusterIP",
+            Self::NodePort => "NodePort",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::ClusterIp, Self::NodePort]
+            .into_iter()
+            .find(|t| t.as_str() == value)
+    }
 }
 
 /// cert-manager's `Certificate` (cert-manager.io/v1), the fields we set.
@@ -87,12 +104,6 @@ pub enum Object {
 #[error("rendering failed: {0}")]
 pub struct RenderError(String);
 
-impl RenderError {
-    pub(crate) fn new(message: String) -> Self {
-        Self(message)
-    }
-}
-
 impl Object {
     pub fn kind(&self) -> &'static str {
         match self {
@@ -102,6 +113,39 @@ impl Object {
             Self::Ingress(_) => "Ingress",
             Self::Certificate(_) => "Certificate",
         }
+    }
+
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Self::Namespace(o) => &o.metadata,
+            Self::Deployment(o) => &o.metadata,
+            Self::Service(o) => &o.metadata,
+            Self::Ingress(o) => &o.metadata,
+            Self::Certificate(o) => &o.metadata,
+        }
+    }
+
+    /// `(kind, namespace, name)`: what identifies the object in a cluster (the namespace is
+    /// empty for cluster-wide objects).
+    pub fn key(&self) -> (String, String, String) {
+        let meta = self.metadata();
+        (
+            self.kind().to_owned(),
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        )
+    }
+
+    /// The object as JSON, as the Kubernetes API takes it.
+    pub fn to_value(&self) -> Result<serde_json::Value, RenderError> {
+        let value = match self {
+            Self::Namespace(o) => serde_json::to_value(o),
+            Self::Deployment(o) => serde_json::to_value(o),
+            Self::Service(o) => serde_json::to_value(o),
+            Self::Ingress(o) => serde_json::to_value(o),
+            Self::Certificate(o) => serde_json::to_value(o),
+        };
+        value.map_err(|e| RenderError(e.to_string()))
     }
 
     pub fn to_yaml(&self) -> Result<String, RenderError> {
@@ -166,11 +210,7 @@ pub fn render_service(
 ) -> Vec<Object> {
     let name = spec.name.as_str();
     let selector = BTreeMap::from([("app.kubernetes.io/name".to_owned(), name.to_owned())]);
-    let port_name = match spec.protocol {
-        Protocol::Grpc => "grpc",
-        Protocol::Http => "http",
-        Protocol::Tcp => "tcp",
-    };
+    let port_name = port_name(spec.protocol);
     let resources = BTreeMap::from([
         ("cpu".to_owned(), Quantity(spec.cpu.clone())),
         ("memory".to_owned(), Quantity(spec.memory.clone())),
@@ -216,7 +256,7 @@ pub fn render_service(
         spec: Some(DeploymentSpec {
             replicas: Some(i32::try_from(spec.replicas).unwrap_or(i32::MAX)),
             selector: LabelSelector {
-                match_labels: Some(selector.clone()),
+                match_labels: Some(selector),
                 ..LabelSelector::default()
             },
             template: PodTemplateSpec {
@@ -239,33 +279,67 @@ pub fn render_service(
         }),
         ..Deployment::default()
     };
-    let service = Service {
-        metadata: metadata(ctx, name, BTreeMap::new()),
-        spec: Some(K8sServiceSpec {
-            type_: Some(
-                match service_type {
-                    ServiceType::ClusterIp => "ClusterIP",
-                    ServiceType::NodePort => "NodePort",
-                }
-                .to_owned(),
-            ),
-            selector: Some(selector),
-            ports: Some(vec![ServicePort {
-                name: Some(port_name.to_owned()),
-                port: i32::from(spec.port),
-                target_port: Some(IntOrString::String(port_name.to_owned())),
-                app_protocol: (spec.protocol == Protocol::Grpc).then(|| "grpc".to_owned()),
-                ..ServicePort::default()
-            }]),
-            ..K8sServiceSpec::default()
-        }),
-        ..Service::default()
-    };
+    let service = service_object(ctx, name, spec.port, spec.protocol, service_type);
     vec![
         namespace(ctx),
         Object::Deployment(Box::new(deployment)),
         Object::Service(Box::new(service)),
     ]
+}
+
+fn port_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Grpc => "grpc",
+        Protocol::Http => "http",
+        Protocol::Tcp => "tcp",
+    }
+}
+
+fn service_object(
+    ctx: &RenderContext,
+    name: &str,
+    port: u16,
+    protocol: Protocol,
+    service_type: ServiceType,
+) -> Service {
+    let port_name = port_name(protocol);
+    Service {
+        metadata: metadata(ctx, name, BTreeMap::new()),
+        spec: Some(K8sServiceSpec {
+            type_: Some(service_type.as_str().to_owned()),
+            selector: Some(BTreeMap::from([(
+                "app.kubernetes.io/name".to_owned(),
+                name.to_owned(),
+            )])),
+            ports: Some(vec![ServicePort {
+                name: Some(port_name.to_owned()),
+                port: i32::from(port),
+                target_port: Some(IntOrString::String(port_name.to_owned())),
+                app_protocol: (protocol == Protocol::Grpc).then(|| "grpc".to_owned()),
+                ..ServicePort::default()
+            }]),
+            ..K8sServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// The Service of an existing service, re-rendered with another type (an ingress that
+/// needs NodePort changes it).
+pub fn render_backend_service(
+    ctx: &RenderContext,
+    name: &ServiceName,
+    port: u16,
+    protocol: Protocol,
+    service_type: ServiceType,
+) -> Object {
+    Object::Service(Box::new(service_object(
+        ctx,
+        name.as_str(),
+        port,
+        protocol,
+        service_type,
+    )))
 }
 
 /// The secret cert-manager writes a host's certificate into.

@@ -1,30 +1,11 @@
-//! Rules across objects, checked against a read-only view of the catalog: who holds a
-//! host, which domains a team may use, what service an ingress points at.
+//! An ingress against the catalog: who holds the host, the allowed domains, the backend
+//! service and port, gRPC, TLS, and the ALB instance-target trap.
 
-use super::{
-    AlbTargetType, IngressClass, IngressSpec, Protocol, Tls, fields::Hostname, render::ServiceType,
+use super::{CatalogView, allowed_domains_error};
+use crate::{
+    FieldError, FieldErrors, TeamName,
+    request::{AlbTargetType, IngressClass, IngressSpec, Protocol, Tls, render::ServiceType},
 };
-use crate::{FieldError, FieldErrors, ServiceName, TeamName};
-
-/// What the rules need to know of a service that exists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceFacts {
-    pub port: u16,
-    pub protocol: Protocol,
-    pub service_type: ServiceType,
-}
-
-/// The catalog as the rules see it (implemented by the store, or by a snapshot of it in
-/// the browser).
-pub trait CatalogView {
-    /// The team and service holding `host`, if any.
-    fn host_holder(&self, host: &str) -> Option<(TeamName, ServiceName)>;
-    fn service(&self, team: &TeamName, name: &ServiceName) -> Option<ServiceFacts>;
-    /// DNS domains the team's hosts must sit under.
-    fn allowed_domains(&self, team: &TeamName) -> Vec<String>;
-    /// Whether a certificate of the team covers `host`.
-    fn certificate_covers(&self, team: &TeamName, host: &Hostname) -> bool;
-}
 
 /// What checking an ingress adds to the change beyond the Ingress itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +15,10 @@ pub struct IngressConsequences {
     pub switch_service_to_node_port: bool,
 }
 
-/// Checks an ingress request for `team` against the catalog.
+/// Checks an ingress request for `team` on `cluster` against the catalog.
 pub fn check_ingress(
     team: &TeamName,
+    cluster: &str,
     spec: &IngressSpec,
     catalog: &dyn CatalogView,
 ) -> Result<IngressConsequences, FieldErrors> {
@@ -52,17 +34,8 @@ pub fn check_ingress(
             format!("is already served by {who}; a host belongs to one ingress"),
         ));
     }
-    let domains = catalog.allowed_domains(team);
-    if !domains.iter().any(|d| spec.host.is_under(d)) {
-        let allowed = if domains.is_empty() {
-            "none are configured".to_owned()
-        } else {
-            domains.join(", ")
-        };
-        errors.push(FieldError::new(
-            "spec.host",
-            format!("must sit under a domain team {team} may use ({allowed})"),
-        ));
+    if let Some(error) = allowed_domains_error("spec.host", &spec.host, team, catalog) {
+        errors.push(error);
     }
     let mut consequences = IngressConsequences {
         switch_service_to_node_port: false,
@@ -76,6 +49,15 @@ pub fn check_ingress(
             ),
         )),
         Some(facts) => {
+            if facts.cluster != cluster {
+                errors.push(FieldError::new(
+                    "cluster",
+                    format!(
+                        "service {} runs on cluster {}; its ingress must go there too",
+                        spec.service, facts.cluster
+                    ),
+                ));
+            }
             if facts.port != spec.port {
                 errors.push(FieldError::new(
                     "spec.port",
@@ -119,6 +101,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::{
+        ServiceName,
+        request::{fields::Hostname, rules::ServiceFacts},
+    };
 
     struct Catalog;
 
@@ -141,11 +127,13 @@ mod tests {
                     port: 8080,
                     protocol: Protocol::Http,
                     service_type: ServiceType::ClusterIp,
+                    cluster: "demo".into(),
                 }),
                 ("payments", "gateway") => Some(ServiceFacts {
                     port: 9090,
                     protocol: Protocol::Grpc,
                     service_type: ServiceType::NodePort,
+                    cluster: "demo".into(),
                 }),
                 _ => None,
             }
@@ -171,7 +159,7 @@ mod tests {
         let spec = ingress(
             json!({"host": "taken.search.example.com", "service": "checkout-api", "port": 8080, "class": "nginx"}),
         );
-        let errors = check_ingress(&team("payments"), &spec, &Catalog).unwrap_err();
+        let errors = check_ingress(&team("payments"), "demo", &spec, &Catalog).unwrap_err();
         assert!(
             errors.0[0]
                 .message
@@ -191,28 +179,33 @@ mod tests {
             json!({"host": "a.payments.example.com", "service": "nope", "port": 8080, "class": "nginx"}),
         );
         assert_eq!(
-            paths(check_ingress(&team("payments"), &unknown, &Catalog)),
+            paths(check_ingress(&team("payments"), "demo", &unknown, &Catalog)),
             ["spec.service"]
         );
         let other_team = ingress(
             json!({"host": "a.search.example.com", "service": "checkout-api", "port": 8080, "class": "nginx"}),
         );
         assert_eq!(
-            paths(check_ingress(&team("search"), &other_team, &Catalog)),
+            paths(check_ingress(
+                &team("search"),
+                "demo",
+                &other_team,
+                &Catalog
+            )),
             ["spec.service"]
         );
         let port = ingress(
             json!({"host": "a.payments.example.com", "service": "checkout-api", "port": 80, "class": "nginx"}),
         );
         assert_eq!(
-            paths(check_ingress(&team("payments"), &port, &Catalog)),
+            paths(check_ingress(&team("payments"), "demo", &port, &Catalog)),
             ["spec.port"]
         );
         let grpc = ingress(
             json!({"host": "a.payments.example.com", "service": "checkout-api", "port": 8080, "class": "nginx", "protocol": "grpc"}),
         );
         assert_eq!(
-            paths(check_ingress(&team("payments"), &grpc, &Catalog)),
+            paths(check_ingress(&team("payments"), "demo", &grpc, &Catalog)),
             ["spec.protocol"]
         );
     }
@@ -226,6 +219,7 @@ mod tests {
         };
         let c = check_ingress(
             &team("payments"),
+            "demo",
             &alb("instance", "checkout-api", 8080),
             &Catalog,
         )
@@ -233,6 +227,7 @@ mod tests {
         assert!(c.switch_service_to_node_port);
         let ip = check_ingress(
             &team("payments"),
+            "demo",
             &alb("ip", "checkout-api", 8080),
             &Catalog,
         )
@@ -243,6 +238,7 @@ mod tests {
         );
         let already = check_ingress(
             &team("payments"),
+            "demo",
             &alb("instance", "gateway", 9090),
             &Catalog,
         )
@@ -260,6 +256,7 @@ mod tests {
         assert!(
             check_ingress(
                 &team("payments"),
+                "demo",
                 &tls("secure.payments.example.com"),
                 &Catalog
             )
@@ -268,6 +265,7 @@ mod tests {
         assert_eq!(
             paths(check_ingress(
                 &team("payments"),
+                "demo",
                 &tls("plain.payments.example.com"),
                 &Catalog
             )),

@@ -34,17 +34,23 @@ pub struct IngressSpec {
 
 /// `arn:aws:acm:<region>:<12-digit account>:certificate/<id>`.
 fn parse_acm_arn(path: &str, value: &str) -> Result<String, FieldError> {
+    // Regions (`eu-west-1`) and certificate ids (UUIDs) are lower-case letters, digits and
+    // '-': anything else (spaces, quotes, control characters) is not an ARN AWS issued.
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     let valid = parts.len() == 6
         && parts[0] == "arn"
         && parts[1].starts_with("aws")
+        && word(parts[1])
         && parts[2] == "acm"
-        && !parts[3].is_empty()
+        && word(parts[3])
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("certificate/")
-            .is_some_and(|id| !id.is_empty());
+        && parts[5].strip_prefix("certificate/").is_some_and(word);
     if valid {
         Ok(value.to_owned())
     } else {
@@ -269,6 +275,24 @@ mod tests {
             paths(IngressSpec::parse(&with_alb).unwrap_err()),
             ["spec.alb"]
         );
+        for arn in [
+            "arn:aws:acm:eu-west-1:123456789012:certificate/a b",
+            "arn:aws:acm:eu-west-1:123456789012:certificate/a\u{0}",
+            "arn:aws:acm::123456789012:certificate/abc",
+            "arn:aws:acm:eu-west-1:12345678901x:certificate/abc",
+        ] {
+            let mut acm = base("alb", "acm");
+            acm["acm_certificate_arn"] = json!(arn);
+            assert_eq!(
+                paths(IngressSpec::parse(&acm).unwrap_err()),
+                ["spec.acm_certificate_arn"],
+                "{arn}"
+            );
+        }
+        let mut acm = base("alb", "acm");
+        acm["acm_certificate_arn"] =
+            json!("arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/0f1e-22aa");
+        assert!(IngressSpec::parse(&acm).is_ok());
         let mut bad_alb = base("alb", "none");
         bad_alb["alb"] = json!({"target_type": "pod", "extra": 1});
         assert_eq!(

@@ -9,7 +9,10 @@ use super::Protocol;
 use crate::{
     FieldErrors, ServiceName,
     request::{
-        fields::{ImageRef, parse_cpu, parse_env_name, parse_memory, parse_port, parse_replicas},
+        fields::{
+            ImageRef, parse_cpu, parse_env_name, parse_env_value, parse_memory, parse_port,
+            parse_replicas,
+        },
         reader::{SpecReader, choice},
     },
 };
@@ -63,8 +66,10 @@ impl ServiceSpec {
         };
         let mut env = BTreeMap::new();
         for (path, key, value) in r.string_map("env") {
-            if let Some(key) = r.check(parse_env_name(&path, key)) {
-                env.insert(key, value.to_owned());
+            let key = r.check(parse_env_name(&path, key));
+            let value = r.check(parse_env_value(&path, value));
+            if let (Some(key), Some(value)) = (key, value) {
+                env.insert(key, value);
             }
         }
         let cpu = {
@@ -130,7 +135,7 @@ mod tests {
     fn every_bad_service_field_is_named() {
         let errors = ServiceSpec::parse(&json!({
             "name": "Orders", "image": "orders", "port": "80", "replicas": 99,
-            "protocol": "udp", "env": {"1X": "a", "OK": 3}, "cpu": "lots", "memory": "1GB", "colour": "red"
+            "protocol": "udp", "env": {"1X": "a", "OK": 3, "NUL": "a\u{0}b"}, "cpu": "lots", "memory": "1GB", "colour": "red"
         }))
         .unwrap_err();
         assert_eq!(
@@ -139,6 +144,7 @@ mod tests {
                 "spec.colour",
                 "spec.cpu",
                 "spec.env.1X",
+                "spec.env.NUL",
                 "spec.env.OK",
                 "spec.image",
                 "spec.memory",

@@ -1,0 +1,221 @@
+//! From a valid request to the change it makes: the cross-object rules, the objects to
+//! apply, and notes that explain what the request did not literally ask for.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    plan::{LiveObjects, Plan, plan},
+    render::{
+        Object, RenderContext, RenderError, ServiceType, render_backend_service,
+        render_certificate, render_ingress, render_service, to_yaml,
+    },
+    rules::{CatalogView, check_certificate, check_ingress, check_service},
+    submission::{NewRequest, RequestSpec},
+};
+use crate::FieldErrors;
+
+/// The objects a request renders, with notes for the reviewer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedChange {
+    pub objects: Vec<Object>,
+    pub notes: Vec<String>,
+}
+
+/// A change ready to be stored and reviewed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreparedChange {
+    /// Multi-document YAML of every object, in apply order.
+    pub manifests: String,
+    pub plan: Plan,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("invalid request: {0}")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Checks `request` against the catalog and renders its objects.
+pub fn render_change(
+    request: &NewRequest,
+    ctx: &RenderContext,
+    catalog: &dyn CatalogView,
+) -> Result<RenderedChange, FieldErrors> {
+    let team = &request.team;
+    match &request.spec {
+        RequestSpec::Service(spec) => {
+            let service_type = check_service(team, &request.cluster, spec, catalog)?;
+            let mut notes = Vec::new();
+            if service_type == ServiceType::NodePort {
+                notes.push(format!(
+                    "The Service {} stays NodePort: an ALB ingress with instance targets reaches it through node ports.",
+                    spec.name
+                ));
+            }
+            Ok(RenderedChange {
+                objects: render_service(ctx, spec, service_type),
+                notes,
+            })
+        }
+        RequestSpec::Ingress(spec) => {
+            let consequences = check_ingress(team, &request.cluster, spec, catalog)?;
+            let mut objects = render_ingress(ctx, spec);
+            let mut notes = Vec::new();
+            if consequences.switch_service_to_node_port
+                && let Some(facts) = catalog.service(team, &spec.service)
+            {
+                // The Service goes first: the ALB must find node ports when the Ingress lands.
+                objects.insert(
+                    0,
+                    render_backend_service(
+                        ctx,
+                        &spec.service,
+                        facts.port,
+                        facts.protocol,
+                        ServiceType::NodePort,
+                    ),
+                );
+                notes.push(format!(
+                    "The Service {} changes from ClusterIP to NodePort: an ALB with target type \"instance\" sends traffic to node ports, and a ClusterIP Service has none. Choose target type \"ip\" to keep ClusterIP.",
+                    spec.service
+                ));
+            }
+            Ok(RenderedChange { objects, notes })
+        }
+        RequestSpec::Certificate(spec) => {
+            check_certificate(team, spec, catalog)?;
+            Ok(RenderedChange {
+                objects: render_certificate(ctx, spec),
+                notes: Vec::new(),
+            })
+        }
+    }
+}
+
+/// The rendered change as YAML and a plan against the objects as last applied.
+pub fn prepare(
+    rendered: RenderedChange,
+    live: &dyn LiveObjects,
+) -> Result<PreparedChange, RenderError> {
+    Ok(PreparedChange {
+        manifests: to_yaml(&rendered.objects)?,
+        plan: plan(&rendered.objects, live)?,
+        notes: rendered.notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::{
+        ServiceName, TeamName,
+        request::{
+            Protocol,
+            plan::Change,
+            rules::{CatalogSnapshot, ServiceFacts},
+        },
+    };
+
+    fn catalog(service_type: ServiceType) -> CatalogSnapshot {
+        let team = TeamName::parse("t", "payments").unwrap();
+        CatalogSnapshot {
+            services: vec![(
+                team.clone(),
+                ServiceName::parse("n", "checkout").unwrap(),
+                ServiceFacts {
+                    port: 8080,
+                    protocol: Protocol::Http,
+                    service_type,
+                    cluster: "demo".into(),
+                },
+            )],
+            allowed_domains: vec![(team, vec!["payments.example.com".into()])],
+            ..CatalogSnapshot::default()
+        }
+    }
+
+    fn request(kind: &str, spec: Value) -> NewRequest {
+        NewRequest::parse(
+            &json!({"kind": kind, "team": "payments", "cluster": "demo", "spec": spec}),
+        )
+        .unwrap()
+    }
+
+    fn ctx() -> RenderContext {
+        RenderContext {
+            team: TeamName::parse("t", "payments").unwrap(),
+            namespace: "payments".into(),
+            request_id: "12".into(),
+        }
+    }
+
+    struct Nothing;
+    impl LiveObjects for Nothing {
+        fn live(&self, _: &str, _: Option<&str>, _: &str) -> Option<Value> {
+            None
+        }
+    }
+
+    fn alb(target_type: &str) -> NewRequest {
+        request(
+            "ingress",
+            json!({"host": "pay.payments.example.com", "service": "checkout", "port": 8080,
+                   "class": "alb", "alb": {"target_type": target_type}}),
+        )
+    }
+
+    #[test]
+    fn alb_instance_targets_bring_the_service_along_as_node_port_and_say_why() {
+        let rendered =
+            render_change(&alb("instance"), &ctx(), &catalog(ServiceType::ClusterIp)).unwrap();
+        let kinds: Vec<&str> = rendered.objects.iter().map(Object::kind).collect();
+        assert_eq!(kinds, ["Service", "Ingress"]);
+        assert!(
+            rendered.notes[0].contains("NodePort"),
+            "{:?}",
+            rendered.notes
+        );
+        let prepared = prepare(rendered, &Nothing).unwrap();
+        assert!(prepared.manifests.contains("type: NodePort"));
+        assert!(
+            prepared
+                .plan
+                .objects
+                .iter()
+                .all(|o| o.change == Change::Create)
+        );
+
+        let ip = render_change(&alb("ip"), &ctx(), &catalog(ServiceType::ClusterIp)).unwrap();
+        assert_eq!(ip.objects.len(), 1, "ip targets leave the Service alone");
+        assert!(ip.notes.is_empty());
+    }
+
+    #[test]
+    fn rule_errors_come_back_with_their_paths() {
+        let wrong = request(
+            "ingress",
+            json!({"host": "pay.search.example.com", "service": "nope", "port": 8080, "class": "nginx"}),
+        );
+        let errors = render_change(&wrong, &ctx(), &catalog(ServiceType::ClusterIp)).unwrap_err();
+        let paths: Vec<&str> = errors.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["spec.host", "spec.service"]);
+    }
+
+    #[test]
+    fn a_node_port_service_keeps_its_type_when_changed() {
+        let update = request(
+            "service",
+            json!({"name": "checkout", "image": "ghcr.io/acme/checkout:2", "port": 8080}),
+        );
+        let rendered = render_change(&update, &ctx(), &catalog(ServiceType::NodePort)).unwrap();
+        let yaml = to_yaml(&rendered.objects).unwrap();
+        assert!(yaml.contains("type: NodePort"));
+        assert_eq!(rendered.notes.len(), 1);
+    }
+}

@@ -1,0 +1,166 @@
+//! Requests as pages and the API show them, and the query that lists them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{RequestKind, RequestStatus, plan::Plan};
+use crate::{FieldErrors, PageRequest, TeamName};
+
+/// One request in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestSummary {
+    pub id: i64,
+    pub kind: RequestKind,
+    pub team: TeamName,
+    pub cluster: String,
+    /// What it is about: `service ledger`, `ingress pay.example.com`.
+    pub title: String,
+    pub status: RequestStatus,
+    /// Email of who asked.
+    pub requester: String,
+    pub requester_name: String,
+    pub reason: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One entry of a request's timeline (its audit events).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestEvent {
+    pub at: String,
+    /// Email of who did it.
+    pub actor: String,
+    /// `request.submit`, `request.cancel`, ...
+    pub action: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: Value,
+}
+
+/// A request with everything a reviewer reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestDetail {
+    pub request: RequestSummary,
+    /// The spec as validated.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub spec: Value,
+    /// Multi-document YAML of every object, in apply order.
+    pub manifests: String,
+    pub plan: Plan,
+    /// What the change does beyond what was asked, and why.
+    pub notes: Vec<String>,
+    pub events: Vec<RequestEvent>,
+    /// Whether the caller may cancel it now.
+    pub may_cancel: bool,
+}
+
+/// `GET /requests` as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct RawRequestQuery {
+    /// pending_review, queued, applying, applied, failed, rejected or cancelled.
+    #[cfg_attr(
+        feature = "openapi",
+        param(
+            pattern = "^(pending_review|queued|applying|applied|failed|rejected|cancelled)?$",
+            example = "pending_review"
+        )
+    )]
+    pub status: Option<String>,
+    /// Team name.
+    #[cfg_attr(
+        feature = "openapi",
+        param(
+            pattern = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$",
+            example = "payments"
+        )
+    )]
+    pub team: Option<String>,
+    /// `true`: only the caller's own requests.
+    #[cfg_attr(feature = "openapi", param(pattern = "^(true|false)?$"))]
+    pub mine: Option<String>,
+    /// Page number, from 1.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u32>, minimum = 1, maximum = 1000000))]
+    pub page: Option<String>,
+    /// Items per page (default 20).
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u32>, minimum = 1, maximum = 100))]
+    pub per_page: Option<String>,
+}
+
+/// A validated request list query; newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestQuery {
+    pub status: Option<RequestStatus>,
+    pub team: Option<TeamName>,
+    pub mine: bool,
+    pub page: PageRequest,
+}
+
+impl RequestQuery {
+    pub fn parse(raw: &RawRequestQuery) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let filled = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let status =
+            filled(&raw.status).and_then(|s| errors.collect(RequestStatus::parse("status", &s)));
+        let team = filled(&raw.team).and_then(|t| errors.collect(TeamName::parse("team", &t)));
+        let mine = filled(&raw.mine)
+            .and_then(|m| {
+                errors.collect(crate::field_error::choice(
+                    "mine",
+                    &m,
+                    &[("true", true), ("false", false)],
+                ))
+            })
+            .unwrap_or(false);
+        let page = match PageRequest::parse(&raw.page, &raw.per_page) {
+            Ok(page) => page,
+            Err(page_errors) => {
+                errors.0.extend(page_errors.0);
+                PageRequest::default()
+            }
+        };
+        errors.into_result(Self {
+            status,
+            team,
+            mine,
+            page,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_filters_and_names_bad_ones() {
+        let raw = RawRequestQuery {
+            status: Some("pending_review".into()),
+            team: Some("payments".into()),
+            mine: Some("true".into()),
+            page: Some("2".into()),
+            per_page: None,
+        };
+        let query = RequestQuery::parse(&raw).unwrap();
+        assert_eq!(query.status, Some(RequestStatus::PendingReview));
+        assert!(query.mine);
+        assert_eq!(query.page.page, 2);
+
+        let bad = RawRequestQuery {
+            status: Some("done".into()),
+            mine: Some("yes".into()),
+            per_page: Some("0".into()),
+            ..RawRequestQuery::default()
+        };
+        let paths: Vec<String> = RequestQuery::parse(&bad)
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(paths, ["status", "mine", "per_page"]);
+    }
+}
