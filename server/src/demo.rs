@@ -1,6 +1,12 @@
 //! The demo catalog `stargate serve --demo` loads once, so a first look is not empty.
 
-use domain::{ServiceName, ServiceStatus, TeamName};
+use domain::{
+    ServiceName, ServiceStatus, TeamName,
+    request::{
+        ServiceSpec,
+        render::{Object, RenderContext, ServiceType, render_service},
+    },
+};
 
 use crate::{
     config::{ClusterKind, ClusterSettings, Settings, TeamSettings},
@@ -137,8 +143,30 @@ pub async fn load(store: &Store) -> Result<bool, StoreError> {
         store
             .add_objects(&demo_hosts()?, &demo_certificates()?)
             .await?;
+        store
+            .record_applied("demo", &applied_objects(&services)?, None)
+            .await?;
     }
     Ok(loaded)
+}
+
+/// The demo services' objects, as if applied: plans for changes to them show updates.
+fn applied_objects(services: &[NewService]) -> Result<Vec<Object>, StoreError> {
+    let mut objects = Vec::new();
+    for service in services {
+        let ctx = RenderContext {
+            team: service.team.clone(),
+            namespace: service.team.to_string(),
+            request_id: "demo".into(),
+        };
+        let spec = ServiceSpec::parse(&serde_json::json!({
+            "name": service.name, "image": service.image,
+            "port": service.port, "replicas": service.replicas,
+        }))
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        objects.extend(render_service(&ctx, &spec, ServiceType::ClusterIp));
+    }
+    Ok(objects)
 }
 
 fn invalid(e: domain::FieldError) -> StoreError {

@@ -10,7 +10,7 @@ use crate::{
     config::{ConfigError, Settings},
     demo,
     http::{AppState, build_router, metrics::HttpMetrics},
-    portal::PortalService,
+    portal::{PortalService, RequestPolicy},
     store::{NewCluster, NewTeam, Store, StoreError},
 };
 
@@ -98,7 +98,11 @@ impl Application {
             .build();
         let state = AppState {
             leptos_options,
-            portal: Arc::new(PortalService::new(store.clone(), auth.clone())),
+            portal: Arc::new(PortalService::new(
+                store.clone(),
+                auth.clone(),
+                RequestPolicy::from_settings(settings),
+            )),
             store: store.clone(),
             metrics: HttpMetrics::new(),
             auth,

@@ -63,7 +63,7 @@ pub struct Paging {
     per_page: Option<String>,
 }
 
-fn bad_query(rejection: QueryRejection) -> ApiError {
+pub(super) fn bad_query(rejection: QueryRejection) -> ApiError {
     ApiError::BadQuery(FieldErrors(vec![FieldError::new(
         "query",
         rejection.body_text(),

@@ -2,6 +2,7 @@
 
 use axum::{
     Json,
+    extract::rejection::JsonRejection,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -17,6 +18,14 @@ pub enum ApiError {
     BadQuery(FieldErrors),
     #[error("{0}")]
     Forbidden(String),
+    /// A body that breaks the rules; every field at fault is listed.
+    #[error("the request is not valid; see fields")]
+    Invalid(FieldErrors),
+    #[error("{0}")]
+    Conflict(String),
+    /// A body that could not be read: not JSON, wrong content type, too large.
+    #[error("{1}")]
+    Body(StatusCode, String),
     #[error("the portal could not complete this request; try again shortly")]
     Unavailable,
 }
@@ -36,6 +45,21 @@ impl IntoResponse for ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", &[][..]),
             Self::BadQuery(fields) => (StatusCode::BAD_REQUEST, "bad_request", &fields.0[..]),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", &[][..]),
+            Self::Invalid(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                &fields.0[..],
+            ),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", &[][..]),
+            Self::Body(status, _) => (
+                *status,
+                match *status {
+                    StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                    _ => "bad_request",
+                },
+                &[][..],
+            ),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", &[][..]),
         };
         let body = ErrorBody {
@@ -47,11 +71,32 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection.status() {
+            s @ (StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE) => s,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let message = match status {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                "send the body as JSON with Content-Type: application/json".to_owned()
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => format!(
+                "the body is larger than the {} KiB a request may be",
+                super::requests::MAX_BODY_BYTES / 1024
+            ),
+            _ => format!("the body is not valid JSON: {}", rejection.body_text()),
+        };
+        Self::Body(status, message)
+    }
+}
+
 impl From<PortalError> for ApiError {
     fn from(error: PortalError) -> Self {
         match error {
             PortalError::NotFound(what) => Self::NotFound(what),
-            PortalError::Invalid(fields) => Self::BadQuery(fields),
+            PortalError::Invalid(fields) => Self::Invalid(fields),
+            PortalError::Conflict(why) => Self::Conflict(why),
             PortalError::Forbidden(why) => Self::Forbidden(why),
             PortalError::Unavailable => Self::Unavailable,
         }

@@ -5,6 +5,7 @@ mod error;
 mod health;
 pub mod metrics;
 pub mod openapi;
+mod requests;
 mod security;
 
 use std::{sync::Arc, time::Duration};
@@ -12,7 +13,7 @@ use std::{sync::Arc, time::Duration};
 use app::{App, api::PortalContext, shell};
 use axum::{
     Router,
-    extract::FromRef,
+    extract::{DefaultBodyLimit, FromRef},
     http::{HeaderName, Request},
     middleware,
     routing::{get, post},
@@ -75,6 +76,12 @@ pub fn build_router(state: AppState) -> Router {
         .routes(routes!(api::list_certificates))
         .routes(routes!(api::list_services))
         .routes(routes!(api::get_service))
+        .routes(routes!(requests::submit_request, requests::list_requests))
+        .routes(routes!(requests::preview_request))
+        .routes(routes!(requests::get_request))
+        .routes(routes!(requests::get_manifests))
+        .routes(routes!(requests::cancel_request))
+        .layer(DefaultBodyLimit::max(requests::MAX_BODY_BYTES))
         .split_for_parts();
     let api_v1 = api_v1.fallback(api::not_found);
     let api_doc = Arc::new(api_doc);

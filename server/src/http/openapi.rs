@@ -16,6 +16,7 @@ use utoipa::{
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
     tags((name = "catalog", description = "Teams, services, hosts, certificates, clusters"),
+         (name = "requests", description = "Requests for services, ingress hosts and certificates"),
          (name = "identity", description = "Who is calling")),
 )]
 pub struct ApiDoc;

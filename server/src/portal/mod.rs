@@ -12,20 +12,32 @@ use domain::{
     Actor, Certificate, Cluster, Host, NewToken, PageRequest, TeamDetail, TokenRequest, TokenView,
 };
 
+use domain::request::{RequestDetail, RequestQuery, RequestSummary, change::PreparedChange};
+use serde_json::Value;
+
 use crate::{
     auth::Auth,
     store::{Store, StoreError, UserRecord},
 };
 
+mod requests;
+
+pub use requests::{RequestPolicy, TeamPolicy};
+
 #[derive(Clone)]
 pub struct PortalService {
     store: Store,
     auth: Arc<Auth>,
+    policy: Arc<RequestPolicy>,
 }
 
 impl PortalService {
-    pub fn new(store: Store, auth: Arc<Auth>) -> Self {
-        Self { store, auth }
+    pub fn new(store: Store, auth: Arc<Auth>, policy: RequestPolicy) -> Self {
+        Self {
+            store,
+            auth,
+            policy: Arc::new(policy),
+        }
     }
 }
 
@@ -186,5 +198,42 @@ impl Portal for PortalService {
         } else {
             Err(PortalError::NotFound(format!("token {id}")))
         }
+    }
+
+    #[tracing::instrument(skip(self, actor, input), fields(user = %actor.email))]
+    async fn preview_request(
+        &self,
+        actor: &Actor,
+        input: &Value,
+    ) -> Result<PreparedChange, PortalError> {
+        self.preview(actor, input).await
+    }
+
+    #[tracing::instrument(skip(self, actor, input), fields(user = %actor.email))]
+    async fn submit_request(
+        &self,
+        actor: &Actor,
+        input: &Value,
+    ) -> Result<RequestDetail, PortalError> {
+        self.submit(actor, input).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn list_requests(
+        &self,
+        actor: &Actor,
+        query: &RequestQuery,
+    ) -> Result<Page<RequestSummary>, PortalError> {
+        self.list(actor, query).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError> {
+        self.read(actor, id).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn cancel_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError> {
+        self.cancel(actor, id).await
     }
 }

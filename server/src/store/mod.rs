@@ -3,10 +3,12 @@
 //! Queries use `$N` placeholders, which both backends accept, so every query is written
 //! once and the same tests run against both.
 
+mod applied;
 mod auth;
 mod catalog;
 mod error;
 mod objects;
+mod requests;
 
 use std::{str::FromStr, time::Duration};
 
@@ -16,10 +18,12 @@ use sqlx::{
     migrate::Migrator,
 };
 
+pub use applied::AppliedObjects;
 pub use auth::{AuthTable, LoginFlow, TokenRecord, UserRecord};
 pub use catalog::{NewService, NewTeam};
 pub use error::StoreError;
 pub use objects::{NewCertificate, NewCluster, NewHost};
+pub use requests::{RequestRecord, subject as request_subject};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

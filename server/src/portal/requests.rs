@@ -1,0 +1,251 @@
+//! Request operations: check, render and plan a request; store it; read, list, cancel.
+
+use std::collections::HashMap;
+
+use domain::{
+    Actor, FieldError, FieldErrors, Page, PortalError, TeamName,
+    request::{
+        NewRequest, RequestDetail, RequestQuery, RequestStatus, RequestSummary,
+        change::{PrepareError, PreparedChange, RenderedChange, prepare, render_change},
+        render::RenderContext,
+        rules::CatalogSnapshot,
+    },
+};
+use serde_json::Value;
+
+use super::{PortalService, unavailable, user_of};
+use crate::{
+    config::Settings,
+    store::{AppliedObjects, RequestRecord},
+};
+
+/// What configuration says about a team's requests.
+#[derive(Debug, Clone)]
+pub struct TeamPolicy {
+    pub namespace: String,
+    pub allowed_domains: Vec<String>,
+    pub required_approvals: u32,
+}
+
+/// Teams and clusters requests may name, from configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RequestPolicy {
+    pub teams: HashMap<TeamName, TeamPolicy>,
+    pub clusters: Vec<String>,
+}
+
+impl RequestPolicy {
+    /// Teams whose names are not valid were refused when the settings were checked.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let teams = settings
+            .teams
+            .iter()
+            .filter_map(|t| {
+                let name = TeamName::parse("teams.name", &t.name).ok()?;
+                Some((
+                    name,
+                    TeamPolicy {
+                        namespace: t.namespace.clone().unwrap_or_else(|| t.name.clone()),
+                        allowed_domains: t.allowed_domains.clone(),
+                        required_approvals: t.required_approvals,
+                    },
+                ))
+            })
+            .collect();
+        Self {
+            teams,
+            clusters: settings.clusters.iter().map(|c| c.name.clone()).collect(),
+        }
+    }
+}
+
+/// A request that passed every check, with what planning it needs.
+struct Checked {
+    request: NewRequest,
+    namespace: String,
+    snapshot: CatalogSnapshot,
+    rendered: RenderedChange,
+    live: AppliedObjects,
+}
+
+fn invalid(path: &str, message: String) -> PortalError {
+    PortalError::Invalid(FieldErrors(vec![FieldError::new(path, message)]))
+}
+
+fn not_pending(id: i64, status: RequestStatus) -> PortalError {
+    PortalError::Conflict(format!(
+        "request {id} is {}; only a request pending review can be cancelled",
+        status.label().to_lowercase()
+    ))
+}
+
+fn render_failed(error: impl std::fmt::Display) -> PortalError {
+    tracing::error!(error = %error, "rendering a checked request failed");
+    PortalError::Unavailable
+}
+
+impl PortalService {
+    /// Authorization first (so a stranger learns nothing of another team's catalog), then
+    /// the request on its own, then the rules against the catalog.
+    async fn check(&self, actor: &Actor, input: &Value) -> Result<Checked, PortalError> {
+        let team = input
+            .get("team")
+            .and_then(Value::as_str)
+            .and_then(|t| TeamName::parse("team", t).ok());
+        if let Some(team) = &team
+            && !actor.may_request_for(team)
+        {
+            return Err(PortalError::Forbidden(format!(
+                "you are not a member of team {team}, so you cannot request for it"
+            )));
+        }
+        let request = NewRequest::parse(input).map_err(PortalError::Invalid)?;
+        let policy = self.policy.teams.get(&request.team).ok_or_else(|| {
+            PortalError::Forbidden(format!("team {} is not configured", request.team))
+        })?;
+        if !self.policy.clusters.contains(&request.cluster) {
+            return Err(invalid(
+                "cluster",
+                format!(
+                    "no cluster is named {:?}; choose one of {}",
+                    request.cluster,
+                    self.policy.clusters.join(", ")
+                ),
+            ));
+        }
+        let snapshot = self
+            .store
+            .catalog_snapshot(&request, policy.allowed_domains.clone())
+            .await
+            .map_err(unavailable)?;
+        let ctx = RenderContext {
+            team: request.team.clone(),
+            namespace: policy.namespace.clone(),
+            request_id: "new".into(),
+        };
+        let rendered = render_change(&request, &ctx, &snapshot).map_err(PortalError::Invalid)?;
+        let live = self
+            .store
+            .applied_objects(&request.cluster, &rendered.objects)
+            .await
+            .map_err(unavailable)?;
+        Ok(Checked {
+            request,
+            namespace: policy.namespace.clone(),
+            snapshot,
+            rendered,
+            live,
+        })
+    }
+
+    pub(super) async fn preview(
+        &self,
+        actor: &Actor,
+        input: &Value,
+    ) -> Result<PreparedChange, PortalError> {
+        let checked = self.check(actor, input).await?;
+        prepare(checked.rendered, &checked.live).map_err(render_failed)
+    }
+
+    pub(super) async fn submit(
+        &self,
+        actor: &Actor,
+        input: &Value,
+    ) -> Result<RequestDetail, PortalError> {
+        let checked = self.check(actor, input).await?;
+        let Checked {
+            request,
+            namespace,
+            snapshot,
+            live,
+            ..
+        } = checked;
+        // Rendered again with the id it gets, which labels every object.
+        let render = |id: i64| {
+            let ctx = RenderContext {
+                team: request.team.clone(),
+                namespace,
+                request_id: id.to_string(),
+            };
+            let rendered =
+                render_change(&request, &ctx, &snapshot).map_err(PrepareError::Invalid)?;
+            Ok::<_, PrepareError>(prepare(rendered, &live)?)
+        };
+        let id = self
+            .store
+            .submit_request(&user_of(actor), &request, render)
+            .await
+            .map_err(unavailable)?;
+        tracing::info!(request = id, team = %request.team, kind = %request.spec.kind(), "request submitted");
+        self.read(actor, id).await
+    }
+
+    pub(super) async fn list(
+        &self,
+        actor: &Actor,
+        query: &RequestQuery,
+    ) -> Result<Page<RequestSummary>, PortalError> {
+        self.store
+            .list_requests(query, actor.user_id)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn record(&self, id: i64) -> Result<RequestRecord, PortalError> {
+        self.store
+            .request(id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| PortalError::NotFound(format!("request {id}")))
+    }
+
+    /// Everyone signed in may read requests: reviews happen in the open, like pull requests.
+    pub(super) async fn read(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError> {
+        let record = self.record(id).await?;
+        let events = self.store.request_events(id).await.map_err(unavailable)?;
+        let may_cancel = record.requester_id == actor.user_id
+            && record.summary.status == RequestStatus::PendingReview;
+        Ok(RequestDetail {
+            request: record.summary,
+            spec: record.spec,
+            manifests: record.manifests,
+            plan: record.plan,
+            notes: record.notes,
+            events,
+            may_cancel,
+        })
+    }
+
+    pub(super) async fn cancel(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<RequestDetail, PortalError> {
+        let record = self.record(id).await?;
+        if record.requester_id != actor.user_id {
+            return Err(PortalError::Forbidden(
+                "only the person who asked may cancel a request".into(),
+            ));
+        }
+        if record.summary.status != RequestStatus::PendingReview {
+            return Err(not_pending(id, record.summary.status));
+        }
+        let moved = self
+            .store
+            .transition_request(
+                id,
+                RequestStatus::PendingReview,
+                RequestStatus::Cancelled,
+                &actor.email,
+                "request.cancel",
+                serde_json::json!({}),
+            )
+            .await
+            .map_err(unavailable)?;
+        if !moved {
+            // Someone moved it between our read and our write.
+            return Err(not_pending(id, self.record(id).await?.summary.status));
+        }
+        self.read(actor, id).await
+    }
+}

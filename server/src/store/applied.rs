@@ -1,0 +1,89 @@
+//! Objects as Stargate last applied them, per cluster: what plans compare against, and
+//! what the catalog shows as "last applied".
+
+use std::collections::HashMap;
+
+use domain::request::{plan::LiveObjects, render::Object};
+use serde_json::Value;
+
+use super::{Store, StoreError, now, requests::json};
+
+/// Applied objects keyed by (kind, namespace, name).
+#[derive(Debug, Default)]
+pub struct AppliedObjects(HashMap<(String, String, String), Value>);
+
+impl LiveObjects for AppliedObjects {
+    fn live(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        self.0
+            .get(&(
+                kind.to_owned(),
+                namespace.unwrap_or_default().to_owned(),
+                name.to_owned(),
+            ))
+            .cloned()
+    }
+}
+
+impl Store {
+    /// What `cluster` holds, as last applied, of the objects in `desired`.
+    pub async fn applied_objects(
+        &self,
+        cluster: &str,
+        desired: &[Object],
+    ) -> Result<AppliedObjects, StoreError> {
+        let mut applied = AppliedObjects::default();
+        for object in desired {
+            let key = object.key();
+            let row = sqlx::query(
+                "SELECT manifest_json FROM applied_objects
+                 WHERE cluster = $1 AND kind = $2 AND namespace = $3 AND name = $4",
+            )
+            .bind(cluster)
+            .bind(&key.0)
+            .bind(&key.1)
+            .bind(&key.2)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                applied.0.insert(key, json(&row, "manifest_json")?);
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Records `objects` as applied to `cluster` (replacing what was recorded before).
+    pub async fn record_applied(
+        &self,
+        cluster: &str,
+        objects: &[Object],
+        request_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        for object in objects {
+            let (kind, namespace, name) = object.key();
+            let manifest = object
+                .to_value()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO applied_objects
+                     (cluster, kind, namespace, name, manifest_json, request_id, applied_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (cluster, kind, namespace, name) DO UPDATE
+                 SET manifest_json = excluded.manifest_json, request_id = excluded.request_id,
+                     applied_at = excluded.applied_at",
+            )
+            .bind(cluster)
+            .bind(kind)
+            .bind(namespace)
+            .bind(name)
+            .bind(manifest.to_string())
+            .bind(request_id)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,353 @@
+//! Requests: stored with their spec, manifests and plan, listed, read with their timeline,
+//! and moved between states — each change in one transaction with its audit event.
+
+use domain::{
+    Page, ServiceName, TeamName,
+    request::{
+        NewRequest, RequestEvent, RequestKind, RequestQuery, RequestSpec, RequestStatus,
+        RequestSummary, Tls,
+        change::{PrepareError, PreparedChange},
+        fields::Hostname,
+        plan::Plan,
+        render::ServiceType,
+        rules::{CatalogSnapshot, ServiceFacts},
+    },
+};
+use serde_json::Value;
+use sqlx::{Row, any::AnyRow};
+
+use super::{Store, StoreError, UserRecord, auth::audit, now};
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {error}"))
+}
+
+/// A stored request with what a reviewer reads.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    pub summary: RequestSummary,
+    pub requester_id: i64,
+    pub spec: Value,
+    pub manifests: String,
+    pub plan: Plan,
+    pub notes: Vec<String>,
+}
+
+/// Columns of a request summary, over `requests r JOIN users u` (the requester).
+macro_rules! summary_columns {
+    () => {
+        "SELECT r.id, r.kind, r.team_name, r.cluster, r.title, r.status, r.requester_id,
+                u.email AS requester, u.name AS requester_name, r.reason, r.created_at,
+                r.updated_at"
+    };
+}
+
+/// The list's filters: `$1` status, `$2` team, `$3` requester id; each `NULL` for any.
+macro_rules! request_filter {
+    () => {
+        " FROM requests r JOIN users u ON u.id = r.requester_id
+          WHERE ($1 IS NULL OR r.status = $1)
+            AND ($2 IS NULL OR r.team_name = $2)
+            AND ($3 IS NULL OR r.requester_id = $3)"
+    };
+}
+
+fn summary(row: &AnyRow) -> Result<RequestSummary, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    let status: String = row.try_get("status")?;
+    let team: String = row.try_get("team_name")?;
+    Ok(RequestSummary {
+        id: row.try_get("id")?,
+        kind: RequestKind::parse("kind", &kind).map_err(|e| corrupt("kind", e))?,
+        team: TeamName::parse("team", &team).map_err(|e| corrupt("team", e))?,
+        cluster: row.try_get("cluster")?,
+        title: row.try_get("title")?,
+        status: RequestStatus::parse("status", &status).map_err(|e| corrupt("status", e))?,
+        requester: row.try_get("requester")?,
+        requester_name: row.try_get("requester_name")?,
+        reason: row.try_get("reason")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub(super) fn json<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    column: &str,
+) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(column, e))
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| corrupt("json", e))
+}
+
+fn service_facts(row: &AnyRow) -> Result<ServiceFacts, StoreError> {
+    let port: i64 = row.try_get("port")?;
+    let protocol: String = row.try_get("protocol")?;
+    let service_type: String = row.try_get("service_type")?;
+    Ok(ServiceFacts {
+        port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
+        protocol: serde_json::from_value(Value::String(protocol))
+            .map_err(|e| corrupt("protocol", e))?,
+        service_type: ServiceType::parse(&service_type)
+            .ok_or_else(|| corrupt("service_type", &service_type))?,
+        cluster: row.try_get("cluster")?,
+    })
+}
+
+impl Store {
+    /// The part of the catalog the rules read for `request`. Allowed domains come from
+    /// configuration, not from the database.
+    pub async fn catalog_snapshot(
+        &self,
+        request: &NewRequest,
+        allowed_domains: Vec<String>,
+    ) -> Result<CatalogSnapshot, StoreError> {
+        let team = &request.team;
+        let mut snapshot = CatalogSnapshot {
+            allowed_domains: vec![(team.clone(), allowed_domains)],
+            ..CatalogSnapshot::default()
+        };
+        let (service, host) = match &request.spec {
+            RequestSpec::Service(spec) => (Some(&spec.name), None),
+            RequestSpec::Ingress(spec) => (Some(&spec.service), Some(&spec.host)),
+            RequestSpec::Certificate(_) => (None, None),
+        };
+        if let Some(name) = service {
+            let row = sqlx::query(
+                "SELECT port, protocol, service_type, cluster FROM services
+                 WHERE team_name = $1 AND name = $2",
+            )
+            .bind(team.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                snapshot
+                    .services
+                    .push((team.clone(), name.clone(), service_facts(&row)?));
+            }
+        }
+        if let Some(host) = host {
+            let row = sqlx::query(
+                "SELECT s.team_name, s.name FROM hosts h JOIN services s ON s.id = h.service_id
+                 WHERE h.host = $1",
+            )
+            .bind(host.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                let holder: String = row.try_get("team_name")?;
+                let service: String = row.try_get("name")?;
+                snapshot.hosts.push((
+                    host.as_str().to_owned(),
+                    TeamName::parse("team", &holder).map_err(|e| corrupt("team", e))?,
+                    ServiceName::parse("service", &service).map_err(|e| corrupt("service", e))?,
+                ));
+            }
+        }
+        if let RequestSpec::Ingress(spec) = &request.spec
+            && spec.tls == Tls::CertManager
+        {
+            let rows = sqlx::query(
+                "SELECT c.dns_names FROM certificates c JOIN teams t ON t.id = c.team_id
+                 WHERE t.name = $1 AND c.status <> 'failed'",
+            )
+            .bind(team.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                let names: Vec<String> = json(row, "dns_names")?;
+                let names = names
+                    .iter()
+                    .filter_map(|n| Hostname::parse("dns_names", n, true).ok())
+                    .collect();
+                snapshot.certificates.push((team.clone(), names));
+            }
+        }
+        Ok(snapshot)
+    }
+
+    /// Stores a new request as `pending_review` with its audit event, in one transaction.
+    /// `prepare` renders the change once the request id (a label on every object) is known.
+    pub async fn submit_request(
+        &self,
+        requester: &UserRecord,
+        request: &NewRequest,
+        prepare: impl FnOnce(i64) -> Result<PreparedChange, PrepareError>,
+    ) -> Result<i64, StoreError> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO requests (kind, team_name, cluster, title, status, requester_id,
+                 reason, spec_json, manifests_yaml, plan_json, plan_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'pending_review', $5, $6, $7, '', '{}', '', $8, $8)
+             RETURNING id",
+        )
+        .bind(request.spec.kind().as_str())
+        .bind(request.team.as_str())
+        .bind(&request.cluster)
+        .bind(request.spec.title())
+        .bind(requester.id)
+        .bind(&request.reason)
+        .bind(to_json(&spec_value(&request.spec))?)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let change = prepare(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "UPDATE requests SET manifests_yaml = $1, plan_json = $2, plan_hash = $3,
+                 notes_json = $4
+             WHERE id = $5",
+        )
+        .bind(&change.manifests)
+        .bind(to_json(&change.plan)?)
+        .bind(&change.plan.hash)
+        .bind(to_json(&change.notes)?)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            &requester.email,
+            "request.submit",
+            &subject(id),
+            serde_json::json!({
+                "kind": request.spec.kind(),
+                "team": request.team,
+                "cluster": request.cluster,
+                "title": request.spec.title(),
+                "plan_hash": change.plan.hash,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn request(&self, id: i64) -> Result<Option<RequestRecord>, StoreError> {
+        let sql = concat!(
+            summary_columns!(),
+            ", r.spec_json, r.manifests_yaml, r.plan_json, r.notes_json
+             FROM requests r JOIN users u ON u.id = r.requester_id WHERE r.id = $1"
+        );
+        let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        Ok(Some(RequestRecord {
+            summary: summary(&row)?,
+            requester_id: row.try_get("requester_id")?,
+            spec: json(&row, "spec_json")?,
+            manifests: row.try_get("manifests_yaml")?,
+            plan: json(&row, "plan_json")?,
+            notes: json(&row, "notes_json")?,
+        }))
+    }
+
+    /// The request's timeline, oldest first.
+    pub async fn request_events(&self, id: i64) -> Result<Vec<RequestEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, detail_json FROM audit_events
+             WHERE subject = $1 ORDER BY id",
+        )
+        .bind(subject(id))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RequestEvent {
+                    at: row.try_get("at")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    detail: json(row, "detail_json")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Requests, newest first.
+    pub async fn list_requests(
+        &self,
+        query: &RequestQuery,
+        requester_id: i64,
+    ) -> Result<Page<RequestSummary>, StoreError> {
+        let status = query.status.map(|s| s.as_str().to_owned());
+        let team = query.team.as_ref().map(|t| t.as_str().to_owned());
+        let mine = query.mine.then_some(requester_id);
+        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*)", request_filter!()))
+            .bind(status.clone())
+            .bind(team.clone())
+            .bind(mine)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(concat!(
+            summary_columns!(),
+            request_filter!(),
+            " ORDER BY r.id DESC LIMIT $4 OFFSET $5"
+        ))
+        .bind(status)
+        .bind(team)
+        .bind(mine)
+        .bind(i64::from(query.page.per_page))
+        .bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Page {
+            items: rows.iter().map(summary).collect::<Result<_, _>>()?,
+            total: u64::try_from(total).unwrap_or_default(),
+            page: query.page.page,
+            per_page: query.page.per_page,
+        })
+    }
+
+    /// Moves a request from `from` to `to` and records `action`, in one transaction.
+    /// `false` when the request was not in `from` (someone else moved it first).
+    pub async fn transition_request(
+        &self,
+        id: i64,
+        from: RequestStatus,
+        to: RequestStatus,
+        actor: &str,
+        action: &str,
+        detail: Value,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+        )
+        .bind(to.as_str())
+        .bind(now())
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            return Ok(false);
+        }
+        audit(&mut tx, actor, action, &subject(id), detail).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn count_requests(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+/// The audit subject of a request.
+pub fn subject(id: i64) -> String {
+    format!("request/{id}")
+}
+
+/// The spec as stored: the validated spec's own JSON.
+fn spec_value(spec: &RequestSpec) -> Value {
+    match serde_json::to_value(spec) {
+        Ok(Value::Object(mut tagged)) => tagged.remove("spec").unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
