@@ -14,8 +14,10 @@ pub enum UiError {
     Invalid(FieldErrors),
     #[error("Sign in to continue.")]
     Unauthorized,
-    #[error("You are not allowed to do this.")]
-    Forbidden,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("The portal could not answer right now. Try again in a moment.")]
     Unavailable,
     #[error("Could not reach the portal: {0}")]
@@ -29,7 +31,8 @@ impl UiError {
             Self::NotFound(_) => 404,
             Self::Invalid(_) => 400,
             Self::Unauthorized => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden(_) => 403,
+            Self::Conflict(_) => 409,
             Self::Unavailable | Self::Transport(_) => 503,
         }
     }
@@ -40,7 +43,8 @@ impl From<PortalError> for UiError {
         match error {
             PortalError::NotFound(what) => Self::NotFound(what),
             PortalError::Invalid(fields) => Self::Invalid(fields),
-            PortalError::Forbidden(_) => Self::Forbidden,
+            PortalError::Forbidden(why) => Self::Forbidden(why),
+            PortalError::Conflict(why) => Self::Conflict(why),
             PortalError::Unavailable => Self::Unavailable,
         }
     }

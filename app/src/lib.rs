@@ -21,7 +21,10 @@ use pages::{
     catalog::CatalogPage,
     clusters::ClustersPage,
     hosts::{CertificatesPage, HostsPage},
+    new_request::NewRequestPage,
     not_found::NotFound,
+    request::RequestPage,
+    requests::RequestsPage,
     service::ServicePage,
     teams::{TeamPage, TeamsPage},
     tokens::TokensPage,
@@ -63,6 +66,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=|| view! { <Redirect path="/services" /> } />
                     <Route path=path!("/services") view=CatalogPage ssr=SsrMode::Async />
                     <Route path=path!("/settings/tokens") view=TokensPage />
+                    <Route path=path!("/requests") view=RequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/new") view=NewRequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("/teams/:team") view=TeamPage ssr=SsrMode::Async />
                     <Route path=path!("/clusters") view=ClustersPage ssr=SsrMode::Async />

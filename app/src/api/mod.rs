@@ -6,6 +6,10 @@ use leptos::{prelude::*, server_fn::codec::Json};
 
 use crate::error::UiError;
 
+mod requests;
+
+pub use requests::*;
+
 /// The portal implementation, provided by the server through Leptos context.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
@@ -16,7 +20,7 @@ pub struct PortalContext {
 }
 
 #[cfg(feature = "ssr")]
-fn portal() -> Result<std::sync::Arc<dyn domain::Portal>, UiError> {
+pub(crate) fn portal() -> Result<std::sync::Arc<dyn domain::Portal>, UiError> {
     use_context::<PortalContext>()
         .map(|p| p.portal)
         .ok_or(UiError::Unavailable)
@@ -24,7 +28,7 @@ fn portal() -> Result<std::sync::Arc<dyn domain::Portal>, UiError> {
 
 /// The signed-in person, as the server's sign-in check left it on the request.
 #[cfg(feature = "ssr")]
-fn actor() -> Result<domain::Actor, UiError> {
+pub(crate) fn actor() -> Result<domain::Actor, UiError> {
     use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<domain::Actor>().cloned())
         .ok_or(UiError::Unauthorized)
@@ -38,13 +42,15 @@ fn session_actor() -> Result<domain::Actor, UiError> {
         .and_then(|parts| parts.extensions.get::<domain::AuthMethod>().copied());
     match via {
         Some(domain::AuthMethod::Session) => Ok(actor),
-        _ => Err(UiError::Forbidden),
+        _ => Err(UiError::Forbidden(
+            "managing tokens needs a browser session, not a token".into(),
+        )),
     }
 }
 
 /// Gives the HTTP response the error's status (a server function answers 500 otherwise).
 #[cfg(feature = "ssr")]
-fn answer<T>(result: Result<T, UiError>) -> Result<T, UiError> {
+pub(crate) fn answer<T>(result: Result<T, UiError>) -> Result<T, UiError> {
     if let Err(error) = &result {
         crate::set_page_status(error.status());
     }

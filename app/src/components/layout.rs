@@ -29,7 +29,9 @@ pub fn Header() -> impl IntoView {
                     <A href="/hosts">"Hosts"</A>
                     <A href="/certificates">"Certificates"</A>
                     <A href="/clusters">"Clusters"</A>
+                    <A href="/requests">"Requests"</A>
                     <A href="/settings/tokens">"Tokens"</A>
+                    <A href="/requests/new" attr:class="button small">"New request"</A>
                 </nav>
                 <div class="user">
                     <Transition>

@@ -1,7 +1,10 @@
 pub mod catalog;
 pub mod clusters;
 pub mod hosts;
+pub mod new_request;
 pub mod not_found;
+pub mod request;
+pub mod requests;
 pub mod service;
 pub mod teams;
 pub mod tokens;

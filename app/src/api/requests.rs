@@ -1,0 +1,45 @@
+//! Server functions for requests: preview, submit, list, read, cancel.
+
+use domain::{
+    Page,
+    request::{RequestDetail, RequestSummary, change::PreparedChange, view::RawRequestQuery},
+};
+use leptos::{prelude::*, server_fn::codec::Json};
+use serde_json::Value;
+
+#[cfg(feature = "ssr")]
+use super::{actor, answer, portal};
+use crate::error::UiError;
+
+/// The form's live preview: the same checks, rendering and plan as a submit, nothing stored.
+#[server(prefix = "/rpc", endpoint = "requests/preview", input = Json)]
+pub async fn preview_request(input: Value) -> Result<PreparedChange, UiError> {
+    answer(async move { Ok(portal()?.preview_request(&actor()?, &input).await?) }.await)
+}
+
+#[server(prefix = "/rpc", endpoint = "requests/submit", input = Json)]
+pub async fn submit_request(input: Value) -> Result<RequestDetail, UiError> {
+    answer(async move { Ok(portal()?.submit_request(&actor()?, &input).await?) }.await)
+}
+
+#[server(prefix = "/rpc", endpoint = "requests", input = Json)]
+pub async fn list_requests(query: RawRequestQuery) -> Result<Page<RequestSummary>, UiError> {
+    answer(
+        async move {
+            let query = domain::request::RequestQuery::parse(&query).map_err(UiError::Invalid)?;
+            Ok(portal()?.list_requests(&actor()?, &query).await?)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "request", input = Json)]
+pub async fn get_request(id: i64) -> Result<RequestDetail, UiError> {
+    answer(async move { Ok(portal()?.request(&actor()?, id).await?) }.await)
+}
+
+/// Form-encoded, so the cancel button works before the page is interactive.
+#[server(prefix = "/rpc", endpoint = "requests/cancel")]
+pub async fn cancel_request(id: i64) -> Result<RequestDetail, UiError> {
+    answer(async move { Ok(portal()?.cancel_request(&actor()?, id).await?) }.await)
+}

@@ -1,0 +1,217 @@
+//! The inputs of the three forms. Each input knows its field path, so an error from the
+//! browser's check or from the server lands under the input it is about.
+
+use domain::{FieldError, RawServiceQuery};
+use leptos::prelude::*;
+
+use super::{belongs_to, form::FormState};
+use crate::api::list_services;
+
+fn input_id(path: &str) -> String {
+    format!("field-{}", path.replace(['.', '_'], "-"))
+}
+
+/// The messages for `path`, joined.
+fn message_for(errors: Signal<Vec<FieldError>>, path: &'static str) -> impl Fn() -> String {
+    move || {
+        errors.with(|all| {
+            all.iter()
+                .filter(|e| belongs_to(&e.path, path))
+                .map(|e| match e.path.strip_prefix(path) {
+                    Some(rest) if !rest.is_empty() => format!("{rest}: {}", e.message),
+                    _ => e.message.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+}
+
+/// Label, input, hint and the field's errors, wired for screen readers.
+#[component]
+pub fn TextField(
+    label: &'static str,
+    path: &'static str,
+    value: RwSignal<String>,
+    errors: Signal<Vec<FieldError>>,
+    #[prop(optional)] hint: &'static str,
+    #[prop(optional)] placeholder: &'static str,
+    #[prop(optional)] multiline: bool,
+    #[prop(optional)] numeric: bool,
+) -> impl IntoView {
+    let id = input_id(path);
+    let error_id = format!("{id}-error");
+    let message = message_for(errors, path);
+    let invalid = {
+        let message = message_for(errors, path);
+        move || (!message().is_empty()).then_some("true")
+    };
+    let control = if multiline {
+        view! {
+            <textarea id=id.clone() name=path rows="3" placeholder=placeholder bind:value=value
+                aria-invalid=invalid aria-describedby=error_id.clone()></textarea>
+        }
+        .into_any()
+    } else {
+        view! {
+            <input id=id.clone() name=path placeholder=placeholder bind:value=value
+                inputmode=numeric.then_some("numeric") autocomplete="off"
+                aria-invalid=invalid aria-describedby=error_id.clone() />
+        }
+        .into_any()
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            {control}
+            {(!hint.is_empty()).then(|| view! { <p class="hint">{hint}</p> })}
+            <p class="field-error" id=error_id data-field=path>{message}</p>
+        </div>
+    }
+}
+
+/// A choice among `options` (value = label).
+#[component]
+pub fn SelectField(
+    label: &'static str,
+    path: &'static str,
+    value: RwSignal<String>,
+    options: Vec<String>,
+    errors: Signal<Vec<FieldError>>,
+) -> impl IntoView {
+    let pairs = options.into_iter().map(|o| (o.clone(), o)).collect();
+    view! { <ChoiceField label path value options=pairs errors /> }
+}
+
+/// A choice among `(value, label)` pairs.
+#[component]
+pub fn ChoiceField(
+    label: &'static str,
+    path: &'static str,
+    value: RwSignal<String>,
+    options: Vec<(String, String)>,
+    errors: Signal<Vec<FieldError>>,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
+    let id = input_id(path);
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id name=path bind:value=value aria-describedby=error_id.clone()>
+                {options.into_iter().map(|(v, l)| view! {
+                    <option value=v.clone() selected=move || value.get() == v>{l}</option>
+                }).collect_view()}
+            </select>
+            {(!hint.is_empty()).then(|| view! { <p class="hint">{hint}</p> })}
+            <p class="field-error" id=error_id data-field=path>{message_for(errors, path)}</p>
+        </div>
+    }
+}
+
+fn pairs(options: &[(&str, &str)]) -> Vec<(String, String)> {
+    options
+        .iter()
+        .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+        .collect()
+}
+
+#[component]
+pub fn ServiceFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    view! {
+        <TextField label="Name" path="spec.name" value=form.name errors placeholder="ledger"
+            hint="Lower-case letters, digits and dashes; also the Deployment's and Service's name." />
+        <TextField label="Image" path="spec.image" value=form.image errors
+            placeholder="ghcr.io/acme/ledger:1.4.2" hint="Pin a tag or a digest." />
+        <div class="field-row">
+            <TextField label="Port" path="spec.port" value=form.port errors numeric=true />
+            <TextField label="Replicas" path="spec.replicas" value=form.replicas errors numeric=true />
+            <ChoiceField label="Protocol" path="spec.protocol" value=form.protocol errors
+                options=pairs(&[("http", "HTTP"), ("grpc", "gRPC"), ("tcp", "TCP")]) />
+        </div>
+        <div class="field-row">
+            <TextField label="CPU request" path="spec.cpu" value=form.cpu errors />
+            <TextField label="Memory" path="spec.memory" value=form.memory errors />
+        </div>
+        <TextField label="Environment" path="spec.env" value=form.env errors multiline=true
+            placeholder="LOG_LEVEL=info" hint="One KEY=value per line. No secrets: they would be in the manifests." />
+    }
+}
+
+#[component]
+pub fn IngressFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    // The backend is one of the team's services.
+    let services = Resource::new(
+        move || form.team.get(),
+        |team| async move {
+            let query = RawServiceQuery {
+                team: Some(team),
+                sort: Some("name".into()),
+                per_page: Some("100".into()),
+                ..RawServiceQuery::default()
+            };
+            list_services(query)
+                .await
+                .map(|page| {
+                    page.items
+                        .into_iter()
+                        .map(|s| s.name.to_string())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        },
+    );
+    let alb = move || form.class.get() == "alb";
+    view! {
+        <TextField label="Host" path="spec.host" value=form.host errors placeholder="pay.payments.example.com"
+            hint="Under one of your team's domains." />
+        <Transition fallback=|| view! { <p class="loading">"Loading services…"</p> }>
+            {move || Suspend::new(async move {
+                let names = services.await;
+                let mut options = vec![(String::new(), "Choose a service".to_owned())];
+                options.extend(names.into_iter().map(|n| (n.clone(), n)));
+                view! { <ChoiceField label="Service" path="spec.service" value=form.service options errors /> }
+            })}
+        </Transition>
+        <div class="field-row">
+            <TextField label="Service port" path="spec.port" value=form.port errors numeric=true />
+            <TextField label="Path" path="spec.path" value=form.path errors />
+            <ChoiceField label="Protocol" path="spec.protocol" value=form.protocol errors
+                options=pairs(&[("http", "HTTP"), ("grpc", "gRPC")])
+                hint="gRPC sets the controller's backend-protocol annotation for you." />
+        </div>
+        <div class="field-row">
+            <ChoiceField label="Ingress class" path="spec.class" value=form.class errors
+                options=pairs(&[("nginx", "nginx"), ("alb", "AWS ALB")]) />
+            <ChoiceField label="TLS" path="spec.tls" value=form.tls errors
+                options=pairs(&[("none", "None"), ("cert_manager", "cert-manager certificate"), ("acm", "ACM certificate (ALB)")]) />
+        </div>
+        <Show when=move || form.tls.get() == "acm">
+            <TextField label="ACM certificate ARN" path="spec.acm_certificate_arn" value=form.acm_certificate_arn errors
+                placeholder="arn:aws:acm:eu-west-1:123456789012:certificate/…" />
+        </Show>
+        <Show when=alb>
+            <div class="field-row">
+                <ChoiceField label="ALB scheme" path="spec.alb.scheme" value=form.alb_scheme errors
+                    options=pairs(&[("internet-facing", "Internet-facing"), ("internal", "Internal")]) />
+                <ChoiceField label="Target type" path="spec.alb.target_type" value=form.alb_target_type errors
+                    options=pairs(&[("ip", "ip (pods directly)"), ("instance", "instance (node ports)")])
+                    hint="instance needs a NodePort Service; the preview shows the change." />
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+pub fn CertificateFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    view! {
+        <TextField label="Name" path="spec.name" value=form.name errors placeholder="payments-edge" />
+        <TextField label="DNS names" path="spec.dns_names" value=form.dns_names errors multiline=true
+            placeholder="pay.payments.example.com" hint="One per line. Wildcards (*.example.com) need the DNS-01 challenge." />
+        <div class="field-row">
+            <TextField label="ClusterIssuer" path="spec.issuer" value=form.issuer errors />
+            <ChoiceField label="Challenge" path="spec.challenge" value=form.challenge errors
+                options=pairs(&[("http01", "HTTP-01"), ("dns01", "DNS-01")]) />
+        </div>
+    }
+}

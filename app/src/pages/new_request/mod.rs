@@ -1,0 +1,265 @@
+//! "New request": a form per kind. Field errors appear as you type, computed in the browser
+//! by the same `domain` code the server runs; beside the form, the server's preview of the
+//! manifests and plan (with the catalog rules) follows the inputs.
+
+mod fields;
+mod form;
+
+use std::time::Duration;
+
+use domain::{
+    FieldError,
+    request::{NewRequest, RequestKind},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_query_map},
+};
+
+use crate::{
+    api::{PreviewRequest, SubmitRequest, current_user, list_clusters},
+    components::{empty_state::EmptyState, error_panel::ErrorPanel},
+    error::UiError,
+    pages::request::PlanView,
+};
+use fields::{CertificateFields, IngressFields, ServiceFields, TextField};
+use form::FormState;
+
+/// Whether an error at `path` belongs to the input for `field` (`spec.env.KEY` to
+/// `spec.env`, `spec.dns_names[1]` to `spec.dns_names`).
+pub(crate) fn belongs_to(path: &str, field: &str) -> bool {
+    path == field
+        || path
+            .strip_prefix(field)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+fn kind_from(query: Option<String>) -> RequestKind {
+    query
+        .and_then(|k| RequestKind::parse("kind", &k).ok())
+        .unwrap_or(RequestKind::Service)
+}
+
+#[component]
+pub fn NewRequestPage() -> impl IntoView {
+    let query = use_query_map();
+    let form = FormState::new(kind_from(query.with_untracked(|q| q.get("kind"))));
+    Effect::new(move |_| form.kind.set(kind_from(query.with(|q| q.get("kind")))));
+
+    let input = Memo::new(move |_| form.to_input());
+    // The browser's own check: the same parser the server runs first.
+    let local_errors = Memo::new(move |_| match NewRequest::parse(&input.get()) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.0,
+    });
+    let attempted = RwSignal::new(false);
+    let preview = ServerAction::<PreviewRequest>::new();
+    let submit = ServerAction::<SubmitRequest>::new();
+
+    // Ask the server for the preview once typing pauses, and only for input that passes
+    // the browser's check.
+    Effect::new(move |pending: Option<Option<TimeoutHandle>>| {
+        let value = input.get();
+        if let Some(Some(handle)) = pending {
+            handle.clear();
+        }
+        if !local_errors.with(Vec::is_empty) {
+            return None;
+        }
+        set_timeout_with_handle(
+            move || {
+                preview.dispatch(PreviewRequest { input: value });
+            },
+            Duration::from_millis(250),
+        )
+        .ok()
+    });
+
+    // Errors to show: the browser's while the input fails them; otherwise the catalog
+    // rules' from the latest preview or submit. "Is required" waits for a first submit.
+    let errors = Signal::derive(move || {
+        let local = local_errors.get();
+        if !local.is_empty() {
+            let all = attempted.get();
+            return local
+                .into_iter()
+                .filter(|e| all || e.message != "is required")
+                .collect::<Vec<FieldError>>();
+        }
+        let invalid = |v: Option<Result<_, UiError>>| match v {
+            Some(Err(UiError::Invalid(fields))) => fields.0,
+            _ => Vec::new(),
+        };
+        let from_submit = invalid(submit.value().get().map(|r| r.map(|_| ())));
+        if !from_submit.is_empty() {
+            return from_submit;
+        }
+        invalid(preview.value().get().map(|r| r.map(|_| ())))
+    });
+
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(detail)) = submit.value().get() {
+            navigate(
+                &format!("/requests/{}", detail.request.id),
+                Default::default(),
+            );
+        }
+    });
+    let interactive = RwSignal::new(false);
+    Effect::new(move |_| interactive.set(true));
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        if local_errors.with(Vec::is_empty) {
+            submit.dispatch(SubmitRequest {
+                input: input.get_untracked(),
+            });
+        }
+    };
+
+    let session = Resource::new(|| (), |_| current_user());
+    let clusters = Resource::new(|| (), |_| list_clusters());
+    let tab = move |kind: RequestKind, label: &'static str| {
+        view! {
+            <A href=format!("/requests/new?kind={kind}") attr:class="tab"
+               attr:aria-current=move || (form.kind.get() == kind).then_some("page")>{label}</A>
+        }
+    };
+
+    view! {
+        <Title text="New request" />
+        <div class="page-header">
+            <h1>"New request"</h1>
+            <p class="muted">"A lead of the team reviews the manifests and plan before anything is applied."</p>
+        </div>
+        <nav class="tabs" aria-label="Kind of request">
+            {tab(RequestKind::Service, "Service")}
+            {tab(RequestKind::Ingress, "Ingress host")}
+            {tab(RequestKind::Certificate, "TLS certificate")}
+        </nav>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (info, clusters) = match (session.await, clusters.await) {
+                    (Ok(info), Ok(clusters)) => (info, clusters),
+                    (Err(error), _) | (_, Err(error)) => return view! { <ErrorPanel error /> }.into_any(),
+                };
+                let teams: Vec<String> = info.me.teams.iter().map(|m| m.team.to_string()).collect();
+                if teams.is_empty() {
+                    return view! {
+                        <EmptyState title="You are not in a team yet" hint="Requests are made for a team. Ask your platform admins to add your SSO group to a team." />
+                    }.into_any();
+                }
+                // Defaults: the first team and cluster, unless already chosen.
+                if form.team.get_untracked().is_empty() {
+                    form.team.set(teams[0].clone());
+                }
+                if let (true, Some(first)) = (form.cluster.get_untracked().is_empty(), clusters.first()) {
+                    form.cluster.set(first.name.clone());
+                }
+                let cluster_names: Vec<String> = clusters.into_iter().map(|c| c.name).collect();
+                view! {
+                    <div class="request-layout">
+                        <form class="card request-form" on:submit=on_submit novalidate>
+                            <fields::SelectField label="Team" path="team" value=form.team options=teams errors />
+                            <fields::SelectField label="Cluster" path="cluster" value=form.cluster options=cluster_names errors />
+                            {move || match form.kind.get() {
+                                RequestKind::Service => view! { <ServiceFields form errors /> }.into_any(),
+                                RequestKind::Ingress => view! { <IngressFields form errors /> }.into_any(),
+                                RequestKind::Certificate => view! { <CertificateFields form errors /> }.into_any(),
+                            }}
+                            <TextField label="Reason" path="reason" value=form.reason errors multiline=true
+                                hint="Why this change? Reviewers read it first." />
+                            <UnplacedErrors errors />
+                            <button type="submit" class="button"
+                                disabled=move || submit.pending().get() || !interactive.get()>
+                                {move || if submit.pending().get() { "Submitting…" } else { "Submit for review" }}
+                            </button>
+                            {move || match submit.value().get() {
+                                Some(Err(UiError::Invalid(_))) => Some(view! { <p class="field-error" role="alert">"Fix the fields marked above."</p> }.into_any()),
+                                Some(Err(other)) => Some(view! { <p class="field-error" role="alert">{other.to_string()}</p> }.into_any()),
+                                _ => None,
+                            }}
+                        </form>
+                        <Preview preview local_errors />
+                    </div>
+                }.into_any()
+            })}
+        </Transition>
+    }
+}
+
+/// Errors whose path has no input of its own in the current form (e.g. `body`, `spec`).
+#[component]
+fn UnplacedErrors(errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    const PLACED: &[&str] = &[
+        "team",
+        "cluster",
+        "reason",
+        "spec.name",
+        "spec.image",
+        "spec.port",
+        "spec.replicas",
+        "spec.protocol",
+        "spec.cpu",
+        "spec.memory",
+        "spec.env",
+        "spec.host",
+        "spec.service",
+        "spec.path",
+        "spec.class",
+        "spec.tls",
+        "spec.acm_certificate_arn",
+        "spec.alb",
+        "spec.dns_names",
+        "spec.issuer",
+        "spec.challenge",
+    ];
+    let unplaced = move || {
+        errors.with(|all| {
+            all.iter()
+                .filter(|e| !PLACED.iter().any(|p| belongs_to(&e.path, p)))
+                .map(|e| view! { <li><code>{e.path.clone()}</code>" "{e.message.clone()}</li> })
+                .collect_view()
+        })
+    };
+    view! { <ul class="field-error">{unplaced}</ul> }
+}
+
+#[component]
+fn Preview(
+    preview: ServerAction<PreviewRequest>,
+    local_errors: Memo<Vec<FieldError>>,
+) -> impl IntoView {
+    let body = move || {
+        if !local_errors.with(Vec::is_empty) {
+            return view! { <p class="muted">"Fix the fields marked in the form to see the manifests and the plan."</p> }.into_any();
+        }
+        match preview.value().get() {
+            None => view! { <p class="loading">"Rendering…"</p> }.into_any(),
+            Some(Ok(change)) => view! {
+                {(!change.notes.is_empty()).then(|| view! {
+                    <div class="panel panel-note" data-testid="preview-notes">
+                        {change.notes.iter().map(|n| view! { <p>{n.clone()}</p> }).collect_view()}
+                    </div>
+                })}
+                <h3>"Plan"</h3>
+                <PlanView objects=change.plan.objects.clone() />
+                <h3>"Manifests"</h3>
+                <pre class="yaml" data-testid="preview-yaml"><code>{change.manifests.clone()}</code></pre>
+            }.into_any(),
+            Some(Err(UiError::Invalid(_))) => view! {
+                <p class="panel panel-error" role="alert">"The catalog rules found problems: see the fields marked in the form."</p>
+            }.into_any(),
+            Some(Err(error)) => view! { <p class="panel panel-error" role="alert">{error.to_string()}</p> }.into_any(),
+        }
+    };
+    view! {
+        <aside class="card preview" aria-live="polite" data-testid="preview">
+            <h2>"Preview" {move || preview.pending().get().then_some(view! { <span class="muted small">" updating…"</span> })}</h2>
+            {body}
+        </aside>
+    }
+}
