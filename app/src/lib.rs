@@ -18,6 +18,7 @@ use leptos_router::{
 
 use components::layout::Header;
 use pages::{
+    audit::AuditPage,
     catalog::CatalogPage,
     clusters::ClustersPage,
     hosts::{CertificatesPage, HostsPage},
@@ -25,6 +26,7 @@ use pages::{
     not_found::NotFound,
     request::RequestPage,
     requests::RequestsPage,
+    reviews::ReviewsPage,
     service::ServicePage,
     teams::{TeamPage, TeamsPage},
     tokens::TokensPage,
@@ -69,6 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests") view=RequestsPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new") view=NewRequestPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/reviews") view=ReviewsPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("/teams/:team") view=TeamPage ssr=SsrMode::Async />
                     <Route path=path!("/clusters") view=ClustersPage ssr=SsrMode::Async />

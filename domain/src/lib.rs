@@ -3,6 +3,7 @@
 //! Pure code only — no HTTP, SQL, Leptos or Kubernetes clients — so the same rules run on
 //! the server and, compiled to wasm, in the browser.
 
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod field_error;
@@ -12,6 +13,7 @@ pub mod query;
 pub mod request;
 pub mod tokens;
 
+pub use audit::{AuditEvent, AuditQuery, RawAuditQuery};
 pub use auth::{Actor, AuthMethod, Me, TeamAccess, TeamMembership, TeamRole};
 pub use catalog::{
     Certificate, Cluster, Host, Page, ServiceDetail, ServiceStatus, ServiceSummary, Team,

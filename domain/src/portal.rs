@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::{
-    Actor, Certificate, Cluster, FieldErrors, Host, NewToken, Page, PageRequest, ServiceDetail,
-    ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail, TeamName, TokenRequest, TokenView,
+    Actor, AuditEvent, AuditQuery, Certificate, Cluster, FieldErrors, Host, NewToken, Page,
+    PageRequest, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail,
+    TeamName, TokenRequest, TokenView,
     request::{RequestDetail, RequestQuery, RequestSummary, change::PreparedChange},
 };
 
@@ -88,4 +89,38 @@ pub trait Portal: Send + Sync + 'static {
 
     /// The requester withdraws a request still pending review.
     async fn cancel_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError>;
+
+    /// A lead (or admin) approves the current plan; enough approvals queue the request.
+    async fn approve_request(
+        &self,
+        actor: &Actor,
+        id: i64,
+        comment: &str,
+    ) -> Result<RequestDetail, PortalError>;
+
+    /// A lead (or admin) rejects, saying why.
+    async fn reject_request(
+        &self,
+        actor: &Actor,
+        id: i64,
+        comment: &str,
+    ) -> Result<RequestDetail, PortalError>;
+
+    /// Anyone who can read the request comments on it.
+    async fn comment_on_request(
+        &self,
+        actor: &Actor,
+        id: i64,
+        comment: &str,
+    ) -> Result<RequestDetail, PortalError>;
+
+    /// Requests waiting for the actor's review, oldest first.
+    async fn review_queue(&self, actor: &Actor) -> Result<Vec<RequestSummary>, PortalError>;
+
+    /// The audit log, newest first, filtered; for admins only.
+    async fn audit_log(
+        &self,
+        actor: &Actor,
+        query: &AuditQuery,
+    ) -> Result<Page<AuditEvent>, PortalError>;
 }

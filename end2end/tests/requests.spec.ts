@@ -57,7 +57,7 @@ test("an ALB ingress with instance targets explains the NodePort change before s
   await expect(page.getByTestId("timeline")).toContainText("submitted the request");
 
   // It is listed among the engineer's requests.
-  await page.getByRole("link", { name: "Requests", exact: true }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Requests" }).click();
   await expect(page.getByTestId("requests")).toContainText("ingress shop.payments.example.com");
 });
 

@@ -6,8 +6,10 @@ use leptos::{prelude::*, server_fn::codec::Json};
 
 use crate::error::UiError;
 
+mod audit;
 mod requests;
 
+pub use audit::*;
 pub use requests::*;
 
 /// The portal implementation, provided by the server through Leptos context.
@@ -62,6 +64,8 @@ pub(crate) fn answer<T>(result: Result<T, UiError>) -> Result<T, UiError> {
 pub struct SessionInfo {
     pub me: domain::Me,
     pub dev_sign_in: bool,
+    /// Requests waiting for this person's review (the navigation's badge).
+    pub reviews: usize,
 }
 
 #[server(prefix = "/rpc", endpoint = "me", input = Json)]
@@ -69,9 +73,18 @@ pub async fn current_user() -> Result<SessionInfo, UiError> {
     answer(
         async move {
             let dev_sign_in = use_context::<PortalContext>().is_some_and(|p| p.dev_sign_in);
+            let actor = actor()?;
+            // Only reviewers have a queue; everyone else skips the query.
+            let reviews =
+                if actor.admin || actor.teams.iter().any(|m| m.role == domain::TeamRole::Lead) {
+                    portal()?.review_queue(&actor).await?.len()
+                } else {
+                    0
+                };
             Ok(SessionInfo {
-                me: domain::Me::from(&actor()?),
+                me: domain::Me::from(&actor),
                 dev_sign_in,
+                reviews,
             })
         }
         .await,

@@ -43,3 +43,31 @@ pub async fn get_request(id: i64) -> Result<RequestDetail, UiError> {
 pub async fn cancel_request(id: i64) -> Result<RequestDetail, UiError> {
     answer(async move { Ok(portal()?.cancel_request(&actor()?, id).await?) }.await)
 }
+
+/// Form-encoded: approving works from a plain form post too.
+#[server(prefix = "/rpc", endpoint = "requests/approve")]
+pub async fn approve_request(id: i64, comment: String) -> Result<RequestDetail, UiError> {
+    answer(async move { Ok(portal()?.approve_request(&actor()?, id, &comment).await?) }.await)
+}
+
+#[server(prefix = "/rpc", endpoint = "requests/reject")]
+pub async fn reject_request(id: i64, comment: String) -> Result<RequestDetail, UiError> {
+    answer(async move { Ok(portal()?.reject_request(&actor()?, id, &comment).await?) }.await)
+}
+
+#[server(prefix = "/rpc", endpoint = "requests/comment")]
+pub async fn comment_on_request(id: i64, comment: String) -> Result<RequestDetail, UiError> {
+    answer(
+        async move {
+            Ok(portal()?
+                .comment_on_request(&actor()?, id, &comment)
+                .await?)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "reviews", input = Json)]
+pub async fn review_queue() -> Result<Vec<RequestSummary>, UiError> {
+    answer(async move { Ok(portal()?.review_queue(&actor()?).await?) }.await)
+}

@@ -30,6 +30,24 @@ pub fn Header() -> impl IntoView {
                     <A href="/certificates">"Certificates"</A>
                     <A href="/clusters">"Clusters"</A>
                     <A href="/requests">"Requests"</A>
+                    <A href="/reviews">
+                        "Reviews"
+                        <Transition>
+                            {move || Suspend::new(async move {
+                                session.await.ok().filter(|s| s.reviews > 0).map(|s| view! {
+                                    <span class="count-badge" data-testid="review-count"
+                                        aria-label=format!("{} waiting", s.reviews)>{s.reviews}</span>
+                                })
+                            })}
+                        </Transition>
+                    </A>
+                    <Transition>
+                        {move || Suspend::new(async move {
+                            session.await.ok().filter(|s| s.me.admin).map(|_| view! {
+                                <A href="/audit">"Audit"</A>
+                            })
+                        })}
+                    </Transition>
                     <A href="/settings/tokens">"Tokens"</A>
                     <A href="/requests/new" attr:class="button small">"New request"</A>
                 </nav>

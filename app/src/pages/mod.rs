@@ -1,3 +1,4 @@
+pub mod audit;
 pub mod catalog;
 pub mod clusters;
 pub mod hosts;
@@ -5,6 +6,7 @@ pub mod new_request;
 pub mod not_found;
 pub mod request;
 pub mod requests;
+pub mod reviews;
 pub mod service;
 pub mod teams;
 pub mod tokens;

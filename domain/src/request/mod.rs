@@ -3,6 +3,7 @@
 
 pub mod change;
 pub mod fields;
+pub mod lifecycle;
 pub mod plan;
 mod reader;
 pub mod render;

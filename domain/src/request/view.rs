@@ -53,8 +53,25 @@ pub struct RequestDetail {
     /// What the change does beyond what was asked, and why.
     pub notes: Vec<String>,
     pub events: Vec<RequestEvent>,
+    /// Approvals of the current plan (older plans' approvals no longer count).
+    pub approvals: Vec<Approval>,
+    /// Distinct approvals the team needs before the request is queued.
+    pub required_approvals: u32,
     /// Whether the caller may cancel it now.
     pub may_cancel: bool,
+    /// Whether the caller may approve or reject it now.
+    pub may_review: bool,
+}
+
+/// One approval of a request's plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Approval {
+    /// Email of the approver.
+    pub by: String,
+    pub name: String,
+    pub comment: String,
+    pub at: String,
 }
 
 /// `GET /requests` as typed.

@@ -90,8 +90,15 @@ pub async fn resolve_actor(
             }
         }
     } else {
-        // Browser writes must come from our own pages (SameSite=Lax plus this check).
-        if unsafe_method && !same_origin(request.headers(), &auth.public_origin) {
+        // Browser writes must come from our own pages (SameSite=Lax plus this check). An
+        // API call that carries no credentials at all is not a forgery risk: it goes on
+        // and gets its 401.
+        let credential_free_api =
+            jar.get(SESSION_COOKIE).is_none() && request.uri().path().starts_with("/api/");
+        if unsafe_method
+            && !credential_free_api
+            && !same_origin(request.headers(), &auth.public_origin)
+        {
             return json_error(
                 StatusCode::FORBIDDEN,
                 "cross_origin",

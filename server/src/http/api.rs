@@ -125,3 +125,7 @@ pub async fn get_service(
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("API endpoint".into())
 }
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -23,6 +23,8 @@ pub enum ApiError {
     Invalid(FieldErrors),
     #[error("{0}")]
     Conflict(String),
+    #[error("this endpoint does not take that method; see /api/openapi.json")]
+    MethodNotAllowed,
     /// A body that could not be read: not JSON, wrong content type, too large.
     #[error("{1}")]
     Body(StatusCode, String),
@@ -51,6 +53,11 @@ impl IntoResponse for ApiError {
                 &fields.0[..],
             ),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", &[][..]),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                &[][..],
+            ),
             Self::Body(status, _) => (
                 *status,
                 match *status {

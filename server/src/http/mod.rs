@@ -1,6 +1,7 @@
 //! The HTTP edge: one router for pages, server functions, REST API, health and metrics.
 
 mod api;
+mod audit;
 mod error;
 mod health;
 pub mod metrics;
@@ -81,9 +82,15 @@ pub fn build_router(state: AppState) -> Router {
         .routes(routes!(requests::get_request))
         .routes(routes!(requests::get_manifests))
         .routes(routes!(requests::cancel_request))
+        .routes(routes!(requests::approve_request))
+        .routes(routes!(requests::reject_request))
+        .routes(routes!(requests::comment_on_request))
+        .routes(routes!(audit::audit_log))
         .layer(DefaultBodyLimit::max(requests::MAX_BODY_BYTES))
         .split_for_parts();
-    let api_v1 = api_v1.fallback(api::not_found);
+    let api_v1 = api_v1
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed);
     let api_doc = Arc::new(api_doc);
 
     let portal = PortalContext {

@@ -3,8 +3,12 @@
 
 use axum::{
     Extension, Json,
-    extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
-    http::{StatusCode, header},
+    body::Bytes,
+    extract::{
+        Path, Query, State,
+        rejection::{BytesRejection, JsonRejection, QueryRejection},
+    },
+    http::{HeaderMap, StatusCode, header},
     response::IntoResponse,
 };
 use domain::{
@@ -28,18 +32,24 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// service `name, image, port, replicas, protocol, env, cpu, memory`; ingress `host,
 /// service, port, path, class, protocol, tls, acm_certificate_arn, alb {scheme,
 /// target_type}`; certificate `name, dns_names, issuer, challenge`.
-#[derive(utoipa::ToSchema)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)] // Documents the body; the handler reads it as JSON and validates it.
+#[serde(deny_unknown_fields)] // and so `additionalProperties: false` in the document
 pub struct NewRequestBody {
     #[schema(example = "service")]
     kind: domain::request::RequestKind,
-    #[schema(example = "payments")]
+    /// A team you are a member of.
+    #[schema(
+        example = "payments",
+        pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+    )]
     team: String,
-    #[schema(example = "demo")]
+    #[schema(example = "demo", pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     cluster: String,
     #[schema(value_type = Object, example = json!({"name": "ledger", "image": "ghcr.io/acme/ledger:1.4.2", "port": 8080}))]
     spec: Value,
-    #[schema(example = "Ledger API for the new checkout")]
+    /// Why the change is needed; reviewers read it first.
+    #[schema(example = "Ledger API for the new checkout", max_length = 2000)]
     reason: Option<String>,
 }
 
@@ -147,6 +157,143 @@ pub async fn cancel_request(
         state
             .portal
             .cancel_request(&actor, request_id(&id)?)
+            .await?,
+    ))
+}
+
+/// A review or a comment.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    /// Optional when approving; required when rejecting or commenting.
+    #[schema(
+        example = "Looks right: NodePort is expected for instance targets.",
+        max_length = 4000
+    )]
+    comment: Option<String>,
+}
+
+/// A comment that must say something (rejections, comments).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the body; the handler reads it as a `CommentBody`.
+#[serde(deny_unknown_fields)]
+pub struct RequiredComment {
+    #[schema(
+        example = "Pin the image to a digest, please.",
+        pattern = r"\S",
+        max_length = 4000
+    )]
+    comment: String,
+}
+
+/// The comment of a body that may be empty (an approval needs none); otherwise it must be
+/// JSON, like every other body.
+fn comment_of(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<String, ApiError> {
+    let body = body.map_err(|rejection| {
+        ApiError::Body(
+            rejection.status(),
+            format!(
+                "the body could not be read ({}); at most {} KiB",
+                rejection.body_text(),
+                MAX_BODY_BYTES / 1024
+            ),
+        )
+    })?;
+    if body.is_empty() {
+        return Ok(String::new());
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::Body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON with Content-Type: application/json".into(),
+        ));
+    }
+    // `null` is an empty body, as the document allows.
+    let parsed: Option<CommentBody> = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::Body(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not a valid comment: {e}"),
+        )
+    })?;
+    Ok(parsed.and_then(|b| b.comment).unwrap_or_default())
+}
+
+/// A lead of the team (or an admin) approves the current plan. Enough distinct approvals
+/// queue the request for the worker.
+#[utoipa::path(post, path = "/requests/{id}/approve", tag = "requests",
+    params(("id" = i64, Path, minimum = 1, description = "Request id")),
+    request_body(content = Option<CommentBody>, description = "An optional comment"),
+    responses((status = 200, body = RequestDetail), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn approve_request(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RequestDetail>, ApiError> {
+    let comment = comment_of(&headers, body)?;
+    let id = request_id(&id)?;
+    Ok(Json(
+        state.portal.approve_request(&actor, id, &comment).await?,
+    ))
+}
+
+/// A lead of the team (or an admin) rejects, with a comment saying why.
+#[utoipa::path(post, path = "/requests/{id}/reject", tag = "requests",
+    params(("id" = i64, Path, minimum = 1, description = "Request id")),
+    request_body = RequiredComment,
+    responses((status = 200, body = RequestDetail), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn reject_request(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RequestDetail>, ApiError> {
+    let comment = comment_of(&headers, body)?;
+    let id = request_id(&id)?;
+    Ok(Json(
+        state.portal.reject_request(&actor, id, &comment).await?,
+    ))
+}
+
+/// A comment on the request's timeline.
+#[utoipa::path(post, path = "/requests/{id}/comments", tag = "requests",
+    params(("id" = i64, Path, minimum = 1, description = "Request id")),
+    request_body = RequiredComment,
+    responses((status = 200, body = RequestDetail), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn comment_on_request(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RequestDetail>, ApiError> {
+    let comment = comment_of(&headers, body)?;
+    let id = request_id(&id)?;
+    Ok(Json(
+        state
+            .portal
+            .comment_on_request(&actor, id, &comment)
             .await?,
     ))
 }

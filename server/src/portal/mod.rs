@@ -9,10 +9,13 @@ use domain::{
 use std::{sync::Arc, time::Duration};
 
 use domain::{
-    Actor, Certificate, Cluster, Host, NewToken, PageRequest, TeamDetail, TokenRequest, TokenView,
+    Actor, AuditEvent, AuditQuery, Certificate, Cluster, Host, NewToken, PageRequest, TeamDetail,
+    TokenRequest, TokenView,
 };
 
-use domain::request::{RequestDetail, RequestQuery, RequestSummary, change::PreparedChange};
+use domain::request::{
+    RequestDetail, RequestQuery, RequestSummary, change::PreparedChange, lifecycle::Action,
+};
 use serde_json::Value;
 
 use crate::{
@@ -20,7 +23,9 @@ use crate::{
     store::{Store, StoreError, UserRecord},
 };
 
+mod audit;
 mod requests;
+mod reviews;
 
 pub use requests::{RequestPolicy, TeamPolicy};
 
@@ -234,6 +239,52 @@ impl Portal for PortalService {
 
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
     async fn cancel_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError> {
-        self.cancel(actor, id).await
+        self.act(actor, id, Action::Cancel).await
+    }
+
+    #[tracing::instrument(skip(self, actor, comment), fields(user = %actor.email))]
+    async fn approve_request(
+        &self,
+        actor: &Actor,
+        id: i64,
+        comment: &str,
+    ) -> Result<RequestDetail, PortalError> {
+        let comment = comment.to_owned();
+        self.act(actor, id, Action::Approve { comment }).await
+    }
+
+    #[tracing::instrument(skip(self, actor, comment), fields(user = %actor.email))]
+    async fn reject_request(
+        &self,
+        actor: &Actor,
+        id: i64,
+        comment: &str,
+    ) -> Result<RequestDetail, PortalError> {
+        let comment = comment.to_owned();
+        self.act(actor, id, Action::Reject { comment }).await
+    }
+
+    #[tracing::instrument(skip(self, actor, comment), fields(user = %actor.email))]
+    async fn comment_on_request(
+        &self,
+        actor: &Actor,
+        id: i64,
+        comment: &str,
+    ) -> Result<RequestDetail, PortalError> {
+        self.comment(actor, id, comment).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn review_queue(&self, actor: &Actor) -> Result<Vec<RequestSummary>, PortalError> {
+        self.queue_for(actor).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn audit_log(
+        &self,
+        actor: &Actor,
+        query: &AuditQuery,
+    ) -> Result<Page<AuditEvent>, PortalError> {
+        self.audit(actor, query).await
     }
 }

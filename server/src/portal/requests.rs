@@ -9,6 +9,7 @@ use domain::{
         change::{PrepareError, PreparedChange, RenderedChange, prepare, render_change},
         render::RenderContext,
         rules::CatalogSnapshot,
+        view::Approval,
     },
 };
 use serde_json::Value;
@@ -72,14 +73,7 @@ fn invalid(path: &str, message: String) -> PortalError {
     PortalError::Invalid(FieldErrors(vec![FieldError::new(path, message)]))
 }
 
-fn not_pending(id: i64, status: RequestStatus) -> PortalError {
-    PortalError::Conflict(format!(
-        "request {id} is {}; only a request pending review can be cancelled",
-        status.label().to_lowercase()
-    ))
-}
-
-fn render_failed(error: impl std::fmt::Display) -> PortalError {
+pub(super) fn render_failed(error: impl std::fmt::Display) -> PortalError {
     tracing::error!(error = %error, "rendering a checked request failed");
     PortalError::Unavailable
 }
@@ -191,7 +185,7 @@ impl PortalService {
             .map_err(unavailable)
     }
 
-    async fn record(&self, id: i64) -> Result<RequestRecord, PortalError> {
+    pub(super) async fn record(&self, id: i64) -> Result<RequestRecord, PortalError> {
         self.store
             .request(id)
             .await
@@ -202,10 +196,28 @@ impl PortalService {
     /// Everyone signed in may read requests: reviews happen in the open, like pull requests.
     pub(super) async fn read(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError> {
         let record = self.record(id).await?;
-        let events = self.store.request_events(id).await.map_err(unavailable)?;
-        let may_cancel = record.requester_id == actor.user_id
-            && record.summary.status == RequestStatus::PendingReview;
+        let (events, approvals) = tokio::try_join!(
+            self.store.request_events(id),
+            self.store.approvals(id, &record.plan.hash),
+        )
+        .map_err(unavailable)?;
+        let pending = record.summary.status == RequestStatus::PendingReview;
+        let may_cancel = pending && record.requester_id == actor.user_id;
+        let may_review = pending
+            && actor.may_review_for(&record.summary.team)
+            && record.requester_id != actor.user_id
+            && !approvals.iter().any(|a| a.user_id == actor.user_id);
         Ok(RequestDetail {
+            required_approvals: self.required_approvals(&record.summary.team),
+            approvals: approvals
+                .into_iter()
+                .map(|a| Approval {
+                    by: a.email,
+                    name: a.name,
+                    comment: a.comment,
+                    at: a.at,
+                })
+                .collect(),
             request: record.summary,
             spec: record.spec,
             manifests: record.manifests,
@@ -213,39 +225,14 @@ impl PortalService {
             notes: record.notes,
             events,
             may_cancel,
+            may_review,
         })
     }
 
-    pub(super) async fn cancel(
-        &self,
-        actor: &Actor,
-        id: i64,
-    ) -> Result<RequestDetail, PortalError> {
-        let record = self.record(id).await?;
-        if record.requester_id != actor.user_id {
-            return Err(PortalError::Forbidden(
-                "only the person who asked may cancel a request".into(),
-            ));
-        }
-        if record.summary.status != RequestStatus::PendingReview {
-            return Err(not_pending(id, record.summary.status));
-        }
-        let moved = self
-            .store
-            .transition_request(
-                id,
-                RequestStatus::PendingReview,
-                RequestStatus::Cancelled,
-                &actor.email,
-                "request.cancel",
-                serde_json::json!({}),
-            )
-            .await
-            .map_err(unavailable)?;
-        if !moved {
-            // Someone moved it between our read and our write.
-            return Err(not_pending(id, self.record(id).await?.summary.status));
-        }
-        self.read(actor, id).await
+    pub(super) fn required_approvals(&self, team: &TeamName) -> u32 {
+        self.policy
+            .teams
+            .get(team)
+            .map_or(1, |t| t.required_approvals.max(1))
     }
 }

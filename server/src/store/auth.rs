@@ -57,14 +57,27 @@ pub(crate) async fn audit(
     subject: &str,
     detail: serde_json::Value,
 ) -> Result<(), StoreError> {
+    audit_for_team(tx, actor, action, subject, None, detail).await
+}
+
+/// Appends an audit event about one team's things (requests), so the log filters by team.
+pub(crate) async fn audit_for_team(
+    tx: &mut Transaction<'static, Any>,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    team: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO audit_events (at, actor, action, subject, detail_json)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO audit_events (at, actor, action, subject, team, detail_json)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(now())
     .bind(actor)
     .bind(action)
     .bind(subject)
+    .bind(team)
     .bind(detail.to_string())
     .execute(&mut **tx)
     .await?;

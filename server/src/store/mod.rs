@@ -4,11 +4,13 @@
 //! once and the same tests run against both.
 
 mod applied;
+mod audit;
 mod auth;
 mod catalog;
 mod error;
 mod objects;
 mod requests;
+mod reviews;
 
 use std::{str::FromStr, time::Duration};
 
@@ -24,6 +26,7 @@ pub use catalog::{NewService, NewTeam};
 pub use error::StoreError;
 pub use objects::{NewCertificate, NewCluster, NewHost};
 pub use requests::{RequestRecord, subject as request_subject};
+pub use reviews::{ApprovalRecord, StepRecord};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

@@ -16,7 +16,7 @@ use domain::{
 use serde_json::Value;
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, UserRecord, auth::audit, now};
+use super::{Store, StoreError, UserRecord, auth::audit_for_team, now};
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
@@ -209,11 +209,12 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        audit(
+        audit_for_team(
             &mut tx,
             &requester.email,
             "request.submit",
             &subject(id),
+            Some(request.team.as_str()),
             serde_json::json!({
                 "kind": request.spec.kind(),
                 "team": request.team,
@@ -302,34 +303,18 @@ impl Store {
         })
     }
 
-    /// Moves a request from `from` to `to` and records `action`, in one transaction.
-    /// `false` when the request was not in `from` (someone else moved it first).
-    pub async fn transition_request(
-        &self,
-        id: i64,
-        from: RequestStatus,
-        to: RequestStatus,
-        actor: &str,
-        action: &str,
-        detail: Value,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-        )
-        .bind(to.as_str())
-        .bind(now())
-        .bind(id)
-        .bind(from.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if moved != 1 {
-            return Ok(false);
-        }
-        audit(&mut tx, actor, action, &subject(id), detail).await?;
-        tx.commit().await?;
-        Ok(true)
+    /// Requests waiting for review, oldest first, with who asked.
+    pub async fn pending_requests(&self) -> Result<Vec<(RequestSummary, i64)>, StoreError> {
+        let rows = sqlx::query(concat!(
+            summary_columns!(),
+            " FROM requests r JOIN users u ON u.id = r.requester_id
+              WHERE r.status = 'pending_review' ORDER BY r.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((summary(row)?, row.try_get("requester_id")?)))
+            .collect()
     }
 
     pub async fn count_requests(&self) -> Result<i64, StoreError> {

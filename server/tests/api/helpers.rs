@@ -147,6 +147,8 @@ pub struct Options {
     /// `None`: development sign-in. `Some(issuer)`: OIDC against that provider.
     pub oidc_issuer: Option<String>,
     pub session_idle_minutes: u32,
+    /// Distinct approvals every team needs (the demo's teams need one).
+    pub required_approvals: u32,
 }
 
 impl Default for Options {
@@ -155,6 +157,7 @@ impl Default for Options {
             demo_catalog: true,
             oidc_issuer: None,
             session_idle_minutes: 60,
+            required_approvals: 1,
         }
     }
 }
@@ -187,6 +190,9 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
         ..Settings::default()
     };
     demo::apply_demo_settings(&mut settings);
+    for team in &mut settings.teams {
+        team.required_approvals = options.required_approvals;
+    }
     settings.auth.session_idle_minutes = options.session_idle_minutes;
     match options.oidc_issuer {
         None => settings.auth.mode = AuthMode::Dev,
@@ -265,6 +271,21 @@ impl TestApp {
             Some(token) => builder.bearer_auth(token),
             None => builder,
         }
+    }
+
+    /// Rows in `table`, read straight from the test's database (what the API stored, not
+    /// what it says it stored).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let url = self.settings.database_url.as_deref().expect("database URL");
+        let mut conn = AnyConnection::connect(url)
+            .await
+            .expect("connect to test database");
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .expect("count rows");
+        let _ = conn.close().await;
+        count
     }
 
     pub async fn get_as(&self, persona: Persona, path: &str) -> Response {

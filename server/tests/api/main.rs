@@ -4,6 +4,7 @@
 mod helpers;
 mod oidc_provider;
 
+mod audit;
 mod auth;
 mod authorization;
 mod catalog_api;
@@ -12,3 +13,5 @@ mod cli;
 mod health;
 mod openapi;
 mod pages;
+mod requests;
+mod reviews;

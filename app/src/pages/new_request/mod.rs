@@ -20,9 +20,8 @@ use leptos_router::{
 
 use crate::{
     api::{PreviewRequest, SubmitRequest, current_user, list_clusters},
-    components::{empty_state::EmptyState, error_panel::ErrorPanel},
+    components::{empty_state::EmptyState, error_panel::ErrorPanel, plan::PlanView},
     error::UiError,
-    pages::request::PlanView,
 };
 use fields::{CertificateFields, IngressFields, ServiceFields, TextField};
 use form::FormState;

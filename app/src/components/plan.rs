@@ -1,0 +1,56 @@
+//! A plan as a readable diff: per object, created, changed (each field before → after) or
+//! unchanged.
+
+use domain::request::plan::{Change, FieldChange, PlannedObject};
+use leptos::prelude::*;
+
+/// Per object: created, changed (each field before → after) or unchanged.
+#[component]
+pub fn PlanView(objects: Vec<PlannedObject>) -> impl IntoView {
+    view! {
+        <ul class="plan" data-testid="plan">
+            {objects.into_iter().map(|o| {
+                let name = match &o.namespace {
+                    Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
+                    None => format!("{} {}", o.kind, o.name),
+                };
+                let (class, label, fields) = match o.change {
+                    Change::Create => ("plan-create", "create", Vec::new()),
+                    Change::Update { fields } => ("plan-update", "update", fields),
+                    Change::Unchanged => ("plan-unchanged", "unchanged", Vec::new()),
+                };
+                view! {
+                    <li class=class>
+                        <span class="plan-action">{label}</span>" "<code>{name}</code>
+                        {(!fields.is_empty()).then(|| view! { <FieldChanges fields /> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+fn shown(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None => "(none)".to_owned(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[component]
+fn FieldChanges(fields: Vec<FieldChange>) -> impl IntoView {
+    view! {
+        <table class="diff">
+            <tbody>
+                {fields.into_iter().map(|f| view! {
+                    <tr>
+                        <th scope="row"><code>{f.path.clone()}</code></th>
+                        <td class="removed">{shown(f.before.as_ref())}</td>
+                        <td class="added">{shown(f.after.as_ref())}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

@@ -1,0 +1,198 @@
+//! One request: status, what it changes (plan), the manifests, notes and its timeline.
+
+use domain::request::{RequestDetail, RequestEvent};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+mod review;
+
+use review::{CommentForm, ReviewPanel};
+
+use crate::{
+    api::{ApproveRequest, CancelRequest, CommentOnRequest, RejectRequest, get_request},
+    components::{
+        error_panel::ErrorPanel, plan::PlanView, status_badge::RequestStatusBadge,
+        timestamp::Timestamp,
+    },
+    error::UiError,
+};
+
+/// The actions a request page offers; any of them succeeding reloads the request.
+#[derive(Clone, Copy)]
+pub struct RequestActions {
+    pub cancel: ServerAction<CancelRequest>,
+    pub approve: ServerAction<ApproveRequest>,
+    pub reject: ServerAction<RejectRequest>,
+    pub comment: ServerAction<CommentOnRequest>,
+}
+
+impl RequestActions {
+    fn version(&self) -> usize {
+        self.cancel.version().get()
+            + self.approve.version().get()
+            + self.reject.version().get()
+            + self.comment.version().get()
+    }
+}
+
+/// What tells two loads of a request apart.
+fn fingerprint(detail: &RequestDetail) -> (String, usize) {
+    (detail.request.updated_at.clone(), detail.events.len())
+}
+
+#[component]
+pub fn RequestPage() -> impl IntoView {
+    let params = use_params_map();
+    let actions = RequestActions {
+        cancel: ServerAction::new(),
+        approve: ServerAction::new(),
+        reject: ServerAction::new(),
+        comment: ServerAction::new(),
+    };
+    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
+    // Bumped when someone else changed the request (seen by polling).
+    let changed = RwSignal::new(0_usize);
+    let request = Resource::new(
+        move || (id(), actions.version(), changed.get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => get_request(id).await,
+                None => Err(UiError::NotFound("request".into())),
+            }
+        },
+    );
+    let shown = StoredValue::new(None::<(String, usize)>);
+    // Other people act too: look every few seconds, and reload only when it changed (so a
+    // half-written comment survives).
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(
+            move || {
+                let Some(id) = id() else { return };
+                leptos::task::spawn_local(async move {
+                    if let Ok(now) = get_request(id).await
+                        && shown.get_value().is_some_and(|s| s != fingerprint(&now))
+                    {
+                        changed.update(|n| *n += 1);
+                    }
+                });
+            },
+            std::time::Duration::from_secs(2),
+        );
+        on_cleanup(move || {
+            if let Ok(handle) = handle {
+                handle.clear();
+            }
+        });
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading request…"</p> }>
+            {move || Suspend::new(async move {
+                match request.await {
+                    Ok(detail) => {
+                        shown.set_value(Some(fingerprint(&detail)));
+                        view! { <RequestView detail actions /> }.into_any()
+                    }
+                    Err(error) => view! { <Title text="Request" /><ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn RequestView(detail: RequestDetail, actions: RequestActions) -> impl IntoView {
+    let cancel = actions.cancel;
+    let r = detail.request.clone();
+    let heading = format!("#{} {}", r.id, r.title);
+    let cancel_error = move || {
+        cancel
+            .value()
+            .get()
+            .and_then(|v| v.err())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <Title text=heading.clone() />
+        <div class="page-header">
+            <p class="muted"><a href="/requests">"Requests"</a>" / "{format!("#{}", r.id)}</p>
+            <h1>{heading}" "<RequestStatusBadge status=r.status /></h1>
+            <p class="muted">
+                {format!("{} for team ", r.kind)}
+                <a href=format!("/teams/{}", r.team)>{r.team.to_string()}</a>
+                {format!(" on cluster {} · asked by {} ", r.cluster, r.requester_name)}
+                <Timestamp value=r.created_at.clone() />
+            </p>
+            {(!r.reason.is_empty()).then(|| view! { <blockquote class="reason">{r.reason.clone()}</blockquote> })}
+        </div>
+        {detail.may_cancel.then(|| view! {
+            <ActionForm action=cancel attr:class="actions">
+                <input type="hidden" name="id" value=r.id />
+                <button type="submit" class="button secondary danger" disabled=move || cancel.pending().get()>
+                    "Cancel request"
+                </button>
+            </ActionForm>
+        })}
+        <p class="field-error" role="alert">{cancel_error}</p>
+        <ReviewPanel detail=detail.clone() actions />
+        {(!detail.notes.is_empty()).then(|| view! {
+            <div class="panel panel-note" data-testid="notes">
+                {detail.notes.iter().map(|n| view! { <p>{n.clone()}</p> }).collect_view()}
+            </div>
+        })}
+        <div class="two-columns">
+            <section class="card">
+                <h2>"Plan"</h2>
+                <PlanView objects=detail.plan.objects.clone() />
+                <p class="muted small">"Plan hash "<code>{detail.plan.hash.get(..12).unwrap_or_default().to_owned()}</code></p>
+            </section>
+            <section class="card">
+                <h2>"Timeline"</h2>
+                <Timeline events=detail.events.clone() />
+                <CommentForm id=r.id action=actions.comment />
+            </section>
+        </div>
+        <section class="card">
+            <h2>
+                "Manifests "
+                <a class="small" href=format!("/api/v1/requests/{}/manifests", r.id) rel="external">"raw YAML"</a>
+            </h2>
+            <pre class="yaml" data-testid="manifests"><code>{detail.manifests.clone()}</code></pre>
+        </section>
+    }
+}
+
+/// `request.submit` → "submitted the request".
+fn describe(event: &RequestEvent) -> String {
+    let to = event.detail["to"].as_str();
+    match (event.action.as_str(), to) {
+        ("request.submit", _) => "submitted the request".to_owned(),
+        ("request.cancel", _) => "cancelled the request".to_owned(),
+        ("request.approve", Some("queued")) => "approved; the request is queued".to_owned(),
+        ("request.approve", _) => "approved".to_owned(),
+        ("request.reject", _) => "rejected the request".to_owned(),
+        ("request.comment", _) => "commented".to_owned(),
+        ("request.replanned", _) => {
+            "saw the plan change: approvals of the old plan no longer count".to_owned()
+        }
+        (other, _) => other.trim_start_matches("request.").replace('_', " "),
+    }
+}
+
+#[component]
+fn Timeline(events: Vec<RequestEvent>) -> impl IntoView {
+    view! {
+        <ol class="timeline" data-testid="timeline">
+            {events.into_iter().map(|e| {
+                let comment = e.detail["comment"].as_str().filter(|c| !c.is_empty()).map(str::to_owned);
+                view! {
+                    <li data-action=e.action.clone()>
+                        <strong>{e.actor.clone()}</strong>" "{describe(&e)}" "
+                        <span class="muted"><Timestamp value=e.at.clone() /></span>
+                        {comment.map(|c| view! { <blockquote class="comment">{c}</blockquote> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+}

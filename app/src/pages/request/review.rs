@@ -1,0 +1,95 @@
+//! Reviewing a request: approvals so far, approve and reject (for those who may), and
+//! comments for everyone who can read it.
+
+use domain::request::{RequestDetail, RequestStatus};
+use leptos::prelude::*;
+
+use super::RequestActions;
+use crate::{api::CommentOnRequest, components::timestamp::Timestamp, error::UiError};
+
+fn error_of<T: Clone + Send + Sync + 'static>(value: Option<Result<T, UiError>>) -> Option<String> {
+    match value {
+        Some(Err(UiError::Invalid(fields))) => Some(
+            fields
+                .0
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Some(Err(other)) => Some(other.to_string()),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoView {
+    let id = detail.request.id;
+    let pending = detail.request.status == RequestStatus::PendingReview;
+    let approvals = detail.approvals.clone();
+    let summary = format!(
+        "{} of {} approval{}",
+        approvals.len(),
+        detail.required_approvals,
+        if detail.required_approvals == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    let approve = actions.approve;
+    let reject = actions.reject;
+    let busy = move || approve.pending().get() || reject.pending().get();
+    let error = move || error_of(approve.value().get()).or_else(|| error_of(reject.value().get()));
+    view! {
+        <section class="card review" data-testid="review">
+            <h2>"Review " <span class="muted small" data-testid="approval-count">{summary}</span></h2>
+            {(!approvals.is_empty()).then(|| view! {
+                <ul class="plain">
+                    {approvals.into_iter().map(|a| view! {
+                        <li>"✓ " <strong title=a.by.clone()>{a.name.clone()}</strong>" approved "
+                            <span class="muted"><Timestamp value=a.at.clone() /></span>
+                            {(!a.comment.is_empty()).then(|| view! { <blockquote class="comment">{a.comment.clone()}</blockquote> })}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {match (detail.may_review, pending) {
+                (true, _) => view! {
+                    <div class="review-forms">
+                        <ActionForm action=approve attr:class="review-form">
+                            <input type="hidden" name="id" value=id />
+                            <label for="approve-comment">"Comment (optional)"</label>
+                            <textarea id="approve-comment" name="comment" rows="2"></textarea>
+                            <button type="submit" class="button" disabled=busy>"Approve"</button>
+                        </ActionForm>
+                        <ActionForm action=reject attr:class="review-form">
+                            <input type="hidden" name="id" value=id />
+                            <label for="reject-comment">"Why reject? (required)"</label>
+                            <textarea id="reject-comment" name="comment" rows="2" required></textarea>
+                            <button type="submit" class="button secondary danger" disabled=busy>"Reject"</button>
+                        </ActionForm>
+                    </div>
+                }.into_any(),
+                (false, true) => view! {
+                    <p class="muted">"Waiting for a lead of team "{detail.request.team.to_string()}" (not the requester) to review."</p>
+                }.into_any(),
+                (false, false) => ().into_any(),
+            }}
+            <p class="field-error" role="alert">{error}</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn CommentForm(id: i64, action: ServerAction<CommentOnRequest>) -> impl IntoView {
+    view! {
+        <ActionForm action attr:class="comment-form">
+            <input type="hidden" name="id" value=id />
+            <label for="comment">"Comment"</label>
+            <textarea id="comment" name="comment" rows="2" placeholder="Ask a question or leave a note"></textarea>
+            <button type="submit" class="button secondary" disabled=move || action.pending().get()>"Comment"</button>
+            <p class="field-error" role="alert">{move || error_of(action.value().get())}</p>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,93 @@
+import { expect, test } from "@playwright/test";
+import { signInAsDemoUser } from "./sign-in";
+
+test("an engineer submits, a lead reviews the diff and approves, the engineer's page follows", async ({
+  browser,
+}) => {
+  const engineerContext = await browser.newContext();
+  const leadContext = await browser.newContext();
+  const engineer = await engineerContext.newPage();
+  const lead = await leadContext.newPage();
+
+  // The engineer asks for a new image of an existing service.
+  await signInAsDemoUser(engineer, "Payments Engineer", "/requests/new?kind=service");
+  await engineer.waitForFunction(() => document.body.dataset.hydrated === "true");
+  await engineer.getByLabel("Name", { exact: true }).fill("ledger");
+  await engineer.getByLabel("Image", { exact: true }).fill("ghcr.io/acme/ledger:3.1.0");
+  await engineer.getByLabel("Replicas").fill("4");
+  await expect(engineer.getByTestId("preview-yaml")).toContainText("ghcr.io/acme/ledger:3.1.0");
+  await engineer.getByLabel("Reason").fill("Ledger 3.1 fixes rounding");
+  await engineer.getByRole("button", { name: "Submit for review" }).click();
+  await expect(engineer).toHaveURL(/\/requests\/\d+$/);
+  const requestUrl = engineer.url();
+  await expect(engineer.getByRole("heading", { level: 1 })).toContainText("Pending review");
+  await engineer.waitForFunction(() => document.body.dataset.hydrated === "true");
+  // The requester cannot approve their own request.
+  await expect(engineer.getByRole("button", { name: "Approve" })).toHaveCount(0);
+
+  // The lead sees the badge, opens the queue and the request.
+  await signInAsDemoUser(lead, "Payments Lead", "/requests");
+  await expect(lead.getByTestId("review-count")).not.toHaveText("0");
+  await lead.getByRole("navigation", { name: "Main" }).getByRole("link", { name: /Reviews/ }).click();
+  await lead.getByTestId("review-queue").getByRole("link", { name: /service ledger/ }).last().click();
+  await expect(lead).toHaveURL(requestUrl);
+
+  // The plan reads as a diff: the Deployment's image and replicas change.
+  const deployment = lead.getByTestId("plan").locator("li", { hasText: "Deployment payments/ledger" });
+  await expect(deployment).toContainText("update");
+  const image = deployment.locator("tr", { hasText: "spec.template.spec.containers[0].image" });
+  await expect(image.locator("td.removed")).toContainText("ghcr.io/acme/ledger:3.0.0");
+  await expect(image.locator("td.added")).toContainText("ghcr.io/acme/ledger:3.1.0");
+  await expect(deployment.locator("tr", { hasText: "spec.replicas" })).toBeVisible();
+  await expect(lead.getByTestId("manifests")).toContainText("image: ghcr.io/acme/ledger:3.1.0");
+
+  await lead.waitForFunction(() => document.body.dataset.hydrated === "true");
+  await lead.getByLabel("Comment (optional)").fill("Looks good");
+  await lead.getByRole("button", { name: "Approve" }).click();
+  await expect(lead.getByRole("heading", { level: 1 })).toContainText("Queued");
+  await expect(lead.getByTestId("timeline")).toContainText("approved; the request is queued");
+
+  // The engineer's page updates without a reload.
+  await engineer.evaluate(() => ((window as any).__stillSamePage = true));
+  await expect(engineer.getByRole("heading", { level: 1 })).toContainText("Queued", {
+    timeout: 15_000,
+  });
+  await expect(engineer.getByTestId("timeline")).toContainText("Looks good");
+  expect(await engineer.evaluate(() => (window as any).__stillSamePage)).toBe(true);
+
+  await engineerContext.close();
+  await leadContext.close();
+});
+
+test("a rejection needs a reason, and the requester sees it", async ({ browser }) => {
+  const engineerContext = await browser.newContext();
+  const leadContext = await browser.newContext();
+  const engineer = await engineerContext.newPage();
+  const lead = await leadContext.newPage();
+
+  await signInAsDemoUser(engineer, "Payments Engineer", "/requests/new?kind=certificate");
+  await engineer.waitForFunction(() => document.body.dataset.hydrated === "true");
+  await engineer.getByLabel("Name", { exact: true }).fill("shop-tls");
+  await engineer.getByLabel("DNS names").fill("shop.payments.example.com");
+  await expect(engineer.getByTestId("preview-yaml")).toContainText("kind: Certificate");
+  await engineer.getByRole("button", { name: "Submit for review" }).click();
+  await expect(engineer).toHaveURL(/\/requests\/\d+$/);
+  const requestUrl = engineer.url();
+
+  await signInAsDemoUser(lead, "Payments Lead", requestUrl.replace(/^https?:\/\/[^/]+/, ""));
+  await lead.waitForFunction(() => document.body.dataset.hydrated === "true");
+  // The browser asks for the reason first; the server insists too.
+  await lead.getByRole("button", { name: "Reject" }).click();
+  await expect(lead.getByRole("heading", { level: 1 })).toContainText("Pending review");
+  await lead.getByLabel("Why reject? (required)").fill("Use the shared wildcard certificate");
+  await lead.getByRole("button", { name: "Reject" }).click();
+  await expect(lead.getByRole("heading", { level: 1 })).toContainText("Rejected");
+
+  await expect(engineer.getByRole("heading", { level: 1 })).toContainText("Rejected", {
+    timeout: 15_000,
+  });
+  await expect(engineer.getByTestId("timeline")).toContainText("Use the shared wildcard certificate");
+
+  await engineerContext.close();
+  await leadContext.close();
+});

@@ -1,0 +1,238 @@
+//! Moving a request through its lifecycle: each step in one transaction with its approval,
+//! its job and its audit event; a re-plan; comments. Steps are compare-and-set on the
+//! status and plan hash that were read, so two people acting at once cannot both win.
+
+use domain::request::{RequestStatus, change::PreparedChange, lifecycle::Step};
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Store, StoreError, auth::audit_for_team, now, requests::subject};
+
+/// One approval of the current plan.
+#[derive(Debug, Clone)]
+pub struct ApprovalRecord {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub comment: String,
+    pub at: String,
+}
+
+/// What a step changes, as read before deciding it.
+#[derive(Debug, Clone)]
+pub struct StepRecord<'a> {
+    pub request_id: i64,
+    pub team: &'a str,
+    pub cluster: &'a str,
+    pub from: RequestStatus,
+    pub plan_hash: &'a str,
+    pub step: Step,
+    pub actor_id: i64,
+    pub actor_email: &'a str,
+    /// Audit action, e.g. `request.approve`.
+    pub action: &'a str,
+    pub comment: &'a str,
+    /// Distinct approvals of this plan that queue the request.
+    pub required_approvals: u32,
+    pub detail: Value,
+}
+
+impl Store {
+    /// Approvals recorded for the plan with `plan_hash`, oldest first.
+    pub async fn approvals(
+        &self,
+        request_id: i64,
+        plan_hash: &str,
+    ) -> Result<Vec<ApprovalRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.user_id, u.email, u.name, a.comment, a.at
+             FROM approvals a JOIN users u ON u.id = a.user_id
+             WHERE a.request_id = $1 AND a.plan_hash = $2 ORDER BY a.id",
+        )
+        .bind(request_id)
+        .bind(plan_hash)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApprovalRecord {
+                    user_id: row.try_get("user_id")?,
+                    email: row.try_get("email")?,
+                    name: row.try_get("name")?,
+                    comment: row.try_get("comment")?,
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Applies a decided step and returns the status the request ends in, or `None` when
+    /// the request moved (or was re-planned) since it was read; then nothing is written.
+    /// An approval queues the request when, counted inside the transaction, enough
+    /// distinct people have approved this plan — so two approvals at once still queue it,
+    /// and only once.
+    pub async fn apply_step(
+        &self,
+        record: &StepRecord<'_>,
+    ) -> Result<Option<RequestStatus>, StoreError> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        // Compare-and-set first: it takes the write lock (SQLite) or the row lock
+        // (PostgreSQL), so a concurrent step waits here and then finds the request moved.
+        let locked = sqlx::query(
+            "UPDATE requests SET updated_at = $1 WHERE id = $2 AND status = $3 AND plan_hash = $4",
+        )
+        .bind(&at)
+        .bind(record.request_id)
+        .bind(record.from.as_str())
+        .bind(record.plan_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if locked != 1 {
+            return Ok(None);
+        }
+        let mut to = record.step.to;
+        let mut queue = record.step.queues_job;
+        if record.step.records_approval {
+            let inserted = sqlx::query(
+                "INSERT INTO approvals (request_id, user_id, plan_hash, comment, at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(record.request_id)
+            .bind(record.actor_id)
+            .bind(record.plan_hash)
+            .bind(record.comment)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted != 1 {
+                return Ok(None);
+            }
+            let approvals: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM approvals WHERE request_id = $1 AND plan_hash = $2",
+            )
+            .bind(record.request_id)
+            .bind(record.plan_hash)
+            .fetch_one(&mut *tx)
+            .await?;
+            queue = approvals >= i64::from(record.required_approvals.max(1));
+            to = if queue {
+                RequestStatus::Queued
+            } else {
+                RequestStatus::PendingReview
+            };
+        }
+        sqlx::query("UPDATE requests SET status = $1 WHERE id = $2")
+            .bind(to.as_str())
+            .bind(record.request_id)
+            .execute(&mut *tx)
+            .await?;
+        if queue {
+            sqlx::query(
+                "INSERT INTO jobs (request_id, cluster, status, attempts, run_after, created_at,
+                                   updated_at)
+                 VALUES ($1, $2, 'queued', 0, $3, $3, $3)
+                 ON CONFLICT (request_id) DO UPDATE
+                 SET status = 'queued', attempts = 0, run_after = excluded.run_after,
+                     lease_owner = NULL, lease_until = NULL, last_error = NULL,
+                     updated_at = excluded.updated_at",
+            )
+            .bind(record.request_id)
+            .bind(record.cluster)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut detail = record.detail.clone();
+        if let Value::Object(map) = &mut detail {
+            map.insert("to".into(), Value::String(to.as_str().into()));
+        }
+        audit_for_team(
+            &mut tx,
+            record.actor_email,
+            record.action,
+            &subject(record.request_id),
+            Some(record.team),
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(to))
+    }
+
+    /// Replaces a pending request's change with a new plan (live state moved under it):
+    /// approvals of the old plan stop counting. `false` if it was no longer that plan.
+    pub async fn replan_request(
+        &self,
+        request_id: i64,
+        team: &str,
+        old_hash: &str,
+        change: &PreparedChange,
+        actor_email: &str,
+        detail: Value,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE requests SET manifests_yaml = $1, plan_json = $2, plan_hash = $3,
+                 notes_json = $4, updated_at = $5
+             WHERE id = $6 AND plan_hash = $7 AND status = 'pending_review'",
+        )
+        .bind(&change.manifests)
+        .bind(serde_json::to_string(&change.plan).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(&change.plan.hash)
+        .bind(serde_json::to_string(&change.notes).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(now())
+        .bind(request_id)
+        .bind(old_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            return Ok(false);
+        }
+        audit_for_team(
+            &mut tx,
+            actor_email,
+            "request.replanned",
+            &subject(request_id),
+            Some(team),
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A comment on a request's timeline (an audit event like every other entry).
+    pub async fn comment_on_request(
+        &self,
+        request_id: i64,
+        team: &str,
+        actor_email: &str,
+        comment: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        audit_for_team(
+            &mut tx,
+            actor_email,
+            "request.comment",
+            &subject(request_id),
+            Some(team),
+            serde_json::json!({ "comment": comment }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn count_jobs(&self, request_id: i64) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE request_id = $1")
+                .bind(request_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}
