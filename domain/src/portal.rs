@@ -9,7 +9,10 @@ use crate::{
     Actor, AuditEvent, AuditQuery, Certificate, Cluster, FieldErrors, Host, NewToken, Page,
     PageRequest, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail,
     TeamName, TokenRequest, TokenView,
-    request::{RequestDetail, RequestQuery, RequestSummary, change::PreparedChange},
+    request::{
+        RequestDetail, RequestEvent, RequestQuery, RequestStatus, RequestSummary,
+        change::PreparedChange,
+    },
 };
 
 /// Why a portal operation did not happen. Converted once at each edge (JSON error, page).
@@ -105,6 +108,18 @@ pub trait Portal: Send + Sync + 'static {
         id: i64,
         comment: &str,
     ) -> Result<RequestDetail, PortalError>;
+
+    /// A lead (or admin) puts a failed request back in the queue.
+    async fn retry_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError>;
+
+    /// The request's timeline entries after `after` (an event id), oldest first: what a
+    /// live view streams.
+    async fn request_events_after(
+        &self,
+        actor: &Actor,
+        id: i64,
+        after: i64,
+    ) -> Result<(RequestStatus, Vec<RequestEvent>), PortalError>;
 
     /// Anyone who can read the request comments on it.
     async fn comment_on_request(

@@ -43,16 +43,17 @@ test("an engineer submits, a lead reviews the diff and approves, the engineer's 
 
   await lead.waitForFunction(() => document.body.dataset.hydrated === "true");
   await lead.getByLabel("Comment (optional)").fill("Looks good");
+  await engineer.evaluate(() => ((window as any).__stillSamePage = true));
   await lead.getByRole("button", { name: "Approve" }).click();
-  await expect(lead.getByRole("heading", { level: 1 })).toContainText("Queued");
   await expect(lead.getByTestId("timeline")).toContainText("approved; the request is queued");
 
-  // The engineer's page updates without a reload.
-  await engineer.evaluate(() => ((window as any).__stillSamePage = true));
-  await expect(engineer.getByRole("heading", { level: 1 })).toContainText("Queued", {
+  // The engineer's page follows without a reload: approved, then applied by the worker
+  // (the demo cluster is a dry run, said so on the timeline).
+  await expect(engineer.getByTestId("timeline")).toContainText("Looks good", { timeout: 15_000 });
+  await expect(engineer.getByRole("heading", { level: 1 })).toContainText("Applied", {
     timeout: 15_000,
   });
-  await expect(engineer.getByTestId("timeline")).toContainText("Looks good");
+  await expect(engineer.getByTestId("timeline")).toContainText("dry run");
   expect(await engineer.evaluate(() => (window as any).__stillSamePage)).toBe(true);
 
   await engineerContext.close();

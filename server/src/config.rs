@@ -22,6 +22,7 @@ const KEYS: &[&str] = &[
     "auth",
     "teams",
     "clusters",
+    "worker",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +44,43 @@ pub struct Settings {
     pub teams: Vec<TeamSettings>,
     /// Clusters requests can target.
     pub clusters: Vec<ClusterSettings>,
+    pub worker: WorkerSettings,
+}
+
+/// The worker that applies approved changes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// `stargate serve` runs a worker too; turn off when `stargate worker` runs apart.
+    pub embedded: bool,
+    /// A claimed job is the worker's for this long; it renews at a third of it.
+    pub lease_seconds: u64,
+    /// Attempts before a job stays failed.
+    pub max_attempts: u32,
+    /// Backoff after a failed attempt: base × 2^(attempt-1), capped.
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Safety-net poll when no wake-up arrives.
+    pub poll_seconds: u64,
+    /// How long applied objects may take to become ready.
+    pub readiness_timeout_seconds: u64,
+    /// Each call to a cluster's API server.
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            embedded: true,
+            lease_seconds: 30,
+            max_attempts: 5,
+            backoff_base_ms: 1000,
+            backoff_max_ms: 60_000,
+            poll_seconds: 5,
+            readiness_timeout_seconds: 300,
+            request_timeout_seconds: 15,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -61,6 +99,16 @@ pub struct ClusterSettings {
     pub region: Option<String>,
     #[serde(default)]
     pub eks_cluster: Option<String>,
+    /// kubeconfig file (`kubeconfig` clusters); `$KUBECONFIG` or `~/.kube/config` when unset.
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    /// AWS API endpoint override (`eks` clusters; e.g. a local emulator).
+    #[serde(default)]
+    pub aws_endpoint_url: Option<String>,
+    /// Kubernetes API server URL override (`eks` clusters whose endpoint is not reachable
+    /// as published, e.g. behind a tunnel, or in tests).
+    #[serde(default)]
+    pub api_server: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -196,6 +244,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             teams: Vec::new(),
             clusters: Vec::new(),
+            worker: WorkerSettings::default(),
         }
     }
 }

@@ -103,6 +103,9 @@ pub fn apply_demo_settings(settings: &mut Settings) {
             context: None,
             region: None,
             eks_cluster: None,
+            kubeconfig: None,
+            aws_endpoint_url: None,
+            api_server: None,
         }];
     }
     if settings.auth.admin_groups.is_empty() {

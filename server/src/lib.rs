@@ -1,5 +1,6 @@
 //! The `stargate` server: configuration, storage, the portal service layer and HTTP.
 
+pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod demo;
@@ -9,3 +10,4 @@ pub mod seed;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod worker;

@@ -36,6 +36,8 @@ enum Command {
     },
     /// Bring the database schema up to date and exit.
     Migrate,
+    /// Apply approved requests (no web server); run several beside a PostgreSQL database.
+    Worker,
     /// Fill the catalog with N generated services (benchmarks, demos).
     Seed {
         #[arg(long, default_value_t = 10_000)]
@@ -81,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal())
                 .await
                 .context("server failed")?;
+        }
+        Command::Worker => {
+            server::startup::run_worker(&settings).await?;
         }
         Command::Migrate => {
             Store::open(&settings.database_url()).await?;

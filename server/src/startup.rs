@@ -3,15 +3,20 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use leptos::prelude::LeptosOptions;
-use tokio::net::TcpListener;
+use tokio::{
+    net::TcpListener,
+    sync::{Notify, watch},
+};
 
 use crate::{
+    apply::Clusters,
     auth::{Auth, AuthSetupError},
     config::{ConfigError, Settings},
     demo,
     http::{AppState, build_router, metrics::HttpMetrics},
     portal::{PortalService, RequestPolicy},
-    store::{NewCluster, NewTeam, Store, StoreError},
+    store::{Backend, NewCluster, NewTeam, Store, StoreError},
+    worker::{Worker, WorkerMetrics, listen_for_jobs},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +39,8 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     store: Store,
+    /// The embedded worker, unless `worker.embedded = false`.
+    worker: Option<Worker>,
 }
 
 impl Application {
@@ -96,21 +103,37 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
+        let wake = Arc::new(Notify::new());
+        let metrics = HttpMetrics::new();
+        let worker = settings.worker.embedded.then(|| {
+            Worker::new(
+                store.clone(),
+                Arc::new(Clusters::from_settings(settings)),
+                settings.worker.clone(),
+                wake.clone(),
+                metrics.worker.clone(),
+            )
+        });
+        if worker.is_some() && store.backend() == Backend::Postgres {
+            listen_for_jobs(settings.database_url(), wake.clone());
+        }
         let state = AppState {
             leptos_options,
             portal: Arc::new(PortalService::new(
                 store.clone(),
                 auth.clone(),
                 RequestPolicy::from_settings(settings),
+                wake,
             )),
             store: store.clone(),
-            metrics: HttpMetrics::new(),
+            metrics,
             auth,
         };
         Ok(Self {
             listener,
             router: build_router(state),
             store,
+            worker,
         })
     }
 
@@ -133,9 +156,16 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let (stop, stopped) = watch::channel(false);
+        let worker = self.worker.map(|w| tokio::spawn(w.run(stopped)));
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
+        let _ = stop.send(true);
+        if let Some(worker) = worker {
+            // A job in flight keeps its lease until it runs out; another worker resumes it.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), worker).await;
+        }
         self.store.close().await;
         Ok(())
     }
@@ -154,6 +184,30 @@ fn configured_teams(settings: &Settings) -> Vec<NewTeam> {
             })
         })
         .collect()
+}
+
+/// `stargate worker`: works the queue until Ctrl-C or SIGTERM, without a web server.
+pub async fn run_worker(settings: &Settings) -> Result<(), StartupError> {
+    let store = Store::open(&settings.database_url()).await?;
+    let wake = Arc::new(Notify::new());
+    if store.backend() == Backend::Postgres {
+        listen_for_jobs(settings.database_url(), wake.clone());
+    }
+    let mut registry = prometheus_client::registry::Registry::default();
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(Clusters::from_settings(settings)),
+        settings.worker.clone(),
+        wake,
+        Arc::new(WorkerMetrics::register(&mut registry)),
+    );
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(worker.run(stopped));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), running).await;
+    store.close().await;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

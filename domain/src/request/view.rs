@@ -30,6 +30,8 @@ pub struct RequestSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestEvent {
+    /// Increasing: a live view asks for what came after the last one it has.
+    pub id: i64,
     pub at: String,
     /// Email of who did it.
     pub actor: String,

@@ -15,6 +15,7 @@ use prometheus_client::{
 };
 
 use super::AppState;
+use crate::worker::WorkerMetrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -34,6 +35,8 @@ pub struct HttpMetrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     duration: Family<RouteLabels, Histogram>,
+    /// The embedded worker's metrics, in the same registry.
+    pub worker: Arc<WorkerMetrics>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -59,10 +62,12 @@ impl HttpMetrics {
             "Time to answer HTTP requests, by route",
             duration.clone(),
         );
+        let worker = Arc::new(WorkerMetrics::register(&mut registry));
         Arc::new(Self {
             registry,
             requests,
             duration,
+            worker,
         })
     }
 }

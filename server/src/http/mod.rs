@@ -85,6 +85,8 @@ pub fn build_router(state: AppState) -> Router {
         .routes(routes!(requests::approve_request))
         .routes(routes!(requests::reject_request))
         .routes(routes!(requests::comment_on_request))
+        .routes(routes!(requests::retry_request))
+        .routes(routes!(requests::request_events))
         .routes(routes!(audit::audit_log))
         .layer(DefaultBodyLimit::max(requests::MAX_BODY_BYTES))
         .split_for_parts();

@@ -9,7 +9,10 @@ use axum::{
         rejection::{BytesRejection, JsonRejection, QueryRejection},
     },
     http::{HeaderMap, StatusCode, header},
-    response::IntoResponse,
+    response::{
+        IntoResponse,
+        sse::{Event, KeepAlive, Sse},
+    },
 };
 use domain::{
     Actor, Page,
@@ -296,4 +299,111 @@ pub async fn comment_on_request(
             .comment_on_request(&actor, id, &comment)
             .await?,
     ))
+}
+
+/// A lead of the team (or an admin) queues a failed request again.
+#[utoipa::path(post, path = "/requests/{id}/retry", tag = "requests",
+    params(("id" = i64, Path, minimum = 1, description = "Request id")),
+    responses((status = 200, body = RequestDetail), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn retry_request(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetail>, ApiError> {
+    Ok(Json(
+        state.portal.retry_request(&actor, request_id(&id)?).await?,
+    ))
+}
+
+/// What a live view has not seen yet.
+struct Feed {
+    portal: std::sync::Arc<dyn domain::Portal>,
+    actor: Actor,
+    id: i64,
+    after: i64,
+    status: Option<domain::request::RequestStatus>,
+    pending: std::collections::VecDeque<Event>,
+}
+
+impl Feed {
+    /// Queues what changed since the last look; `false` when the stream should end.
+    async fn refresh(&mut self) -> bool {
+        let Ok((status, events)) = self
+            .portal
+            .request_events_after(&self.actor, self.id, self.after)
+            .await
+        else {
+            return false;
+        };
+        for event in events {
+            self.after = event.id;
+            if let Ok(data) = serde_json::to_string(&event) {
+                self.pending.push_back(
+                    Event::default()
+                        .event("timeline")
+                        .id(event.id.to_string())
+                        .data(data),
+                );
+            }
+        }
+        if self.status != Some(status) {
+            self.status = Some(status);
+            self.pending
+                .push_back(Event::default().event("status").data(status.as_str()));
+        }
+        true
+    }
+}
+
+/// The request's timeline as it happens (Server-Sent Events): `status` events with the
+/// new status, `timeline` events with each new entry (claimed, applying object N of M,
+/// waiting for rollout, ready, failed with the reason). `Last-Event-ID` resumes. The
+/// stream ends once the request can change no more.
+#[utoipa::path(get, path = "/requests/{id}/events", tag = "requests",
+    params(("id" = i64, Path, minimum = 1, description = "Request id")),
+    responses((status = 200, content_type = "text/event-stream", body = String),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn request_events(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+    let id = request_id(&id)?;
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    // Unknown requests are a 404, not an empty stream.
+    state
+        .portal
+        .request_events_after(&actor, id, i64::MAX)
+        .await?;
+    let mut feed = Feed {
+        portal: state.portal.clone(),
+        actor,
+        id,
+        after,
+        status: None,
+        pending: std::collections::VecDeque::new(),
+    };
+    feed.refresh().await;
+    let stream = futures::stream::unfold(feed, |mut feed| async move {
+        loop {
+            if let Some(event) = feed.pending.pop_front() {
+                return Some((Ok(event), feed));
+            }
+            if feed.status.is_some_and(|s| s.is_final()) {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if !feed.refresh().await {
+                return None;
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

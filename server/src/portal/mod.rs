@@ -14,7 +14,8 @@ use domain::{
 };
 
 use domain::request::{
-    RequestDetail, RequestQuery, RequestSummary, change::PreparedChange, lifecycle::Action,
+    RequestDetail, RequestEvent, RequestQuery, RequestStatus, RequestSummary,
+    change::PreparedChange, lifecycle::Action,
 };
 use serde_json::Value;
 
@@ -34,14 +35,22 @@ pub struct PortalService {
     store: Store,
     auth: Arc<Auth>,
     policy: Arc<RequestPolicy>,
+    /// Wakes this process's worker when a request is queued.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl PortalService {
-    pub fn new(store: Store, auth: Arc<Auth>, policy: RequestPolicy) -> Self {
+    pub fn new(
+        store: Store,
+        auth: Arc<Auth>,
+        policy: RequestPolicy,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> Self {
         Self {
             store,
             auth,
             policy: Arc::new(policy),
+            wake,
         }
     }
 }
@@ -262,6 +271,31 @@ impl Portal for PortalService {
     ) -> Result<RequestDetail, PortalError> {
         let comment = comment.to_owned();
         self.act(actor, id, Action::Reject { comment }).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn retry_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError> {
+        self.act(actor, id, Action::Retry).await
+    }
+
+    async fn request_events_after(
+        &self,
+        _actor: &Actor,
+        id: i64,
+        after: i64,
+    ) -> Result<(RequestStatus, Vec<RequestEvent>), PortalError> {
+        let status = self
+            .store
+            .request_status(id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| PortalError::NotFound(format!("request {id}")))?;
+        let events = self
+            .store
+            .request_events_after(id, after)
+            .await
+            .map_err(unavailable)?;
+        Ok((status, events))
     }
 
     #[tracing::instrument(skip(self, actor, comment), fields(user = %actor.email))]

@@ -169,6 +169,9 @@ impl PortalService {
             )));
         };
         tracing::info!(request = id, action = action.name(), to = %to, "request moved");
+        if to == domain::request::RequestStatus::Queued {
+            self.wake.notify_one();
+        }
         self.read(actor, id).await
     }
 

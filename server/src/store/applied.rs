@@ -58,32 +58,55 @@ impl Store {
         objects: &[Object],
         request_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        let at = now();
+        let values = objects
+            .iter()
+            .map(Object::to_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
-        for object in objects {
-            let (kind, namespace, name) = object.key();
-            let manifest = object
-                .to_value()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO applied_objects
-                     (cluster, kind, namespace, name, manifest_json, request_id, applied_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (cluster, kind, namespace, name) DO UPDATE
-                 SET manifest_json = excluded.manifest_json, request_id = excluded.request_id,
-                     applied_at = excluded.applied_at",
-            )
-            .bind(cluster)
-            .bind(kind)
-            .bind(namespace)
-            .bind(name)
-            .bind(manifest.to_string())
-            .bind(request_id)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
-        }
+        record_objects(&mut tx, cluster, &values, request_id).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// `(kind, namespace, name)` of an object as the API takes it.
+pub(super) fn key_of(object: &Value) -> (String, String, String) {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    (
+        text(&object["kind"]),
+        text(&object["metadata"]["namespace"]),
+        text(&object["metadata"]["name"]),
+    )
+}
+
+/// Records `objects` as applied to `cluster`, inside the caller's transaction.
+pub(super) async fn record_objects(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    cluster: &str,
+    objects: &[Value],
+    request_id: Option<i64>,
+) -> Result<(), StoreError> {
+    let at = now();
+    for manifest in objects {
+        let (kind, namespace, name) = key_of(manifest);
+        sqlx::query(
+            "INSERT INTO applied_objects
+                 (cluster, kind, namespace, name, manifest_json, request_id, applied_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (cluster, kind, namespace, name) DO UPDATE
+             SET manifest_json = excluded.manifest_json, request_id = excluded.request_id,
+                 applied_at = excluded.applied_at",
+        )
+        .bind(cluster)
+        .bind(kind)
+        .bind(namespace)
+        .bind(name)
+        .bind(manifest.to_string())
+        .bind(request_id)
+        .bind(&at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -8,7 +8,9 @@ mod audit;
 mod auth;
 mod catalog;
 mod error;
+mod jobs;
 mod objects;
+mod outcomes;
 mod requests;
 mod reviews;
 
@@ -24,7 +26,9 @@ pub use applied::AppliedObjects;
 pub use auth::{AuthTable, LoginFlow, TokenRecord, UserRecord};
 pub use catalog::{NewService, NewTeam};
 pub use error::StoreError;
+pub use jobs::ClaimedJob;
 pub use objects::{NewCertificate, NewCluster, NewHost};
+pub use outcomes::JobRequest;
 pub use requests::{RequestRecord, subject as request_subject};
 pub use reviews::{ApprovalRecord, StepRecord};
 

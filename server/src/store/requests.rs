@@ -249,16 +249,27 @@ impl Store {
 
     /// The request's timeline, oldest first.
     pub async fn request_events(&self, id: i64) -> Result<Vec<RequestEvent>, StoreError> {
+        self.request_events_after(id, 0).await
+    }
+
+    /// The request's timeline entries after event `after`, oldest first.
+    pub async fn request_events_after(
+        &self,
+        id: i64,
+        after: i64,
+    ) -> Result<Vec<RequestEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT at, actor, action, detail_json FROM audit_events
-             WHERE subject = $1 ORDER BY id",
+            "SELECT id, at, actor, action, detail_json FROM audit_events
+             WHERE subject = $1 AND id > $2 ORDER BY id",
         )
         .bind(subject(id))
+        .bind(after)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|row| {
                 Ok(RequestEvent {
+                    id: row.try_get("id")?,
                     at: row.try_get("at")?,
                     actor: row.try_get("actor")?,
                     action: row.try_get("action")?,
@@ -266,6 +277,18 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Where the request stands, or `None` for no such request.
+    pub async fn request_status(&self, id: i64) -> Result<Option<RequestStatus>, StoreError> {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM requests WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        status
+            .map(|s| RequestStatus::parse("status", &s).map_err(|e| corrupt("status", e)))
+            .transpose()
     }
 
     /// Requests, newest first.

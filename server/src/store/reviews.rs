@@ -144,6 +144,13 @@ impl Store {
             .bind(&at)
             .execute(&mut *tx)
             .await?;
+            // Workers in other processes hear of it when this commits.
+            if self.backend == super::Backend::Postgres {
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(crate::worker::JOBS_CHANNEL)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         let mut detail = record.detail.clone();
         if let Value::Object(map) = &mut detail {

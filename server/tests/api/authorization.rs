@@ -57,12 +57,45 @@ fn matrix() -> Vec<Row> {
             "/api/v1/requests/preview",
             [401, 200, 403, 200, 403],
         ),
+        (Method::GET, "/requests", page),
+        (Method::GET, "/requests/new", page),
+        (Method::GET, "/requests/{request}", page),
+        (Method::GET, "/reviews", page),
+        // Everyone who can read a request may comment on it.
+        (
+            Method::POST,
+            "/api/v1/requests/{request}/comments",
+            [401, 200, 200, 200, 200],
+        ),
+        // Reviewers are told the reason is missing; everyone else that they may not review.
+        (
+            Method::POST,
+            "/api/v1/requests/{request}/reject",
+            [401, 403, 403, 422, 422],
+        ),
         // Only the requester cancels. Callers go in the order above, so engineer A cancels
         // first; the others are refused for who they are, not for the request's state.
         (
             Method::POST,
             "/api/v1/requests/{request}/cancel",
             [401, 200, 403, 403, 403],
+        ),
+        // Now cancelled: reviewers hear 409 (wrong state), others 403 (not theirs to act on).
+        (
+            Method::POST,
+            "/api/v1/requests/{request}/approve",
+            [401, 403, 403, 409, 409],
+        ),
+        (
+            Method::POST,
+            "/api/v1/requests/{request}/retry",
+            [401, 403, 403, 409, 409],
+        ),
+        // The live timeline of a request that can change no more ends after its history.
+        (
+            Method::GET,
+            "/api/v1/requests/{request}/events",
+            [401, 200, 200, 200, 200],
         ),
     ]
 }
@@ -75,6 +108,8 @@ fn body_for(path: &str) -> Value {
             "kind": "service", "team": "payments", "cluster": "demo", "reason": "matrix",
             "spec": {"name": "orders", "image": "ghcr.io/acme/orders:1.0.0", "port": 8080}
         }),
+        p if p.ends_with("/comments") => json!({ "comment": "matrix" }),
+        p if p.ends_with("/reject") => json!({ "comment": "" }),
         _ => json!({}),
     }
 }

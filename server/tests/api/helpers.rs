@@ -149,6 +149,13 @@ pub struct Options {
     pub session_idle_minutes: u32,
     /// Distinct approvals every team needs (the demo's teams need one).
     pub required_approvals: u32,
+    /// Run the embedded worker (off by default, so approved requests stay `queued` for
+    /// tests that look at review alone).
+    pub worker: bool,
+    /// Clusters besides the demo's dry-run one.
+    pub clusters: Vec<server::config::ClusterSettings>,
+    /// Worker timings (lease, backoff, readiness timeout).
+    pub worker_settings: Option<server::config::WorkerSettings>,
 }
 
 impl Default for Options {
@@ -158,6 +165,9 @@ impl Default for Options {
             oidc_issuer: None,
             session_idle_minutes: 60,
             required_approvals: 1,
+            worker: false,
+            clusters: Vec::new(),
+            worker_settings: None,
         }
     }
 }
@@ -193,6 +203,11 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
     for team in &mut settings.teams {
         team.required_approvals = options.required_approvals;
     }
+    if let Some(worker) = options.worker_settings {
+        settings.worker = worker;
+    }
+    settings.worker.embedded = options.worker;
+    settings.clusters.extend(options.clusters);
     settings.auth.session_idle_minutes = options.session_idle_minutes;
     match options.oidc_issuer {
         None => settings.auth.mode = AuthMode::Dev,
@@ -271,6 +286,22 @@ impl TestApp {
             Some(token) => builder.bearer_auth(token),
             None => builder,
         }
+    }
+
+    /// A token for another person (e.g. a second lead), made as `stargate token create`
+    /// makes it.
+    pub async fn token_for(&self, email: &str, groups: &[&str]) -> String {
+        let auth = Auth::new(&self.settings, &self.address, self.store.clone()).expect("auth");
+        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        let user = self
+            .store
+            .ensure_user(email, Some(&groups))
+            .await
+            .expect("user");
+        auth.issue_token(&user, "tests", None)
+            .await
+            .expect("token")
+            .1
     }
 
     /// Rows in `table`, read straight from the test's database (what the API stored, not

@@ -2,6 +2,7 @@
 //! `on_both_databases!` runs one test body against SQLite and against PostgreSQL.
 
 mod helpers;
+mod kube_api;
 mod oidc_provider;
 
 mod audit;
@@ -15,3 +16,4 @@ mod openapi;
 mod pages;
 mod requests;
 mod reviews;
+mod worker;

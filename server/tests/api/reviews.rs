@@ -88,9 +88,11 @@ async fn approve_queues_a_job_and_records_the_comment(db: Db) {
 async fn refusals_change_nothing(db: Db) {
     let app = spawn_app(db).await;
     let id = submit(&app, &ledger_update("ghcr.io/acme/ledger:3.2.0")).await;
+    let search_lead = app
+        .token_for("sid@example.com", &["search", "search-leads"])
+        .await;
     let events_before = app.count_rows("audit_events").await;
-    // An engineer, a lead of another team (search's engineer stands in: no payments role),
-    // and the requester themselves may not approve.
+    // The requester (an engineer), an engineer of another team and nobody at all may not.
     for (persona, expected) in [
         (Persona::EngineerA, 403),
         (Persona::EngineerB, 403),
@@ -99,6 +101,15 @@ async fn refusals_change_nothing(db: Db) {
         let (status, body) = act(&app, persona, id, "approve", json!({})).await;
         assert_eq!(status, expected, "{persona:?}: {body}");
     }
+    // Nor may a lead of another team.
+    let (status, body) = approve_with_token(&app, &search_lead, id).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("leads of team payments")
+    );
     // A rejection without a reason names the comment.
     let (status, body) = act(&app, Persona::LeadA, id, "reject", json!({"comment": "  "})).await;
     assert_eq!(status, 422, "{body}");
@@ -293,9 +304,26 @@ async fn a_changed_plan_voids_approvals_and_goes_back_to_review(db: Db) {
     assert_eq!(detail["request"]["status"], "queued");
 }
 
-/// Two reviewers press approve at the same moment: one job, one clear refusal.
+async fn approve_with_token(app: &TestApp, token: &str, id: i64) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/requests/{id}/approve", app.address))
+        .bearer_auth(token)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("approve");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json body"))
+}
+
+/// Two leads press approve at the same moment: one job, one clear refusal.
 async fn simultaneous_approvals_create_exactly_one_job(db: Db) {
     let app = spawn_app(db).await;
+    let second_lead = app
+        .token_for("lou@example.com", &["payments", "payments-leads"])
+        .await;
+    let first_lead = app.token(Persona::LeadA).expect("lead token").to_owned();
     for round in 0..5 {
         let id = submit(
             &app,
@@ -303,8 +331,8 @@ async fn simultaneous_approvals_create_exactly_one_job(db: Db) {
         )
         .await;
         let (a, b) = tokio::join!(
-            act(&app, Persona::LeadA, id, "approve", json!({})),
-            act(&app, Persona::Admin, id, "approve", json!({})),
+            approve_with_token(&app, &first_lead, id),
+            approve_with_token(&app, &second_lead, id),
         );
         let mut statuses = [a.0, b.0];
         statuses.sort_unstable();

@@ -1,0 +1,185 @@
+//! One Kubernetes cluster reached through its API server with the `kube` client:
+//! server-side apply of each object (field manager `stargate`, in dependency order), then
+//! readiness by reading the objects back until the controllers report them ready.
+
+use std::time::{Duration, Instant};
+
+use kube::{
+    Client, Config,
+    api::{Api, DynamicObject, Patch, PatchParams},
+    config::{KubeConfigOptions, Kubeconfig},
+    core::{ApiResource, GroupVersionKind},
+};
+use serde_json::Value;
+
+use super::{ApplyError, readiness};
+
+pub const FIELD_MANAGER: &str = "stargate";
+
+/// The API resource of each kind we apply: (group, version, plural, namespaced).
+fn resource(kind: &str) -> Option<(&'static str, &'static str, &'static str, bool)> {
+    Some(match kind {
+        "Namespace" => ("", "v1", "namespaces", false),
+        "Service" => ("", "v1", "services", true),
+        "Deployment" => ("apps", "v1", "deployments", true),
+        "Ingress" => ("networking.k8s.io", "v1", "ingresses", true),
+        "Certificate" => ("cert-manager.io", "v1", "certificates", true),
+        _ => return None,
+    })
+}
+
+/// A cluster's API server, as a configured client.
+#[derive(Clone)]
+pub struct KubeTarget {
+    client: Client,
+}
+
+/// The object's identity, for messages: `Deployment payments/ledger`.
+pub fn describe(object: &Value) -> String {
+    let kind = object["kind"].as_str().unwrap_or("object");
+    let name = object["metadata"]["name"].as_str().unwrap_or("?");
+    match object["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+/// A kube error in words, and whether trying again may help.
+fn classify(error: kube::Error, what: &str) -> ApplyError {
+    match error {
+        kube::Error::Api(status) => {
+            let message = if status.message.is_empty() {
+                status.reason.clone()
+            } else {
+                status.message.clone()
+            };
+            match status.code {
+                400 => ApplyError::Permanent(format!(
+                    "the API server refused {what} as malformed: {message}"
+                )),
+                401 | 403 => ApplyError::Permanent(format!(
+                    "Stargate may not apply {what} on this cluster (HTTP {}): {message}; check \
+                     its credentials and RBAC",
+                    status.code
+                )),
+                404 => ApplyError::Permanent(format!(
+                    "the API server does not know {what} (is the CRD installed?): {message}"
+                )),
+                409 => ApplyError::Retryable(format!("conflict applying {what}: {message}")),
+                422 => ApplyError::Permanent(format!("the API server rejected {what}: {message}")),
+                429 | 500..=599 => ApplyError::Retryable(format!(
+                    "the API server failed on {what} (HTTP {}): {message}",
+                    status.code
+                )),
+                code => ApplyError::Permanent(format!(
+                    "the API server answered HTTP {code} for {what}: {message}"
+                )),
+            }
+        }
+        other => ApplyError::Retryable(format!(
+            "could not reach the API server for {what}: {other}"
+        )),
+    }
+}
+
+impl KubeTarget {
+    /// A client for `context` of the kubeconfig at `path` (or the default kubeconfig).
+    pub async fn from_kubeconfig(
+        path: Option<&std::path::Path>,
+        context: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, ApplyError> {
+        let kubeconfig = match path {
+            Some(path) => Kubeconfig::read_from(path),
+            None => Kubeconfig::read(),
+        }
+        .map_err(|e| ApplyError::Permanent(format!("cannot read the kubeconfig: {e}")))?;
+        let options = KubeConfigOptions {
+            context: context.map(str::to_owned),
+            ..KubeConfigOptions::default()
+        };
+        let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| ApplyError::Permanent(format!("the kubeconfig is not usable: {e}")))?;
+        Self::from_config(config, timeout)
+    }
+
+    pub fn from_config(mut config: Config, timeout: Duration) -> Result<Self, ApplyError> {
+        config.connect_timeout = Some(timeout);
+        config.read_timeout = Some(timeout);
+        config.write_timeout = Some(timeout);
+        let client = Client::try_from(config)
+            .map_err(|e| ApplyError::Permanent(format!("cannot build a cluster client: {e}")))?;
+        Ok(Self { client })
+    }
+
+    fn api(&self, object: &Value) -> Result<(Api<DynamicObject>, String), ApplyError> {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let (group, version, plural, namespaced) = resource(kind).ok_or_else(|| {
+            ApplyError::Permanent(format!("Stargate does not apply objects of kind {kind:?}"))
+        })?;
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let api = match (namespaced, object["metadata"]["namespace"].as_str()) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            (true, None) => {
+                return Err(ApplyError::Permanent(format!(
+                    "{} has no namespace",
+                    describe(object)
+                )));
+            }
+            (false, _) => Api::all_with(self.client.clone(), &resource),
+        };
+        Ok((api, name))
+    }
+
+    /// Server-side apply, forced: Stargate owns the fields it sets.
+    pub async fn apply(&self, object: &Value) -> Result<(), ApplyError> {
+        let what = describe(object);
+        let (api, name) = self.api(object)?;
+        let body: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| ApplyError::Permanent(format!("{what} is not a valid object: {e}")))?;
+        api.patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|e| classify(e, &what))?;
+        Ok(())
+    }
+
+    /// Reads the object back until it is ready or `timeout` passes.
+    pub async fn wait_ready(&self, object: &Value, timeout: Duration) -> Result<(), ApplyError> {
+        let what = describe(object);
+        let (api, name) = self.api(object)?;
+        let started = Instant::now();
+        let mut last;
+        loop {
+            match api.get(&name).await {
+                Ok(live) => {
+                    let live = serde_json::to_value(&live).unwrap_or_default();
+                    match readiness::check(&live) {
+                        readiness::Readiness::Ready => return Ok(()),
+                        readiness::Readiness::Waiting(why) => last = why,
+                    }
+                }
+                Err(error) => match classify(error, &what) {
+                    ApplyError::Retryable(why) => last = why,
+                    permanent => return Err(permanent),
+                },
+            }
+            if started.elapsed() >= timeout {
+                return Err(ApplyError::NotReady(format!(
+                    "{what} was not ready within {} s: {last}",
+                    timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}

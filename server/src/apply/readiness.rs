@@ -1,0 +1,99 @@
+//! "Applied" means ready: a Deployment rolled out, a Certificate `Ready`, an Ingress with
+//! a load-balancer address. Read from the object as the API server returns it.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Not yet, and what it is waiting for.
+    Waiting(String),
+}
+
+/// Whether `kind` has a readiness to wait for at all.
+pub fn needs_wait(kind: &str) -> bool {
+    matches!(kind, "Deployment" | "Certificate" | "Ingress")
+}
+
+pub fn check(live: &Value) -> Readiness {
+    let status = &live["status"];
+    match live["kind"].as_str().unwrap_or_default() {
+        "Deployment" => {
+            let wanted = live["spec"]["replicas"].as_i64().unwrap_or(1);
+            let generation = live["metadata"]["generation"].as_i64().unwrap_or(0);
+            let observed = status["observedGeneration"].as_i64().unwrap_or(-1);
+            let updated = status["updatedReplicas"].as_i64().unwrap_or(0);
+            let available = status["availableReplicas"].as_i64().unwrap_or(0);
+            if observed < generation {
+                Readiness::Waiting("the controller has not seen the new spec yet".into())
+            } else if updated < wanted || available < wanted {
+                Readiness::Waiting(format!(
+                    "{updated} of {wanted} replicas updated, {available} available"
+                ))
+            } else {
+                Readiness::Ready
+            }
+        }
+        "Certificate" => {
+            let ready = status["conditions"].as_array().and_then(|conditions| {
+                conditions
+                    .iter()
+                    .find(|c| c["type"] == "Ready")
+                    .map(|c| (c["status"] == "True", c["message"].as_str().unwrap_or("")))
+            });
+            match ready {
+                Some((true, _)) => Readiness::Ready,
+                Some((false, message)) => Readiness::Waiting(format!("not Ready: {message}")),
+                None => Readiness::Waiting("cert-manager has not reported yet".into()),
+            }
+        }
+        "Ingress" => {
+            let has_address = status["loadBalancer"]["ingress"]
+                .as_array()
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|i| i["hostname"].is_string() || i["ip"].is_string())
+                });
+            if has_address {
+                Readiness::Ready
+            } else {
+                Readiness::Waiting("no load-balancer address yet".into())
+            }
+        }
+        _ => Readiness::Ready,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_deployment_is_ready_once_rolled_out() {
+        let mut d = json!({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 3},
+            "status": {"observedGeneration": 1, "updatedReplicas": 3, "availableReplicas": 3}});
+        assert!(matches!(check(&d), Readiness::Waiting(_)), "old generation");
+        d["status"]["observedGeneration"] = json!(2);
+        d["status"]["availableReplicas"] = json!(2);
+        assert_eq!(
+            check(&d),
+            Readiness::Waiting("3 of 3 replicas updated, 2 available".into())
+        );
+        d["status"]["availableReplicas"] = json!(3);
+        assert_eq!(check(&d), Readiness::Ready);
+    }
+
+    #[test]
+    fn certificates_and_ingresses_report_their_own_way() {
+        let cert = |status: &str| json!({"kind": "Certificate", "status": {"conditions": [{"type": "Ready", "status": status, "message": "issuing"}]}});
+        assert_eq!(check(&cert("True")), Readiness::Ready);
+        assert!(matches!(check(&cert("False")), Readiness::Waiting(m) if m.contains("issuing")));
+        let ingress = json!({"kind": "Ingress", "status": {"loadBalancer": {}}});
+        assert!(matches!(check(&ingress), Readiness::Waiting(_)));
+        let ready = json!({"kind": "Ingress", "status": {"loadBalancer": {"ingress": [{"hostname": "lb.example.com"}]}}});
+        assert_eq!(check(&ready), Readiness::Ready);
+        assert_eq!(check(&json!({"kind": "Service"})), Readiness::Ready);
+    }
+}

@@ -1,0 +1,115 @@
+//! The test Kubernetes API server (testing/kube-api/server.py) on a random loopback port:
+//! it speaks the HTTP the `kube` client uses (server-side apply, GET, list, watch),
+//! records every write, and injects faults on request.
+
+use std::{path::PathBuf, process::Stdio};
+
+use serde_json::Value;
+use server::config::{ClusterKind, ClusterSettings};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testing/kube-api/server.py")
+}
+
+pub struct KubeApi {
+    pub url: String,
+    dir: tempfile::TempDir,
+    client: reqwest::Client,
+    _process: Child,
+}
+
+impl KubeApi {
+    pub async fn start(extra: &[&str]) -> KubeApi {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut process = Command::new("python3")
+            .arg(script())
+            .args(["--port", "0", "--record"])
+            .arg(dir.path().join("writes.jsonl"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs testing/kube-api/server.py");
+        let stdout = process.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("the test API server starts within 20 s")
+            .expect("read its output")
+            .expect("it prints where it listens");
+        let address = line
+            .strip_prefix("listening on ")
+            .expect("`listening on HOST:PORT`")
+            .to_owned();
+        KubeApi {
+            url: format!("http://{address}"),
+            dir,
+            client: reqwest::Client::new(),
+            _process: process,
+        }
+    }
+
+    /// A kubeconfig for this server, authenticating with `token` (each worker its own, so
+    /// the recorder can tell them apart).
+    pub async fn kubeconfig(&self, token: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("kubeconfig-{token}"));
+        let status = Command::new("python3")
+            .arg(script())
+            .arg("--write-kubeconfig")
+            .arg(&path)
+            .args(["--context", "test", "--server", &self.url, "--token", token])
+            .status()
+            .await
+            .expect("write kubeconfig");
+        assert!(status.success());
+        path
+    }
+
+    /// A `kubeconfig` cluster named `name` pointing here.
+    pub async fn cluster(&self, name: &str, token: &str) -> ClusterSettings {
+        ClusterSettings {
+            name: name.into(),
+            kind: ClusterKind::Kubeconfig,
+            description: "the test API server".into(),
+            context: Some("test".into()),
+            region: None,
+            eks_cluster: None,
+            kubeconfig: Some(self.kubeconfig(token).await),
+            aws_endpoint_url: None,
+            api_server: None,
+        }
+    }
+
+    /// Changes fault settings (`fail_writes`, `reject_names`, `never_ready_names`, ...).
+    pub async fn control(&self, settings: Value) {
+        let response = self
+            .client
+            .post(format!("{}/_control", self.url))
+            .json(&settings)
+            .send()
+            .await
+            .expect("control");
+        assert!(
+            response.status().is_success(),
+            "{:?}",
+            response.text().await
+        );
+    }
+
+    /// Every write received so far, in order.
+    pub async fn writes(&self) -> Vec<Value> {
+        self.client
+            .get(format!("{}/_control/writes", self.url))
+            .send()
+            .await
+            .expect("writes")
+            .json()
+            .await
+            .expect("JSON writes")
+    }
+}

@@ -1,0 +1,284 @@
+//! The worker against the test Kubernetes API server: approved requests are applied with
+//! server-side apply, waited on until ready and recorded; failures retry with backoff or
+//! end `failed` with the API server's message.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use server::config::WorkerSettings;
+
+use crate::{
+    helpers::{Db, Options, Persona, TestApp, spawn_with},
+    kube_api::KubeApi,
+    on_both_databases,
+};
+
+fn quick_worker() -> WorkerSettings {
+    WorkerSettings {
+        lease_seconds: 10,
+        max_attempts: 4,
+        backoff_base_ms: 100,
+        backoff_max_ms: 400,
+        poll_seconds: 1,
+        readiness_timeout_seconds: 10,
+        request_timeout_seconds: 5,
+        ..WorkerSettings::default()
+    }
+}
+
+async fn spawn_with_cluster(db: Db, kube: &KubeApi, worker: WorkerSettings) -> TestApp {
+    let options = Options {
+        worker: true,
+        clusters: vec![kube.cluster("kind", "worker-a").await],
+        worker_settings: Some(worker),
+        ..Options::default()
+    };
+    spawn_with(db, options, None).await
+}
+
+fn service(name: &str) -> Value {
+    json!({
+        "kind": "service", "team": "payments", "cluster": "kind", "reason": "worker test",
+        "spec": {"name": name, "image": "ghcr.io/acme/orders:1.0.0", "port": 8080, "replicas": 2}
+    })
+}
+
+/// Submits as engineer A and approves as lead A; returns the request id.
+async fn approved(app: &TestApp, body: &Value) -> i64 {
+    let created = app
+        .request(Persona::EngineerA, Method::POST, "/api/v1/requests")
+        .json(body)
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("json");
+    let id = created["request"]["id"].as_i64().expect("id");
+    let approved = app
+        .request(
+            Persona::LeadA,
+            Method::POST,
+            &format!("/api/v1/requests/{id}/approve"),
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("approve");
+    assert_eq!(approved.status(), 200, "{:?}", approved.text().await);
+    id
+}
+
+/// Waits until the request reaches one of `statuses`; returns its detail.
+async fn settled(app: &TestApp, id: i64, statuses: &[&str]) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, detail) = app.get_json(&format!("/api/v1/requests/{id}")).await;
+        let status = detail["request"]["status"].as_str().unwrap_or_default();
+        if statuses.contains(&status) {
+            return detail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "request {id} stayed {status}: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn timeline(detail: &Value) -> Vec<String> {
+    detail["events"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .map(|e| {
+                    let message = e["detail"]["message"]
+                        .as_str()
+                        .or(e["detail"]["error"].as_str())
+                        .unwrap_or_default();
+                    format!("{} {message}", e["action"].as_str().unwrap_or_default())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
+    let kube = KubeApi::start(&["--rollout-ms", "300"]).await;
+    let app = spawn_with_cluster(db, &kube, quick_worker()).await;
+    let id = approved(&app, &service("orders")).await;
+    let detail = settled(&app, id, &["applied", "failed"]).await;
+    assert_eq!(
+        detail["request"]["status"],
+        "applied",
+        "{:?}",
+        timeline(&detail)
+    );
+
+    // The API server received server-side applies, in dependency order, from `stargate`.
+    let writes = kube.writes().await;
+    let kinds: Vec<&str> = writes.iter().filter_map(|w| w["kind"].as_str()).collect();
+    assert_eq!(kinds, ["Namespace", "Deployment", "Service"]);
+    for write in &writes {
+        assert_eq!(write["method"], "PATCH");
+        assert_eq!(write["field_manager"], "stargate");
+        assert_eq!(write["force"], true);
+        assert_eq!(write["token"], "worker-a");
+    }
+    assert_eq!(
+        writes[1]["object"]["metadata"]["labels"]["stargate.dev/request"],
+        id.to_string()
+    );
+
+    // The timeline tells the story; the wait was for the rollout.
+    let story = timeline(&detail);
+    let has = |needle: &str| story.iter().any(|line| line.contains(needle));
+    assert!(has("request.claim"), "{story:?}");
+    assert!(
+        has("applying Deployment payments/orders (2 of 3)"),
+        "{story:?}"
+    );
+    assert!(
+        has("waiting for Deployment payments/orders to be ready"),
+        "{story:?}"
+    );
+    assert!(has("request.succeed"), "{story:?}");
+
+    // The catalog holds the service as applied.
+    let (status, service) = app.get_json("/api/v1/services/payments/orders").await;
+    assert_eq!(status, 200, "{service}");
+    assert_eq!(service["status"], "live");
+    assert_eq!(service["cluster"], "kind");
+
+    // An ALB ingress with instance targets on it: the Service is switched to NodePort
+    // before the Ingress, and the ingress waits for its load balancer.
+    let ingress = json!({
+        "kind": "ingress", "team": "payments", "cluster": "kind",
+        "spec": {"host": "orders.payments.example.com", "service": "orders", "port": 8080,
+                 "class": "alb", "alb": {"target_type": "instance"}}
+    });
+    let id = approved(&app, &ingress).await;
+    let detail = settled(&app, id, &["applied", "failed"]).await;
+    assert_eq!(
+        detail["request"]["status"],
+        "applied",
+        "{:?}",
+        timeline(&detail)
+    );
+    let writes = kube.writes().await;
+    let last: Vec<(&str, &str)> = writes[3..]
+        .iter()
+        .map(|w| {
+            (
+                w["kind"].as_str().unwrap_or_default(),
+                w["object"]["spec"]["type"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(last, [("Service", "NodePort"), ("Ingress", "-")]);
+    let (_, hosts) = app.get_json("/api/v1/hosts?per_page=100").await;
+    assert!(hosts.to_string().contains("orders.payments.example.com"));
+}
+
+async fn server_errors_are_retried_with_backoff_until_applied(db: Db) {
+    let kube = KubeApi::start(&["--fail-writes", "2", "--fail-status", "500"]).await;
+    let app = spawn_with_cluster(db, &kube, quick_worker()).await;
+    let id = approved(&app, &service("payouts-v2")).await;
+    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let story = timeline(&detail);
+    assert_eq!(detail["request"]["status"], "applied", "{story:?}");
+    let retries: Vec<&String> = story.iter().filter(|l| l.contains("retrying in")).collect();
+    assert_eq!(retries.len(), 2, "{story:?}");
+    assert!(retries[0].contains("HTTP 500"), "{story:?}");
+    let writes = kube.writes().await;
+    let failed = writes.iter().filter(|w| w["status"] == 500).count();
+    assert_eq!(failed, 2);
+    // Converged: each object applied successfully in the end, and applying again
+    // changed nothing.
+    let ok: Vec<&str> = writes
+        .iter()
+        .filter(|w| w["status"].as_u64().is_some_and(|s| s < 300))
+        .filter_map(|w| w["kind"].as_str())
+        .collect();
+    assert!(
+        ok.ends_with(&["Namespace", "Deployment", "Service"]),
+        "{ok:?}"
+    );
+}
+
+async fn an_invalid_object_fails_with_the_api_servers_message(db: Db) {
+    let kube = KubeApi::start(&["--reject-names", "Deployment/broken"]).await;
+    let app = spawn_with_cluster(db, &kube, quick_worker()).await;
+    let id = approved(&app, &service("broken")).await;
+    let detail = settled(&app, id, &["applied", "failed"]).await;
+    assert_eq!(detail["request"]["status"], "failed");
+    let failure = detail["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["action"] == "request.fail"))
+        .cloned()
+        .expect("a request.fail event");
+    let error = failure["detail"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("rejected Deployment payments/broken"),
+        "{error}"
+    );
+    assert!(error.contains("is invalid"), "{error}");
+    // A 422 is not retried.
+    assert_eq!(
+        kube.writes()
+            .await
+            .iter()
+            .filter(|w| w["status"] == 422)
+            .count(),
+        1
+    );
+
+    // A lead puts it back in the queue once the cause is fixed.
+    kube.control(json!({"reject_names": []})).await;
+    let retried = app
+        .request(
+            Persona::LeadA,
+            Method::POST,
+            &format!("/api/v1/requests/{id}/retry"),
+        )
+        .send()
+        .await
+        .expect("retry");
+    assert_eq!(retried.status(), 200);
+    let detail = settled(&app, id, &["applied", "failed"]).await;
+    assert_eq!(
+        detail["request"]["status"],
+        "applied",
+        "{:?}",
+        timeline(&detail)
+    );
+}
+
+async fn objects_that_never_become_ready_fail_clearly(db: Db) {
+    let kube = KubeApi::start(&["--never-ready-names", "stuck"]).await;
+    let worker = WorkerSettings {
+        readiness_timeout_seconds: 1,
+        ..quick_worker()
+    };
+    let app = spawn_with_cluster(db, &kube, worker).await;
+    let id = approved(&app, &service("stuck")).await;
+    let detail = settled(&app, id, &["applied", "failed"]).await;
+    assert_eq!(detail["request"]["status"], "failed");
+    let story = timeline(&detail).join("\n");
+    assert!(
+        story.contains("Deployment payments/stuck was not ready within 1 s"),
+        "{story}"
+    );
+    assert!(
+        story.contains("replicas updated"),
+        "says what it waited for: {story}"
+    );
+}
+
+on_both_databases!(
+    an_approved_service_is_applied_ready_and_recorded,
+    server_errors_are_retried_with_backoff_until_applied,
+    an_invalid_object_fails_with_the_api_servers_message,
+    objects_that_never_become_ready_fail_clearly,
+);
