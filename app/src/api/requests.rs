@@ -71,3 +71,8 @@ pub async fn comment_on_request(id: i64, comment: String) -> Result<RequestDetai
 pub async fn review_queue() -> Result<Vec<RequestSummary>, UiError> {
     answer(async move { Ok(portal()?.review_queue(&actor()?).await?) }.await)
 }
+
+#[server(prefix = "/rpc", endpoint = "requests/retry")]
+pub async fn retry_request(id: i64) -> Result<RequestDetail, UiError> {
+    answer(async move { Ok(portal()?.retry_request(&actor()?, id).await?) }.await)
+}

@@ -63,6 +63,8 @@ pub struct RequestDetail {
     pub may_cancel: bool,
     /// Whether the caller may approve or reject it now.
     pub may_review: bool,
+    /// Whether the caller may queue it again (it failed; they lead its team or are admin).
+    pub may_retry: bool,
 }
 
 /// One approval of a request's plan.

@@ -2,6 +2,7 @@
 //! record what would be applied; `kubeconfig` clusters are reached with the `kube`
 //! client; `eks` clusters too, with the endpoint and token from AWS.
 
+pub mod eks;
 mod kube_target;
 pub mod readiness;
 
@@ -32,6 +33,68 @@ pub enum Target {
     /// Rendered, validated and recorded; nothing leaves Stargate.
     DryRun,
     Kube(KubeTarget),
+    /// An EKS cluster: its endpoint and CA from DescribeCluster, and a bearer token signed
+    /// for it that lives 15 minutes, so the client is rebuilt with a fresh one in time.
+    Eks(Box<EksTarget>),
+}
+
+pub struct EksTarget {
+    endpoint: eks::ClusterEndpoint,
+    tokens: eks::EksTokenSource,
+    timeout: Duration,
+    client: tokio::sync::Mutex<Option<(String, KubeTarget)>>,
+}
+
+impl EksTarget {
+    /// A client with a current token (the token source says when it must change).
+    async fn client(&self) -> Result<KubeTarget, ApplyError> {
+        let token = self
+            .tokens
+            .token()
+            .await
+            .map_err(|e| ApplyError::Retryable(e.to_string()))?;
+        let mut cached = self.client.lock().await;
+        if let Some((current, client)) = cached.as_ref()
+            && *current == token
+        {
+            return Ok(client.clone());
+        }
+        let uri =
+            self.endpoint.endpoint.parse().map_err(|e| {
+                ApplyError::Permanent(format!("the EKS endpoint is not a URL: {e}"))
+            })?;
+        let mut config = kube::Config::new(uri);
+        config.root_cert = Some(pem_certificates(&self.endpoint.certificate_authority_pem));
+        config.auth_info.token = Some(token.clone().into());
+        let client = KubeTarget::from_config(config, self.timeout)?;
+        *cached = Some((token, client.clone()));
+        Ok(client)
+    }
+}
+
+/// The DER certificates in a PEM bundle (what kube's `root_cert` takes).
+fn pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let text = String::from_utf8_lossy(pem);
+    text.split("-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .filter_map(|block| block.split("-----END CERTIFICATE-----").next())
+        .filter_map(|body| {
+            let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD.decode(body).ok()
+        })
+        .collect()
+}
+
+impl Target {
+    /// The client to apply with; `None` for a dry run.
+    pub async fn kube(&self) -> Result<Option<KubeTarget>, ApplyError> {
+        match self {
+            Self::DryRun => Ok(None),
+            Self::Kube(kube) => Ok(Some(kube.clone())),
+            Self::Eks(eks) => eks.client().await.map(Some),
+        }
+    }
 }
 
 /// A configured cluster; its client is built on first use (so a cluster that is down
@@ -93,10 +156,28 @@ async fn connect(settings: &ClusterSettings, timeout: Duration) -> Result<Arc<Ta
             .await?,
         ),
         ClusterKind::Eks => {
-            return Err(ApplyError::Permanent(format!(
-                "cluster {}: EKS clusters are not supported by this build yet",
-                settings.name
-            )));
+            let (Some(region), Some(name)) = (&settings.region, &settings.eks_cluster) else {
+                return Err(ApplyError::Permanent(format!(
+                    "cluster {}: an eks cluster needs region and eks_cluster",
+                    settings.name
+                )));
+            };
+            let mut cluster = eks::EksCluster::new(region.clone(), name.clone());
+            if let Some(url) = &settings.aws_endpoint_url {
+                cluster = cluster.with_aws_endpoint_url(url.clone());
+            }
+            let mut endpoint = eks::describe(&cluster)
+                .await
+                .map_err(|e| ApplyError::Retryable(e.to_string()))?;
+            if let Some(api_server) = &settings.api_server {
+                endpoint.endpoint = api_server.clone();
+            }
+            Target::Eks(Box::new(EksTarget {
+                endpoint,
+                tokens: eks::EksTokenSource::new(cluster),
+                timeout,
+                client: tokio::sync::Mutex::new(None),
+            }))
         }
     };
     Ok(Arc::new(target))

@@ -357,31 +357,43 @@ impl Feed {
     }
 }
 
+/// `?since=now`: only what happens from now on (a page that already shows the history).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// `now` to skip the history.
+    #[param(pattern = "^(now)?$")]
+    since: Option<String>,
+}
+
 /// The request's timeline as it happens (Server-Sent Events): `status` events with the
 /// new status, `timeline` events with each new entry (claimed, applying object N of M,
 /// waiting for rollout, ready, failed with the reason). `Last-Event-ID` resumes. The
 /// stream ends once the request can change no more.
 #[utoipa::path(get, path = "/requests/{id}/events", tag = "requests",
-    params(("id" = i64, Path, minimum = 1, description = "Request id")),
+    params(("id" = i64, Path, minimum = 1, description = "Request id"), EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = String),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn request_events(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
     let id = request_id(&id)?;
-    let after = headers
+    let Query(query) = query.map_err(bad_query)?;
+    let mut after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(0);
     // Unknown requests are a 404, not an empty stream.
-    state
-        .portal
-        .request_events_after(&actor, id, i64::MAX)
-        .await?;
+    let (_, history) = state.portal.request_events_after(&actor, id, 0).await?;
+    if query.since.as_deref() == Some("now") {
+        after = history.last().map_or(0, |e| e.id);
+    }
     let mut feed = Feed {
         portal: state.portal.clone(),
         actor,

@@ -203,6 +203,8 @@ impl PortalService {
         .map_err(unavailable)?;
         let pending = record.summary.status == RequestStatus::PendingReview;
         let may_cancel = pending && record.requester_id == actor.user_id;
+        let may_retry = record.summary.status == RequestStatus::Failed
+            && actor.may_review_for(&record.summary.team);
         let may_review = pending
             && actor.may_review_for(&record.summary.team)
             && record.requester_id != actor.user_id
@@ -226,6 +228,7 @@ impl PortalService {
             events,
             may_cancel,
             may_review,
+            may_retry,
         })
     }
 

@@ -16,7 +16,7 @@ pub use metrics::WorkerMetrics;
 pub use wake::{JOBS_CHANNEL, listen_for_jobs};
 
 use crate::{
-    apply::{ApplyError, Clusters, Target, describe, readiness},
+    apply::{ApplyError, Clusters, describe, readiness},
     config::WorkerSettings,
     store::{ClaimedJob, JobRequest, Store, StoreError},
 };
@@ -49,6 +49,27 @@ pub fn backoff(settings: &WorkerSettings, attempt: u32) -> Duration {
             .saturating_mul(factor)
             .min(settings.backoff_max_ms),
     )
+}
+
+/// The team's namespace first when the objects do not bring it (ingress and certificate
+/// requests): it is created if missing, with the same labels a service request gives it,
+/// so applying it again changes nothing.
+fn with_namespace(objects: &[Value], team: &str) -> Vec<Value> {
+    let brought = objects.iter().any(|o| o["kind"] == "Namespace");
+    let namespace = objects
+        .iter()
+        .find_map(|o| o["metadata"]["namespace"].as_str());
+    let mut all = Vec::with_capacity(objects.len() + 1);
+    if let (false, Some(namespace)) = (brought, namespace) {
+        all.push(json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {
+                "app.kubernetes.io/managed-by": "stargate", "stargate.dev/team": team,
+            }},
+        }));
+    }
+    all.extend(objects.iter().cloned());
+    all
 }
 
 /// The manifests as approved, one JSON object per document.
@@ -259,8 +280,8 @@ impl Worker {
     async fn apply(&self, request: &JobRequest<'_>, objects: &[Value]) -> Result<bool, ApplyError> {
         let target = self.clusters.target(request.cluster).await?;
         let total = objects.len();
-        let kube = match target.as_ref() {
-            Target::DryRun => {
+        let kube = match target.kube().await? {
+            None => {
                 self.progress(
                     request,
                     format!("dry run: {total} objects rendered and validated; nothing was sent to a cluster"),
@@ -269,8 +290,10 @@ impl Worker {
                 .await;
                 return Ok(true);
             }
-            Target::Kube(kube) => kube,
+            Some(kube) => kube,
         };
+        let objects = &with_namespace(objects, request.team);
+        let total = objects.len();
         for (i, object) in objects.iter().enumerate() {
             self.progress(
                 request,

@@ -176,9 +176,26 @@ async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
             )
         })
         .collect();
-    assert_eq!(last, [("Service", "NodePort"), ("Ingress", "-")]);
+    // The team's namespace is made sure of first (unchanged: same labels as before).
+    assert_eq!(
+        last,
+        [
+            ("Namespace", "-"),
+            ("Service", "NodePort"),
+            ("Ingress", "-")
+        ]
+    );
     let (_, hosts) = app.get_json("/api/v1/hosts?per_page=100").await;
     assert!(hosts.to_string().contains("orders.payments.example.com"));
+
+    // /metrics counts the work per cluster.
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains("stargate_job_attempts_total{cluster=\"kind\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("stargate_job_duration_seconds_count{cluster=\"kind\"} 2"));
+    assert!(metrics.contains("stargate_jobs_queue_depth"));
 }
 
 async fn server_errors_are_retried_with_backoff_until_applied(db: Db) {

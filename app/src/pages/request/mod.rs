@@ -10,7 +10,9 @@ mod review;
 use review::{CommentForm, ReviewPanel};
 
 use crate::{
-    api::{ApproveRequest, CancelRequest, CommentOnRequest, RejectRequest, get_request},
+    api::{
+        ApproveRequest, CancelRequest, CommentOnRequest, RejectRequest, RetryRequest, get_request,
+    },
     components::{
         error_panel::ErrorPanel, plan::PlanView, status_badge::RequestStatusBadge,
         timestamp::Timestamp,
@@ -25,6 +27,7 @@ pub struct RequestActions {
     pub approve: ServerAction<ApproveRequest>,
     pub reject: ServerAction<RejectRequest>,
     pub comment: ServerAction<CommentOnRequest>,
+    pub retry: ServerAction<RetryRequest>,
 }
 
 impl RequestActions {
@@ -33,6 +36,7 @@ impl RequestActions {
             + self.approve.version().get()
             + self.reject.version().get()
             + self.comment.version().get()
+            + self.retry.version().get()
     }
 }
 
@@ -40,6 +44,31 @@ impl RequestActions {
 fn fingerprint(detail: &RequestDetail) -> (String, usize) {
     (detail.request.updated_at.clone(), detail.events.len())
 }
+
+/// Calls `on_change` whenever the request's live timeline (Server-Sent Events) says
+/// something happened; the stream closes when the page goes.
+#[cfg(feature = "hydrate")]
+fn follow_live(id: i64, on_change: impl Fn() + Clone + 'static) {
+    use wasm_bindgen::{JsCast, closure::Closure};
+    let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/requests/{id}/events?since=now"))
+    else {
+        return;
+    };
+    let callback = Closure::<dyn Fn()>::new(on_change);
+    for kind in ["status", "timeline"] {
+        let _ = source.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
+    }
+    // Browser objects stay on the one thread the page runs on.
+    let held = send_wrapper::SendWrapper::new((source, callback));
+    on_cleanup(move || {
+        let (source, callback) = held.take();
+        source.close();
+        drop(callback);
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn follow_live(_id: i64, _on_change: impl Fn() + Clone + 'static) {}
 
 #[component]
 pub fn RequestPage() -> impl IntoView {
@@ -49,6 +78,7 @@ pub fn RequestPage() -> impl IntoView {
         approve: ServerAction::new(),
         reject: ServerAction::new(),
         comment: ServerAction::new(),
+        retry: ServerAction::new(),
     };
     let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
     // Bumped when someone else changed the request (seen by polling).
@@ -63,27 +93,23 @@ pub fn RequestPage() -> impl IntoView {
         },
     );
     let shown = StoredValue::new(None::<(String, usize)>);
-    // Other people act too: look every few seconds, and reload only when it changed (so a
-    // half-written comment survives).
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || {
-                let Some(id) = id() else { return };
-                leptos::task::spawn_local(async move {
-                    if let Ok(now) = get_request(id).await
-                        && shown.get_value().is_some_and(|s| s != fingerprint(&now))
-                    {
-                        changed.update(|n| *n += 1);
-                    }
-                });
-            },
-            std::time::Duration::from_secs(2),
-        );
-        on_cleanup(move || {
-            if let Ok(handle) = handle {
-                handle.clear();
+    // Others act too, and the worker reports progress: the page listens to the request's
+    // live timeline and reloads when what it shows is out of date (so a half-written
+    // comment survives other events).
+    let check = move || {
+        let Some(id) = id() else { return };
+        leptos::task::spawn_local(async move {
+            if let Ok(now) = get_request(id).await
+                && shown.get_value().is_some_and(|s| s != fingerprint(&now))
+            {
+                changed.update(|n| *n += 1);
             }
         });
+    };
+    Effect::new(move |_| {
+        if let Some(id) = id() {
+            follow_live(id, check);
+        }
     });
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading request…"</p> }>
@@ -164,17 +190,30 @@ fn RequestView(detail: RequestDetail, actions: RequestActions) -> impl IntoView 
 
 /// `request.submit` → "submitted the request".
 fn describe(event: &RequestEvent) -> String {
-    let to = event.detail["to"].as_str();
-    match (event.action.as_str(), to) {
+    let detail = &event.detail;
+    let text = |key: &str| detail[key].as_str().unwrap_or_default().to_owned();
+    match (event.action.as_str(), detail["to"].as_str()) {
         ("request.submit", _) => "submitted the request".to_owned(),
         ("request.cancel", _) => "cancelled the request".to_owned(),
         ("request.approve", Some("queued")) => "approved; the request is queued".to_owned(),
         ("request.approve", _) => "approved".to_owned(),
         ("request.reject", _) => "rejected the request".to_owned(),
+        ("request.retry", _) => "queued the request again".to_owned(),
         ("request.comment", _) => "commented".to_owned(),
         ("request.replanned", _) => {
             "saw the plan change: approvals of the old plan no longer count".to_owned()
         }
+        ("request.claim", _) => format!("started applying (attempt {})", detail["attempt"]),
+        ("apply.resume", _) => format!(
+            "took over applying after the previous worker stopped (attempt {})",
+            detail["attempt"]
+        ),
+        ("apply.progress", _) => text("message"),
+        ("request.succeed", _) if detail["dry_run"] == true => {
+            "finished: a dry run, nothing was applied to a cluster".to_owned()
+        }
+        ("request.succeed", _) => "applied; every object is ready".to_owned(),
+        ("request.fail", _) => format!("failed: {}", text("error")),
         (other, _) => other.trim_start_matches("request.").replace('_', " "),
     }
 }

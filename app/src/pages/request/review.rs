@@ -40,7 +40,12 @@ pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoV
     let approve = actions.approve;
     let reject = actions.reject;
     let busy = move || approve.pending().get() || reject.pending().get();
-    let error = move || error_of(approve.value().get()).or_else(|| error_of(reject.value().get()));
+    let retry = actions.retry;
+    let error = move || {
+        error_of(approve.value().get())
+            .or_else(|| error_of(reject.value().get()))
+            .or_else(|| error_of(retry.value().get()))
+    };
     view! {
         <section class="card review" data-testid="review">
             <h2>"Review " <span class="muted small" data-testid="approval-count">{summary}</span></h2>
@@ -76,6 +81,13 @@ pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoV
                 }.into_any(),
                 (false, false) => ().into_any(),
             }}
+            {detail.may_retry.then(|| view! {
+                <ActionForm action=actions.retry attr:class="actions">
+                    <input type="hidden" name="id" value=id />
+                    <button type="submit" class="button" disabled=move || actions.retry.pending().get()>"Retry"</button>
+                    <span class="muted">" Queue the same change again, once the cause is fixed."</span>
+                </ActionForm>
+            })}
             <p class="field-error" role="alert">{error}</p>
         </section>
     }
