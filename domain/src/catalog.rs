@@ -146,6 +146,11 @@ pub struct ServiceDetail {
     pub certificates: Vec<Certificate>,
     /// Emails of the owning team's leads the portal knows.
     pub leads: Vec<String>,
+    /// The Deployment and Service as Stargate last applied them (multi-document YAML);
+    /// `None` until a request for the service was applied.
+    pub applied_manifests: Option<String>,
+    /// The latest requests about the service (its own and its ingresses'), newest first.
+    pub history: Vec<crate::request::RequestSummary>,
 }
 
 /// One page of a longer list, with the total so clients can paginate.

@@ -5,7 +5,11 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     api::get_service,
-    components::{error_panel::ErrorPanel, status_badge::StatusBadge, timestamp::Timestamp},
+    components::{
+        error_panel::ErrorPanel,
+        status_badge::{RequestStatusBadge, StatusBadge},
+        timestamp::Timestamp,
+    },
     error::UiError,
     pages::not_found::NotFound,
 };
@@ -127,6 +131,31 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 }.into_any()
+            }}
+        </section>
+        <section class="card section" data-testid="service-history">
+            <h2>"Request history " <A href="/requests/new?kind=service" attr:class="button small">"Request a change"</A></h2>
+            {if detail.history.is_empty() {
+                view! { <p class="muted">"No requests through Stargate yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain">
+                        {detail.history.iter().map(|r| view! {
+                            <li>
+                                <A href=format!("/requests/{}", r.id)>{format!("#{} {}", r.id, r.title)}</A>" "
+                                <RequestStatusBadge status=r.status />
+                                <span class="muted">" by "{r.requester_name.clone()}" · "<Timestamp value=r.created_at.clone() /></span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+        <section class="card section" data-testid="service-applied">
+            <h2>"As last applied"</h2>
+            {match detail.applied_manifests.clone() {
+                Some(yaml) => view! { <pre class="yaml"><code>{yaml}</code></pre> }.into_any(),
+                None => view! { <p class="muted">"Stargate has not applied this service yet."</p> }.into_any(),
             }}
         </section>
     }

@@ -207,6 +207,8 @@ impl Store {
             hosts,
             certificates: Vec::new(),
             leads: Vec::new(),
+            applied_manifests: None,
+            history: Vec::new(),
         }))
     }
 

@@ -182,8 +182,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO requests (kind, team_name, cluster, title, status, requester_id,
-                 reason, spec_json, manifests_yaml, plan_json, plan_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'pending_review', $5, $6, $7, '', '{}', '', $8, $8)
+                 reason, spec_json, manifests_yaml, plan_json, plan_hash, created_at, updated_at,
+                 service_name)
+             VALUES ($1, $2, $3, $4, 'pending_review', $5, $6, $7, '', '{}', '', $8, $8, $9)
              RETURNING id",
         )
         .bind(request.spec.kind().as_str())
@@ -194,6 +195,7 @@ impl Store {
         .bind(&request.reason)
         .bind(to_json(&spec_value(&request.spec))?)
         .bind(&at)
+        .bind(service_of(&request.spec))
         .fetch_one(&mut *tx)
         .await?;
         let change = prepare(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -326,6 +328,26 @@ impl Store {
         })
     }
 
+    /// The latest requests about a service, newest first.
+    pub async fn service_history(
+        &self,
+        team: &TeamName,
+        service: &ServiceName,
+        limit: u32,
+    ) -> Result<Vec<RequestSummary>, StoreError> {
+        let rows = sqlx::query(concat!(
+            summary_columns!(),
+            " FROM requests r JOIN users u ON u.id = r.requester_id
+              WHERE r.team_name = $1 AND r.service_name = $2 ORDER BY r.id DESC LIMIT $3"
+        ))
+        .bind(team.as_str())
+        .bind(service.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary).collect()
+    }
+
     /// Requests waiting for review, oldest first, with who asked.
     pub async fn pending_requests(&self) -> Result<Vec<(RequestSummary, i64)>, StoreError> {
         let rows = sqlx::query(concat!(
@@ -350,6 +372,15 @@ impl Store {
 /// The audit subject of a request.
 pub fn subject(id: i64) -> String {
     format!("request/{id}")
+}
+
+/// The catalog service a request is about, if any.
+fn service_of(spec: &RequestSpec) -> Option<&str> {
+    match spec {
+        RequestSpec::Service(s) => Some(s.name.as_str()),
+        RequestSpec::Ingress(s) => Some(s.service.as_str()),
+        RequestSpec::Certificate(_) => None,
+    }
 }
 
 /// The spec as stored: the validated spec's own JSON.

@@ -150,6 +150,15 @@ async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
     assert_eq!(status, 200, "{service}");
     assert_eq!(service["status"], "live");
     assert_eq!(service["cluster"], "kind");
+    // ... with what was applied, and the request that did it.
+    let applied = service["applied_manifests"].as_str().unwrap_or_default();
+    assert!(
+        applied.contains("image: ghcr.io/acme/orders:1.0.0"),
+        "{applied}"
+    );
+    assert!(applied.contains("kind: Service"), "{applied}");
+    assert_eq!(service["history"][0]["id"], id);
+    assert_eq!(service["history"][0]["status"], "applied");
 
     // An ALB ingress with instance targets on it: the Service is switched to NodePort
     // before the Ingress, and the ingress waits for its load balancer.
