@@ -1,5 +1,6 @@
 //! EKS cluster discovery against a real peer: moto (an AWS emulator) in server mode, started
-//! with `testing/moto.sh` on a free loopback port.
+//! with `testing/moto.sh` on a free loopback port; then the applier reaching a cluster with
+//! the EKS token (the test Kubernetes API server stands in for moto's fictitious endpoint).
 //!
 //! This binary holds exactly one test, because it sets AWS_* variables in the process
 //! environment (the default credential chain reads them) and that is only sound while no
@@ -79,6 +80,56 @@ impl Drop for Moto {
         if std::thread::panicking() {
             eprintln!("--- moto log ---\n{}", self.log.lock().unwrap().join("\n"));
         }
+    }
+}
+
+/// The test Kubernetes API server (testing/kube-api/server.py), killed when dropped.
+struct KubeApi {
+    child: Child,
+    url: String,
+}
+
+impl KubeApi {
+    fn start() -> Self {
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testing/kube-api/server.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args(["--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs testing/kube-api/server.py");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line.trim().trim_start_matches("listening on ").to_owned();
+        KubeApi {
+            child,
+            url: format!("http://{address}"),
+        }
+    }
+
+    /// GET on the server's control API (plain HTTP/1.0 is enough).
+    fn get(&self, path: &str) -> String {
+        use std::io::{Read, Write};
+        let address = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for KubeApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -223,6 +274,40 @@ async fn scenario(moto: &str) {
         "https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&"
     ));
     assert!(url.contains("X-Amz-Credential=testing%2F"), "{url}");
+
+    // The applier reaches the cluster with that token: moto's endpoint is fictitious, so
+    // `api_server` points it at the test Kubernetes API server, which records the token.
+    let kube = KubeApi::start();
+    let settings = server::config::Settings {
+        clusters: vec![server::config::ClusterSettings {
+            name: "prod".into(),
+            kind: server::config::ClusterKind::Eks,
+            description: String::new(),
+            context: None,
+            region: Some("eu-west-1".into()),
+            eks_cluster: Some("payments-prod".into()),
+            kubeconfig: None,
+            aws_endpoint_url: Some(moto.to_owned()),
+            api_server: Some(kube.url.clone()),
+        }],
+        ..server::config::Settings::default()
+    };
+    let clusters = server::apply::Clusters::from_settings(&settings);
+    let target = clusters.target("prod").await.expect("EKS target");
+    let client = target.kube().await.expect("client").expect("not a dry run");
+    let namespace = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "payments"}});
+    client
+        .apply(&namespace)
+        .await
+        .expect("apply through the EKS target");
+    let writes: serde_json::Value = serde_json::from_str(&kube.get("/_control/writes")).unwrap();
+    let sent = writes[0]["token"].as_str().unwrap_or_default();
+    assert!(
+        sent.starts_with(TOKEN_PREFIX),
+        "the API server got {sent:?}"
+    );
+    assert_eq!(writes[0]["field_manager"], "stargate");
 
     // Without any credentials in the chain the error says so (and nothing is sent).
     // SAFETY: as in use_test_environment; the runtime is single-threaded and idle here.
