@@ -122,6 +122,20 @@ pub fn plan(desired: &[Object], live: &dyn LiveObjects) -> Result<Plan, RenderEr
     Ok(Plan { objects, hash })
 }
 
+/// Whether `new` differs from `old` only by objects that were to be created and now exist
+/// exactly as desired (e.g. the team's namespace, created meanwhile by another request).
+/// Such a plan changes strictly less than the one reviewed, so its approvals still hold.
+pub fn only_caught_up(old: &Plan, new: &Plan) -> bool {
+    old.objects.len() == new.objects.len()
+        && old.objects.iter().zip(&new.objects).all(|(o, n)| {
+            o.kind == n.kind
+                && o.namespace == n.namespace
+                && o.name == n.name
+                && (o.change == n.change
+                    || (o.change == Change::Create && n.change == Change::Unchanged))
+        })
+}
+
 /// `live` reduced to the keys `desired` has (recursively in objects).
 fn pruned(live: &Value, desired: &Value) -> Value {
     match (live, desired) {
@@ -184,6 +198,21 @@ mod tests {
                 v
             })
         }
+    }
+
+    #[test]
+    fn a_plan_that_only_caught_up_keeps_its_approvals() {
+        let desired = objects("ghcr.io/a/api:1", ServiceType::ClusterIp);
+        let before = plan(&desired, &EmptyCluster).unwrap();
+        // The namespace landed meanwhile, exactly as desired.
+        let namespace_only = Applied(vec![desired[0].clone()]);
+        let after = plan(&desired, &namespace_only).unwrap();
+        assert_ne!(before.hash, after.hash);
+        assert!(only_caught_up(&before, &after));
+        // Someone else's Deployment landed: that is a different change to review.
+        let other = Applied(objects("ghcr.io/a/api:0", ServiceType::ClusterIp));
+        let changed = plan(&desired, &other).unwrap();
+        assert!(!only_caught_up(&before, &changed));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use domain::{
         NewRequest, RequestDetail, RequestSummary,
         change::{PreparedChange, prepare, render_change},
         lifecycle::{Action, Refusal, RequestFacts, ReviewPolicy, Who, comment_problem, decide},
+        plan::only_caught_up,
         render::RenderContext,
     },
 };
@@ -86,7 +87,7 @@ impl PortalService {
                 )));
             }
         };
-        if change.plan.hash == record.plan.hash {
+        if change.plan.hash == record.plan.hash || only_caught_up(&record.plan, &change.plan) {
             return Ok(());
         }
         let detail = json!({

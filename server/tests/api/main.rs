@@ -17,3 +17,4 @@ mod pages;
 mod requests;
 mod reviews;
 mod worker;
+mod worker_processes;

@@ -204,10 +204,7 @@ fn describe(event: &RequestEvent) -> String {
             "saw the plan change: approvals of the old plan no longer count".to_owned()
         }
         ("request.claim", _) => format!("started applying (attempt {})", detail["attempt"]),
-        ("apply.resume", _) => format!(
-            "took over applying after the previous worker stopped (attempt {})",
-            detail["attempt"]
-        ),
+        ("apply.resume", _) => format!("resumed applying (attempt {})", detail["attempt"]),
         ("apply.progress", _) => text("message"),
         ("request.succeed", _) if detail["dry_run"] == true => {
             "finished: a dry run, nothing was applied to a cluster".to_owned()

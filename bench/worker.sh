@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Worker benchmark, against the test Kubernetes API server (testing/kube-api/server.py,
+# rollout_ms 0) on loopback:
+#   (a) approval -> apply start latency, p50/p99, on SQLite (`stargate serve` with its
+#       embedded worker) and on PostgreSQL (`stargate serve` without one, plus one
+#       `stargate worker` process);
+#   (b) jobs applied per second on PostgreSQL with 1 and with 3 `stargate worker` processes
+#       (JOBS approved jobs queued first, then the workers start).
+#
+#   cargo build --release --bin stargate && bench/worker.sh     (release build, the default)
+#   bench/worker.sh debug                                        (the debug build)
+#   bench/worker.sh /path/to/stargate
+#
+# LATENCY_COUNT (40) requests one at a time for (a), JOBS (200) for (b), PORT (3310).
+# PostgreSQL at 127.0.0.1:5432, user postgres (trust), as for the tests. The client side is
+# bench/worker_client.py (Python 3 standard library). Prints a results table.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+case "${1:-release}" in
+  release | debug) bin=${STARGATE_BIN:-${CARGO_TARGET_DIR:-target}/${1:-release}/stargate} ;;
+  *) bin=$1 ;;
+esac
+[ -x "$bin" ] || { echo "no stargate binary at $bin (build it first)" >&2; exit 1; }
+latency_count=${LATENCY_COUNT:-40}
+jobs=${JOBS:-200}
+port=${PORT:-3310}
+url=http://127.0.0.1:$port
+client=bench/worker_client.py
+
+dir=$(mktemp -d)
+results=$dir/results.tsv
+db=stargate_bench_worker_$$
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+export RUST_LOG=${RUST_LOG:-warn}
+
+# The test API server: ready at once (rollout_ms 0), one kubeconfig (and token) per process.
+python3 testing/kube-api/server.py --port 0 >"$dir/kube.out" 2>/dev/null & pids+=($!)
+until grep -q '^listening on' "$dir/kube.out" 2>/dev/null; do sleep 0.05; done
+kube=http://$(sed -n 's/^listening on //p' "$dir/kube.out")
+kubeconfig() {
+  python3 testing/kube-api/server.py --write-kubeconfig "$dir/kubeconfig-$1" --context test \
+    --server "$kube" --token "$1"
+  echo "$dir/kubeconfig-$1"
+}
+
+# config FILE DATABASE_URL EMBEDDED KUBECONFIG_TOKEN
+config() {
+  cat >"$1" <<TOML
+listen = "127.0.0.1:$port"
+data_dir = "$dir/data"
+database_url = "$2"
+
+[log]
+filter = "warn"
+
+[auth]
+mode = "dev"
+
+[[teams]]
+name = "payments"
+member_groups = ["payments"]
+lead_groups = ["payments-leads"]
+
+[[clusters]]
+name = "kind"
+kind = "kubeconfig"
+kubeconfig = "$(kubeconfig "$4")"
+context = "test"
+
+[worker]
+embedded = $3
+TOML
+}
+
+# serve CONFIG: starts the portal and creates the two users' tokens.
+serve() {
+  "$bin" --config "$1" migrate
+  engineer=$("$bin" --config "$1" token create --user pat@example.com --groups payments 2>/dev/null | tail -n 1)
+  lead=$("$bin" --config "$1" token create --user lee@example.com --groups payments,payments-leads 2>/dev/null | tail -n 1)
+  "$bin" --config "$1" serve & serve_pid=$!; pids+=("$serve_pid")
+  until curl -sf "$url/readyz" >/dev/null; do sleep 0.05; done
+}
+stop_serve() {
+  kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+}
+
+echo "binary: $bin"
+echo "test API server: $kube (rollout_ms 0)"
+
+# (a) SQLite, embedded worker.
+mkdir -p "$dir/data"
+config "$dir/sqlite.toml" "sqlite://$dir/data/stargate.db" true embedded
+serve "$dir/sqlite.toml"
+python3 "$client" latency --url "$url" --engineer "$engineer" --lead "$lead" --label "sqlite, embedded worker" \
+  --results "$results" --count "$latency_count" --prefix lat-sqlite
+stop_serve
+
+# (a) PostgreSQL, one `stargate worker` process.
+psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $db"
+pg=postgres://postgres@127.0.0.1:5432/$db
+config "$dir/pg.toml" "$pg" false api
+serve "$dir/pg.toml"
+for n in 1 2 3; do config "$dir/worker-$n.toml" "$pg" false "worker-$n"; done
+"$bin" --config "$dir/worker-1.toml" worker & worker_pid=$!; pids+=("$worker_pid")
+python3 "$client" latency --url "$url" --engineer "$engineer" --lead "$lead" --label "postgres, 1 worker process" \
+  --results "$results" --count "$latency_count" --prefix lat-pg
+kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
+
+# (b) PostgreSQL throughput, 1 and 3 worker processes.
+for n in 1 3; do
+  workers=()
+  for i in $(seq 1 "$n"); do workers+=(--worker "$bin --config $dir/worker-$i.toml worker"); done
+  python3 "$client" throughput --url "$url" --engineer "$engineer" --lead "$lead" --kube "$kube" \
+    --label "postgres, $n worker process$([ "$n" = 1 ] || echo es)" --results "$results" --count "$jobs" --prefix "tput$n" "${workers[@]}"
+done
+stop_serve
+
+echo
+echo "approval -> apply start (client: approve response -> first GET not 'queued', 5 ms polls;"
+echo "audit: request.approve -> request.claim, second precision); jobs/s: from worker start,"
+echo "and between the first and last write the API server received"
+python3 "$client" table "$results"
