@@ -233,6 +233,24 @@ async fn server_errors_are_retried_with_backoff_until_applied(db: Db) {
     );
 }
 
+async fn a_hung_api_server_times_out_and_is_retried(db: Db) {
+    let kube = KubeApi::start(&["--hang-writes", "1", "--hang-ms", "4000"]).await;
+    let worker = WorkerSettings {
+        request_timeout_seconds: 1,
+        ..quick_worker()
+    };
+    let app = spawn_with_cluster(db, &kube, worker).await;
+    let id = approved(&app, &service("slowpoke")).await;
+    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let story = timeline(&detail);
+    assert_eq!(detail["request"]["status"], "applied", "{story:?}");
+    let retry = story
+        .iter()
+        .find(|l| l.contains("retrying in"))
+        .expect("a retry after the timeout");
+    assert!(retry.contains("attempt 1 failed"), "{retry}");
+}
+
 async fn an_invalid_object_fails_with_the_api_servers_message(db: Db) {
     let kube = KubeApi::start(&["--reject-names", "Deployment/broken"]).await;
     let app = spawn_with_cluster(db, &kube, quick_worker()).await;
@@ -305,6 +323,7 @@ async fn objects_that_never_become_ready_fail_clearly(db: Db) {
 on_both_databases!(
     an_approved_service_is_applied_ready_and_recorded,
     server_errors_are_retried_with_backoff_until_applied,
+    a_hung_api_server_times_out_and_is_retried,
     an_invalid_object_fails_with_the_api_servers_message,
     objects_that_never_become_ready_fail_clearly,
 );
