@@ -356,6 +356,11 @@ impl Settings {
                 "must be from 1 to 8784 (a year)",
             ));
         }
+        self.validate_clusters()
+    }
+
+    /// The clusters and worker settings, as `stargate worker` needs them too.
+    pub fn validate_clusters(&self) -> Result<(), ConfigError> {
         for cluster in &self.clusters {
             domain::names::check_dns_label(&cluster.name)
                 .map_err(|e| invalid("clusters.name", e))?;
@@ -374,6 +379,15 @@ impl Settings {
                 }
                 _ => {}
             }
+        }
+        if self.worker.lease_seconds < 3 {
+            return Err(invalid(
+                "worker.lease_seconds",
+                "must be at least 3 (the lease is renewed at a third of it)",
+            ));
+        }
+        if self.worker.max_attempts == 0 {
+            return Err(invalid("worker.max_attempts", "must be at least 1"));
         }
         Ok(())
     }

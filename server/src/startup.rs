@@ -188,6 +188,7 @@ fn configured_teams(settings: &Settings) -> Vec<NewTeam> {
 
 /// `stargate worker`: works the queue until Ctrl-C or SIGTERM, without a web server.
 pub async fn run_worker(settings: &Settings) -> Result<(), StartupError> {
+    settings.validate_clusters()?;
     let store = Store::open(&settings.database_url()).await?;
     let wake = Arc::new(Notify::new());
     if store.backend() == Backend::Postgres {
