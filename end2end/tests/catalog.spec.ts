@@ -26,7 +26,9 @@ test("search narrows the catalog as you type, without a page load", async ({ pag
   await page.getByRole("link", { name: "ledger" }).click();
   await expect(page).toHaveURL(/\/services\/payments\/ledger$/);
   await expect(page.getByRole("heading", { level: 1 })).toContainText("ledger");
-  await expect(page.getByText("ghcr.io/acme/ledger:3.0.0")).toBeVisible();
+  await expect(page.getByText("ghcr.io/acme/ledger:3.0.0", { exact: true })).toBeVisible();
+  // ... and the manifests as last applied.
+  await expect(page.getByTestId("service-applied")).toContainText("image: ghcr.io/acme/ledger:3.0.0");
   expect(await page.evaluate(() => (window as any).__stillSamePage)).toBe(true);
 });
 
