@@ -7,7 +7,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{FieldError, FieldErrors, PageRequest, TeamName};
+use crate::{
+    FieldError, FieldErrors, PageRequest, TeamName,
+    query::{non_empty, query_string},
+};
 
 /// Longest email address (RFC 5321 path limit).
 pub const MAX_ACTOR_LEN: usize = 254;
@@ -99,24 +102,15 @@ impl RawAuditQuery {
     /// The filters that are set, on `page` (left out when 1), as a URL query string.
     pub fn to_query_string(&self, page: u32) -> String {
         let page = (page > 1).then(|| page.to_string());
-        [
-            ("team", &self.team),
-            ("actor", &self.actor),
-            ("request", &self.request),
-            ("since", &self.since),
-            ("until", &self.until),
-            ("page", &page),
-            ("per_page", &self.per_page),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| {
-            value
-                .as_deref()
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("{key}={}", encode(v)))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+        query_string([
+            ("team", non_empty(&self.team)),
+            ("actor", non_empty(&self.actor)),
+            ("request", non_empty(&self.request)),
+            ("since", non_empty(&self.since)),
+            ("until", non_empty(&self.until)),
+            ("page", page.as_deref()),
+            ("per_page", non_empty(&self.per_page)),
+        ])
     }
 
     /// Whether any filter (not paging) is set.
@@ -151,13 +145,13 @@ impl AuditQuery {
     /// Validates every field and reports every problem, each naming its parameter.
     pub fn parse(raw: &RawAuditQuery) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let filled = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
-        let team = filled(&raw.team).and_then(|t| errors.collect(TeamName::parse("team", &t)));
-        let actor = filled(&raw.actor).and_then(|a| errors.collect(parse_actor("actor", a)));
+        let team = non_empty(&raw.team).and_then(|t| errors.collect(TeamName::parse("team", t)));
+        let actor =
+            non_empty(&raw.actor).and_then(|a| errors.collect(parse_actor("actor", a.to_owned())));
         let request =
-            filled(&raw.request).and_then(|r| errors.collect(parse_request_id("request", &r)));
-        let since = filled(&raw.since).and_then(|s| errors.collect(parse_instant("since", &s)));
-        let until = filled(&raw.until).and_then(|u| errors.collect(parse_instant("until", &u)));
+            non_empty(&raw.request).and_then(|r| errors.collect(parse_request_id("request", r)));
+        let since = non_empty(&raw.since).and_then(|s| errors.collect(parse_instant("since", s)));
+        let until = non_empty(&raw.until).and_then(|u| errors.collect(parse_instant("until", u)));
         // A backwards range is not an error: it simply holds no events.
         let page = match PageRequest::parse(&raw.page, &raw.per_page) {
             Ok(page) => page,
@@ -266,19 +260,6 @@ fn days_in_month(year: u32, month: u32) -> u32 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ fn non_blank(value: &Option<String>) -> Option<&str> {
 }
 
 /// Filters are exact words: empty means "any", anything else is checked as sent.
-fn non_empty(value: &Option<String>) -> Option<&str> {
+pub(crate) fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
 }
 
@@ -276,15 +276,23 @@ impl RawServiceQuery {
             ("page", &self.page),
             ("per_page", &self.per_page),
         ];
-        let parts: Vec<String> = fields
-            .iter()
-            .filter_map(|(key, value)| {
-                non_blank(value)
-                    .map(|_| format!("{key}={}", encode(value.as_deref().unwrap_or_default())))
-            })
-            .collect();
-        parts.join("&")
+        query_string(
+            fields
+                .iter()
+                .map(|(key, value)| (*key, non_blank(value).and(value.as_deref()))),
+        )
     }
+}
+
+/// `key=value` pairs joined with `&`, values percent-encoded; absent values left out.
+pub(crate) fn query_string<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> String {
+    pairs
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| format!("{key}={}", encode(v))))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).

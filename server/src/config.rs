@@ -187,6 +187,13 @@ fn one() -> u32 {
     1
 }
 
+impl TeamSettings {
+    /// The team's Kubernetes namespace: as configured, or the team's name.
+    pub fn namespace(&self) -> String {
+        self.namespace.clone().unwrap_or_else(|| self.name.clone())
+    }
+}
+
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {

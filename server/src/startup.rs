@@ -180,7 +180,7 @@ fn configured_teams(settings: &Settings) -> Vec<NewTeam> {
                 name: domain::TeamName::parse("teams.name", &t.name).ok()?,
                 display_name: t.display_name.clone().unwrap_or_else(|| t.name.clone()),
                 description: t.description.clone(),
-                namespace: t.namespace.clone().unwrap_or_else(|| t.name.clone()),
+                namespace: t.namespace(),
             })
         })
         .collect()

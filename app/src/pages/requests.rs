@@ -19,26 +19,6 @@ use crate::{
     },
 };
 
-/// The query string for `raw` on `page` (defaults left out so links stay short).
-fn query_string(raw: &RawRequestQuery, page: Option<u32>) -> String {
-    let page = page.filter(|p| *p > 1).map(|p| p.to_string());
-    [
-        ("mine", &raw.mine),
-        ("status", &raw.status),
-        ("team", &raw.team),
-        ("page", &page),
-    ]
-    .into_iter()
-    .filter_map(|(key, value)| {
-        value
-            .as_deref()
-            .filter(|v| !v.is_empty())
-            .map(|v| format!("{key}={v}"))
-    })
-    .collect::<Vec<_>>()
-    .join("&")
-}
-
 #[component]
 pub fn RequestsPage() -> impl IntoView {
     let query_map = use_query_map();
@@ -57,7 +37,7 @@ pub fn RequestsPage() -> impl IntoView {
         let href = move || {
             let mut next = raw.get();
             next.mine = Some(mine.into());
-            with_query("/requests", &query_string(&next, None))
+            with_query("/requests", &next.to_query_string(1))
         };
         let current = move || raw.with(|r| r.mine.as_deref() == Some(mine));
         view! { <A href=href attr:class="tab" attr:aria-current=move || current().then_some("page")>{label}</A> }
@@ -66,7 +46,7 @@ pub fn RequestsPage() -> impl IntoView {
         let href = move || {
             let mut next = raw.get();
             next.status = status.map(|s| s.as_str().to_owned());
-            with_query("/requests", &query_string(&next, None))
+            with_query("/requests", &next.to_query_string(1))
         };
         let label = status.map_or("Any status", |s| s.label());
         let current = move || {
@@ -129,6 +109,6 @@ fn RequestTable(page: Page<RequestSummary>, raw: RawRequestQuery) -> impl IntoVi
                 }).collect_view()}
             </tbody>
         </table>
-        <Pagination page href=move |n| with_query("/requests", &query_string(&raw, Some(n))) />
+        <Pagination page href=move |n| with_query("/requests", &raw.to_query_string(n)) />
     }
 }

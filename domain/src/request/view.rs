@@ -4,7 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{RequestKind, RequestStatus, plan::Plan};
-use crate::{FieldErrors, PageRequest, TeamName};
+use crate::{
+    FieldErrors, PageRequest, TeamName,
+    query::{non_empty, query_string},
+};
 
 /// One request in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +114,21 @@ pub struct RawRequestQuery {
     pub per_page: Option<String>,
 }
 
+impl RawRequestQuery {
+    /// The set fields as a URL query string for `page` (defaults left out so links stay
+    /// short).
+    pub fn to_query_string(&self, page: u32) -> String {
+        let page = (page > 1).then(|| page.to_string());
+        query_string([
+            ("mine", non_empty(&self.mine)),
+            ("status", non_empty(&self.status)),
+            ("team", non_empty(&self.team)),
+            ("page", page.as_deref()),
+            ("per_page", non_empty(&self.per_page)),
+        ])
+    }
+}
+
 /// A validated request list query; newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestQuery {
@@ -123,15 +141,14 @@ pub struct RequestQuery {
 impl RequestQuery {
     pub fn parse(raw: &RawRequestQuery) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let filled = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
         let status =
-            filled(&raw.status).and_then(|s| errors.collect(RequestStatus::parse("status", &s)));
-        let team = filled(&raw.team).and_then(|t| errors.collect(TeamName::parse("team", &t)));
-        let mine = filled(&raw.mine)
+            non_empty(&raw.status).and_then(|s| errors.collect(RequestStatus::parse("status", s)));
+        let team = non_empty(&raw.team).and_then(|t| errors.collect(TeamName::parse("team", t)));
+        let mine = non_empty(&raw.mine)
             .and_then(|m| {
                 errors.collect(crate::field_error::choice(
                     "mine",
-                    &m,
+                    m,
                     &[("true", true), ("false", false)],
                 ))
             })

@@ -78,6 +78,9 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What a body that is not JSON is told.
+pub const NOT_JSON: &str = "send the body as JSON with Content-Type: application/json";
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = match rejection.status() {
@@ -85,9 +88,7 @@ impl From<JsonRejection> for ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         let message = match status {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                "send the body as JSON with Content-Type: application/json".to_owned()
-            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => NOT_JSON.to_owned(),
             StatusCode::PAYLOAD_TOO_LARGE => format!(
                 "the body is larger than the {} KiB a request may be",
                 super::requests::MAX_BODY_BYTES / 1024

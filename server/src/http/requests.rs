@@ -17,7 +17,8 @@ use axum::{
 use domain::{
     Actor, Page,
     request::{
-        RequestDetail, RequestQuery, RequestSummary, change::PreparedChange, view::RawRequestQuery,
+        RequestDetail, RequestEvent, RequestQuery, RequestSummary, change::PreparedChange,
+        view::RawRequestQuery,
     },
 };
 use serde_json::Value;
@@ -216,7 +217,7 @@ fn comment_of(
     if !json {
         return Err(ApiError::Body(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the body as JSON with Content-Type: application/json".into(),
+            super::error::NOT_JSON.into(),
         ));
     }
     // `null` is an empty body, as the document allows.
@@ -328,15 +329,8 @@ struct Feed {
 }
 
 impl Feed {
-    /// Queues what changed since the last look; `false` when the stream should end.
-    async fn refresh(&mut self) -> bool {
-        let Ok((status, events)) = self
-            .portal
-            .request_events_after(&self.actor, self.id, self.after)
-            .await
-        else {
-            return false;
-        };
+    /// Queues events and a changed status.
+    fn push(&mut self, status: domain::request::RequestStatus, events: Vec<RequestEvent>) {
         for event in events {
             self.after = event.id;
             if let Ok(data) = serde_json::to_string(&event) {
@@ -353,7 +347,21 @@ impl Feed {
             self.pending
                 .push_back(Event::default().event("status").data(status.as_str()));
         }
-        true
+    }
+
+    /// Queues what changed since the last look; `false` when the stream should end.
+    async fn refresh(&mut self) -> bool {
+        match self
+            .portal
+            .request_events_after(&self.actor, self.id, self.after)
+            .await
+        {
+            Ok((status, events)) => {
+                self.push(status, events);
+                true
+            }
+            Err(_) => false,
+        }
     }
 }
 
@@ -384,16 +392,13 @@ pub async fn request_events(
 ) -> Result<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
     let id = request_id(&id)?;
     let Query(query) = query.map_err(bad_query)?;
-    let mut after = headers
+    let after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(0);
-    // Unknown requests are a 404, not an empty stream.
-    let (_, history) = state.portal.request_events_after(&actor, id, 0).await?;
-    if query.since.as_deref() == Some("now") {
-        after = history.last().map_or(0, |e| e.id);
-    }
+    // One read answers 404 for an unknown request and gives the history to send.
+    let (status, events) = state.portal.request_events_after(&actor, id, after).await?;
     let mut feed = Feed {
         portal: state.portal.clone(),
         actor,
@@ -402,7 +407,13 @@ pub async fn request_events(
         status: None,
         pending: std::collections::VecDeque::new(),
     };
-    feed.refresh().await;
+    if query.since.as_deref() == Some("now") {
+        // The page already shows the history: start after it.
+        feed.after = events.last().map_or(after, |e| e.id);
+        feed.push(status, Vec::new());
+    } else {
+        feed.push(status, events);
+    }
     let stream = futures::stream::unfold(feed, |mut feed| async move {
         loop {
             if let Some(event) = feed.pending.pop_front() {

@@ -46,7 +46,7 @@ impl RequestPolicy {
                 Some((
                     name,
                     TeamPolicy {
-                        namespace: t.namespace.clone().unwrap_or_else(|| t.name.clone()),
+                        namespace: t.namespace(),
                         allowed_domains: t.allowed_domains.clone(),
                         required_approvals: t.required_approvals,
                     },
