@@ -131,8 +131,11 @@ fn every_golden_manifest_passes_strict_validation() {
         )
         .unwrap();
     }
-    let tool =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/validate-manifests");
+    // The shared tools sit beside the project's folder; STARGATE_SHARED points elsewhere.
+    let shared = std::env::var_os("STARGATE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let tool = shared.join("tools/validate-manifests");
     let output = Command::new("bash")
         .arg(&tool)
         .arg(dir.path())
