@@ -84,6 +84,30 @@ pub(crate) async fn audit_for_team(
     Ok(())
 }
 
+/// Makes `user_groups` say exactly `groups` for the user (the rows behind "who leads
+/// this team").
+async fn set_groups(
+    tx: &mut Transaction<'static, Any>,
+    user_id: i64,
+    groups: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM user_groups WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for group in groups {
+        sqlx::query(
+            "INSERT INTO user_groups (group_name, user_id) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(group)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Creates or refreshes a user at sign-in (name and groups come from the IdP each time).
     pub async fn sign_in_user(
@@ -112,6 +136,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let record = user(&row)?;
+        set_groups(&mut tx, record.id, groups).await?;
         audit(
             &mut tx,
             email,
@@ -133,6 +158,7 @@ impl Store {
     ) -> Result<UserRecord, StoreError> {
         let groups_json = serde_json::to_string(groups.unwrap_or_default())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO users (email, name, groups_json, created_at) VALUES ($1, $1, $2, $3)
              ON CONFLICT (email) DO UPDATE
@@ -143,9 +169,14 @@ impl Store {
         .bind(&groups_json)
         .bind(now())
         .bind(i64::from(groups.is_some()))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        user(&row)
+        let record = user(&row)?;
+        if let Some(groups) = groups {
+            set_groups(&mut tx, record.id, groups).await?;
+        }
+        tx.commit().await?;
+        Ok(record)
     }
 
     pub async fn create_session(

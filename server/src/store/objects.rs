@@ -3,7 +3,7 @@
 use domain::{Certificate, Cluster, Host, Page, PageRequest, ServiceName, TeamName};
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, now, now_plus};
+use super::{Backend, Store, StoreError, now, now_plus};
 
 /// A cluster from configuration.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ fn host(row: &AnyRow) -> Result<Host, StoreError> {
 }
 
 /// Certificates expiring before this instant are "expiring soon".
-fn soon_cutoff() -> String {
+pub(super) fn soon_cutoff() -> String {
     now_plus(time::Duration::days(30))
 }
 
@@ -169,49 +169,28 @@ impl Store {
     }
 
     /// The team's certificates naming any of `hosts`.
-    pub async fn certificates_for(
-        &self,
-        team: &TeamName,
-        hosts: &[Host],
-    ) -> Result<Vec<Certificate>, StoreError> {
-        if hosts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(
-            "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team
-             FROM certificates c JOIN teams t ON t.id = c.team_id WHERE t.name = $1 ORDER BY c.name",
-        )
-        .bind(team.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let soon = soon_cutoff();
-        rows.iter()
-            .map(|r| certificate(r, &soon))
-            .filter(|c| {
-                c.as_ref().map_or(true, |c| {
-                    hosts.iter().any(|h| c.dns_names.contains(&h.host))
-                })
-            })
-            .collect()
-    }
-
     /// Emails of signed-in users whose groups include any of `groups`.
     pub async fn users_in_groups(&self, groups: &[String]) -> Result<Vec<String>, StoreError> {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query("SELECT email, groups_json FROM users ORDER BY email")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut emails = Vec::new();
-        for row in &rows {
-            let json: String = row.try_get("groups_json")?;
-            let theirs: Vec<String> = serde_json::from_str(&json).map_err(corrupt)?;
-            if theirs.iter().any(|g| groups.contains(g)) {
-                emails.push(row.try_get("email")?);
+        // The groups go in as one JSON array parameter, read back as rows by each dialect.
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT DISTINCT u.email FROM user_groups g JOIN users u ON u.id = g.user_id
+                 WHERE g.group_name IN (SELECT value FROM json_each($1)) ORDER BY u.email"
             }
-        }
-        Ok(emails)
+            Backend::Postgres => {
+                "SELECT DISTINCT u.email FROM user_groups g JOIN users u ON u.id = g.user_id
+                 WHERE g.group_name IN (SELECT json_array_elements_text($1::json))
+                 ORDER BY u.email"
+            }
+        };
+        let groups = serde_json::to_string(groups).map_err(corrupt)?;
+        Ok(sqlx::query_scalar(sql)
+            .bind(groups)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn count_services_of(&self, team: &TeamName) -> Result<u64, StoreError> {

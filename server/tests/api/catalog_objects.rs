@@ -104,6 +104,30 @@ async fn service_detail_has_hosts_certificates_and_leads(db: Db) {
     assert_eq!(other["certificates"], serde_json::json!([]));
 }
 
+async fn leads_follow_the_groups_of_each_sign_in(db: Db) {
+    let app = spawn_app(db).await;
+    let leads = |body: &serde_json::Value| body["leads"].clone();
+    // A second lead appears once signed in with the lead group...
+    app.token_for("kim@example.com", &["payments-leads", "search"])
+        .await;
+    let (_, body) = app.get_json("/api/v1/services/payments/ledger").await;
+    assert_eq!(
+        leads(&body),
+        serde_json::json!(["kim@example.com", "lee@example.com"])
+    );
+    // ...and is gone once the IdP no longer lists it.
+    app.token_for("kim@example.com", &["search"]).await;
+    let (_, body) = app.get_json("/api/v1/services/payments/ledger").await;
+    assert_eq!(leads(&body), serde_json::json!(["lee@example.com"]));
+    let (_, team) = app.get_json("/api/v1/teams/search").await;
+    assert!(
+        team["members"]
+            .as_array()
+            .is_some_and(|m| m.contains(&"kim@example.com".into())),
+        "{team:#}"
+    );
+}
+
 async fn team_detail_lists_leads_members_and_service_count(db: Db) {
     let app = spawn_app(db).await;
     let (status, body) = app.get_json("/api/v1/teams/payments").await;
@@ -135,6 +159,7 @@ on_both_databases!(
     search_finds_services_by_host_and_filters_by_cluster,
     services_sort_by_name,
     service_detail_has_hosts_certificates_and_leads,
+    leads_follow_the_groups_of_each_sign_in,
     team_detail_lists_leads_members_and_service_count,
     empty_lists_before_anything_is_applied,
 );
