@@ -91,27 +91,11 @@ impl Portal for PortalService {
         team: &TeamName,
         name: &ServiceName,
     ) -> Result<ServiceDetail, PortalError> {
-        // Independent reads, run side by side on the pool's connections.
-        let lead_groups = self.auth.lead_groups(team);
-        let (detail, leads, history) = tokio::try_join!(
-            self.store.service(team, name),
-            self.store.users_in_groups(&lead_groups),
-            self.store.service_history(team, name, 10),
-        )
-        .map_err(unavailable)?;
-        let mut detail =
-            detail.ok_or_else(|| PortalError::NotFound(format!("service {team}/{name}")))?;
-        let (certificates, applied) = tokio::try_join!(
-            self.store.certificates_for(team, &detail.hosts),
-            self.store
-                .applied_manifests(&detail.cluster, &detail.namespace, name.as_str()),
-        )
-        .map_err(unavailable)?;
-        detail.certificates = certificates;
-        detail.applied_manifests = applied;
-        detail.leads = leads;
-        detail.history = history;
-        Ok(detail)
+        self.store
+            .service_detail(team, name, &self.auth.lead_groups(team))
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| PortalError::NotFound(format!("service {team}/{name}")))
     }
 
     #[tracing::instrument(skip(self))]

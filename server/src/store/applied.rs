@@ -51,39 +51,6 @@ impl Store {
         Ok(applied)
     }
 
-    /// The Deployment and Service of a service as last applied, as YAML documents.
-    pub async fn applied_manifests(
-        &self,
-        cluster: &str,
-        namespace: &str,
-        name: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT manifest_json FROM applied_objects
-             WHERE cluster = $1 AND namespace = $2 AND name = $3
-               AND kind IN ('Deployment', 'Service')
-             ORDER BY kind",
-        )
-        .bind(cluster)
-        .bind(namespace)
-        .bind(name)
-        .fetch_all(&self.pool)
-        .await?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let mut yaml = String::new();
-        for row in &rows {
-            let object: Value = json(row, "manifest_json")?;
-            yaml.push_str("---\n");
-            yaml.push_str(
-                &serde_norway::to_string(&object)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            );
-        }
-        Ok(Some(yaml))
-    }
-
     /// Records `objects` as applied to `cluster` (replacing what was recorded before).
     pub async fn record_applied(
         &self,

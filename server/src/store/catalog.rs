@@ -1,8 +1,7 @@
 //! Catalog queries: teams and services.
 
 use domain::{
-    Page, ServiceDetail, ServiceName, ServiceQuery, ServiceSort, ServiceStatus, ServiceSummary,
-    Team, TeamName,
+    Page, ServiceName, ServiceQuery, ServiceSort, ServiceStatus, ServiceSummary, Team, TeamName,
 };
 use sqlx::{Row, any::AnyRow};
 
@@ -57,7 +56,7 @@ fn service_name(row: &AnyRow) -> Result<ServiceName, StoreError> {
         .map_err(|e| corrupt("service", e))
 }
 
-fn service_status(row: &AnyRow) -> Result<ServiceStatus, StoreError> {
+pub(super) fn service_status(row: &AnyRow) -> Result<ServiceStatus, StoreError> {
     ServiceStatus::parse("status", &row.try_get::<String, _>("status")?)
         .map_err(|e| corrupt("status", e))
 }
@@ -153,63 +152,6 @@ impl Store {
             page: query.page,
             per_page: query.per_page,
         })
-    }
-
-    pub async fn service(
-        &self,
-        team: &TeamName,
-        name: &ServiceName,
-    ) -> Result<Option<ServiceDetail>, StoreError> {
-        // The service and its hosts in one read (a row per host, or one without).
-        let rows = sqlx::query(
-            "SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description,
-                    s.cluster, s.status, s.image, s.replicas, s.port, s.created_at, s.updated_at,
-                    h.host, h.class, h.tls
-             FROM services s JOIN teams t ON t.id = s.team_id
-                  LEFT JOIN hosts h ON h.service_id = s.id
-             WHERE t.name = $1 AND s.name = $2
-             ORDER BY h.host",
-        )
-        .bind(team.as_str())
-        .bind(name.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let Some(row) = rows.first() else {
-            return Ok(None);
-        };
-        let mut hosts = Vec::new();
-        for r in &rows {
-            if let Some(host) = r.try_get::<Option<String>, _>("host")? {
-                hosts.push(domain::Host {
-                    host,
-                    team: team.clone(),
-                    service: name.clone(),
-                    class: r.try_get("class")?,
-                    tls: r.try_get("tls")?,
-                });
-            }
-        }
-        let replicas: i64 = row.try_get("replicas")?;
-        let port: i64 = row.try_get("port")?;
-        Ok(Some(ServiceDetail {
-            team: team_name(row, "team")?,
-            team_display_name: row.try_get("display_name")?,
-            name: service_name(row)?,
-            description: row.try_get("description")?,
-            cluster: row.try_get("cluster")?,
-            namespace: row.try_get("namespace")?,
-            status: service_status(row)?,
-            image: row.try_get("image")?,
-            replicas: u32::try_from(replicas).map_err(|e| corrupt("replicas", e))?,
-            port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            hosts,
-            certificates: Vec::new(),
-            leads: Vec::new(),
-            applied_manifests: None,
-            history: Vec::new(),
-        }))
     }
 
     /// Makes the teams table match configuration for these teams (added or updated; teams

@@ -13,6 +13,7 @@ mod objects;
 mod outcomes;
 mod requests;
 mod reviews;
+mod service_detail;
 
 use std::{str::FromStr, time::Duration};
 

@@ -328,26 +328,6 @@ impl Store {
         })
     }
 
-    /// The latest requests about a service, newest first.
-    pub async fn service_history(
-        &self,
-        team: &TeamName,
-        service: &ServiceName,
-        limit: u32,
-    ) -> Result<Vec<RequestSummary>, StoreError> {
-        let rows = sqlx::query(concat!(
-            summary_columns!(),
-            " FROM requests r JOIN users u ON u.id = r.requester_id
-              WHERE r.team_name = $1 AND r.service_name = $2 ORDER BY r.id DESC LIMIT $3"
-        ))
-        .bind(team.as_str())
-        .bind(service.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(summary).collect()
-    }
-
     /// Requests waiting for review, oldest first, with who asked.
     pub async fn pending_requests(&self) -> Result<Vec<(RequestSummary, i64)>, StoreError> {
         let rows = sqlx::query(concat!(

@@ -446,6 +446,33 @@ async fn the_list_filters_by_mine_status_and_team_and_pages(db: Db) {
     }
 }
 
+async fn a_service_page_lists_its_latest_ten_requests_newest_first(db: Db) {
+    let app = spawn_app(db).await;
+    for replicas in 1..=12 {
+        let body = with_spec(service_body("ledger"), json!({"replicas": replicas}));
+        submit(&app, Persona::EngineerA, &body).await;
+    }
+    // Another service's request stays off this page.
+    submit(&app, Persona::EngineerA, &service_body("orders")).await;
+    let (status, page) = app.get_json("/api/v1/services/payments/ledger").await;
+    assert_eq!(status, 200);
+    let list = send(
+        &app,
+        Persona::EngineerA,
+        Method::GET,
+        "/api/v1/requests?team=payments&per_page=13",
+    )
+    .await;
+    // The page's entries are the list's, newest first, without the other service's.
+    let expected: Vec<Value> = list.body["items"].as_array().expect("items")[1..11].to_vec();
+    assert_eq!(page["history"], Value::Array(expected));
+    assert!(
+        page["history"][0]["id"].as_i64() > page["history"][9]["id"].as_i64(),
+        "{:#}",
+        page["history"]
+    );
+}
+
 async fn certificates_and_tls_ingresses_render_for_cert_manager(db: Db) {
     let app = spawn_app(db).await;
     // A wildcard certificate, issued over DNS-01.
@@ -1509,6 +1536,7 @@ async fn many_invalid_bodies_store_nothing(db: Db) {
 on_both_databases!(
     a_service_request_is_stored_for_review_with_labelled_manifests,
     the_list_filters_by_mine_status_and_team_and_pages,
+    a_service_page_lists_its_latest_ten_requests_newest_first,
     alb_instance_targets_bring_the_service_along_as_node_port,
     certificates_and_tls_ingresses_render_for_cert_manager,
     bad_input_of_every_field_is_refused_by_name_and_stores_nothing,
