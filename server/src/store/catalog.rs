@@ -92,11 +92,11 @@ impl Store {
 
         let unfiltered =
             team.is_none() && status.is_none() && pattern.is_none() && cluster.is_none();
-        // SQLite cannot drop the `$n IS NULL OR ...` terms when planning, so a count with
-        // them scans every row; the plain count answers from an index (~0.9 ms → 5 µs at
-        // 10,000 services).
+        // The unfiltered total is a counter kept by triggers: a count with the `$n IS NULL
+        // OR ...` terms scans every row on SQLite, and even a plain one took PostgreSQL
+        // about a millisecond at 10,000 services.
         let total: i64 = if unfiltered {
-            sqlx::query_scalar("SELECT COUNT(*) FROM services")
+            sqlx::query_scalar("SELECT services FROM catalog_size WHERE id = 1")
                 .fetch_one(&self.pool)
                 .await?
         } else {

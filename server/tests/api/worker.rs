@@ -107,6 +107,7 @@ fn timeline(detail: &Value) -> Vec<String> {
 async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
     let kube = KubeApi::start(&["--rollout-ms", "300"]).await;
     let app = spawn_with_cluster(db, &kube, quick_worker()).await;
+    let before = app.get_json("/api/v1/services").await.1["total"].as_u64();
     let id = approved(&app, &service("orders")).await;
     let detail = settled(&app, id, &["applied", "failed"]).await;
     assert_eq!(
@@ -115,6 +116,9 @@ async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
         "{:?}",
         timeline(&detail)
     );
+    // The catalog's total counts the new service.
+    let after = app.get_json("/api/v1/services").await.1["total"].as_u64();
+    assert_eq!(after, before.map(|n| n + 1));
 
     // The API server received server-side applies, in dependency order, from `stargate`.
     let writes = kube.writes().await;
