@@ -7,8 +7,9 @@ mod pages;
 pub mod rate_limit;
 pub mod routes;
 pub mod secret;
+mod token_cache;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use domain::{Actor, TeamAccess, TeamName};
@@ -20,6 +21,7 @@ use crate::{
 pub use oidc::{OidcClient, OidcError};
 use rate_limit::FailureLimiter;
 use secret::{hash_secret, new_access_token, random_secret};
+use token_cache::TokenCache;
 
 pub const SESSION_COOKIE: &str = "stargate_session";
 pub const LOGIN_COOKIE: &str = "stargate_login";
@@ -46,6 +48,7 @@ pub struct Auth {
     pub public_origin: String,
     pub failures: FailureLimiter,
     pub dev_users: Vec<DevUser>,
+    tokens: TokenCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +108,7 @@ impl Auth {
             public_origin,
             failures: FailureLimiter::new(10, Duration::from_secs(60)),
             dev_users,
+            tokens: TokenCache::default(),
         })
     }
 
@@ -157,8 +161,27 @@ impl Auth {
         if !token.starts_with(secret::TOKEN_PREFIX) {
             return Ok(None);
         }
-        let user = self.store.token_user(&hash_secret(token)).await?;
-        Ok(user.map(|u| self.actor(u)))
+        let hash = hash_secret(token);
+        let now = Instant::now();
+        if let Some(actor) = self.tokens.get(&hash, now) {
+            return Ok(Some(actor));
+        }
+        let Some((user, expires_at)) = self.store.token_user(&hash).await? else {
+            return Ok(None);
+        };
+        let actor = self.actor(user);
+        // A token about to expire is checked each time, so it stops working on the dot.
+        let ttl = time::Duration::try_from(token_cache::TTL).unwrap_or(time::Duration::ZERO);
+        if expires_at.is_none_or(|at| at > now_plus(ttl)) {
+            self.tokens
+                .insert(hash, actor.clone(), now, now + token_cache::TTL);
+        }
+        Ok(Some(actor))
+    }
+
+    /// Forgets every verified token, so a revocation holds from the next call on.
+    pub fn forget_verified_tokens(&self) {
+        self.tokens.clear();
     }
 
     /// Starts a browser session; returns the cookie that carries its id.

@@ -197,6 +197,7 @@ impl Portal for PortalService {
             .await
             .map_err(unavailable)?;
         if revoked {
+            self.auth.forget_verified_tokens();
             Ok(())
         } else {
             Err(PortalError::NotFound(format!("token {id}")))

@@ -274,11 +274,16 @@ impl Store {
         Ok(id)
     }
 
-    /// The token's user when it is neither revoked nor expired; records its use.
-    pub async fn token_user(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
+    /// The token's user and the token's expiry, when it is neither revoked nor expired;
+    /// records its use.
+    pub async fn token_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>, StoreError> {
         let at = now();
         let row = sqlx::query(
-            "SELECT t.id AS token_id, t.last_used_at, u.id, u.email, u.name, u.groups_json
+            "SELECT t.id AS token_id, t.last_used_at, t.expires_at,
+                    u.id, u.email, u.name, u.groups_json
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > $2)",
@@ -298,7 +303,7 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         }
-        user(&row).map(Some)
+        Ok(Some((user(&row)?, row.try_get("expires_at")?)))
     }
 
     /// The user's tokens that still work, newest first.
