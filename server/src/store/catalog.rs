@@ -5,7 +5,7 @@ use domain::{
 };
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, now};
+use super::{Backend, Store, StoreError, now};
 
 /// A team to add to the catalog.
 #[derive(Debug, Clone)]
@@ -178,11 +178,10 @@ impl Store {
         Ok(())
     }
 
-    /// Adds services in one transaction, with one prepared statement (existing ones are
-    /// left as they are).
+    /// Adds services in one transaction (existing ones are left as they are).
     pub async fn insert_services(&self, services: &[NewService]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        insert_service_rows(&mut tx, services).await?;
+        insert_service_rows(&mut tx, self.backend, services).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -221,39 +220,72 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        insert_service_rows(&mut tx, services).await?;
+        insert_service_rows(&mut tx, self.backend, services).await?;
         tx.commit().await?;
         Ok(true)
     }
 }
 
 /// Inserts services (skipping ones that exist) inside the caller's transaction.
+///
+/// One statement per thousand services, the rows going in as one JSON parameter: the
+/// counter trigger then runs once per statement on PostgreSQL, and seeding does not pay a
+/// round trip per row.
 async fn insert_service_rows(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
     services: &[NewService],
 ) -> Result<(), StoreError> {
-    let created = now();
-    for service in services {
-        // Lower-cased in Rust, as the search pattern is, so non-ASCII text matches too.
-        let search_text = format!("{} {}", service.name, service.description).to_lowercase();
-        sqlx::query(
+    let sql = match backend {
+        // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT.
+        Backend::Sqlite => {
             "INSERT INTO services (team_id, team_name, name, description, search_text, image,
                                    cluster, status, replicas, port, created_at, updated_at)
-             SELECT id, name, $2, $3, $10, $4, $5, $6, $7, $8, $9, $9 FROM teams WHERE name = $1
-             ON CONFLICT (team_id, name) DO NOTHING",
-        )
-        .bind(service.team.as_str())
-        .bind(service.name.as_str())
-        .bind(&service.description)
-        .bind(&service.image)
-        .bind(&service.cluster)
-        .bind(service.status.as_str())
-        .bind(i64::from(service.replicas))
-        .bind(i64::from(service.port))
-        .bind(&created)
-        .bind(search_text)
-        .execute(&mut **tx)
-        .await?;
+             SELECT t.id, t.name, j.value ->> 'name', j.value ->> 'description',
+                    j.value ->> 'search_text', j.value ->> 'image', j.value ->> 'cluster',
+                    j.value ->> 'status', j.value ->> 'replicas', j.value ->> 'port', $2, $2
+             FROM json_each($1) j JOIN teams t ON t.name = j.value ->> 'team' WHERE true
+             ON CONFLICT (team_id, name) DO NOTHING"
+        }
+        Backend::Postgres => {
+            "INSERT INTO services (team_id, team_name, name, description, search_text, image,
+                                   cluster, status, replicas, port, created_at, updated_at)
+             SELECT t.id, t.name, r.name, r.description, r.search_text, r.image, r.cluster,
+                    r.status, r.replicas, r.port, $2, $2
+             FROM json_to_recordset($1::json) AS r(team text, name text, description text,
+                    search_text text, image text, cluster text, status text,
+                    replicas bigint, port bigint)
+             JOIN teams t ON t.name = r.team
+             ON CONFLICT (team_id, name) DO NOTHING"
+        }
+    };
+    let created = now();
+    for chunk in services.chunks(1000) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|service| {
+                serde_json::json!({
+                    "team": service.team.as_str(),
+                    "name": service.name.as_str(),
+                    "description": service.description,
+                    // Lower-cased in Rust, as the search pattern is, so non-ASCII text
+                    // matches too.
+                    "search_text": format!("{} {}", service.name, service.description)
+                        .to_lowercase(),
+                    "image": service.image,
+                    "cluster": service.cluster,
+                    "status": service.status.as_str(),
+                    "replicas": service.replicas,
+                    "port": service.port,
+                })
+            })
+            .collect();
+        let rows = serde_json::to_string(&rows).map_err(|e| corrupt("services", e))?;
+        sqlx::query(sql)
+            .bind(rows)
+            .bind(&created)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

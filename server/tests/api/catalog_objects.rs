@@ -189,16 +189,17 @@ async fn catalog_pages_render_on_the_server() {
 
 async fn seeding_adds_services_spread_over_teams_once(db: Db) {
     let app = spawn_empty_app(db).await;
-    server::seed::seed(&app.store, 200).await.unwrap();
-    server::seed::seed(&app.store, 200).await.unwrap();
+    // More than one insert statement's worth (1,000), so the counter adds up across them.
+    server::seed::seed(&app.store, 2500).await.unwrap();
+    server::seed::seed(&app.store, 2500).await.unwrap();
     let (_, body) = app.get_json("/api/v1/services?per_page=1").await;
-    assert_eq!(body["total"], 200, "a second seed adds nothing");
+    assert_eq!(body["total"], 2500, "a second seed adds nothing");
     let (_, team) = app
         .get_json("/api/v1/services?team=seed-billing&per_page=1")
         .await;
-    assert_eq!(team["total"], 13);
+    assert_eq!(team["total"], 157);
     let (_, hosts) = app.get_json("/api/v1/hosts?per_page=1").await;
-    assert_eq!(hosts["total"], 67);
+    assert_eq!(hosts["total"], 834);
 }
 
 on_both_databases!(seeding_adds_services_spread_over_teams_once);
