@@ -51,6 +51,9 @@ pub trait Portal: Send + Sync + 'static {
 
     async fn clusters(&self) -> Result<Vec<Cluster>, PortalError>;
 
+    /// Cluster names alone, for filters (no per-cluster counting).
+    async fn cluster_names(&self) -> Result<Vec<String>, PortalError>;
+
     async fn hosts(&self, page: PageRequest) -> Result<Page<Host>, PortalError>;
 
     async fn certificates(&self, page: PageRequest) -> Result<Page<Certificate>, PortalError>;

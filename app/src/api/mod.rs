@@ -177,6 +177,13 @@ pub async fn list_clusters() -> Result<Vec<domain::Cluster>, UiError> {
     answer(async move { Ok(portal()?.clusters().await?) }.await)
 }
 
+/// Names only: the catalog's filter needs no per-cluster counts (a count of every service
+/// on each page load).
+#[server(prefix = "/rpc", endpoint = "cluster_names", input = Json)]
+pub async fn list_cluster_names() -> Result<Vec<String>, UiError> {
+    answer(async move { Ok(portal()?.cluster_names().await?) }.await)
+}
+
 #[server(prefix = "/rpc", endpoint = "hosts", input = Json)]
 pub async fn list_hosts(page: Option<String>) -> Result<Page<domain::Host>, UiError> {
     answer(

@@ -10,7 +10,7 @@ use leptos_router::{
 };
 
 use crate::{
-    api::{list_clusters, list_services, list_teams},
+    api::{list_cluster_names, list_services, list_teams},
     components::{
         empty_state::EmptyState,
         error_panel::ErrorPanel,
@@ -37,7 +37,7 @@ pub fn CatalogPage() -> impl IntoView {
     });
     let services = Resource::new(move || raw.get(), list_services);
     let teams = Resource::new(|| (), |_| list_teams());
-    let clusters = Resource::new(|| (), |_| list_clusters());
+    let clusters = Resource::new(|| (), |_| list_cluster_names());
 
     // Filters apply as you type or pick: the URL changes in place (no reload, no history
     // entry per keystroke) and the list follows it.
@@ -129,7 +129,7 @@ pub fn CatalogPage() -> impl IntoView {
                     let on_cluster = on_cluster.clone();
                     Suspend::new(async move {
                         let options = clusters.await.unwrap_or_default().into_iter()
-                            .map(|c| (c.name.clone(), c.name)).collect();
+                            .map(|name| (name.clone(), name)).collect();
                         view! {
                             <FilterSelect id="catalog-cluster" name="cluster" label="Cluster" any="All clusters"
                                 options current=Signal::derive(move || field(|r| &r.cluster)) on_change=on_cluster />

@@ -140,6 +140,11 @@ impl Portal for PortalService {
     }
 
     #[tracing::instrument(skip(self))]
+    async fn cluster_names(&self) -> Result<Vec<String>, PortalError> {
+        self.store.cluster_names().await.map_err(unavailable)
+    }
+
+    #[tracing::instrument(skip(self))]
     async fn hosts(&self, page: PageRequest) -> Result<Page<Host>, PortalError> {
         self.store.hosts(page).await.map_err(unavailable)
     }

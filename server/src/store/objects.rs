@@ -124,6 +124,14 @@ impl Store {
             .collect()
     }
 
+    pub async fn cluster_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM clusters ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn hosts(&self, request: PageRequest) -> Result<Page<Host>, StoreError> {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hosts")
             .fetch_one(&self.pool)

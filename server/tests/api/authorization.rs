@@ -39,6 +39,7 @@ fn matrix() -> Vec<Row> {
         // Token management needs a browser session: with tokens, 403.
         (Method::POST, "/rpc/tokens", [401, 403, 403, 403, 403]),
         (Method::POST, "/rpc/services", signed_in),
+        (Method::POST, "/rpc/cluster_names", signed_in),
         // Requests are read in the open, like pull requests.
         (Method::GET, "/api/v1/requests", signed_in),
         (Method::GET, "/api/v1/requests/{request}", signed_in),
