@@ -5,7 +5,7 @@ use domain::{
 };
 use sqlx::{Row, any::AnyRow};
 
-use super::{Backend, Store, StoreError, now};
+use super::{Backend, Store, StoreError, error::corrupt, now};
 
 /// A team to add to the catalog.
 #[derive(Debug, Clone)]
@@ -41,10 +41,6 @@ macro_rules! service_filter {
       AND ($3 IS NULL OR s.search_text LIKE $3 ESCAPE '\\'
            OR s.id IN (SELECT h.service_id FROM hosts h WHERE h.host LIKE $3 ESCAPE '\\'))"
     };
-}
-
-fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {error}"))
 }
 
 fn team_name(row: &AnyRow, column: &str) -> Result<TeamName, StoreError> {

@@ -15,3 +15,8 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }
+
+/// Stored data that does not read back as what was written (`what` names the part).
+pub(super) fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {error}"))
+}

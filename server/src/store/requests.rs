@@ -16,11 +16,7 @@ use domain::{
 use serde_json::Value;
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, UserRecord, auth::audit_for_team, now};
-
-fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {error}"))
-}
+use super::{Store, StoreError, UserRecord, auth::audit_for_team, error::corrupt, now};
 
 /// A stored request with what a reviewer reads.
 #[derive(Debug, Clone)]

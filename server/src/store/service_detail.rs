@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Backend, Store, StoreError, objects::soon_cutoff, requests::json};
+use super::{Backend, Store, StoreError, error::corrupt, objects::soon_cutoff, requests::json};
 
 /// How many requests the page lists.
 pub const HISTORY_LEN: i64 = 10;
@@ -91,10 +91,6 @@ struct CertificateRow {
     issuer: String,
     expires_at: Option<String>,
     status: String,
-}
-
-fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {error}"))
 }
 
 /// The Deployment and Service as last applied, as YAML documents; `None` before any apply.
