@@ -63,7 +63,7 @@ impl Store {
             .map(Object::to_value)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         record_objects(&mut tx, cluster, &values, request_id).await?;
         tx.commit().await?;
         Ok(())
@@ -82,7 +82,7 @@ pub(super) fn key_of(object: &Value) -> (String, String, String) {
 
 /// Records `objects` as applied to `cluster`, inside the caller's transaction.
 pub(super) async fn record_objects(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     cluster: &str,
     objects: &[Value],
     request_id: Option<i64>,
@@ -105,7 +105,7 @@ pub(super) async fn record_objects(
         .bind(manifest.to_string())
         .bind(request_id)
         .bind(&at)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())

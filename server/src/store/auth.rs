@@ -1,6 +1,6 @@
 //! Users, sessions, personal access tokens, sign-ins in flight, and the audit trail of them.
 
-use sqlx::{Any, Row, Transaction, any::AnyRow};
+use sqlx::{Row, any::AnyRow};
 
 use super::{Store, StoreError, now, now_plus};
 
@@ -51,7 +51,7 @@ fn user(row: &AnyRow) -> Result<UserRecord, StoreError> {
 
 /// Appends an audit event inside the caller's transaction.
 pub(crate) async fn audit(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut sqlx::AnyConnection,
     actor: &str,
     action: &str,
     subject: &str,
@@ -62,7 +62,7 @@ pub(crate) async fn audit(
 
 /// Appends an audit event about one team's things (requests), so the log filters by team.
 pub(crate) async fn audit_for_team(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut sqlx::AnyConnection,
     actor: &str,
     action: &str,
     subject: &str,
@@ -79,7 +79,7 @@ pub(crate) async fn audit_for_team(
     .bind(subject)
     .bind(team)
     .bind(detail.to_string())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -87,13 +87,13 @@ pub(crate) async fn audit_for_team(
 /// Makes `user_groups` say exactly `groups` for the user (the rows behind "who leads
 /// this team").
 async fn set_groups(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut sqlx::AnyConnection,
     user_id: i64,
     groups: &[String],
 ) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM user_groups WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     for group in groups {
         sqlx::query(
@@ -102,7 +102,7 @@ async fn set_groups(
         )
         .bind(group)
         .bind(user_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())
@@ -119,7 +119,7 @@ impl Store {
     ) -> Result<UserRecord, StoreError> {
         let groups_json =
             serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let at = now();
         let row = sqlx::query(
             "INSERT INTO users (email, name, groups_json, created_at, last_login_at)
@@ -158,7 +158,7 @@ impl Store {
     ) -> Result<UserRecord, StoreError> {
         let groups_json = serde_json::to_string(groups.unwrap_or_default())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "INSERT INTO users (email, name, groups_json, created_at) VALUES ($1, $1, $2, $3)
              ON CONFLICT (email) DO UPDATE
@@ -250,7 +250,7 @@ impl Store {
         token_hash: &str,
         expires_at: Option<&str>,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -332,7 +332,7 @@ impl Store {
 
     /// Revokes one of the user's own tokens; false when there is no such live token.
     pub async fn revoke_token(&self, user: &UserRecord, token_id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let revoked = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
         )

@@ -159,7 +159,7 @@ impl Store {
     /// Makes the teams table match configuration for these teams (added or updated; teams
     /// no longer configured stay, since services may still refer to them).
     pub async fn sync_teams(&self, teams: &[NewTeam]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let at = now();
         for team in teams {
             sqlx::query(
@@ -182,7 +182,7 @@ impl Store {
 
     /// Adds services in one transaction (existing ones are left as they are).
     pub async fn insert_services(&self, services: &[NewService]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         insert_service_rows(&mut tx, self.backend, services).await?;
         tx.commit().await?;
         Ok(())
@@ -196,7 +196,7 @@ impl Store {
         teams: &[NewTeam],
         services: &[NewService],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO portal_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
         )
@@ -234,7 +234,7 @@ impl Store {
 /// counter trigger then runs once per statement on PostgreSQL, and seeding does not pay a
 /// round trip per row.
 async fn insert_service_rows(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     backend: Backend,
     services: &[NewService],
 ) -> Result<(), StoreError> {
@@ -286,7 +286,7 @@ async fn insert_service_rows(
         sqlx::query(sql)
             .bind(rows)
             .bind(&created)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
     Ok(())

@@ -7,6 +7,7 @@ mod applied;
 mod audit;
 mod auth;
 mod catalog;
+mod changes;
 mod error;
 mod jobs;
 mod objects;
@@ -26,6 +27,7 @@ use sqlx::{
 pub use applied::AppliedObjects;
 pub use auth::{AuthTable, LoginFlow, TokenRecord, UserRecord};
 pub use catalog::{NewService, NewTeam};
+pub use changes::DataVersion;
 pub use error::StoreError;
 pub use jobs::ClaimedJob;
 pub use objects::{NewCertificate, NewCluster, NewHost};
@@ -58,6 +60,7 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    version: DataVersion,
 }
 
 impl Store {
@@ -95,7 +98,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Connect)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            version: DataVersion::default(),
+        })
     }
 
     /// Connects and brings the schema up to date.

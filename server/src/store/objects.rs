@@ -86,7 +86,7 @@ fn limits(request: PageRequest) -> (i64, i64) {
 impl Store {
     /// Makes the clusters table match configuration (added or updated).
     pub async fn sync_clusters(&self, clusters: &[NewCluster]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for cluster in clusters {
             sqlx::query(
                 "INSERT INTO clusters (name, kind, description) VALUES ($1, $2, $3)
@@ -217,7 +217,7 @@ impl Store {
         hosts: &[NewHost],
         certificates: &[NewCertificate],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let created = now();
         for h in hosts {
             sqlx::query(

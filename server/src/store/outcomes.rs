@@ -22,7 +22,7 @@ pub struct JobRequest<'a> {
 
 /// Holds the job's lease: `false` when another worker has it now.
 async fn still_ours(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     job: &ClaimedJob,
     worker: &str,
     status: &str,
@@ -36,7 +36,7 @@ async fn still_ours(
     .bind(job.id)
     .bind(worker)
     .bind(i64::from(job.attempt))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     Ok(moved == 1)
@@ -51,7 +51,7 @@ impl Store {
         worker: &str,
         attempt: u32,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let moved = sqlx::query(
             "UPDATE requests SET status = 'applying', updated_at = $1
              WHERE id = $2 AND status = 'queued'",
@@ -87,7 +87,7 @@ impl Store {
         message: &str,
         detail: Value,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let mut detail = detail;
         if let Value::Object(map) = &mut detail {
             map.insert("message".into(), Value::String(message.to_owned()));
@@ -115,7 +115,7 @@ impl Store {
         objects: &[Value],
         dry_run: bool,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if !still_ours(&mut tx, job, worker, "done").await? {
             return Ok(false);
         }
@@ -152,7 +152,7 @@ impl Store {
         request: &JobRequest<'_>,
         error: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if !still_ours(&mut tx, job, worker, "failed").await? {
             return Ok(false);
         }
@@ -186,7 +186,7 @@ impl Store {
 /// The catalog after a request applied: the service as it now runs, the host it serves,
 /// the certificate it holds.
 async fn update_catalog(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     request: &JobRequest<'_>,
     objects: &[Value],
 ) -> Result<(), StoreError> {
@@ -219,7 +219,7 @@ async fn update_catalog(
             .bind(protocol_word(spec.protocol))
             .bind(if node_port { "NodePort" } else { "ClusterIP" })
             .bind(&at)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
         RequestSpec::Ingress(spec) => {
@@ -244,7 +244,7 @@ async fn update_catalog(
             .bind(class)
             .bind(tls)
             .bind(&at)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
             // An ALB with instance targets switched the Service: the catalog says so too.
             if objects.iter().any(|o| o["kind"] == "Service") {
@@ -255,7 +255,7 @@ async fn update_catalog(
                 .bind(request.team)
                 .bind(spec.service.as_str())
                 .bind(&at)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             }
         }
@@ -279,7 +279,7 @@ async fn update_catalog(
             .bind(&spec.issuer)
             .bind(expires_at)
             .bind(&at)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
     }

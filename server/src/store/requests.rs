@@ -175,7 +175,7 @@ impl Store {
         prepare: impl FnOnce(i64) -> Result<PreparedChange, PrepareError>,
     ) -> Result<i64, StoreError> {
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO requests (kind, team_name, cluster, title, status, requester_id,
                  reason, spec_json, manifests_yaml, plan_json, plan_hash, created_at, updated_at,

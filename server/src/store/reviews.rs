@@ -76,7 +76,7 @@ impl Store {
         record: &StepRecord<'_>,
     ) -> Result<Option<RequestStatus>, StoreError> {
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // Compare-and-set first: it takes the write lock (SQLite) or the row lock
         // (PostgreSQL), so a concurrent step waits here and then finds the request moved.
         let locked = sqlx::query(
@@ -180,7 +180,7 @@ impl Store {
         actor_email: &str,
         detail: Value,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let moved = sqlx::query(
             "UPDATE requests SET manifests_yaml = $1, plan_json = $2, plan_hash = $3,
                  notes_json = $4, updated_at = $5
@@ -220,7 +220,7 @@ impl Store {
         actor_email: &str,
         comment: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         audit_for_team(
             &mut tx,
             actor_email,

@@ -1,0 +1,190 @@
+//! Knowing when stored data changed, so a read model can keep what it read until then.
+//!
+//! [`DataVersion`] moves forward on every change. Writes through this store move it as
+//! they commit, so a process always reads its own writes. Writes by other processes (a
+//! `stargate worker`, the seed CLI, another `serve`) arrive through a watcher: PostgreSQL
+//! announces them with `NOTIFY` from statement triggers; SQLite's `PRAGMA data_version`,
+//! polled on a connection of its own, moves whenever another connection commits. Until the
+//! watcher runs, and whenever it has lost its connection, the version is not *live* and
+//! readers must go to the database.
+
+use std::{
+    ops::{Deref, DerefMut},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use sqlx::{Any, AnyConnection, Transaction};
+
+use super::{Backend, Store, StoreError};
+
+/// The PostgreSQL channel the `catalog_changed` triggers notify.
+const CATALOG_CHANNEL: &str = "stargate_catalog";
+/// How often SQLite is asked whether another connection committed: the longest a change
+/// made by another process goes unseen.
+const SQLITE_POLL: Duration = Duration::from_millis(100);
+/// Pause before reconnecting a watcher that lost its connection.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Clone, Default)]
+pub struct DataVersion(Arc<VersionState>);
+
+#[derive(Default)]
+struct VersionState {
+    version: AtomicU64,
+    live: AtomicBool,
+}
+
+impl DataVersion {
+    /// The current version, or `None` while changes by other processes could go unseen.
+    pub fn current(&self) -> Option<u64> {
+        // Acquire pairs with the Release of `bump`: a reader that sees the new version
+        // also sees that the change was committed.
+        let version = self.0.version.load(Ordering::Acquire);
+        self.0.live.load(Ordering::Acquire).then_some(version)
+    }
+
+    pub(crate) fn bump(&self) {
+        self.0.version.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn set_live(&self, live: bool) {
+        // Whatever was read before going live (or while blind) is from an older version.
+        self.bump();
+        self.0.live.store(live, Ordering::Release);
+    }
+}
+
+/// A write transaction of this store: committing it moves the data version.
+pub(super) struct Write {
+    tx: Transaction<'static, Any>,
+    version: DataVersion,
+}
+
+impl Write {
+    pub(super) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        self.version.bump();
+        Ok(())
+    }
+}
+
+impl Deref for Write {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Write {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl Store {
+    /// Starts a write transaction; every write that changes what pages show uses one.
+    pub(super) async fn begin(&self) -> Result<Write, sqlx::Error> {
+        Ok(Write {
+            tx: self.pool.begin().await?,
+            version: self.version.clone(),
+        })
+    }
+
+    pub fn data_version(&self) -> DataVersion {
+        self.version.clone()
+    }
+
+    /// Watches for changes made by other processes, for as long as the runtime runs.
+    pub fn watch_changes(&self, database_url: String) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let lost = match store.backend {
+                    Backend::Sqlite => store.poll_sqlite().await,
+                    Backend::Postgres => store.listen_postgres(&database_url).await,
+                };
+                store.version.set_live(false);
+                tracing::warn!(error = %lost, "lost track of database changes; reading through");
+                tokio::time::sleep(RECONNECT_AFTER).await;
+            }
+        });
+    }
+
+    /// Returns only when the connection fails.
+    async fn poll_sqlite(&self) -> StoreError {
+        let mut connection = match self.pool.acquire().await {
+            Ok(connection) => connection.detach(),
+            Err(error) => return error.into(),
+        };
+        let mut seen: Option<i64> = None;
+        loop {
+            match sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+                .fetch_one(&mut connection)
+                .await
+            {
+                Ok(version) if seen == Some(version) => {}
+                Ok(version) => {
+                    if seen.is_none() {
+                        self.version.set_live(true);
+                    } else {
+                        self.version.bump();
+                    }
+                    seen = Some(version);
+                }
+                Err(error) => return error.into(),
+            }
+            tokio::time::sleep(SQLITE_POLL).await;
+        }
+    }
+
+    /// Returns only when the connection fails.
+    async fn listen_postgres(&self, database_url: &str) -> StoreError {
+        let mut listener = match sqlx::postgres::PgListener::connect(database_url).await {
+            Ok(listener) => listener,
+            Err(error) => return error.into(),
+        };
+        if let Err(error) = listener.listen(CATALOG_CHANNEL).await {
+            return error.into();
+        }
+        self.version.set_live(true);
+        loop {
+            // `try_recv` reports a lost connection as `None` instead of reconnecting
+            // silently: notices sent meanwhile are lost, so the version must not stay live.
+            match listener.try_recv().await {
+                Ok(Some(_)) => self.version.bump(),
+                Ok(None) => return StoreError::Timeout,
+                Err(error) => return error.into(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_is_not_live_until_a_watcher_says_so() {
+        let version = DataVersion::default();
+        assert_eq!(version.current(), None);
+        version.set_live(true);
+        let live = version.current().expect("live");
+        version.bump();
+        assert_eq!(version.current(), Some(live + 1));
+    }
+
+    #[test]
+    fn losing_the_watcher_hides_the_version_and_moves_it_on() {
+        let version = DataVersion::default();
+        version.set_live(true);
+        let before = version.current().expect("live");
+        version.set_live(false);
+        assert_eq!(version.current(), None);
+        version.set_live(true);
+        assert!(version.current().expect("live again") > before);
+    }
+}
