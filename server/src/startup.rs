@@ -96,6 +96,7 @@ impl Application {
             })
             .collect();
         store.sync_clusters(&clusters).await?;
+        store.watch_changes(settings.database_url());
         let auth = Arc::new(Auth::new(settings, &public_url, store.clone())?);
         let leptos_options = LeptosOptions::builder()
             .output_name("stargate")

@@ -25,8 +25,11 @@ use crate::{
 };
 
 mod audit;
+mod read_model;
 mod requests;
 mod reviews;
+
+use read_model::CatalogReadModel;
 
 pub use requests::{RequestPolicy, TeamPolicy};
 
@@ -35,6 +38,7 @@ pub struct PortalService {
     store: Store,
     auth: Arc<Auth>,
     policy: Arc<RequestPolicy>,
+    read_model: Arc<CatalogReadModel>,
     /// Wakes this process's worker when a request is queued.
     wake: Arc<tokio::sync::Notify>,
 }
@@ -47,6 +51,7 @@ impl PortalService {
         wake: Arc<tokio::sync::Notify>,
     ) -> Self {
         Self {
+            read_model: Arc::new(CatalogReadModel::new(store.data_version())),
             store,
             auth,
             policy: Arc::new(policy),
@@ -74,7 +79,11 @@ fn unavailable(error: StoreError) -> PortalError {
 impl Portal for PortalService {
     #[tracing::instrument(skip(self))]
     async fn teams(&self) -> Result<Vec<Team>, PortalError> {
-        self.store.teams().await.map_err(unavailable)
+        let model = &self.read_model;
+        let teams = model.read(&model.teams, (), async {
+            self.store.teams().await.map(Some)
+        });
+        Ok(teams.await.map_err(unavailable)?.unwrap_or_default())
     }
 
     #[tracing::instrument(skip(self))]
@@ -91,8 +100,12 @@ impl Portal for PortalService {
         team: &TeamName,
         name: &ServiceName,
     ) -> Result<ServiceDetail, PortalError> {
-        self.store
-            .service_detail(team, name, &self.auth.lead_groups(team))
+        let model = &self.read_model;
+        let key = (team.clone(), name.clone());
+        let leads = self.auth.lead_groups(team);
+        let load = self.store.service_detail(team, name, &leads);
+        model
+            .read(&model.details, key, load)
             .await
             .map_err(unavailable)?
             .ok_or_else(|| PortalError::NotFound(format!("service {team}/{name}")))
@@ -101,10 +114,8 @@ impl Portal for PortalService {
     #[tracing::instrument(skip(self))]
     async fn team(&self, name: &TeamName) -> Result<TeamDetail, PortalError> {
         let team = self
-            .store
             .teams()
-            .await
-            .map_err(unavailable)?
+            .await?
             .into_iter()
             .find(|t| &t.name == name)
             .ok_or_else(|| PortalError::NotFound(format!("team {name}")))?;
@@ -141,7 +152,10 @@ impl Portal for PortalService {
 
     #[tracing::instrument(skip(self))]
     async fn cluster_names(&self) -> Result<Vec<String>, PortalError> {
-        self.store.cluster_names().await.map_err(unavailable)
+        let model = &self.read_model;
+        let load = async { self.store.cluster_names().await.map(Some) };
+        let names = model.read(&model.cluster_names, (), load).await;
+        Ok(names.map_err(unavailable)?.unwrap_or_default())
     }
 
     #[tracing::instrument(skip(self))]

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod catalog_api;
+mod catalog_changes;
 mod catalog_objects;
 mod cli;
 mod health;
