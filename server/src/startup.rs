@@ -41,6 +41,8 @@ pub struct Application {
     store: Store,
     /// The embedded worker, unless `worker.embedded = false`.
     worker: Option<Worker>,
+    /// Set when shutdown begins: the worker and open event streams end on it.
+    stop: watch::Sender<bool>,
 }
 
 impl Application {
@@ -118,7 +120,9 @@ impl Application {
         if worker.is_some() && store.backend() == Backend::Postgres {
             listen_for_jobs(settings.database_url(), wake.clone());
         }
+        let (stop, stopping) = watch::channel(false);
         let state = AppState {
+            stopping,
             leptos_options,
             portal: Arc::new(PortalService::new(
                 store.clone(),
@@ -135,6 +139,7 @@ impl Application {
             router: build_router(state),
             store,
             worker,
+            stop,
         })
     }
 
@@ -157,12 +162,17 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        let (stop, stopped) = watch::channel(false);
-        let worker = self.worker.map(|w| tokio::spawn(w.run(stopped)));
+        let stop = self.stop;
+        let worker = self.worker.map(|w| tokio::spawn(w.run(stop.subscribe())));
+        // Graceful shutdown waits for every open connection; event streams would keep it
+        // waiting forever, so they are told to end first.
+        let stopping = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
         axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(stopping)
             .await?;
-        let _ = stop.send(true);
         if let Some(worker) = worker {
             // A job in flight keeps its lease until it runs out; another worker resumes it.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), worker).await;

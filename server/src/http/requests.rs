@@ -21,6 +21,7 @@ use domain::{
         view::RawRequestQuery,
     },
 };
+use futures::StreamExt;
 use serde_json::Value;
 
 use super::{
@@ -427,6 +428,10 @@ pub async fn request_events(
                 return None;
             }
         }
+    });
+    let mut stopping = state.stopping.clone();
+    let stream = stream.take_until(async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
