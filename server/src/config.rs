@@ -283,9 +283,27 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
 impl Settings {
     /// Defaults, then the TOML file if it exists, then the environment.
     pub fn load(file: &std::path::Path) -> Result<Self, ConfigError> {
-        Self::figment(file)
+        let settings: Self = Self::figment(file)
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        // The subscriber would otherwise drop a bad directive without a word.
+        tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
+            .map_err(|e| invalid("log.filter", e.to_string()))?;
+        Ok(settings)
+    }
+
+    /// `STARGATE_*` variables that name no setting. Tools share the prefix, so they are
+    /// ignored rather than refused; start-up logs each, so a misspelt setting is seen.
+    pub fn unknown_variables() -> Vec<String> {
+        std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .filter(|name| {
+                name.strip_prefix("STARGATE_").is_some_and(|rest| {
+                    let top = rest.split("__").next().unwrap_or_default();
+                    !KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
+                })
+            })
+            .collect()
     }
 
     pub fn figment(file: &std::path::Path) -> Figment {
@@ -545,7 +563,27 @@ mod tests {
     fn unrelated_variables_with_our_prefix_are_ignored() {
         Jail::expect_with(|jail| {
             jail.set_env("STARGATE_VALIDATE_VENV", "/tmp/venv");
+            jail.set_env("STARGATE_LSITEN", "127.0.0.1:9999");
+            jail.set_env("STARGATE_LOG__FORMAT", "json");
             assert!(Settings::load("none.toml".as_ref()).is_ok());
+            // The test's own environment may hold more (STARGATE_SHARED in CI).
+            let unknown = Settings::unknown_variables();
+            for name in ["STARGATE_LSITEN", "STARGATE_VALIDATE_VENV"] {
+                assert!(unknown.iter().any(|u| u == name), "{unknown:?}");
+            }
+            assert!(!unknown.iter().any(|u| u.starts_with("STARGATE_LOG")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_log_filter_fails_naming_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STARGATE_LOG__FILTER", "stargate=loudly");
+            let error = Settings::load("none.toml".as_ref())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("log.filter"), "{error}");
             Ok(())
         });
     }

@@ -72,6 +72,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(&cli.config)?;
     telemetry::init(&settings.log);
+    for variable in Settings::unknown_variables() {
+        tracing::warn!(%variable, "not a Stargate setting; ignored");
+    }
     match cli.command {
         Command::Serve { demo } => {
             let app = Application::build(&settings, demo).await?;
