@@ -8,13 +8,15 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 CARGO_LEPTOS_VERSION := 0.3.10
+# The test runner; newer releases may need a newer rustc than the machine's 1.95.
+NEXTEST_VERSION := 0.9.143
 # wasm-bindgen on PATH must match the crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;q}' Cargo.lock)
 # Builds land here; CI keeps it outside the clone (CARGO_TARGET_DIR) to stay incremental.
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test build tools browser-tools lint clean
+.PHONY: help run test build tools test-tools browser-tools lint clean
 
 help:
 	@echo "make run    start the portal at http://127.0.0.1:3000 (SQLite, demo data)"
@@ -29,7 +31,11 @@ tools:
 	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
 	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)"
-	@cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
+
+# Only `make test` needs the test runner.
+test-tools:
+	@cargo nextest --version >/dev/null 2>&1 \
+	  || cargo install cargo-nextest --version $(NEXTEST_VERSION) --locked
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -58,7 +64,7 @@ run: tools
 
 # One server build serves all tests: nextest builds the `stargate` binary for the CLI tests
 # and Playwright starts that same binary; cargo-leptos only adds the wasm bundle and CSS.
-test: tools browser-tools
+test: tools test-tools browser-tools
 	cargo leptos build --frontend-only
 	cargo nextest run --workspace --no-fail-fast
 	STARGATE_BIN="$(TARGET_DIR)/debug/stargate" bash testing/schemathesis.sh
