@@ -4,7 +4,8 @@
 #   cargo leptos build --release && bench/catalog.sh sqlite    (or: postgres)
 #
 # Prints the seeding time, req/s with p50/p99 for the services list (a page of 20 with its
-# total), one service by name and the server-rendered catalog page, the server's RSS idle
+# total), one service by name (one hot name, then 1,000 and all 10,000 names in turn, via
+# bench/by_name.lua) and the server-rendered catalog page, the server's RSS idle
 # and under load, and the query plan of the list. Loopback only; every run is bounded.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -42,9 +43,10 @@ sleep 1
 echo "idle RSS: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
 
 run() {
-  local label=$1 path=$2
+  local label=$1 path=$2 script=${3:-}
   local out
-  out=$(wrk -t2 -c8 -d"$duration" --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$port$path")
+  out=$(wrk -t2 -c8 -d"$duration" --latency ${script:+-s "$script"} \
+    -H "Authorization: Bearer $token" "http://127.0.0.1:$port$path")
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
@@ -58,6 +60,8 @@ run() {
 echo "backend: $backend, wrk -t2 -c8 -d$duration"
 run "services list (page of 20 + total)" "/api/v1/services?page=7"
 run "one service by name" "/api/v1/services/seed-billing/billing-api-00000"
+NAMES=1000 run "by name, 1,000 services in turn" / bench/by_name.lua
+NAMES=10000 run "by name, all 10,000 in turn" / bench/by_name.lua
 run "catalog page (SSR)" "/services?page=7"
 run "search (q=gateway)" "/api/v1/services?q=gateway"
 
