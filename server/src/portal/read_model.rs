@@ -18,8 +18,9 @@ use domain::{ServiceDetail, ServiceName, Team, TeamName};
 
 use crate::store::DataVersion;
 
-/// Enough for the services people actually open; a full map drops an arbitrary entry.
-const DETAIL_CAPACITY: usize = 4096;
+/// Room for every page of a 10,000-service catalog (about a kilobyte each, measured);
+/// a full map drops an arbitrary entry.
+const DETAIL_CAPACITY: usize = 16_384;
 
 pub struct CatalogReadModel {
     version: DataVersion,
