@@ -12,6 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 backend=${1:-sqlite}
 bin=${STARGATE_BIN:-${CARGO_TARGET_DIR:-target}/release/stargate}
+unset STARGATE_BIN # ours, not a server setting
 duration=${DURATION:-20s}
 port=${PORT:-3300}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
