@@ -4,14 +4,36 @@
 //
 //   PORT=0 REDIRECT_URIS=http://127.0.0.1:3000/auth/callback node provider.mjs
 //
+// ID_TOKEN_OVERRIDES='{"aud":"other-app"}' makes it a misbehaving provider: the token
+// endpoint replaces those claims of the ID token and signs it again with the provider's
+// own key, so the signature stays valid and only the named claims are wrong.
+//
 // Prints one JSON line {"issuer": "..."} once it listens.
+import { generateKeyPair, sign } from "node:crypto";
 import http from "node:http";
+import { promisify } from "node:util";
 import Provider from "oidc-provider";
 
 const port = Number(process.env.PORT ?? 0);
 const redirectUris = (process.env.REDIRECT_URIS ?? "http://127.0.0.1:3000/auth/callback")
   .split(",")
   .filter(Boolean);
+const idTokenOverrides = JSON.parse(process.env.ID_TOKEN_OVERRIDES ?? "null");
+
+// Our own signing key (instead of the package's built-in development key), so tampered
+// ID tokens can be signed with exactly the key the provider publishes. Generated off the
+// main thread: the synchronous call hung about one start in forty here (node 20).
+const { privateKey } = await promisify(generateKeyPair)("rsa", { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: "jwk" }), kid: "test", alg: "RS256", use: "sig" };
+
+// The compact JWS `jwt` with `changes` merged into its claims, signed again (RS256).
+function resign(jwt, changes) {
+  const [header, payload] = jwt.split(".");
+  const claims = { ...JSON.parse(Buffer.from(payload, "base64url")), ...changes };
+  const signingInput = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
+  const signature = sign("sha256", Buffer.from(signingInput), privateKey).toString("base64url");
+  return `${signingInput}.${signature}`;
+}
 
 // Login names of the development login page → claims.
 const accounts = {
@@ -21,6 +43,8 @@ const accounts = {
   "search-lead": { name: "Sia Lead", groups: ["search", "search-leads"] },
   admin: { name: "Ada Admin", groups: ["platform-admins"] },
   nobody: { name: "No Groups", groups: [] },
+  // Signs in fine, but the provider says it never verified the address.
+  unverified: { name: "Una Verified", groups: ["payments"], emailVerified: false },
 };
 
 const client = (client_id) => ({
@@ -35,6 +59,7 @@ const client = (client_id) => ({
 function start(issuer) {
   const provider = new Provider(issuer, {
     clients: [client("stargate"), client("other-app")],
+    jwks: { keys: [signingKey] },
     cookies: { keys: ["stargate-test-provider-cookie-key"] },
     scopes: ["openid", "email", "profile", "groups"],
     claims: {
@@ -54,7 +79,7 @@ function start(issuer) {
           return {
             sub: id,
             email: `${id}@example.com`,
-            email_verified: true,
+            email_verified: known.emailVerified ?? true,
             name: known.name,
             groups: known.groups,
           };
@@ -63,6 +88,14 @@ function start(issuer) {
     },
   });
   provider.proxy = false;
+  if (idTokenOverrides) {
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === "/token" && typeof ctx.body?.id_token === "string") {
+        ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, idTokenOverrides) };
+      }
+    });
+  }
   return provider;
 }
 

@@ -18,13 +18,15 @@ pub struct Provider {
 }
 
 impl Provider {
-    pub async fn start(redirect_uri: &str) -> Provider {
+    /// `env` adds provider switches such as `ID_TOKEN_OVERRIDES` (see provider.mjs).
+    pub async fn start(redirect_uri: &str, env: &[(&str, &str)]) -> Provider {
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testing/oidc-provider/provider.mjs");
         let mut process = Command::new("node")
             .arg(&script)
             .env("PORT", "0")
             .env("REDIRECT_URIS", redirect_uri)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -55,9 +57,18 @@ impl Provider {
 /// The app in OIDC mode, with a provider whose client redirects back to it. `issuer`
 /// overrides the issuer URL the app is configured with.
 pub async fn spawn_oidc_app(db: Db, issuer: Option<fn(&str) -> String>) -> (TestApp, Provider) {
+    spawn_oidc_app_with(db, issuer, &[]).await
+}
+
+/// As [`spawn_oidc_app`], with a provider started with the switches in `provider_env`.
+pub async fn spawn_oidc_app_with(
+    db: Db,
+    issuer: Option<fn(&str) -> String>,
+    provider_env: &[(&str, &str)],
+) -> (TestApp, Provider) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let provider = Provider::start(&format!("{address}/auth/callback")).await;
+    let provider = Provider::start(&format!("{address}/auth/callback"), provider_env).await;
     let configured = issuer.map_or_else(|| provider.issuer.clone(), |f| f(&provider.issuer));
     let options = Options {
         oidc_issuer: Some(configured),
