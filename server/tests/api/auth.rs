@@ -6,7 +6,7 @@ use sqlx::Connection;
 
 use crate::{
     helpers::{Db, Persona, TestApp, spawn_app},
-    oidc_provider::{browser, sign_in_at_provider, spawn_oidc_app},
+    oidc_provider::{browser, sign_in_at_provider, spawn_oidc_app, spawn_oidc_app_with},
     on_both_databases,
 };
 
@@ -460,43 +460,196 @@ async fn wrong_or_missing_state_is_refused_with_nothing_created() {
     assert_eq!(count(&app, AuthTable::Sessions).await, 0);
 }
 
-#[tokio::test]
-async fn an_id_token_with_another_sign_ins_nonce_is_refused() {
-    let (app, _provider) = spawn_oidc_app(Db::Sqlite, None).await;
+/// Users and sessions rows, read straight from the database: what a refused sign-in must
+/// leave as it found them.
+async fn users_and_sessions(app: &TestApp) -> (i64, i64) {
+    (
+        app.count_rows("users").await,
+        app.count_rows("sessions").await,
+    )
+}
+
+/// The value of `name` in `url`'s query.
+fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
+    url.split_once('?')?
+        .1
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// Signs in through the provider as `login` and expects the callback, reached with the
+/// right state and sign-in cookie, to be refused with 401 and a message containing each of
+/// `reasons`, creating no user and no session.
+async fn callback_is_refused(app: &TestApp, login: &str, reasons: &[&str]) {
+    let before = users_and_sessions(app).await;
     let browser = browser();
     let start = format!("{}/login", app.address);
-    // First sign-in: the provider answers with a code bound to nonce #1 ...
-    let first = sign_in_at_provider(&browser, &start, "payments-engineer", &app.address).await;
-    // ... a second sign-in in the same browser replaces state and nonce ...
-    let second = sign_in_at_provider(&browser, &start, "payments-engineer", &app.address).await;
-    let second_state = second
-        .split("state=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
-    let first_code = first
-        .split("code=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
-    // ... so the first code with the second state carries the wrong nonce.
-    let mixed = format!(
-        "{}/auth/callback?code={first_code}&state={second_state}",
-        app.address
-    );
-    let response = browser.get(&mixed).send().await.unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::UNAUTHORIZED,
-        "{:?}",
-        response.text().await
-    );
-    assert_eq!(count(&app, AuthTable::Sessions).await, 0);
+    let callback = sign_in_at_provider(&browser, &start, login, &app.address).await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&response).is_none());
+    let body = response.text().await.unwrap();
+    for reason in reasons {
+        assert!(body.contains(reason), "{reason:?} not in {body}");
+    }
+    assert_eq!(users_and_sessions(app).await, before, "nothing created");
 }
+
+async fn an_id_token_with_another_nonce_is_refused(db: Db) {
+    let (app, _provider) = spawn_oidc_app(db, None).await;
+    let before = users_and_sessions(&app).await;
+    let browser = browser();
+    let login = browser
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let authorize = login.headers()["location"].to_str().unwrap().to_owned();
+    let nonce = query_param(&authorize, "nonce").expect("a nonce in the authorize URL");
+    // Someone swaps the nonce on the way to the provider; state, cookie and PKCE stay
+    // those of this sign-in, so only the ID token's nonce is wrong.
+    let forged = authorize.replace(&format!("nonce={nonce}"), "nonce=another-sign-ins-nonce");
+    let callback = sign_in_at_provider(&browser, &forged, "payments-engineer", &app.address).await;
+    assert_eq!(
+        query_param(&callback, "state"),
+        query_param(&authorize, "state")
+    );
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&response).is_none());
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("ID token is not valid") && body.contains("nonce"),
+        "{body}"
+    );
+    assert_eq!(users_and_sessions(&app).await, before, "nothing created");
+}
+
+/// The control for the two tests below: the provider's re-signing alone does not make
+/// Stargate refuse, so their refusals come from the claim they change.
+async fn a_re_signed_id_token_with_harmless_changes_is_accepted(db: Db) {
+    let (app, _provider) = spawn_oidc_app_with(
+        db,
+        None,
+        &[("ID_TOKEN_OVERRIDES", r#"{"name":"Pat Re-signed"}"#)],
+    )
+    .await;
+    let browser = browser();
+    let start = format!("{}/login", app.address);
+    let callback = sign_in_at_provider(&browser, &start, "payments-engineer", &app.address).await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let me: serde_json::Value = browser
+        .get(format!("{}/api/v1/me", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], "Pat Re-signed");
+}
+
+async fn an_id_token_for_another_audience_is_refused(db: Db) {
+    let (app, _provider) = spawn_oidc_app_with(
+        db,
+        None,
+        &[("ID_TOKEN_OVERRIDES", r#"{"aud":"other-app"}"#)],
+    )
+    .await;
+    callback_is_refused(
+        &app,
+        "payments-engineer",
+        &["ID token is not valid", "audiences", "other-app"],
+    )
+    .await;
+}
+
+async fn an_id_token_from_another_issuer_is_refused(db: Db) {
+    let (app, _provider) = spawn_oidc_app_with(
+        db,
+        None,
+        &[(
+            "ID_TOKEN_OVERRIDES",
+            r#"{"iss":"https://another-issuer.example"}"#,
+        )],
+    )
+    .await;
+    callback_is_refused(
+        &app,
+        "payments-engineer",
+        &[
+            "ID token is not valid",
+            "issuer",
+            "another-issuer.example",
+        ],
+    )
+    .await;
+}
+
+async fn a_replayed_callback_is_refused_by_the_single_use_state(db: Db) {
+    let (app, _provider) = spawn_oidc_app(db, None).await;
+    let browser = browser();
+    let start = format!("{}/login", app.address);
+    let callback = sign_in_at_provider(&browser, &start, "payments-engineer", &app.address).await;
+    // The sign-in cookie carries the state; set by hand, it passes the browser check on
+    // every call, so the replay reaches the one-time login flow.
+    let state = query_param(&callback, "state").unwrap().to_owned();
+    let with_cookie = || {
+        app.client
+            .get(&callback)
+            .header("cookie", format!("stargate_login={state}"))
+    };
+    let first = with_cookie().send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER, "the cookie set by hand works");
+    assert!(session_cookie(&first).is_some());
+
+    let before = users_and_sessions(&app).await;
+    let replay = with_cookie().send().await.unwrap();
+    // Refused before the code goes back to the provider: its own reuse check would answer
+    // 401 (invalid_grant), the spent flow 400.
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert!(session_cookie(&replay).is_none());
+    let body = replay.text().await.unwrap();
+    assert!(body.contains("not valid or has expired"), "{body}");
+    assert_eq!(users_and_sessions(&app).await, before, "no new session");
+}
+
+async fn a_foreign_return_target_lands_on_a_local_page_after_oidc_sign_in(db: Db) {
+    let (app, _provider) = spawn_oidc_app(db, None).await;
+    for target in [
+        "https://evil.example",
+        "//evil.example/x",
+        "/\\evil.example",
+        "https:/evil.example",
+    ] {
+        // A new browser each time: a signed-in one would skip the provider.
+        let browser = browser();
+        let start = reqwest::Url::parse_with_params(
+            &format!("{}/login", app.address),
+            &[("return_to", target)],
+        )
+        .unwrap();
+        let callback =
+            sign_in_at_provider(&browser, start.as_str(), "payments-engineer", &app.address)
+                .await;
+        let response = browser.get(&callback).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{target}");
+        assert_eq!(response.headers()["location"], "/services", "{target}");
+        assert!(session_cookie(&response).is_some());
+    }
+}
+
+on_both_databases!(
+    an_id_token_with_another_nonce_is_refused,
+    a_re_signed_id_token_with_harmless_changes_is_accepted,
+    an_id_token_for_another_audience_is_refused,
+    an_id_token_from_another_issuer_is_refused,
+    a_replayed_callback_is_refused_by_the_single_use_state,
+    a_foreign_return_target_lands_on_a_local_page_after_oidc_sign_in,
+);
 
 #[tokio::test]
 async fn a_code_issued_to_another_client_is_refused() {
