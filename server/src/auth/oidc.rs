@@ -178,6 +178,12 @@ impl OidcClient {
         let claims = id_token
             .claims(&client.id_token_verifier(), &Nonce::new(flow.nonce.clone()))
             .map_err(|e| OidcError::InvalidIdToken(e.to_string()))?;
+        // Users are keyed by email, so an address the IdP has not verified could take over
+        // its owner's account. A provider that leaves the claim out vouches for its
+        // addresses by its own policy (several do), so only an explicit `false` is refused.
+        if claims.email_verified() == Some(false) {
+            return Err(OidcError::UnverifiedEmail);
+        }
         let email = claims
             .email()
             .map(|e| e.to_string())

@@ -589,6 +589,11 @@ async fn an_id_token_from_another_issuer_is_refused(db: Db) {
     .await;
 }
 
+async fn an_unverified_email_address_is_refused(db: Db) {
+    let (app, _provider) = spawn_oidc_app(db, None).await;
+    callback_is_refused(&app, "unverified", &["email address is not verified"]).await;
+}
+
 async fn a_replayed_callback_is_refused_by_the_single_use_state(db: Db) {
     let (app, _provider) = spawn_oidc_app(db, None).await;
     let browser = browser();
@@ -647,6 +652,7 @@ on_both_databases!(
     a_re_signed_id_token_with_harmless_changes_is_accepted,
     an_id_token_for_another_audience_is_refused,
     an_id_token_from_another_issuer_is_refused,
+    an_unverified_email_address_is_refused,
     a_replayed_callback_is_refused_by_the_single_use_state,
     a_foreign_return_target_lands_on_a_local_page_after_oidc_sign_in,
 );
