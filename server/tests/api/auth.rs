@@ -5,7 +5,7 @@ use server::store::AuthTable;
 use sqlx::Connection;
 
 use crate::{
-    helpers::{Db, Persona, TestApp, spawn_app},
+    helpers::{Db, Options, Persona, TestApp, spawn_app, spawn_with},
     oidc_provider::{browser, sign_in_at_provider, spawn_oidc_app, spawn_oidc_app_with},
     on_both_databases,
 };
@@ -396,6 +396,88 @@ async fn tampered_and_idle_sessions_count_as_signed_out() {
         .await
         .unwrap();
     assert_eq!(me_with_cookie(&app, &cookie).await, 401);
+}
+
+async fn a_session_past_its_absolute_end_counts_as_signed_out(db: Db) {
+    let app = spawn_app(db).await;
+    let cookie = session_of(&app, "payments-engineer@example.com").await;
+    assert_eq!(me_with_cookie(&app, &cookie).await, 200);
+    // Used a moment ago, so not idle, but past the end every session has however busy.
+    let mut conn = sqlx::AnyConnection::connect(app.settings.database_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    let changed = sqlx::query("UPDATE sessions SET expires_at = '2000-01-01T00:00:00Z'")
+        .execute(&mut conn)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(changed, 1);
+    let _ = conn.close().await;
+    assert_eq!(me_with_cookie(&app, &cookie).await, 401);
+    let page = app
+        .client
+        .get(format!("{}/services", app.address))
+        .header("cookie", &cookie)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()["location"], "/login?return_to=/services");
+}
+
+on_both_databases!(a_session_past_its_absolute_end_counts_as_signed_out);
+
+#[tokio::test]
+async fn an_https_public_url_makes_cookies_secure_and_sends_hsts() {
+    let public = "https://portal.test";
+    let app = spawn_with(
+        Db::Sqlite,
+        Options {
+            public_url: Some(public.to_owned()),
+            ..Options::default()
+        },
+        None,
+    )
+    .await;
+    // The page's origin is now the public URL: the listening address is another site.
+    let cross = post_dev_sign_in(&app, &app.address, &[("email", "admin@example.com")]).await;
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    let response = post_dev_sign_in(&app, public, &[("email", "admin@example.com")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&response).expect("session cookie");
+    assert!(
+        cookie.split(';').any(|attr| attr.trim() == "Secure"),
+        "{cookie}"
+    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    for response in [
+        response,
+        app.get_as(Persona::Anonymous, "/healthz").await,
+        app.get_html("/services").await,
+    ] {
+        let hsts = response
+            .headers()
+            .get("strict-transport-security")
+            .unwrap_or_else(|| panic!("no HSTS on {}", response.url()));
+        assert!(hsts.to_str().unwrap().starts_with("max-age="), "{hsts:?}");
+    }
+}
+
+#[tokio::test]
+async fn repeated_failed_callbacks_are_rate_limited() {
+    let app = spawn_app(Db::Sqlite).await;
+    let before = users_and_sessions(&app).await;
+    let callback = format!("{}/auth/callback?code=x&state=y", app.address);
+    // Ten failures a minute per address are allowed (server/src/auth/mod.rs).
+    for attempt in 1..=10 {
+        let response = app.client.get(&callback).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "attempt {attempt}");
+    }
+    let blocked = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(blocked.text().await.unwrap().contains("Too many failed sign-in attempts"));
+    assert_eq!(users_and_sessions(&app).await, before, "nothing created");
 }
 
 #[tokio::test]

@@ -156,6 +156,9 @@ pub struct Options {
     pub clusters: Vec<server::config::ClusterSettings>,
     /// Worker timings (lease, backoff, readiness timeout).
     pub worker_settings: Option<server::config::WorkerSettings>,
+    /// The URL browsers use (e.g. `https://portal.test` behind a TLS proxy); by default
+    /// `http://` and the listening address.
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
@@ -168,6 +171,7 @@ impl Default for Options {
             worker: false,
             clusters: Vec::new(),
             worker_settings: None,
+            public_url: None,
         }
     }
 }
@@ -209,6 +213,7 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
     settings.worker.embedded = options.worker;
     settings.clusters.extend(options.clusters);
     settings.auth.session_idle_minutes = options.session_idle_minutes;
+    settings.public_url = options.public_url;
     match options.oidc_issuer {
         None => settings.auth.mode = AuthMode::Dev,
         Some(issuer) => {
