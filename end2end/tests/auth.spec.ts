@@ -45,4 +45,9 @@ test("development sign-in shows its banner and creates a token shown once", asyn
   await expect(page.getByTestId("tokens")).toHaveCount(0);
   const after = await page.request.get("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } });
   expect(after.status()).toBe(401);
+
+  // Every page carries the banner, not only the sign-in page.
+  await page.goto("/services");
+  await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+  await expect(page.getByText("Development sign-in")).toBeVisible();
 });

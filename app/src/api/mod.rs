@@ -59,6 +59,20 @@ pub(crate) fn answer<T>(result: Result<T, UiError>) -> Result<T, UiError> {
     result
 }
 
+/// Whether the development sign-in is on. Answered on the server while it renders a page,
+/// for signed-out visitors too (a 404, say), unlike `current_user`; the browser hydrates
+/// with the server's answer and never works it out itself.
+pub async fn dev_sign_in_mode() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<PortalContext>().is_some_and(|p| p.dev_sign_in)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        false
+    }
+}
+
 /// Who is signed in, and whether this is the development sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionInfo {

@@ -2,15 +2,17 @@ use domain::TeamRole;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::current_user;
+use crate::api::{current_user, dev_sign_in_mode};
 
 #[component]
 pub fn Header() -> impl IntoView {
     let session = Resource::new(|| (), |_| current_user());
+    // Not from the session: the banner is on every page, signed in or not.
+    let dev_sign_in = OnceResource::new(dev_sign_in_mode());
     view! {
         <Transition>
             {move || Suspend::new(async move {
-                session.await.ok().filter(|s| s.dev_sign_in).map(|_| view! {
+                dev_sign_in.await.then(|| view! {
                     <div class="dev-banner" role="note">
                         "Development sign-in: anyone who can reach this address can act as any demo user."
                     </div>

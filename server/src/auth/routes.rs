@@ -38,8 +38,10 @@ pub enum SignInError {
     Store(#[from] crate::store::StoreError),
 }
 
-impl IntoResponse for SignInError {
-    fn into_response(self) -> Response {
+impl SignInError {
+    /// The error as a page. `dev_banner` is the development sign-in's banner, which every
+    /// page carries in that mode, error pages included.
+    fn into_page(self, dev_banner: bool) -> Response {
         let status = match &self {
             Self::BadState | Self::Provider(_) | Self::UnknownDevUser => StatusCode::BAD_REQUEST,
             Self::Oidc(super::OidcError::Discovery(_)) => StatusCode::BAD_GATEWAY,
@@ -52,8 +54,13 @@ impl IntoResponse for SignInError {
             r#"<p class="panel panel-error" role="alert">{}</p><p><a class="button" href="/login">Sign in again</a></p>"#,
             escape(&self.to_string())
         );
-        page(status, "Sign-in failed", &body, false)
+        page(status, "Sign-in failed", &body, dev_banner)
     }
+}
+
+/// What a sign-in handler answers: its response, or its error as a page.
+fn respond(auth: &Auth, result: Result<Response, SignInError>) -> Response {
+    result.unwrap_or_else(|error| error.into_page(auth.mode == AuthMode::Dev))
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,13 +80,23 @@ pub async fn login(
     actor: Option<axum::Extension<Actor>>,
     jar: CookieJar,
     Query(query): Query<LoginQuery>,
+) -> Response {
+    let result = begin_sign_in(&auth, actor.is_some(), jar, query).await;
+    respond(&auth, result)
+}
+
+async fn begin_sign_in(
+    auth: &Auth,
+    signed_in: bool,
+    jar: CookieJar,
+    query: LoginQuery,
 ) -> Result<Response, SignInError> {
     let return_to = return_target(query.return_to.as_deref());
-    if actor.is_some() {
+    if signed_in {
         return Ok(Redirect::to(&return_to).into_response());
     }
     let Some(oidc) = auth.oidc.as_ref() else {
-        return Ok(dev_sign_in_page(&auth, &return_to));
+        return Ok(dev_sign_in_page(auth, &return_to));
     };
     let (url, state, flow) = oidc.begin(&return_to).await?;
     let expires =
@@ -106,20 +123,18 @@ pub async fn callback(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     jar: CookieJar,
     Query(query): Query<CallbackQuery>,
-) -> Result<Response, SignInError> {
+) -> Response {
     let client = client.ip();
     if auth.failures.is_blocked(client) {
-        return Err(SignInError::RateLimited);
+        return respond(&auth, Err(SignInError::RateLimited));
     }
     let result = finish_sign_in(&auth, &jar, query).await;
     let jar = jar.remove(auth.removal(LOGIN_COOKIE, "/auth"));
     match result {
-        Ok((session, return_to)) => {
-            Ok((jar.add(session), Redirect::to(&return_to)).into_response())
-        }
+        Ok((session, return_to)) => (jar.add(session), Redirect::to(&return_to)).into_response(),
         Err(error) => {
             auth.failures.record_failure(client);
-            Ok((jar, error).into_response())
+            (jar, respond(&auth, Err(error))).into_response()
         }
     }
 }
@@ -168,6 +183,15 @@ pub async fn dev_sign_in(
     State(auth): State<Arc<Auth>>,
     jar: CookieJar,
     Form(form): Form<DevSignIn>,
+) -> Response {
+    let result = sign_in_as_demo_user(&auth, jar, form).await;
+    respond(&auth, result)
+}
+
+async fn sign_in_as_demo_user(
+    auth: &Auth,
+    jar: CookieJar,
+    form: DevSignIn,
 ) -> Result<Response, SignInError> {
     if auth.mode != AuthMode::Dev {
         return Ok(StatusCode::NOT_FOUND.into_response());
@@ -213,10 +237,12 @@ fn dev_sign_in_page(auth: &Auth, return_to: &str) -> Response {
     page(StatusCode::OK, "Sign in", &body, true)
 }
 
-pub async fn logout(
-    State(auth): State<Arc<Auth>>,
-    jar: CookieJar,
-) -> Result<Response, SignInError> {
+pub async fn logout(State(auth): State<Arc<Auth>>, jar: CookieJar) -> Response {
+    let result = sign_out(&auth, jar).await;
+    respond(&auth, result)
+}
+
+async fn sign_out(auth: &Auth, jar: CookieJar) -> Result<Response, SignInError> {
     if let Some(session) = jar.get(SESSION_COOKIE) {
         auth.end_session(session.value()).await?;
     }

@@ -101,6 +101,9 @@ pub fn build_router(state: AppState) -> Router {
         portal: state.portal.clone(),
         dev_sign_in: state.auth.mode == crate::config::AuthMode::Dev,
     };
+    // The not-found page gets the portal too: its header asks who is signed in and
+    // whether the development sign-in is on.
+    let not_found_portal = portal.clone();
     let options = state.leptos_options.clone();
     let pkg_dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
 
@@ -136,7 +139,12 @@ pub fn build_router(state: AppState) -> Router {
 
     public
         .merge(protected)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            move || provide_context(not_found_portal.clone()), shell
+        ))
         .layer(middleware::from_fn_with_state(
             state.auth.clone(),
             resolve_actor,

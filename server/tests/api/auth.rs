@@ -363,6 +363,43 @@ async fn dev_sign_in_page_lists_demo_users_and_keeps_only_local_return_targets()
 }
 
 #[tokio::test]
+async fn every_page_shows_the_dev_banner_in_dev_mode_error_pages_included() {
+    const BANNER: &str = "Development sign-in: anyone who can reach this address";
+    let app = spawn_app(Db::Sqlite).await;
+    let failed_callback = app
+        .client
+        .get(format!("{}/auth/callback?code=x&state=y", app.address))
+        .send()
+        .await
+        .unwrap();
+    let unknown_user = post_dev_sign_in(&app, &app.address, &[("email", "root@example.com")]).await;
+    for response in [failed_callback, unknown_user] {
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("Sign-in failed") && html.contains(BANNER),
+            "{html}"
+        );
+    }
+    // Not found, for a signed-out visitor and a signed-in one alike.
+    for persona in [Persona::Anonymous, Persona::EngineerA] {
+        let response = app
+            .request(persona, Method::GET, "/no-such-page")
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{persona:?}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("Page not found"), "{persona:?}: {html}");
+        assert!(html.contains(BANNER), "{persona:?}: {html}");
+    }
+    let (status, html) = app.get_page("/services").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(BANNER));
+}
+
+#[tokio::test]
 async fn cross_site_and_unknown_dev_sign_ins_create_nothing() {
     let app = spawn_app(Db::Sqlite).await;
     let users = count(&app, AuthTable::Users).await;
@@ -472,11 +509,21 @@ async fn repeated_failed_callbacks_are_rate_limited() {
     // Ten failures a minute per address are allowed (server/src/auth/mod.rs).
     for attempt in 1..=10 {
         let response = app.client.get(&callback).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "attempt {attempt}");
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST,
+            "attempt {attempt}"
+        );
     }
     let blocked = app.client.get(&callback).send().await.unwrap();
     assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(blocked.text().await.unwrap().contains("Too many failed sign-in attempts"));
+    assert!(
+        blocked
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-in attempts")
+    );
     assert_eq!(users_and_sessions(&app).await, before, "nothing created");
 }
 
@@ -575,6 +622,10 @@ async fn callback_is_refused(app: &TestApp, login: &str, reasons: &[&str]) {
     for reason in reasons {
         assert!(body.contains(reason), "{reason:?} not in {body}");
     }
+    assert!(
+        !body.contains("Development sign-in"),
+        "no banner outside dev mode"
+    );
     assert_eq!(users_and_sessions(app).await, before, "nothing created");
 }
 
@@ -662,11 +713,7 @@ async fn an_id_token_from_another_issuer_is_refused(db: Db) {
     callback_is_refused(
         &app,
         "payments-engineer",
-        &[
-            "ID token is not valid",
-            "issuer",
-            "another-issuer.example",
-        ],
+        &["ID token is not valid", "issuer", "another-issuer.example"],
     )
     .await;
 }
@@ -690,7 +737,11 @@ async fn a_replayed_callback_is_refused_by_the_single_use_state(db: Db) {
             .header("cookie", format!("stargate_login={state}"))
     };
     let first = with_cookie().send().await.unwrap();
-    assert_eq!(first.status(), StatusCode::SEE_OTHER, "the cookie set by hand works");
+    assert_eq!(
+        first.status(),
+        StatusCode::SEE_OTHER,
+        "the cookie set by hand works"
+    );
     assert!(session_cookie(&first).is_some());
 
     let before = users_and_sessions(&app).await;
@@ -720,8 +771,7 @@ async fn a_foreign_return_target_lands_on_a_local_page_after_oidc_sign_in(db: Db
         )
         .unwrap();
         let callback =
-            sign_in_at_provider(&browser, start.as_str(), "payments-engineer", &app.address)
-                .await;
+            sign_in_at_provider(&browser, start.as_str(), "payments-engineer", &app.address).await;
         let response = browser.get(&callback).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{target}");
         assert_eq!(response.headers()["location"], "/services", "{target}");
