@@ -17,5 +17,6 @@ mod openapi;
 mod pages;
 mod requests;
 mod reviews;
+mod tokens_cli;
 mod worker;
 mod worker_processes;
