@@ -232,6 +232,53 @@ async fn revoked_and_expired_tokens_are_refused(db: Db) {
     assert_eq!(body["error"], "invalid_token");
 }
 
+/// The session's tokens as its tokens page reads them.
+async fn listed_tokens(app: &TestApp, cookie: &str) -> Vec<serde_json::Value> {
+    let response = app
+        .client
+        .post(format!("{}/rpc/tokens", app.address))
+        .header("cookie", cookie)
+        .header("origin", &app.address)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn a_used_token_shows_when_it_was_last_used(db: Db) {
+    let app = spawn_app(db).await;
+    let owner = session_of(&app, "payments-engineer@example.com").await;
+    let created = rpc(
+        &app,
+        &owner,
+        "/rpc/tokens/create",
+        &[("name", "ci"), ("expires_in_days", "30")],
+    )
+    .await;
+    assert_eq!(created.status(), 200);
+    let new: serde_json::Value = created.json().await.unwrap();
+    let token = new["token"].as_str().unwrap().to_owned();
+    let listed = listed_tokens(&app, &owner).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], new["id"]);
+    assert!(listed[0]["last_used_at"].is_null(), "never used yet");
+
+    let before = server::store::now();
+    assert_eq!(me_with_token(&app, &token).await, 200);
+    let listed = listed_tokens(&app, &owner).await;
+    let last_used = listed[0]["last_used_at"]
+        .as_str()
+        .expect("last_used_at set by the call");
+    assert!(
+        before.as_str() <= last_used && last_used <= server::store::now().as_str(),
+        "{last_used} is not the time of the call (from {before})"
+    );
+}
+
+on_both_databases!(a_used_token_shows_when_it_was_last_used);
+
 async fn a_token_cannot_manage_tokens(db: Db) {
     let app = spawn_app(db).await;
     // A leaked token must not mint a never-expiring successor.
