@@ -1,151 +1,402 @@
 //! The authorization matrix: every endpoint so far × every kind of caller → the status the
-//! caller gets. Later features add their rows here.
+//! caller gets, once with personal access tokens and once with browser sessions. Later
+//! features add their rows here; `every_endpoint_has_a_matrix_row` fails until they do.
+
+use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, Persona, spawn_app};
+use crate::{
+    helpers::{Db, Persona, TestApp, spawn_app},
+    on_both_databases,
+};
 
-/// Expected status for (anonymous, engineer of A, engineer of B, lead of A, admin).
-/// `{request}` in a path stands for a request engineer A submitted for `payments`.
-type Row = (Method, &'static str, [u16; 5]);
+/// How the signed-in personas authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// `Authorization: Bearer`, as scripts and the REST API's users do.
+    Token,
+    /// The session cookie and the portal's own `Origin`, as its pages do.
+    Session,
+}
 
+/// Expected statuses for (anonymous, engineer of A, engineer of B, lead of A, admin).
+type Statuses = [u16; 5];
+
+/// One endpoint. In `path`, `{team}` and `{name}` stand for payments' `ledger` service and
+/// `{id}` for a request engineer A submitted for `payments`, as in the OpenAPI document
+/// and the app's routes.
+struct Row {
+    method: Method,
+    path: &'static str,
+    token: Statuses,
+    session: Statuses,
+}
+
+impl Row {
+    /// The same statuses whichever way the caller authenticates.
+    fn new(method: Method, path: &'static str, expected: Statuses) -> Self {
+        Self {
+            method,
+            path,
+            token: expected,
+            session: expected,
+        }
+    }
+
+    /// Different statuses for browser sessions.
+    fn with_session(self, session: Statuses) -> Self {
+        Self { session, ..self }
+    }
+
+    fn expected(&self, via: Via) -> Statuses {
+        match via {
+            Via::Token => self.token,
+            Via::Session => self.session,
+        }
+    }
+}
+
+fn get(path: &'static str, expected: Statuses) -> Row {
+    Row::new(Method::GET, path, expected)
+}
+
+fn post(path: &'static str, expected: Statuses) -> Row {
+    Row::new(Method::POST, path, expected)
+}
+
+/// The rows, in the order they run: some change the request they act on, and signing out
+/// ends the personas' sessions, so it comes last.
 fn matrix() -> Vec<Row> {
     let signed_in = [401, 200, 200, 200, 200];
     let page = [303, 200, 200, 200, 200];
     let public = [200; 5];
+    // Tokens cannot manage tokens (a leaked one must not mint successors).
+    let sessions_only = [401, 403, 403, 403, 403];
+    // Members and leads of payments request for payments (the body); nobody else.
+    let payments_requesters = [401, 200, 403, 200, 403];
+    let admins = [401, 403, 403, 403, 200];
     vec![
-        (Method::GET, "/healthz", public),
-        (Method::GET, "/readyz", public),
-        (Method::GET, "/metrics", public),
-        (Method::GET, "/api/openapi.json", public),
-        (Method::GET, "/api/v1/me", signed_in),
-        (Method::GET, "/api/v1/teams", signed_in),
-        (Method::GET, "/api/v1/services", signed_in),
-        (Method::GET, "/api/v1/services/payments/ledger", signed_in),
-        (Method::GET, "/api/v1/teams/payments", signed_in),
-        (Method::GET, "/api/v1/clusters", signed_in),
-        (Method::GET, "/api/v1/hosts", signed_in),
-        (Method::GET, "/api/v1/certificates", signed_in),
-        (Method::GET, "/teams", page),
-        (Method::GET, "/teams/search", page),
-        (Method::GET, "/clusters", page),
-        (Method::GET, "/hosts", page),
-        (Method::GET, "/certificates", page),
-        (Method::GET, "/services", page),
-        (Method::GET, "/services/search/ranking", page),
-        // The tokens page works from a browser session; with a token it says 403.
-        (Method::GET, "/settings/tokens", [303, 403, 403, 403, 403]),
-        // Token management needs a browser session: with tokens, 403.
-        (Method::POST, "/rpc/tokens", [401, 403, 403, 403, 403]),
-        (Method::POST, "/rpc/services", signed_in),
-        (Method::POST, "/rpc/cluster_names", signed_in),
+        get("/healthz", public),
+        get("/readyz", public),
+        get("/metrics", public),
+        get("/api/openapi.json", public),
+        // Sign-in and out. Signed-in callers asking to sign in go where they were going.
+        get("/login", [200, 303, 303, 303, 303]),
+        // Without code and state, the callback is refused whoever asks.
+        get("/auth/callback", [400; 5]),
+        // The development sign-in is a public form (from our own pages: see the CSRF test).
+        post("/auth/dev", [303; 5]),
+        get("/signed-out", public),
+        // REST API: reading is for everyone signed in.
+        get("/api/v1/me", signed_in),
+        get("/api/v1/teams", signed_in),
+        get("/api/v1/teams/{team}", signed_in),
+        get("/api/v1/services", signed_in),
+        get("/api/v1/services/{team}/{name}", signed_in),
+        get("/api/v1/clusters", signed_in),
+        get("/api/v1/hosts", signed_in),
+        get("/api/v1/certificates", signed_in),
         // Requests are read in the open, like pull requests.
-        (Method::GET, "/api/v1/requests", signed_in),
-        (Method::GET, "/api/v1/requests/{request}", signed_in),
-        (
-            Method::GET,
-            "/api/v1/requests/{request}/manifests",
-            signed_in,
-        ),
-        // The audit log is for admins; the page says 403 to everyone else.
-        (Method::GET, "/api/v1/audit", [401, 403, 403, 403, 200]),
-        (Method::GET, "/audit", [303, 403, 403, 403, 200]),
-        // Members and leads of payments request for payments (the body); nobody else.
-        (Method::POST, "/api/v1/requests", [401, 201, 403, 201, 403]),
-        (
-            Method::POST,
-            "/api/v1/requests/preview",
-            [401, 200, 403, 200, 403],
-        ),
-        (Method::GET, "/requests", page),
-        (Method::GET, "/requests/new", page),
-        (Method::GET, "/requests/{request}", page),
-        (Method::GET, "/reviews", page),
+        get("/api/v1/requests", signed_in),
+        get("/api/v1/requests/{id}", signed_in),
+        get("/api/v1/requests/{id}/manifests", signed_in),
+        // The live timeline of a request that can change no more ends after its history.
+        get("/api/v1/requests/{id}/events", signed_in),
+        get("/api/v1/audit", admins),
+        post("/api/v1/requests", [401, 201, 403, 201, 403]),
+        post("/api/v1/requests/preview", payments_requesters),
+        // Pages. The root is the app's own redirect to the catalog (302).
+        get("/", [303, 302, 302, 302, 302]),
+        get("/services", page),
+        get("/services/{team}/{name}", page),
+        get("/teams", page),
+        get("/teams/{team}", page),
+        get("/clusters", page),
+        get("/hosts", page),
+        get("/certificates", page),
+        get("/requests", page),
+        get("/requests/new", page),
+        get("/requests/{id}", page),
+        get("/reviews", page),
+        // The audit page says 403 to everyone but admins.
+        get("/audit", [303, 403, 403, 403, 200]),
+        // The tokens page works from a browser session; with a token it says 403.
+        get("/settings/tokens", [303, 403, 403, 403, 403]).with_session(page),
+        // Server functions behind the pages.
+        post("/rpc/me", signed_in),
+        post("/rpc/teams", signed_in),
+        post("/rpc/team", signed_in),
+        post("/rpc/services", signed_in),
+        post("/rpc/service", signed_in),
+        post("/rpc/clusters", signed_in),
+        post("/rpc/cluster_names", signed_in),
+        post("/rpc/hosts", signed_in),
+        post("/rpc/certificates", signed_in),
+        post("/rpc/tokens", sessions_only).with_session(signed_in),
+        post("/rpc/tokens/create", sessions_only).with_session(signed_in),
+        // The token revoked is engineer A's: only they find it.
+        post("/rpc/tokens/revoke", sessions_only).with_session([401, 200, 404, 404, 404]),
+        post("/rpc/requests", signed_in),
+        post("/rpc/request", signed_in),
+        post("/rpc/reviews", signed_in),
+        post("/rpc/audit", admins),
+        post("/rpc/requests/preview", payments_requesters),
+        post("/rpc/requests/submit", payments_requesters),
         // Everyone who can read a request may comment on it.
-        (
-            Method::POST,
-            "/api/v1/requests/{request}/comments",
-            [401, 200, 200, 200, 200],
-        ),
+        post("/api/v1/requests/{id}/comments", signed_in),
+        post("/rpc/requests/comment", signed_in),
         // Reviewers are told the reason is missing; everyone else that they may not review.
-        (
-            Method::POST,
-            "/api/v1/requests/{request}/reject",
-            [401, 403, 403, 422, 422],
-        ),
+        post("/api/v1/requests/{id}/reject", [401, 403, 403, 422, 422]),
+        post("/rpc/requests/reject", [401, 403, 403, 400, 400]),
         // Only the requester cancels. Callers go in the order above, so engineer A cancels
         // first; the others are refused for who they are, not for the request's state.
-        (
-            Method::POST,
-            "/api/v1/requests/{request}/cancel",
-            [401, 200, 403, 403, 403],
-        ),
+        post("/api/v1/requests/{id}/cancel", [401, 200, 403, 403, 403]),
+        // Cancelled already: the requester hears so (409), the others are still refused.
+        post("/rpc/requests/cancel", [401, 409, 403, 403, 403]),
         // Now cancelled: reviewers hear 409 (wrong state), others 403 (not theirs to act on).
-        (
-            Method::POST,
-            "/api/v1/requests/{request}/approve",
-            [401, 403, 403, 409, 409],
-        ),
-        (
-            Method::POST,
-            "/api/v1/requests/{request}/retry",
-            [401, 403, 403, 409, 409],
-        ),
-        // The live timeline of a request that can change no more ends after its history.
-        (
-            Method::GET,
-            "/api/v1/requests/{request}/events",
-            [401, 200, 200, 200, 200],
-        ),
+        post("/api/v1/requests/{id}/approve", [401, 403, 403, 409, 409]),
+        post("/rpc/requests/approve", [401, 403, 403, 409, 409]),
+        post("/api/v1/requests/{id}/retry", [401, 403, 403, 409, 409]),
+        post("/rpc/requests/retry", [401, 403, 403, 409, 409]),
+        // Last: signing out ends the sessions the rows above use.
+        post("/logout", [303; 5]),
     ]
 }
 
-/// What a write sends: a valid body where the endpoint reads one.
-fn body_for(path: &str) -> Value {
-    match path {
-        "/rpc/services" => json!({ "query": {} }),
-        "/api/v1/requests" | "/api/v1/requests/preview" => json!({
-            "kind": "service", "team": "payments", "cluster": "demo", "reason": "matrix",
-            "spec": {"name": "orders", "image": "ghcr.io/acme/orders:1.0.0", "port": 8080}
-        }),
-        p if p.ends_with("/comments") => json!({ "comment": "matrix" }),
-        p if p.ends_with("/reject") => json!({ "comment": "" }),
-        _ => json!({}),
+/// The request a row sends: its path with the placeholders filled in, and its body.
+struct Call {
+    path: String,
+    body: Body,
+}
+
+enum Body {
+    None,
+    Json(Value),
+    /// What a plain HTML form (or `ActionForm`) posts.
+    Form(Vec<(&'static str, String)>),
+}
+
+/// Ids the rows refer to.
+struct Subjects {
+    request: i64,
+    /// A token of engineer A's.
+    token: i64,
+}
+
+fn new_request() -> Value {
+    json!({
+        "kind": "service", "team": "payments", "cluster": "demo", "reason": "matrix",
+        "spec": {"name": "orders", "image": "ghcr.io/acme/orders:1.0.0", "port": 8080}
+    })
+}
+
+/// A valid body where the endpoint reads one (`reject` gets an empty reason on purpose).
+fn call(row: &Row, subjects: &Subjects) -> Call {
+    let id = subjects.request.to_string();
+    let path = row
+        .path
+        .replace("{team}", "payments")
+        .replace("{name}", "ledger")
+        .replace("{id}", &id);
+    let form = |pairs: &[(&'static str, &str)]| {
+        Body::Form(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect())
+    };
+    let body = match row.path {
+        _ if row.method == Method::GET => Body::None,
+        "/logout" => Body::None,
+        "/auth/dev" => form(&[("email", "admin@example.com"), ("return_to", "/services")]),
+        "/api/v1/requests" | "/api/v1/requests/preview" => Body::Json(new_request()),
+        p if p.ends_with("/comments") => Body::Json(json!({ "comment": "matrix" })),
+        p if p.ends_with("/reject") && p.starts_with("/api/") => {
+            Body::Json(json!({ "comment": "" }))
+        }
+        "/rpc/services" | "/rpc/requests" | "/rpc/audit" => Body::Json(json!({ "query": {} })),
+        "/rpc/team" => Body::Json(json!({ "team": "payments" })),
+        "/rpc/service" => Body::Json(json!({ "team": "payments", "name": "ledger" })),
+        "/rpc/request" => Body::Json(json!({ "id": subjects.request })),
+        "/rpc/requests/preview" | "/rpc/requests/submit" => {
+            Body::Json(json!({ "input": new_request() }))
+        }
+        // Form-encoded server functions (they work before the page is interactive).
+        "/rpc/tokens/create" => form(&[("name", "matrix"), ("expires_in_days", "30")]),
+        "/rpc/tokens/revoke" => form(&[("id", &subjects.token.to_string())]),
+        "/rpc/requests/comment" => form(&[("id", &id), ("comment", "matrix")]),
+        "/rpc/requests/reject" => form(&[("id", &id), ("comment", "")]),
+        "/rpc/requests/cancel" | "/rpc/requests/retry" => form(&[("id", &id)]),
+        "/rpc/requests/approve" => form(&[("id", &id), ("comment", "")]),
+        _ => Body::Json(json!({})),
+    };
+    Call { path, body }
+}
+
+/// `persona`'s request, authenticated `via`, from `origin`.
+fn request(
+    app: &TestApp,
+    via: Via,
+    cookies: &[(Persona, String)],
+    persona: Persona,
+    method: Method,
+    call: &Call,
+    origin: &str,
+) -> reqwest::RequestBuilder {
+    let mut request = match via {
+        Via::Token => app.request(persona, method.clone(), &call.path),
+        Via::Session => {
+            let request = app
+                .client
+                .request(method.clone(), format!("{}{}", app.address, call.path));
+            match cookies.iter().find(|(p, _)| *p == persona) {
+                Some((_, cookie)) => request.header("cookie", cookie),
+                None => request,
+            }
+        }
+    };
+    request = request.header("origin", origin);
+    if method == Method::GET {
+        request = request.header("accept", "text/html");
+    }
+    match &call.body {
+        Body::None => request,
+        Body::Json(value) => request.json(value),
+        Body::Form(pairs) => request.form(pairs),
     }
 }
 
-#[tokio::test]
-async fn every_endpoint_answers_each_caller_as_expected() {
-    let app = spawn_app(Db::Sqlite).await;
+/// Runs the matrix on a fresh app and returns every status that differs from the row's.
+/// With sessions, each write is also sent from another site and must be refused.
+async fn mismatches(db: Db, via: Via) -> Vec<String> {
+    let app = spawn_app(db).await;
     let submitted = app
         .request(Persona::EngineerA, Method::POST, "/api/v1/requests")
-        .json(&body_for("/api/v1/requests"))
+        .json(&new_request())
         .send()
         .await
         .unwrap();
     assert_eq!(submitted.status(), 201);
     let submitted: Value = submitted.json().await.unwrap();
-    let request_id = submitted["request"]["id"].as_i64().unwrap().to_string();
+    let subjects = Subjects {
+        request: submitted["request"]["id"].as_i64().unwrap(),
+        token: app
+            .token_id(Persona::EngineerA)
+            .expect("engineer A's token"),
+    };
+    let mut cookies = Vec::new();
+    for persona in Persona::ALL {
+        if let Some(cookie) = app.session_cookie(persona).await {
+            cookies.push((persona, cookie));
+        }
+    }
+
     let mut mismatches = Vec::new();
-    for (method, path, expected) in matrix() {
-        let path = path.replace("{request}", &request_id);
-        for (persona, want) in Persona::ALL.into_iter().zip(expected) {
-            let mut request = app
-                .request(persona, method.clone(), &path)
-                .header("origin", &app.address);
-            if method == Method::GET {
-                request = request.header("accept", "text/html");
-            } else {
-                request = request.json(&body_for(&path));
+    for row in matrix() {
+        let call = call(&row, &subjects);
+        for (persona, want) in Persona::ALL.into_iter().zip(row.expected(via)) {
+            if via == Via::Session && row.method != Method::GET {
+                // Browser writes from another site: refused before they do anything. Only
+                // an API call without any credentials goes on, to its 401.
+                let want = if persona == Persona::Anonymous && call.path.starts_with("/api/") {
+                    401
+                } else {
+                    403
+                };
+                let forged = request(
+                    &app,
+                    via,
+                    &cookies,
+                    persona,
+                    row.method.clone(),
+                    &call,
+                    "https://evil.example",
+                );
+                let got = forged.send().await.unwrap().status().as_u16();
+                if got != want {
+                    mismatches.push(format!(
+                        "{} {} as {persona:?} from another site: got {got}, want {want}",
+                        row.method, call.path
+                    ));
+                }
             }
-            let got = request.send().await.unwrap().status().as_u16();
+            let response = request(
+                &app,
+                via,
+                &cookies,
+                persona,
+                row.method.clone(),
+                &call,
+                &app.address,
+            );
+            let got = response.send().await.unwrap().status().as_u16();
             if got != want {
                 mismatches.push(format!(
-                    "{method} {path} as {persona:?}: got {got}, want {want}"
+                    "{} {} as {persona:?} via {via:?}: got {got}, want {want}",
+                    row.method, call.path
                 ));
             }
         }
     }
+    mismatches
+}
+
+async fn with_tokens_every_endpoint_answers_each_caller_as_expected(db: Db) {
+    let mismatches = mismatches(db, Via::Token).await;
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+async fn with_sessions_every_endpoint_answers_each_caller_as_expected(db: Db) {
+    let mismatches = mismatches(db, Via::Session).await;
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+on_both_databases!(
+    with_tokens_every_endpoint_answers_each_caller_as_expected,
+    with_sessions_every_endpoint_answers_each_caller_as_expected,
+);
+
+/// A new server function, REST path or page cannot go without a row: the registered server
+/// functions, the OpenAPI document's operations and the app's routes must all be in the
+/// matrix.
+#[tokio::test]
+async fn every_endpoint_has_a_matrix_row() {
+    let rows: BTreeSet<(String, String)> = matrix()
+        .iter()
+        .map(|row| (row.method.to_string(), row.path.to_owned()))
+        .collect();
+    let mut endpoints = BTreeSet::new();
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        endpoints.insert((method.to_string(), path.to_owned()));
+    }
+    assert!(
+        endpoints.iter().any(|(_, path)| path == "/rpc/me"),
+        "the server functions are registered: {endpoints:?}"
+    );
+    let app = spawn_app(Db::Sqlite).await;
+    let doc: Value = app
+        .get_as(Persona::Anonymous, "/api/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let server = doc["servers"][0]["url"].as_str().unwrap_or_default();
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        for method in operations.as_object().expect("operations").keys() {
+            endpoints.insert((method.to_uppercase(), format!("{server}{path}")));
+        }
+    }
+    for route in leptos_axum::generate_route_list(app::App) {
+        for method in route.methods() {
+            let method = format!("{method:?}").to_uppercase();
+            endpoints.insert((method, route.path().to_owned()));
+        }
+    }
+    let missing: Vec<String> = endpoints
+        .difference(&rows)
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no row in the authorization matrix for:\n{}",
+        missing.join("\n")
+    );
 }

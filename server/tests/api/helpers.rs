@@ -128,7 +128,8 @@ pub struct TestApp {
     pub store: Store,
     pub database: TestDatabase,
     pub settings: Settings,
-    tokens: Vec<(Persona, String)>,
+    /// Each signed-in persona's token: its id and secret.
+    tokens: Vec<(Persona, i64, String)>,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -250,8 +251,8 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
         if let Some((email, groups)) = persona.identity() {
             let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
             let user = store.ensure_user(email, Some(&groups)).await.expect("user");
-            let (_, token) = auth.issue_token(&user, "tests", None).await.expect("token");
-            tokens.push((persona, token));
+            let (id, token) = auth.issue_token(&user, "tests", None).await.expect("token");
+            tokens.push((persona, id, token));
         }
     }
     let client = Client::builder()
@@ -273,8 +274,31 @@ impl TestApp {
     pub fn token(&self, persona: Persona) -> Option<&str> {
         self.tokens
             .iter()
-            .find(|(p, _)| *p == persona)
-            .map(|(_, t)| t.as_str())
+            .find(|(p, _, _)| *p == persona)
+            .map(|(_, _, t)| t.as_str())
+    }
+
+    /// The id of `persona`'s token (as its tokens page lists it).
+    pub fn token_id(&self, persona: Persona) -> Option<i64> {
+        self.tokens
+            .iter()
+            .find(|(p, _, _)| *p == persona)
+            .map(|(_, id, _)| *id)
+    }
+
+    /// A new browser session for `persona` (none for anonymous), made as a sign-in makes
+    /// it, as the value of a `Cookie` header.
+    pub async fn session_cookie(&self, persona: Persona) -> Option<String> {
+        let (email, groups) = persona.identity()?;
+        let auth = Auth::new(&self.settings, &self.address, self.store.clone()).expect("auth");
+        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        let user = self
+            .store
+            .ensure_user(email, Some(&groups))
+            .await
+            .expect("user");
+        let cookie = auth.start_session(&user).await.expect("session");
+        Some(format!("{}={}", cookie.name(), cookie.value()))
     }
 
     /// A request as `persona` (bearer token; none for anonymous).
