@@ -114,6 +114,10 @@ async fn main() -> anyhow::Result<()> {
             if expires.is_some_and(|e| e > std::time::Duration::from_secs(5 * 366 * 86_400)) {
                 anyhow::bail!("--expires must be at most 5 years");
             }
+            // A token that is dead on arrival is a typo, not a wish.
+            if expires.is_some_and(|e| e < std::time::Duration::from_secs(60)) {
+                anyhow::bail!("--expires must be at least 1 minute");
+            }
             let store = Store::open(&settings.database_url()).await?;
             let record = store.ensure_user(&user, groups.as_deref()).await?;
             let auth = Auth::new(&settings, &settings.public_url(), store.clone())?;
