@@ -186,18 +186,23 @@ async fn rpc(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> 
         .unwrap()
 }
 
-async fn revoked_and_expired_tokens_are_refused(db: Db) {
-    let app = spawn_app(db).await;
-    let owner = session_of(&app, "payments-engineer@example.com").await;
+/// A 30-day token named "ci", made on the tokens page of the session `cookie`.
+async fn create_token(app: &TestApp, cookie: &str) -> serde_json::Value {
     let created = rpc(
-        &app,
-        &owner,
+        app,
+        cookie,
         "/rpc/tokens/create",
         &[("name", "ci"), ("expires_in_days", "30")],
     )
     .await;
     assert_eq!(created.status(), 200);
-    let new: serde_json::Value = created.json().await.unwrap();
+    created.json().await.unwrap()
+}
+
+async fn revoked_and_expired_tokens_are_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let owner = session_of(&app, "payments-engineer@example.com").await;
+    let new = create_token(&app, &owner).await;
     let token = new["token"].as_str().unwrap().to_owned();
     let id = new["id"].as_i64().unwrap().to_string();
     let me = format!("{}/api/v1/me", app.address);
@@ -250,15 +255,7 @@ async fn listed_tokens(app: &TestApp, cookie: &str) -> Vec<serde_json::Value> {
 async fn a_used_token_shows_when_it_was_last_used(db: Db) {
     let app = spawn_app(db).await;
     let owner = session_of(&app, "payments-engineer@example.com").await;
-    let created = rpc(
-        &app,
-        &owner,
-        "/rpc/tokens/create",
-        &[("name", "ci"), ("expires_in_days", "30")],
-    )
-    .await;
-    assert_eq!(created.status(), 200);
-    let new: serde_json::Value = created.json().await.unwrap();
+    let new = create_token(&app, &owner).await;
     let token = new["token"].as_str().unwrap().to_owned();
     let listed = listed_tokens(&app, &owner).await;
     assert_eq!(listed.len(), 1);

@@ -2,16 +2,7 @@
 
 use std::process::Command;
 
-fn stargate() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stargate"));
-    command.env_remove("RUST_LOG");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("STARGATE_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
+use crate::helpers::stargate_command as stargate;
 
 #[test]
 fn a_typo_in_the_config_file_fails_start_naming_the_key() {

@@ -286,10 +286,9 @@ impl TestApp {
             .map(|(_, id, _)| *id)
     }
 
-    /// A new browser session for `persona` (none for anonymous), made as a sign-in makes
-    /// it, as the value of a `Cookie` header.
-    pub async fn session_cookie(&self, persona: Persona) -> Option<String> {
-        let (email, groups) = persona.identity()?;
+    /// The app's `Auth` and the user `email` with `groups`, created or updated as a
+    /// sign-in does.
+    async fn signed_up(&self, email: &str, groups: &[&str]) -> (Auth, server::store::UserRecord) {
         let auth = Auth::new(&self.settings, &self.address, self.store.clone()).expect("auth");
         let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
         let user = self
@@ -297,6 +296,14 @@ impl TestApp {
             .ensure_user(email, Some(&groups))
             .await
             .expect("user");
+        (auth, user)
+    }
+
+    /// A new browser session for `persona` (none for anonymous), made as a sign-in makes
+    /// it, as the value of a `Cookie` header.
+    pub async fn session_cookie(&self, persona: Persona) -> Option<String> {
+        let (email, groups) = persona.identity()?;
+        let (auth, user) = self.signed_up(email, groups).await;
         let cookie = auth.start_session(&user).await.expect("session");
         Some(format!("{}={}", cookie.name(), cookie.value()))
     }
@@ -320,13 +327,7 @@ impl TestApp {
     /// A token for another person (e.g. a second lead), made as `stargate token create`
     /// makes it.
     pub async fn token_for(&self, email: &str, groups: &[&str]) -> String {
-        let auth = Auth::new(&self.settings, &self.address, self.store.clone()).expect("auth");
-        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
-        let user = self
-            .store
-            .ensure_user(email, Some(&groups))
-            .await
-            .expect("user");
+        let (auth, user) = self.signed_up(email, groups).await;
         auth.issue_token(&user, "tests", None)
             .await
             .expect("token")
@@ -398,4 +399,17 @@ macro_rules! on_both_databases {
             }
         }
     )*};
+}
+
+/// The `stargate` binary with nothing from the caller's environment (no `RUST_LOG`, no
+/// `STARGATE_*`), as an operator's clean shell would run it.
+pub fn stargate_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stargate"));
+    command.env_remove("RUST_LOG");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("STARGATE_") {
+            command.env_remove(key);
+        }
+    }
+    command
 }

@@ -7,20 +7,13 @@ use server::store::now_plus;
 use tokio::process::Command;
 
 use crate::{
-    helpers::{Db, TestApp, spawn_app},
+    helpers::{Db, TestApp, spawn_app, stargate_command},
     on_both_databases,
 };
 
 /// `stargate` on the app's database, with nothing from the caller's environment.
 async fn stargate(app: &TestApp, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stargate"));
-    command.env_remove("RUST_LOG");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("STARGATE_") {
-            command.env_remove(key);
-        }
-    }
-    command
+    Command::from(stargate_command())
         .env(
             "STARGATE_DATABASE_URL",
             app.settings.database_url.as_deref().expect("database URL"),
