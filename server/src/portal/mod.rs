@@ -80,10 +80,8 @@ impl Portal for PortalService {
     #[tracing::instrument(skip(self))]
     async fn teams(&self) -> Result<Vec<Team>, PortalError> {
         let model = &self.read_model;
-        let teams = model.read(&model.teams, (), async {
-            self.store.teams().await.map(Some)
-        });
-        Ok(teams.await.map_err(unavailable)?.unwrap_or_default())
+        let teams = model.read_present(&model.teams, (), self.store.teams());
+        teams.await.map_err(unavailable)
     }
 
     #[tracing::instrument(skip(self))]
@@ -153,9 +151,8 @@ impl Portal for PortalService {
     #[tracing::instrument(skip(self))]
     async fn cluster_names(&self) -> Result<Vec<String>, PortalError> {
         let model = &self.read_model;
-        let load = async { self.store.cluster_names().await.map(Some) };
-        let names = model.read(&model.cluster_names, (), load).await;
-        Ok(names.map_err(unavailable)?.unwrap_or_default())
+        let names = model.read_present(&model.cluster_names, (), self.store.cluster_names());
+        names.await.map_err(unavailable)
     }
 
     #[tracing::instrument(skip(self))]

@@ -63,6 +63,21 @@ impl CatalogReadModel {
         }
         Ok(loaded)
     }
+
+    /// The same for a value that is always there (a list, possibly empty).
+    pub async fn read_present<K, V, E>(
+        &self,
+        snapshot: &Snapshot<K, V>,
+        key: K,
+        load: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, E>
+    where
+        K: Eq + Hash + Clone,
+        V: Clone + Default,
+    {
+        let read = self.read(snapshot, key, async { load.await.map(Some) });
+        Ok(read.await?.unwrap_or_default())
+    }
 }
 
 /// Values read at one data version.

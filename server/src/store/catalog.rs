@@ -80,11 +80,10 @@ impl Store {
         &self,
         query: &ServiceQuery,
     ) -> Result<Page<ServiceSummary>, StoreError> {
-        let team = query.team.as_ref().map(|t| t.as_str().to_owned());
-        let status = query.status.map(|s| s.as_str().to_owned());
+        let team = query.team.as_ref().map(TeamName::as_str);
+        let status = query.status.map(|s| s.as_str());
         let pattern = query.like_pattern();
-
-        let cluster = query.cluster.clone();
+        let cluster = query.cluster.as_deref();
 
         let unfiltered =
             team.is_none() && status.is_none() && pattern.is_none() && cluster.is_none();
@@ -108,7 +107,7 @@ impl Store {
         let rows = sqlx::query(sql)
             .bind(team)
             .bind(status)
-            .bind(pattern)
+            .bind(pattern.as_deref())
             .bind(cluster)
             .bind(i64::from(query.per_page))
             .bind(i64::try_from(query.offset()).unwrap_or(i64::MAX))
@@ -127,10 +126,10 @@ impl Store {
             }
             (false, _) => {
                 sqlx::query_scalar(concat!("SELECT COUNT(*) ", service_filter!()))
-                    .bind(query.team.as_ref().map(|t| t.as_str().to_owned()))
-                    .bind(query.status.map(|s| s.as_str().to_owned()))
-                    .bind(query.like_pattern())
-                    .bind(query.cluster.clone())
+                    .bind(team)
+                    .bind(status)
+                    .bind(pattern.as_deref())
+                    .bind(cluster)
                     .fetch_one(&self.pool)
                     .await?
             }
