@@ -16,7 +16,13 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test build tools test-tools browser-tools lint clean
+# wasm-opt for the release bundle: binaryen's npm build, pinned in tools/binaryen. Debian's
+# binaryen (108) breaks wasm-bindgen 0.2.130's function table and the bundle never hydrates;
+# cargo-leptos takes the first wasm-opt on PATH, so ours goes first.
+WASM_OPT_BIN := $(CURDIR)/tools/binaryen/node_modules/.bin
+RELEASE_BUILD := PATH="$(WASM_OPT_BIN):$$PATH" cargo leptos build --release
+
+.PHONY: help run test build tools test-tools browser-tools wasm-opt lint clean
 
 help:
 	@echo "make run    start the portal at http://127.0.0.1:3000 (SQLite, demo data)"
@@ -31,6 +37,12 @@ tools:
 	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
 	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)"
+
+wasm-opt:
+	@cd tools/binaryen && { [ -x node_modules/.bin/wasm-opt ] && npm ls --silent >/dev/null 2>&1; } \
+	  || npm ci --no-audit --no-fund
+	@"$(WASM_OPT_BIN)/wasm-opt" --version | grep -q "version 132" \
+	  || { echo "tools/binaryen: expected wasm-opt 132" >&2; exit 1; }
 
 # Only `make test` needs the test runner.
 test-tools:
@@ -57,15 +69,15 @@ browser-tools:
 build: tools
 	cargo leptos build
 
-run: tools
-	$(call apt_install,binaryen)
-	cargo leptos build --release
+run: tools wasm-opt
+	$(RELEASE_BUILD)
 	STARGATE_AUTH__MODE=dev "$(TARGET_DIR)/release/stargate" serve --demo
 
 # One server build serves all tests: nextest builds the `stargate` binary for the CLI tests
-# and Playwright starts that same binary; cargo-leptos only adds the wasm bundle and CSS.
-test: tools test-tools browser-tools
-	cargo leptos build --frontend-only
+# and Playwright starts that same binary. The browser loads the release bundle built exactly
+# as `make run` builds it, so a bundle that only works in debug fails here.
+test: tools test-tools browser-tools wasm-opt
+	$(RELEASE_BUILD) --frontend-only
 	cargo nextest run --workspace --no-fail-fast
 	STARGATE_BIN="$(TARGET_DIR)/debug/stargate" bash testing/schemathesis.sh
 	cd end2end && STARGATE_BIN="$(TARGET_DIR)/debug/stargate" npx playwright test
@@ -77,4 +89,4 @@ lint:
 
 clean:
 	cargo clean
-	rm -rf end2end/node_modules end2end/test-results
+	rm -rf end2end/node_modules end2end/test-results tools/binaryen/node_modules
