@@ -46,24 +46,36 @@ fn fingerprint(detail: &RequestDetail) -> (String, usize) {
 }
 
 /// Calls `on_change` whenever the request's live timeline (Server-Sent Events) says
-/// something happened; the stream closes when the page goes.
+/// something happened. The stream closes when the page goes, and once the request can
+/// change no more (the browser would otherwise reconnect to a finished stream forever).
 #[cfg(feature = "hydrate")]
 fn follow_live(id: i64, on_change: impl Fn() + Clone + 'static) {
+    use domain::request::RequestStatus;
     use wasm_bindgen::{JsCast, closure::Closure};
     let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/requests/{id}/events?since=now"))
     else {
         return;
     };
-    let callback = Closure::<dyn Fn()>::new(on_change);
-    for kind in ["status", "timeline"] {
-        let _ = source.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
-    }
+    let on_timeline = Closure::<dyn Fn()>::new(on_change.clone());
+    let on_status = {
+        let source = source.clone();
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let status = event.data().as_string().unwrap_or_default();
+            if RequestStatus::parse("status", &status).is_ok_and(RequestStatus::is_final) {
+                source.close();
+            }
+            on_change();
+        })
+    };
+    let _ =
+        source.add_event_listener_with_callback("timeline", on_timeline.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
     // Browser objects stay on the one thread the page runs on.
-    let held = send_wrapper::SendWrapper::new((source, callback));
+    let held = send_wrapper::SendWrapper::new((source, on_timeline, on_status));
     on_cleanup(move || {
-        let (source, callback) = held.take();
+        let (source, on_timeline, on_status) = held.take();
         source.close();
-        drop(callback);
+        drop((on_timeline, on_status));
     });
 }
 
@@ -99,10 +111,14 @@ pub fn RequestPage() -> impl IntoView {
     let check = move || {
         let Some(id) = id() else { return };
         leptos::task::spawn_local(async move {
+            // The page may have gone while the request was read: then nothing is left to
+            // update (`try_` rather than a panic on disposed values).
             if let Ok(now) = get_request(id).await
-                && shown.get_value().is_some_and(|s| s != fingerprint(&now))
+                && shown
+                    .try_with_value(|s| s.as_ref().is_some_and(|s| *s != fingerprint(&now)))
+                    .unwrap_or(false)
             {
-                changed.update(|n| *n += 1);
+                changed.try_update(|n| *n += 1);
             }
         });
     };
