@@ -1,6 +1,7 @@
 import { defineConfig } from "@playwright/test";
 
-// Servers under test, all from the debug build `make test` just made, each on its own
+// Servers under test: the debug server `make test` just built serving the release wasm
+// bundle (built as `make run` builds it), each on its own
 // port with a throw-away SQLite database and the demo catalog:
 //   3100  development sign-in
 //   3101  OIDC sign-in against the test identity provider on 3190

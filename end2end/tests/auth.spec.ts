@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { OIDC_URL } from "../playwright.config";
 
 test("signing in through the identity provider lands on the page first asked for", async ({ page }) => {

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { signInAsDemoUser } from "./sign-in";
 
 test.beforeEach(async ({ page }) => {

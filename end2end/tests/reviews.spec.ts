@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { signInAsDemoUser } from "./sign-in";
 
 test("an engineer submits, a lead reviews the diff and approves, the engineer's page follows", async ({
@@ -54,6 +54,12 @@ test("an engineer submits, a lead reviews the diff and approves, the engineer's 
     timeout: 15_000,
   });
   await expect(engineer.getByTestId("timeline")).toContainText("dry run");
+  expect(await engineer.evaluate(() => (window as any).__stillSamePage)).toBe(true);
+
+  // Still alive after the live updates: a comment goes through on the same page.
+  await engineer.getByLabel("Comment", { exact: true }).fill("Thanks, it is live");
+  await engineer.getByRole("button", { name: "Comment", exact: true }).click();
+  await expect(engineer.getByTestId("timeline")).toContainText("Thanks, it is live");
   expect(await engineer.evaluate(() => (window as any).__stillSamePage)).toBe(true);
 
   await engineerContext.close();

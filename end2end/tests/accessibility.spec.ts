@@ -1,0 +1,42 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, hydrated, test } from "./fixtures";
+import { signInAsDemoUser } from "./sign-in";
+
+/** Each violation as its rule and the elements at fault, so a failure reads at a glance. */
+async function violations(page: import("@playwright/test").Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+const pages = [
+  "/services",
+  "/services/payments/ledger",
+  "/teams",
+  "/teams/payments",
+  "/hosts",
+  "/certificates",
+  "/clusters",
+  "/requests",
+  "/requests/new?kind=service",
+  "/requests/new?kind=ingress",
+  "/requests/new?kind=certificate",
+  "/reviews",
+  "/audit",
+  "/settings/tokens",
+  "/no-such-page",
+];
+
+test("the sign-in page has no accessibility violations", async ({ page }) => {
+  await page.goto("/login");
+  expect(await violations(page)).toEqual([]);
+});
+
+for (const path of pages) {
+  test(`${path} has no accessibility violations once hydrated`, async ({ page }) => {
+    await signInAsDemoUser(page, "Platform Admin");
+    await page.goto(path);
+    await hydrated(page);
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    expect(await violations(page)).toEqual([]);
+  });
+}

@@ -1,0 +1,48 @@
+import { expect, test as base, type BrowserContext } from "@playwright/test";
+
+export { expect };
+
+/** What a page logs when the wasm bundle panics (console_error_panic_hook) or traps. */
+const CRASH = /panicked at|RuntimeError|unreachable|WebAssembly\./;
+
+/**
+ * Every test fails on an uncaught error or a wasm panic in any page it opened, in the
+ * default context or in contexts it made with `browser.newContext()`: a page that logs a
+ * panic is dead until reloaded, however green its assertions were before.
+ */
+export const test = base.extend<{ failOnPageErrors: void }>({
+  failOnPageErrors: [
+    async ({ browser, context }, use) => {
+      const errors: string[] = [];
+      const watch = (watched: BrowserContext) => {
+        watched.on("weberror", (error) => {
+          errors.push(`${error.page()?.url() ?? "page"}: ${error.error().message}`);
+        });
+        watched.on("console", (message) => {
+          if (message.type() === "error" && CRASH.test(message.text())) {
+            errors.push(`${message.page()?.url() ?? "page"}: ${message.text()}`);
+          }
+        });
+      };
+      watch(context);
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (options) => {
+        const made = await newContext(options);
+        watch(made);
+        return made;
+      };
+      try {
+        await use();
+      } finally {
+        browser.newContext = newContext;
+      }
+      expect(errors, "errors in the browser").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+/** Waits until the wasm bundle has taken over the server-rendered page. */
+export async function hydrated(page: import("@playwright/test").Page) {
+  await page.waitForFunction(() => document.body.dataset.hydrated === "true");
+}
