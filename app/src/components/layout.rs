@@ -13,9 +13,9 @@ pub fn Header() -> impl IntoView {
         <Transition>
             {move || Suspend::new(async move {
                 dev_sign_in.await.then(|| view! {
-                    <div class="dev-banner" role="note">
+                    <aside class="dev-banner" aria-label="Development sign-in">
                         "Development sign-in: anyone who can reach this address can act as any demo user."
-                    </div>
+                    </aside>
                 })
             })}
         </Transition>

@@ -17,12 +17,12 @@ pub fn Pagination<T: 'static>(page: Page<T>, href: impl Fn(u32) -> String) -> im
             <span class="pager">
                 {match previous {
                     Some(href) => view! { <A href=href attr:rel="prev">"← Previous"</A> }.into_any(),
-                    None => view! { <span class="disabled">"← Previous"</span> }.into_any(),
+                    None => view! { <span class="disabled" aria-disabled="true">"← Previous"</span> }.into_any(),
                 }}
                 <span class="muted">{format!("Page {} of {}", page.page, page.page_count())}</span>
                 {match next {
                     Some(href) => view! { <A href=href attr:rel="next">"Next →"</A> }.into_any(),
-                    None => view! { <span class="disabled">"Next →"</span> }.into_any(),
+                    None => view! { <span class="disabled" aria-disabled="true">"Next →"</span> }.into_any(),
                 }}
             </span>
         </nav>

@@ -13,7 +13,7 @@ pub fn escape(text: &str) -> String {
 /// A plain page in the portal's style; `body` must already be escaped HTML.
 pub fn page(status: StatusCode, title: &str, body: &str, dev_banner: bool) -> Response {
     let banner = if dev_banner {
-        r#"<div class="dev-banner" role="note">Development sign-in: anyone who can reach this address can act as any demo user.</div>"#
+        r#"<aside class="dev-banner" aria-label="Development sign-in">Development sign-in: anyone who can reach this address can act as any demo user.</aside>"#
     } else {
         ""
     };
