@@ -17,6 +17,7 @@ use leptos_router::{
 };
 
 use components::layout::Header;
+pub use pages::new_request::{PostedRequest, request_input};
 use pages::{
     audit::AuditPage,
     catalog::CatalogPage,

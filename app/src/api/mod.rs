@@ -50,13 +50,29 @@ fn session_actor() -> Result<domain::Actor, UiError> {
     }
 }
 
-/// Gives the HTTP response the error's status (a server function answers 500 otherwise).
+/// Gives the HTTP response the error's status (a server function answers 500 otherwise),
+/// except for a plain form post from a page without wasm: Leptos answers that with a
+/// redirect back to the page, the error in its URL, and a status would void the redirect.
 #[cfg(feature = "ssr")]
 pub(crate) fn answer<T>(result: Result<T, UiError>) -> Result<T, UiError> {
-    if let Err(error) = &result {
+    if let Err(error) = &result
+        && !plain_form_post()
+    {
         crate::set_page_status(error.status());
     }
     result
+}
+
+#[cfg(feature = "ssr")]
+fn plain_form_post() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts.method == http::Method::POST
+            && parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    })
 }
 
 /// Whether the development sign-in is on. Answered on the server while it renders a page,

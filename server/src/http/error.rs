@@ -41,9 +41,13 @@ pub struct ErrorBody {
     fields: Vec<FieldError>,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code, fields) = match &self {
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &[FieldError]) {
+        match self {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", &[][..]),
             Self::BadQuery(fields) => (StatusCode::BAD_REQUEST, "bad_request", &fields.0[..]),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", &[][..]),
@@ -68,7 +72,13 @@ impl IntoResponse for ApiError {
                 &[][..],
             ),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", &[][..]),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, fields) = self.parts();
         let body = ErrorBody {
             error: code.to_owned(),
             message: self.to_string(),

@@ -3,6 +3,7 @@
 mod api;
 mod audit;
 mod error;
+mod forms;
 mod health;
 pub mod metrics;
 pub mod openapi;
@@ -56,6 +57,17 @@ pub struct AppState {
     pub auth: Arc<Auth>,
 }
 
+impl AppState {
+    /// What every rendered page gets in context: the portal, and whether the development
+    /// sign-in is on (every page says so).
+    fn page_context(&self) -> PortalContext {
+        PortalContext {
+            portal: self.portal.clone(),
+            dev_sign_in: self.auth.mode == crate::config::AuthMode::Dev,
+        }
+    }
+}
+
 impl FromRef<AppState> for Arc<Auth> {
     fn from_ref(state: &AppState) -> Self {
         state.auth.clone()
@@ -97,10 +109,7 @@ pub fn build_router(state: AppState) -> Router {
         .method_not_allowed_fallback(api::method_not_allowed);
     let api_doc = Arc::new(api_doc);
 
-    let portal = PortalContext {
-        portal: state.portal.clone(),
-        dev_sign_in: state.auth.mode == crate::config::AuthMode::Dev,
-    };
+    let portal = state.page_context();
     // The not-found page gets the portal too: its header asks who is signed in and
     // whether the development sign-in is on.
     let not_found_portal = portal.clone();
@@ -129,6 +138,7 @@ pub fn build_router(state: AppState) -> Router {
     // Pages, server functions and the REST API need a signed-in user.
     let protected = Router::new()
         .nest("/api/v1", api_v1)
+        .route("/requests/new", post(forms::submit_request))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

@@ -46,15 +46,19 @@ pub fn TextField(
         let message = message_for(errors, path);
         move || (!message().is_empty()).then_some("true")
     };
+    // `bind:value` keeps the input and the signal in step once the page is live; the
+    // server-rendered page needs the value in the markup too, or a form posted without
+    // wasm would lose its defaults and what was typed.
+    let initial = value.get_untracked();
     let control = if multiline {
         view! {
             <textarea id=id.clone() name=path rows="3" placeholder=placeholder bind:value=value
-                aria-invalid=invalid aria-describedby=error_id.clone()></textarea>
+                aria-invalid=invalid aria-describedby=error_id.clone()>{initial}</textarea>
         }
         .into_any()
     } else {
         view! {
-            <input id=id.clone() name=path placeholder=placeholder bind:value=value
+            <input id=id.clone() name=path placeholder=placeholder bind:value=value value=initial
                 inputmode=numeric.then_some("numeric") autocomplete="off"
                 aria-invalid=invalid aria-describedby=error_id.clone() />
         }

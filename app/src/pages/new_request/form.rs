@@ -69,66 +69,110 @@ impl FormState {
         }
     }
 
-    /// The request body for the current inputs (tracks every input it reads).
-    pub fn to_input(self) -> Value {
-        let kind = self.kind.get();
-        let mut spec = Map::new();
-        let mut text = |key: &str, signal: RwSignal<String>| {
-            let value = signal.get();
-            if !value.trim().is_empty() {
-                spec.insert(key.to_owned(), Value::String(value.trim().to_owned()));
-            }
-        };
-        match kind {
-            RequestKind::Service => {
-                text("name", self.name);
-                text("image", self.image);
-                text("protocol", self.protocol);
-                text("cpu", self.cpu);
-                text("memory", self.memory);
-                number(&mut spec, "port", &self.port.get());
-                number(&mut spec, "replicas", &self.replicas.get());
-                let env = env_map(&self.env.get());
-                if !env.is_empty() {
-                    spec.insert("env".into(), Value::Object(env));
-                }
-            }
-            RequestKind::Ingress => {
-                text("host", self.host);
-                text("service", self.service);
-                text("path", self.path);
-                text("class", self.class);
-                text("protocol", self.protocol);
-                text("tls", self.tls);
-                if self.tls.get() == "acm" {
-                    text("acm_certificate_arn", self.acm_certificate_arn);
-                }
-                number(&mut spec, "port", &self.port.get());
-                if self.class.get() == "alb" {
-                    spec.insert(
-                        "alb".into(),
-                        json!({"scheme": self.alb_scheme.get(), "target_type": self.alb_target_type.get()}),
-                    );
-                }
-            }
-            RequestKind::Certificate => {
-                text("name", self.name);
-                text("issuer", self.issuer);
-                text("challenge", self.challenge);
-                let names: Vec<Value> = lines(&self.dns_names.get())
-                    .map(|l| Value::String(l.to_owned()))
-                    .collect();
-                spec.insert("dns_names".into(), Value::Array(names));
-            }
-        }
-        json!({
-            "kind": kind.as_str(),
-            "team": self.team.get(),
-            "cluster": self.cluster.get(),
-            "reason": self.reason.get(),
-            "spec": spec,
+    /// The input posted as `name`, e.g. `spec.alb.scheme`; `None` for a name no form has.
+    fn input(self, name: &str) -> Option<RwSignal<String>> {
+        Some(match name {
+            "team" => self.team,
+            "cluster" => self.cluster,
+            "reason" => self.reason,
+            "spec.name" => self.name,
+            "spec.image" => self.image,
+            "spec.port" => self.port,
+            "spec.replicas" => self.replicas,
+            "spec.protocol" => self.protocol,
+            "spec.cpu" => self.cpu,
+            "spec.memory" => self.memory,
+            "spec.env" => self.env,
+            "spec.host" => self.host,
+            "spec.service" => self.service,
+            "spec.path" => self.path,
+            "spec.class" => self.class,
+            "spec.tls" => self.tls,
+            "spec.acm_certificate_arn" => self.acm_certificate_arn,
+            "spec.alb.scheme" => self.alb_scheme,
+            "spec.alb.target_type" => self.alb_target_type,
+            "spec.dns_names" => self.dns_names,
+            "spec.issuer" => self.issuer,
+            "spec.challenge" => self.challenge,
+            _ => return None,
         })
     }
+
+    /// Puts back what a plain form post sent (the server's answer to a page without wasm).
+    pub fn fill(self, posted: &[(String, String)]) {
+        for (name, value) in posted {
+            if let Some(input) = self.input(name) {
+                input.set(value.clone());
+            }
+        }
+    }
+
+    /// The request body for the current inputs (tracks every input it reads).
+    pub fn to_input(self) -> Value {
+        request_input(self.kind.get(), |name| {
+            self.input(name).map(|s| s.get()).unwrap_or_default()
+        })
+    }
+}
+
+/// The request body for a form of `kind` whose inputs, by name (`spec.host`), hold the
+/// text `field` gives. The browser's live check and a plain form post both go through it,
+/// so they validate exactly the same body.
+pub fn request_input(kind: RequestKind, field: impl Fn(&str) -> String) -> Value {
+    let mut spec = Map::new();
+    let mut text = |key: &str| {
+        let value = field(&format!("spec.{key}"));
+        if !value.trim().is_empty() {
+            spec.insert(key.to_owned(), Value::String(value.trim().to_owned()));
+        }
+    };
+    match kind {
+        RequestKind::Service => {
+            for key in ["name", "image", "protocol", "cpu", "memory"] {
+                text(key);
+            }
+            number(&mut spec, "port", &field("spec.port"));
+            number(&mut spec, "replicas", &field("spec.replicas"));
+            let env = env_map(&field("spec.env"));
+            if !env.is_empty() {
+                spec.insert("env".into(), Value::Object(env));
+            }
+        }
+        RequestKind::Ingress => {
+            for key in ["host", "service", "path", "class", "protocol", "tls"] {
+                text(key);
+            }
+            if field("spec.tls") == "acm" {
+                text("acm_certificate_arn");
+            }
+            number(&mut spec, "port", &field("spec.port"));
+            if field("spec.class") == "alb" {
+                spec.insert(
+                    "alb".into(),
+                    json!({
+                        "scheme": field("spec.alb.scheme"),
+                        "target_type": field("spec.alb.target_type"),
+                    }),
+                );
+            }
+        }
+        RequestKind::Certificate => {
+            for key in ["name", "issuer", "challenge"] {
+                text(key);
+            }
+            let names: Vec<Value> = lines(&field("spec.dns_names"))
+                .map(|l| Value::String(l.to_owned()))
+                .collect();
+            spec.insert("dns_names".into(), Value::Array(names));
+        }
+    }
+    json!({
+        "kind": kind.as_str(),
+        "team": field("team"),
+        "cluster": field("cluster"),
+        "reason": field("reason"),
+        "spec": spec,
+    })
 }
 
 fn lines(text: &str) -> impl Iterator<Item = &str> {

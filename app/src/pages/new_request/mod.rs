@@ -1,6 +1,8 @@
 //! "New request": a form per kind. Field errors appear as you type, computed in the browser
 //! by the same `domain` code the server runs; beside the form, the server's preview of the
-//! manifests and plan (with the catalog rules) follows the inputs.
+//! manifests and plan (with the catalog rules) follows the inputs. Before the wasm bundle
+//! arrives (or without it) the form is a plain post that the server answers with the new
+//! request, or with this page again, the inputs as typed and its errors in place.
 
 mod fields;
 mod form;
@@ -25,6 +27,29 @@ use crate::{
 };
 use fields::{CertificateFields, IngressFields, ServiceFields, TextField};
 use form::FormState;
+pub use form::request_input;
+
+/// A plain form post the server refused, rendered back into the page: the inputs as
+/// posted (by name, e.g. `spec.host`), the errors under them, and any other refusal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PostedRequest {
+    pub fields: Vec<(String, String)>,
+    pub errors: Vec<FieldError>,
+    pub message: Option<String>,
+}
+
+/// The refused post this render answers, if any: the server puts it in context; the
+/// browser gets it with the page's data.
+fn posted_request() -> Option<PostedRequest> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<PostedRequest>()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
 
 /// Whether an error at `path` belongs to the input for `field` (`spec.env.KEY` to
 /// `spec.env`, `spec.dns_names[1]` to `spec.dns_names`).
@@ -54,26 +79,37 @@ pub fn NewRequestPage() -> impl IntoView {
         Err(errors) => errors.0,
     });
     let attempted = RwSignal::new(false);
+    // What the server said of a plain form post, until the browser has answers of its own.
+    let posted_now = posted_request();
+    let posted = Resource::new(
+        || (),
+        move |_| {
+            let posted = posted_now.clone();
+            async move { posted }
+        },
+    );
+    let posted_errors = RwSignal::new(Vec::<FieldError>::new());
+    let posted_message = RwSignal::new(None::<String>);
     let preview = ServerAction::<PreviewRequest>::new();
     let submit = ServerAction::<SubmitRequest>::new();
 
     // Ask the server for the preview once typing pauses, and only for input that passes
     // the browser's check.
-    Effect::new(move |pending: Option<Option<TimeoutHandle>>| {
+    // The timer is cleared when the input changes again and when the page goes: firing
+    // after a submit navigated away would dispatch on a disposed action (a panic).
+    Effect::new(move |_| {
         let value = input.get();
-        if let Some(Some(handle)) = pending {
-            handle.clear();
-        }
         if !local_errors.with(Vec::is_empty) {
-            return None;
+            return;
         }
-        set_timeout_with_handle(
+        if let Ok(handle) = set_timeout_with_handle(
             move || {
                 preview.dispatch(PreviewRequest { input: value });
             },
             Duration::from_millis(250),
-        )
-        .ok()
+        ) {
+            on_cleanup(move || handle.clear());
+        }
     });
 
     // Errors to show: the browser's while the input fails them; otherwise the catalog
@@ -95,7 +131,10 @@ pub fn NewRequestPage() -> impl IntoView {
         if !from_submit.is_empty() {
             return from_submit;
         }
-        invalid(preview.value().get().map(|r| r.map(|_| ())))
+        match preview.value().get() {
+            Some(answer) => invalid(Some(answer.map(|_| ()))),
+            None => posted_errors.get(),
+        }
     });
 
     let navigate = use_navigate();
@@ -107,8 +146,6 @@ pub fn NewRequestPage() -> impl IntoView {
             );
         }
     });
-    let interactive = RwSignal::new(false);
-    Effect::new(move |_| interactive.set(true));
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         attempted.set(true);
@@ -141,6 +178,12 @@ pub fn NewRequestPage() -> impl IntoView {
         </nav>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                if let Some(posted) = posted.await {
+                    form.fill(&posted.fields);
+                    attempted.set(true);
+                    posted_errors.set(posted.errors);
+                    posted_message.set(posted.message);
+                }
                 let (info, clusters) = match (session.await, clusters.await) {
                     (Ok(info), Ok(clusters)) => (info, clusters),
                     (Err(error), _) | (_, Err(error)) => return view! { <ErrorPanel error /> }.into_any(),
@@ -161,7 +204,10 @@ pub fn NewRequestPage() -> impl IntoView {
                 let cluster_names: Vec<String> = clusters.into_iter().map(|c| c.name).collect();
                 view! {
                     <div class="request-layout">
-                        <form class="card request-form" on:submit=on_submit novalidate>
+                        // The action serves the form without wasm; with it, on_submit sends JSON.
+                        <form class="card request-form" method="post" novalidate on:submit=on_submit
+                            action=move || format!("/requests/new?kind={}", form.kind.get())>
+                            <input type="hidden" name="kind" value=move || form.kind.get().as_str() />
                             <fields::SelectField label="Team" path="team" value=form.team options=teams errors />
                             <fields::SelectField label="Cluster" path="cluster" value=form.cluster options=cluster_names errors />
                             {move || match form.kind.get() {
@@ -172,13 +218,14 @@ pub fn NewRequestPage() -> impl IntoView {
                             <TextField label="Reason" path="reason" value=form.reason errors multiline=true
                                 hint="Why this change? Reviewers read it first." />
                             <UnplacedErrors errors />
-                            <button type="submit" class="button"
-                                disabled=move || submit.pending().get() || !interactive.get()>
+                            <button type="submit" class="button" disabled=move || submit.pending().get()>
                                 {move || if submit.pending().get() { "Submitting…" } else { "Submit for review" }}
                             </button>
-                            {move || match submit.value().get() {
-                                Some(Err(UiError::Invalid(_))) => Some(view! { <p class="field-error" role="alert">"Fix the fields marked above."</p> }.into_any()),
-                                Some(Err(other)) => Some(view! { <p class="field-error" role="alert">{other.to_string()}</p> }.into_any()),
+                            {move || match (submit.value().get(), posted_message.get()) {
+                                (Some(Err(UiError::Invalid(_))), _) => Some(view! { <p class="field-error" role="alert">"Fix the fields marked above."</p> }.into_any()),
+                                (Some(Err(other)), _) => Some(view! { <p class="field-error" role="alert">{other.to_string()}</p> }.into_any()),
+                                (None, Some(message)) => Some(view! { <p class="field-error" role="alert">{message}</p> }.into_any()),
+                                (None, None) if !posted_errors.with(Vec::is_empty) => Some(view! { <p class="field-error" role="alert">"Fix the fields marked above."</p> }.into_any()),
                                 _ => None,
                             }}
                         </form>
@@ -237,7 +284,7 @@ fn Preview(
             return view! { <p class="muted">"Fix the fields marked in the form to see the manifests and the plan."</p> }.into_any();
         }
         match preview.value().get() {
-            None => view! { <p class="loading">"Rendering…"</p> }.into_any(),
+            None => view! { <p class="muted">"The manifests and the plan appear here as you fill in the form."</p> }.into_any(),
             Some(Ok(change)) => view! {
                 {(!change.notes.is_empty()).then(|| view! {
                     <div class="panel panel-note" data-testid="preview-notes">

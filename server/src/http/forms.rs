@@ -1,0 +1,73 @@
+//! Plain form posts from pages the wasm bundle has not taken over (slow, broken or turned
+//! off): the same portal operation as the page's JSON call, answered with a redirect to
+//! the result or with the page again, the inputs as typed and the errors in place.
+
+use app::{PostedRequest, error::UiError, request_input, shell};
+use axum::{
+    Form,
+    body::Body,
+    extract::{FromRequest, Request, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use domain::{Actor, PortalError, request::RequestKind};
+use leptos::prelude::provide_context;
+
+use super::{AppState, error::ApiError};
+
+/// `POST /requests/new`: the new-request form. A request that passes goes to its page
+/// (303); one that does not gets the form back with the status the API would answer.
+pub async fn submit_request(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(actor) = parts.extensions.get::<Actor>().cloned() else {
+        return ApiError::Forbidden("sign in to submit a request".into()).into_response();
+    };
+    let fields = match Form::<Vec<(String, String)>>::from_request(
+        Request::from_parts(parts.clone(), body),
+        &state,
+    )
+    .await
+    {
+        Ok(Form(fields)) => fields,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default()
+    };
+    let kind = RequestKind::parse("kind", &field("kind")).unwrap_or(RequestKind::Service);
+    let input = request_input(kind, field);
+    let error = match state.portal.submit_request(&actor, &input).await {
+        Ok(detail) => {
+            return Redirect::to(&format!("/requests/{}", detail.request.id)).into_response();
+        }
+        Err(error) => error,
+    };
+    let status = ApiError::from(error.clone()).status();
+    let posted = match error {
+        PortalError::Invalid(errors) => PostedRequest {
+            fields,
+            errors: errors.0,
+            message: None,
+        },
+        other => PostedRequest {
+            fields,
+            errors: Vec::new(),
+            message: Some(UiError::from(other).to_string()),
+        },
+    };
+    let context = state.page_context();
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            provide_context(context.clone());
+            provide_context(posted.clone());
+        },
+        move || shell(options.clone()),
+    );
+    let mut response = render(Request::from_parts(parts, Body::empty())).await;
+    *response.status_mut() = status;
+    response
+}

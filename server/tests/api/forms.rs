@@ -1,0 +1,227 @@
+//! Plain form posts, as a browser sends them from a page the wasm bundle has not taken
+//! over: the portal answers with a redirect or with the page again, never with JSON.
+
+use reqwest::{Method, StatusCode, header};
+
+use crate::{
+    helpers::{Db, Persona, TestApp, spawn_app},
+    on_both_databases,
+};
+
+/// Posts `form` to `path` from a browser session of `persona`, as a page on `origin` would.
+async fn post_form(
+    app: &TestApp,
+    persona: Persona,
+    origin: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let cookie = app
+        .session_cookie(persona)
+        .await
+        .expect("a signed-in persona");
+    app.client
+        .post(format!("{}{path}", app.address))
+        .header(header::COOKIE, cookie)
+        .header(header::ORIGIN, origin)
+        .header(header::REFERER, format!("{}/requests/1", app.address))
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .form(form)
+        .send()
+        .await
+        .expect("post")
+}
+
+const BASKET: &[(&str, &str)] = &[
+    ("kind", "service"),
+    ("team", "payments"),
+    ("cluster", "demo"),
+    ("spec.name", "basket"),
+    ("spec.image", "ghcr.io/acme/basket:1.0.0"),
+    ("spec.port", "8080"),
+    ("spec.replicas", "2"),
+    ("spec.protocol", "http"),
+    ("spec.env", "LOG_LEVEL=info\nREGION=eu"),
+    ("reason", "A basket for the shop"),
+];
+
+async fn a_form_post_submits_and_goes_to_the_new_request(db: Db) {
+    let app = spawn_app(db).await;
+    let response = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=service",
+        BASKET,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[header::LOCATION].to_str().unwrap();
+    let id = location.strip_prefix("/requests/").expect(location);
+
+    let (status, request) = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(request["request"]["status"], "pending_review");
+    assert_eq!(request["request"]["reason"], "A basket for the shop");
+    assert_eq!(request["spec"]["image"], "ghcr.io/acme/basket:1.0.0");
+    assert_eq!(request["spec"]["env"]["REGION"], "eu", "{request}");
+}
+
+async fn a_refused_form_post_comes_back_as_typed_with_its_errors(db: Db) {
+    let app = spawn_app(db).await;
+    let mut form = BASKET.to_vec();
+    form.retain(|(k, _)| *k != "spec.image" && *k != "spec.name");
+    form.push(("spec.name", "Basket!"));
+    let response = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=service",
+        &form,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(r#"value="Basket!""#),
+        "keeps the name: {html}"
+    );
+    assert!(
+        html.contains(">A basket for the shop</textarea>"),
+        "keeps the reason"
+    );
+    assert!(
+        html.contains(r#"data-field="spec.image" class="field-error">is required"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"data-field="spec.name" class="field-error">may contain only"#));
+    assert_eq!(app.count_rows("requests").await, 0, "nothing stored");
+
+    // A catalog rule, not only the browser's own check: a host another service holds.
+    let ingress = [
+        ("kind", "ingress"),
+        ("team", "payments"),
+        ("cluster", "demo"),
+        ("spec.host", "merchants.payments.example.com"),
+        ("spec.service", "ledger"),
+        ("spec.port", "8080"),
+        ("spec.class", "nginx"),
+    ];
+    let response = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=ingress",
+        &ingress,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("merchant-portal"), "names the holder: {html}");
+    assert!(html.contains(r#"<option value="ledger" selected"#));
+}
+
+async fn a_form_post_outside_your_teams_says_why(db: Db) {
+    let app = spawn_app(db).await;
+    let mut form = BASKET.to_vec();
+    form.retain(|(k, _)| *k != "team");
+    form.push(("team", "search"));
+    let response = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=service",
+        &form,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("not a member of team search"), "{html}");
+    assert_eq!(app.count_rows("requests").await, 0);
+}
+
+async fn a_form_post_from_another_site_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let response = post_form(
+        &app,
+        Persona::EngineerA,
+        "https://evil.example",
+        "/requests/new?kind=service",
+        BASKET,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count_rows("requests").await, 0);
+}
+
+/// Review buttons are server functions; without wasm, Leptos answers a plain post with a
+/// redirect back to the page, an error carried in its URL rather than a bare status.
+async fn review_buttons_answer_a_plain_post_with_a_redirect(db: Db) {
+    let app = spawn_app(db).await;
+    let created = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=service",
+        BASKET,
+    )
+    .await;
+    let location = created.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let id = location.trim_start_matches("/requests/");
+
+    // The requester approving their own request: refused, back to the page with why.
+    let refused = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/rpc/requests/approve",
+        &[("id", id), ("comment", "")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FOUND);
+    let back = refused.headers()[header::LOCATION].to_str().unwrap();
+    assert!(back.contains("__err="), "{back}");
+
+    let approved = post_form(
+        &app,
+        Persona::LeadA,
+        &app.address,
+        "/rpc/requests/approve",
+        &[("id", id), ("comment", "ok")],
+    )
+    .await;
+    assert_eq!(approved.status(), StatusCode::FOUND);
+    let back = approved.headers()[header::LOCATION].to_str().unwrap();
+    assert!(!back.contains("__err"), "{back}");
+    let status = app
+        .request(
+            Persona::EngineerA,
+            Method::GET,
+            &format!("/api/v1/requests/{id}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["request"]["status"]
+        .clone();
+    assert_eq!(status, "queued");
+}
+
+on_both_databases!(
+    a_form_post_submits_and_goes_to_the_new_request,
+    a_refused_form_post_comes_back_as_typed_with_its_errors,
+    a_form_post_outside_your_teams_says_why,
+    a_form_post_from_another_site_is_refused,
+    review_buttons_answer_a_plain_post_with_a_redirect,
+);
