@@ -4,108 +4,204 @@
 use std::{path::PathBuf, process::Command};
 
 use domain::{
-    TeamName,
+    ServiceName, TeamName,
     request::{
-        CertificateSpec, IngressSpec, ServiceSpec,
-        render::{self, Object, RenderContext, ServiceType},
+        NewRequest, Protocol,
+        change::render_change,
+        fields::Hostname,
+        render::{self, Object, RenderContext, ServiceType, certificate_secret_name},
+        rules::{CatalogSnapshot, ServiceFacts},
     },
 };
-use serde_json::json;
+use serde_json::{Value, json};
+
+fn team() -> TeamName {
+    TeamName::parse("team", "payments").unwrap()
+}
 
 fn ctx() -> RenderContext {
     RenderContext {
-        team: TeamName::parse("team", "payments").unwrap(),
+        team: team(),
         namespace: "payments".into(),
         request_id: "42".into(),
     }
 }
 
+/// What the catalog holds when the golden requests are rendered: two services and two
+/// certificates of team payments, applied earlier.
+fn catalog() -> CatalogSnapshot {
+    let service = |name: &str, port: u16, protocol: Protocol, service_type: ServiceType| {
+        (
+            team(),
+            ServiceName::parse("name", name).unwrap(),
+            ServiceFacts {
+                port,
+                protocol,
+                service_type,
+                cluster: "demo".into(),
+            },
+        )
+    };
+    let names = |names: &[&str]| -> Vec<Hostname> {
+        names
+            .iter()
+            .map(|n| Hostname::parse("dns_names", n, true).unwrap())
+            .collect()
+    };
+    CatalogSnapshot {
+        services: vec![
+            service("checkout-api", 8080, Protocol::Http, ServiceType::ClusterIp),
+            service(
+                "payment-gateway",
+                9090,
+                Protocol::Grpc,
+                ServiceType::NodePort,
+            ),
+        ],
+        allowed_domains: vec![(team(), vec!["payments.example.com".into()])],
+        certificates: vec![
+            (
+                team(),
+                "gateway".into(),
+                names(&["gw.payments.example.com"]),
+            ),
+            (
+                team(),
+                "wildcard".into(),
+                names(&["*.payments.example.com"]),
+            ),
+        ],
+        ..CatalogSnapshot::default()
+    }
+}
+
+/// Every object a request of `kind` with `spec` renders, rules and all, as the portal
+/// renders it for review (and the worker applies it).
+fn change(kind: &str, spec: Value) -> Vec<Object> {
+    let request = NewRequest::parse(
+        &json!({"kind": kind, "team": "payments", "cluster": "demo", "spec": spec}),
+    )
+    .unwrap();
+    render_change(&request, &ctx(), &catalog()).unwrap().objects
+}
+
 /// (golden name, rendered objects)
 fn cases() -> Vec<(&'static str, Vec<Object>)> {
-    let service = |spec: serde_json::Value| ServiceSpec::parse(&spec).unwrap();
-    let ingress = |spec: serde_json::Value| IngressSpec::parse(&spec).unwrap();
-    let certificate = |spec: serde_json::Value| CertificateSpec::parse(&spec).unwrap();
     vec![
         (
             "service_http_defaults",
-            render::render_service(
-                &ctx(),
-                &service(
-                    json!({"name": "checkout-api", "image": "ghcr.io/acme/checkout-api:2.14.0", "port": 8080}),
-                ),
-                ServiceType::ClusterIp,
+            change(
+                "service",
+                json!({"name": "checkout-api", "image": "ghcr.io/acme/checkout-api:2.14.0", "port": 8080}),
             ),
         ),
         (
             "service_grpc_env_nodeport",
-            render::render_service(
-                &ctx(),
-                &service(
-                    json!({"name": "payment-gateway", "image": "ghcr.io/acme/payment-gateway:5.2.1", "port": 9090,
-                    "replicas": 3, "protocol": "grpc", "env": {"LOG_LEVEL": "info", "DB_HOST": "db.payments"}, "cpu": "500m", "memory": "1Gi"}),
-                ),
-                ServiceType::NodePort,
+            change(
+                "service",
+                json!({"name": "payment-gateway", "image": "ghcr.io/acme/payment-gateway:5.2.1", "port": 9090,
+                    "replicas": 3, "protocol": "grpc", "env": {"LOG_LEVEL": "info", "DB_HOST": "db.payments"},
+                    "cpu": "500m", "memory": "1Gi"}),
             ),
         ),
         (
             "ingress_nginx_http",
-            render::render_ingress(
-                &ctx(),
-                &ingress(
-                    json!({"host": "shop.payments.example.com", "service": "checkout-api", "port": 8080, "class": "nginx"}),
-                ),
+            change(
+                "ingress",
+                json!({"host": "shop.payments.example.com", "service": "checkout-api", "port": 8080, "class": "nginx"}),
             ),
         ),
         (
             "ingress_nginx_grpc_cert_manager",
-            render::render_ingress(
-                &ctx(),
-                &ingress(
-                    json!({"host": "gw.payments.example.com", "service": "payment-gateway", "port": 9090,
-                "class": "nginx", "protocol": "grpc", "tls": "cert_manager"}),
-                ),
+            change(
+                "ingress",
+                json!({"host": "gw.payments.example.com", "service": "payment-gateway", "port": 9090,
+                    "class": "nginx", "protocol": "grpc", "tls": "cert_manager"}),
+            ),
+        ),
+        (
+            "ingress_nginx_wildcard_certificate",
+            change(
+                "ingress",
+                json!({"host": "docs.payments.example.com", "service": "checkout-api", "port": 8080,
+                    "class": "nginx", "tls": "cert_manager"}),
             ),
         ),
         (
             "ingress_alb_instance_acm",
-            render::render_ingress(
-                &ctx(),
-                &ingress(
-                    json!({"host": "pay.payments.example.com", "service": "checkout-api", "port": 8080,
-                "class": "alb", "tls": "acm", "acm_certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c",
-                "alb": {"target_type": "instance"}}),
-                ),
+            change(
+                "ingress",
+                json!({"host": "pay.payments.example.com", "service": "checkout-api", "port": 8080,
+                    "class": "alb", "tls": "acm", "acm_certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c",
+                    "alb": {"target_type": "instance"}}),
             ),
         ),
         (
             "ingress_alb_ip_grpc_internal",
-            render::render_ingress(
-                &ctx(),
-                &ingress(
-                    json!({"host": "grpc.payments.example.com", "service": "payment-gateway", "port": 9090,
-                "class": "alb", "protocol": "grpc", "path": "/payments.v1", "alb": {"scheme": "internal", "target_type": "ip"}}),
-                ),
+            change(
+                "ingress",
+                json!({"host": "grpc.payments.example.com", "service": "payment-gateway", "port": 9090,
+                    "class": "alb", "protocol": "grpc", "path": "/payments.v1", "alb": {"scheme": "internal", "target_type": "ip"}}),
             ),
         ),
         (
             "certificate_http01",
-            render::render_certificate(
-                &ctx(),
-                &certificate(
-                    json!({"name": "shop-tls", "dns_names": ["shop.payments.example.com", "www.payments.example.com"], "issuer": "letsencrypt-prod"}),
-                ),
+            change(
+                "certificate",
+                json!({"name": "shop-tls", "dns_names": ["shop.payments.example.com", "www.payments.example.com"], "issuer": "letsencrypt-prod"}),
             ),
         ),
         (
             "certificate_wildcard_dns01",
-            render::render_certificate(
-                &ctx(),
-                &certificate(
-                    json!({"name": "wildcard", "dns_names": ["*.payments.example.com"], "issuer": "letsencrypt-dns01", "challenge": "dns01"}),
-                ),
+            change(
+                "certificate",
+                json!({"name": "wildcard", "dns_names": ["*.payments.example.com"], "issuer": "letsencrypt-dns01", "challenge": "dns01"}),
             ),
         ),
     ]
+}
+
+#[test]
+fn every_request_renders_its_namespace_first() {
+    for (name, objects) in cases() {
+        assert_eq!(objects[0].kind(), "Namespace", "{name}");
+        assert_eq!(
+            objects.iter().filter(|o| o.kind() == "Namespace").count(),
+            1,
+            "{name}"
+        );
+    }
+}
+
+/// An nginx Ingress must serve a secret that a Certificate writes — one in the same change
+/// or one already applied — or the controller serves its fake default certificate.
+#[test]
+fn every_ingress_tls_secret_is_written_by_a_certificate() {
+    let applied: Vec<String> = catalog()
+        .certificates
+        .iter()
+        .map(|(_, name, _)| certificate_secret_name(name))
+        .collect();
+    let mut checked = 0;
+    for (name, objects) in cases() {
+        let values: Vec<Value> = objects.iter().map(|o| o.to_value().unwrap()).collect();
+        let written: Vec<&str> = values
+            .iter()
+            .filter(|v| v["kind"] == "Certificate")
+            .filter_map(|v| v["spec"]["secretName"].as_str())
+            .collect();
+        for ingress in values.iter().filter(|v| v["kind"] == "Ingress") {
+            for tls in ingress["spec"]["tls"].as_array().into_iter().flatten() {
+                let secret = tls["secretName"].as_str().unwrap_or_default();
+                assert!(
+                    written.contains(&secret) || applied.iter().any(|a| a == secret),
+                    "{name}: the Ingress serves secret {secret:?}, which no Certificate writes"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 2, "both cert-manager cases were checked");
 }
 
 #[test]

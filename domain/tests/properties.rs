@@ -175,7 +175,7 @@ proptest! {
     #[test]
     fn ingresses(spec in ingress_spec(), id in 1u32..100_000) {
         match IngressSpec::parse(&spec) {
-            Ok(valid) => carries_labels(&render::render_ingress(&ctx(id), &valid), id),
+            Ok(valid) => carries_labels(&[render::render_ingress(&ctx(id), &valid, Some("edge"))], id),
             Err(errors) => errors_name_spec_fields(errors),
         }
     }
@@ -183,7 +183,7 @@ proptest! {
     #[test]
     fn certificates(spec in certificate_spec(), id in 1u32..100_000) {
         match CertificateSpec::parse(&spec) {
-            Ok(valid) => carries_labels(&render::render_certificate(&ctx(id), &valid), id),
+            Ok(valid) => carries_labels(&[render::render_certificate(&ctx(id), &valid)], id),
             Err(errors) => errors_name_spec_fields(errors),
         }
     }

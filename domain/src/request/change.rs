@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::{
     plan::{LiveObjects, Plan, plan},
     render::{
-        Object, RenderContext, RenderError, ServiceType, render_backend_service,
-        render_certificate, render_ingress, render_service, to_yaml,
+        Object, RenderContext, RenderError, ServiceType, certificate_secret_name,
+        render_backend_service, render_certificate, render_ingress, render_namespace,
+        render_service, to_yaml,
     },
     rules::{CatalogView, check_certificate, check_ingress, check_service},
     submission::{NewRequest, RequestSpec},
@@ -63,33 +64,42 @@ pub fn render_change(
         }
         RequestSpec::Ingress(spec) => {
             let consequences = check_ingress(team, &request.cluster, spec, catalog)?;
-            let mut objects = render_ingress(ctx, spec);
+            let mut objects = vec![render_namespace(ctx)];
             let mut notes = Vec::new();
             if consequences.switch_service_to_node_port
                 && let Some(facts) = catalog.service(team, &spec.service)
             {
                 // The Service goes first: the ALB must find node ports when the Ingress lands.
-                objects.insert(
-                    0,
-                    render_backend_service(
-                        ctx,
-                        &spec.service,
-                        facts.port,
-                        facts.protocol,
-                        ServiceType::NodePort,
-                    ),
-                );
+                objects.push(render_backend_service(
+                    ctx,
+                    &spec.service,
+                    facts.port,
+                    facts.protocol,
+                    ServiceType::NodePort,
+                ));
                 notes.push(format!(
                     "The Service {} changes from ClusterIP to NodePort: an ALB with target type \"instance\" sends traffic to node ports, and a ClusterIP Service has none. Choose target type \"ip\" to keep ClusterIP.",
                     spec.service
                 ));
             }
+            if let Some(certificate) = &consequences.tls_certificate {
+                notes.push(format!(
+                    "TLS for {} is served from the secret {} that the certificate {certificate} writes (it covers this host; cert-manager renews it there).",
+                    spec.host.as_str(),
+                    certificate_secret_name(certificate)
+                ));
+            }
+            objects.push(render_ingress(
+                ctx,
+                spec,
+                consequences.tls_certificate.as_deref(),
+            ));
             Ok(RenderedChange { objects, notes })
         }
         RequestSpec::Certificate(spec) => {
             check_certificate(team, spec, catalog)?;
             Ok(RenderedChange {
-                objects: render_certificate(ctx, spec),
+                objects: vec![render_namespace(ctx), render_certificate(ctx, spec)],
                 notes: Vec::new(),
             })
         }
@@ -175,7 +185,7 @@ mod tests {
         let rendered =
             render_change(&alb("instance"), &ctx(), &catalog(ServiceType::ClusterIp)).unwrap();
         let kinds: Vec<&str> = rendered.objects.iter().map(Object::kind).collect();
-        assert_eq!(kinds, ["Service", "Ingress"]);
+        assert_eq!(kinds, ["Namespace", "Service", "Ingress"]);
         assert!(
             rendered.notes[0].contains("NodePort"),
             "{:?}",
@@ -192,7 +202,12 @@ mod tests {
         );
 
         let ip = render_change(&alb("ip"), &ctx(), &catalog(ServiceType::ClusterIp)).unwrap();
-        assert_eq!(ip.objects.len(), 1, "ip targets leave the Service alone");
+        let kinds: Vec<&str> = ip.objects.iter().map(Object::kind).collect();
+        assert_eq!(
+            kinds,
+            ["Namespace", "Ingress"],
+            "ip targets leave the Service alone"
+        );
         assert!(ip.notes.is_empty());
     }
 

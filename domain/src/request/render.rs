@@ -188,7 +188,9 @@ fn metadata(ctx: &RenderContext, name: &str, annotations: BTreeMap<String, Strin
     }
 }
 
-fn namespace(ctx: &RenderContext) -> Object {
+/// The team's Namespace. Every request renders it first, so what a lead reviews is every
+/// object the worker applies (applying it again changes nothing).
+pub fn render_namespace(ctx: &RenderContext) -> Object {
     Object::Namespace(Box::new(Namespace {
         metadata: ObjectMeta {
             name: Some(ctx.namespace.clone()),
@@ -281,7 +283,7 @@ pub fn render_service(
     };
     let service = service_object(ctx, name, spec.port, spec.protocol, service_type);
     vec![
-        namespace(ctx),
+        render_namespace(ctx),
         Object::Deployment(Box::new(deployment)),
         Object::Service(Box::new(service)),
     ]
@@ -342,13 +344,19 @@ pub fn render_backend_service(
     )))
 }
 
-/// The secret cert-manager writes a host's certificate into.
-pub fn tls_secret_name(host: &str) -> String {
-    format!("{}-tls", host.replace("*.", "wildcard.").replace('.', "-"))
+/// The secret cert-manager writes the Certificate named `certificate` into.
+pub fn certificate_secret_name(certificate: &str) -> String {
+    format!("{certificate}-tls")
 }
 
-/// The Ingress for an ingress request, with the annotations its controller needs.
-pub fn render_ingress(ctx: &RenderContext, spec: &IngressSpec) -> Vec<Object> {
+/// The Ingress for an ingress request, with the annotations its controller needs. With
+/// cert-manager TLS it serves the secret of `tls_certificate`, the Certificate that covers
+/// its host (the rules find it).
+pub fn render_ingress(
+    ctx: &RenderContext,
+    spec: &IngressSpec,
+    tls_certificate: Option<&str>,
+) -> Object {
     let host = spec.host.as_str();
     let name = format!(
         "{}-{}",
@@ -364,10 +372,12 @@ pub fn render_ingress(ctx: &RenderContext, spec: &IngressSpec) -> Vec<Object> {
                     "GRPC".into(),
                 );
             }
-            let tls = (spec.tls == Tls::CertManager).then(|| IngressTLS {
-                hosts: Some(vec![host.to_owned()]),
-                secret_name: Some(tls_secret_name(host)),
-            });
+            let tls = tls_certificate
+                .filter(|_| spec.tls == Tls::CertManager)
+                .map(|certificate| IngressTLS {
+                    hosts: Some(vec![host.to_owned()]),
+                    secret_name: Some(certificate_secret_name(certificate)),
+                });
             ("nginx", tls)
         }
         IngressClass::Alb => {
@@ -438,18 +448,18 @@ pub fn render_ingress(ctx: &RenderContext, spec: &IngressSpec) -> Vec<Object> {
         }),
         ..Ingress::default()
     };
-    vec![Object::Ingress(Box::new(ingress))]
+    Object::Ingress(Box::new(ingress))
 }
 
 /// The cert-manager Certificate for a certificate request.
-pub fn render_certificate(ctx: &RenderContext, spec: &CertificateSpec) -> Vec<Object> {
+pub fn render_certificate(ctx: &RenderContext, spec: &CertificateSpec) -> Object {
     let name = spec.name.as_str();
-    vec![Object::Certificate(Box::new(CertManagerCertificate {
+    Object::Certificate(Box::new(CertManagerCertificate {
         api_version: "cert-manager.io/v1",
         kind: "Certificate",
         metadata: metadata(ctx, name, BTreeMap::new()),
         spec: CertManagerCertificateSpec {
-            secret_name: format!("{name}-tls"),
+            secret_name: certificate_secret_name(name),
             dns_names: spec
                 .dns_names
                 .iter()
@@ -461,5 +471,5 @@ pub fn render_certificate(ctx: &RenderContext, spec: &CertificateSpec) -> Vec<Ob
                 group: "cert-manager.io",
             },
         },
-    }))]
+    }))
 }

@@ -13,6 +13,8 @@ pub struct IngressConsequences {
     /// The backend Service must become NodePort (ALB `instance` targets reach pods through
     /// node ports; a ClusterIP Service would leave the ALB with no route — in production).
     pub switch_service_to_node_port: bool,
+    /// The certificate whose secret an nginx Ingress with cert-manager TLS serves.
+    pub tls_certificate: Option<String>,
 }
 
 /// Checks an ingress request for `team` on `cluster` against the catalog.
@@ -33,12 +35,21 @@ pub fn check_ingress(
             "spec.host",
             format!("is already served by {who}; a host belongs to one ingress"),
         ));
+    } else if let Some(held) = catalog.host_request(spec.host.as_str()) {
+        errors.push(FieldError::new(
+            "spec.host",
+            format!(
+                "is already requested by request #{} (team {}, service {}), which holds it until it is rejected, cancelled or fails; a host belongs to one ingress",
+                held.request_id, held.team, held.service
+            ),
+        ));
     }
     if let Some(error) = allowed_domains_error("spec.host", &spec.host, team, catalog) {
         errors.push(error);
     }
     let mut consequences = IngressConsequences {
         switch_service_to_node_port: false,
+        tls_certificate: None,
     };
     match catalog.service(team, &spec.service) {
         None => errors.push(FieldError::new(
@@ -81,17 +92,17 @@ pub fn check_ingress(
                 && facts.service_type == ServiceType::ClusterIp;
         }
     }
-    if spec.class == IngressClass::Nginx
-        && spec.tls == Tls::CertManager
-        && !catalog.certificate_covers(team, &spec.host)
-    {
-        errors.push(FieldError::new(
-            "spec.tls",
-            format!(
-                "no certificate of team {team} covers {}; request one first (or use tls \"none\")",
-                spec.host.as_str()
-            ),
-        ));
+    if spec.class == IngressClass::Nginx && spec.tls == Tls::CertManager {
+        consequences.tls_certificate = catalog.certificate_for(team, &spec.host);
+        if consequences.tls_certificate.is_none() {
+            errors.push(FieldError::new(
+                "spec.tls",
+                format!(
+                    "no certificate of team {team} covers {}; request one first (or use tls \"none\")",
+                    spec.host.as_str()
+                ),
+            ));
+        }
     }
     errors.into_result(consequences)
 }
@@ -103,7 +114,10 @@ mod tests {
     use super::*;
     use crate::{
         ServiceName,
-        request::{fields::Hostname, rules::ServiceFacts},
+        request::{
+            fields::Hostname,
+            rules::{HostRequest, ServiceFacts},
+        },
     };
 
     struct Catalog;
@@ -119,6 +133,14 @@ mod tests {
                     team("search"),
                     ServiceName::parse("s", "search-api").unwrap(),
                 )
+            })
+        }
+        fn host_request(&self, host: &str) -> Option<HostRequest> {
+            (host == "wanted.payments.example.com").then(|| HostRequest {
+                host: host.to_owned(),
+                request_id: 7,
+                team: team("payments"),
+                service: ServiceName::parse("s", "gateway").unwrap(),
             })
         }
         fn service(&self, t: &TeamName, name: &ServiceName) -> Option<ServiceFacts> {
@@ -141,8 +163,8 @@ mod tests {
         fn allowed_domains(&self, t: &TeamName) -> Vec<String> {
             vec![format!("{}.example.com", t.as_str())]
         }
-        fn certificate_covers(&self, _: &TeamName, host: &Hostname) -> bool {
-            host.as_str() == "secure.payments.example.com"
+        fn certificate_for(&self, _: &TeamName, host: &Hostname) -> Option<String> {
+            (host.as_str() == "secure.payments.example.com").then(|| "secure".to_owned())
         }
     }
 
@@ -170,6 +192,23 @@ mod tests {
         assert!(
             errors.0[1].message.contains("payments.example.com"),
             "outside the allowed domain too"
+        );
+    }
+
+    #[test]
+    fn a_host_another_request_waits_for_names_that_request() {
+        let spec = ingress(
+            json!({"host": "wanted.payments.example.com", "service": "checkout-api", "port": 8080, "class": "nginx"}),
+        );
+        let errors = check_ingress(&team("payments"), "demo", &spec, &Catalog).unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].path, "spec.host");
+        assert!(
+            errors.0[0]
+                .message
+                .contains("request #7 (team payments, service gateway)"),
+            "{}",
+            errors.0[0].message
         );
     }
 
@@ -253,15 +292,14 @@ mod tests {
                 json!({"host": host, "service": "checkout-api", "port": 8080, "class": "nginx", "tls": "cert_manager"}),
             )
         };
-        assert!(
-            check_ingress(
-                &team("payments"),
-                "demo",
-                &tls("secure.payments.example.com"),
-                &Catalog
-            )
-            .is_ok()
-        );
+        let covered = check_ingress(
+            &team("payments"),
+            "demo",
+            &tls("secure.payments.example.com"),
+            &Catalog,
+        )
+        .unwrap();
+        assert_eq!(covered.tls_certificate.as_deref(), Some("secure"));
         assert_eq!(
             paths(check_ingress(
                 &team("payments"),

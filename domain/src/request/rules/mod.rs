@@ -29,11 +29,24 @@ pub struct ServiceFacts {
 pub trait CatalogView {
     /// The team and service holding `host`, if any.
     fn host_holder(&self, host: &str) -> Option<(TeamName, ServiceName)>;
+    /// Another request waiting for `host` (under review, queued or applying): it holds the
+    /// host until it is rejected, cancelled or fails.
+    fn host_request(&self, host: &str) -> Option<HostRequest>;
     fn service(&self, team: &TeamName, name: &ServiceName) -> Option<ServiceFacts>;
     /// DNS domains the team's hosts must sit under.
     fn allowed_domains(&self, team: &TeamName) -> Vec<String>;
-    /// Whether a certificate of the team covers `host`.
-    fn certificate_covers(&self, team: &TeamName, host: &Hostname) -> bool;
+    /// The name of a certificate of the team that covers `host`, if any: an nginx Ingress
+    /// serves the secret that Certificate writes.
+    fn certificate_for(&self, team: &TeamName, host: &Hostname) -> Option<String>;
+}
+
+/// A request that holds a host it has not been applied for yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostRequest {
+    pub host: String,
+    pub request_id: i64,
+    pub team: TeamName,
+    pub service: ServiceName,
 }
 
 /// The part of the catalog one request's rules read, as plain data.
@@ -41,10 +54,12 @@ pub trait CatalogView {
 pub struct CatalogSnapshot {
     /// `(host, team, service)` of hosts already served.
     pub hosts: Vec<(String, TeamName, ServiceName)>,
+    /// Hosts that other waiting requests hold.
+    pub host_requests: Vec<HostRequest>,
     pub services: Vec<(TeamName, ServiceName, ServiceFacts)>,
     pub allowed_domains: Vec<(TeamName, Vec<String>)>,
-    /// `(team, dns names)` of certificates.
-    pub certificates: Vec<(TeamName, Vec<Hostname>)>,
+    /// `(team, certificate name, dns names)` of certificates.
+    pub certificates: Vec<(TeamName, String, Vec<Hostname>)>,
 }
 
 impl CatalogView for CatalogSnapshot {
@@ -53,6 +68,10 @@ impl CatalogView for CatalogSnapshot {
             .iter()
             .find(|(h, _, _)| h == host)
             .map(|(_, team, service)| (team.clone(), service.clone()))
+    }
+
+    fn host_request(&self, host: &str) -> Option<HostRequest> {
+        self.host_requests.iter().find(|r| r.host == host).cloned()
     }
 
     fn service(&self, team: &TeamName, name: &ServiceName) -> Option<ServiceFacts> {
@@ -70,10 +89,11 @@ impl CatalogView for CatalogSnapshot {
             .unwrap_or_default()
     }
 
-    fn certificate_covers(&self, team: &TeamName, host: &Hostname) -> bool {
+    fn certificate_for(&self, team: &TeamName, host: &Hostname) -> Option<String> {
         self.certificates
             .iter()
-            .any(|(t, names)| t == team && names.iter().any(|n| n.covers(host)))
+            .find(|(t, _, names)| t == team && names.iter().any(|n| n.covers(host)))
+            .map(|(_, name, _)| name.clone())
     }
 }
 
