@@ -1,5 +1,7 @@
 //! The request state machine, as one pure function: (request, who, what, team policy) →
-//! the new state or a typed refusal. The store applies the answer in one transaction.
+//! the new state or a typed refusal. The store applies the answer in one transaction, as a
+//! compare-and-set on the state it was decided from. Everything else that asks "may this
+//! happen?" — the page's buttons, the review queue, the worker — asks `decide`.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,11 +11,12 @@ use crate::{Actor, TeamName};
 /// Longest review comment accepted, in characters.
 pub const MAX_COMMENT_LEN: usize = 4000;
 
-/// Who acts: a signed-in person, or the worker.
+/// Who acts: a signed-in person, or Stargate itself (the worker applying a request, or a
+/// re-check finding that its plan or the rules changed under it).
 #[derive(Debug, Clone, Copy)]
 pub enum Who<'a> {
     Person(&'a Actor),
-    Worker,
+    System,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,19 +28,27 @@ pub enum Action {
         comment: String,
     },
     Cancel,
-    /// A lead or admin puts a failed request back in the queue.
-    Retry,
-    /// The worker takes a queued request.
+    /// A lead or admin puts a failed request back: into the queue when applying it now
+    /// changes what was approved and nothing else, back to review when the plan changed
+    /// (another change landed on the same objects meanwhile).
+    Retry {
+        plan_changed: bool,
+    },
+    /// The worker takes a queued request, or takes over one whose worker stopped.
     Claim,
     /// The worker finished: the objects are applied and ready.
     Succeed,
-    /// The worker gave up (the error is recorded with the event).
+    /// Applying failed, or the request no longer passes the rules (then also while it waits
+    /// for review or in the queue). The reason is recorded with the event.
     Fail,
+    /// The plan changed under a waiting request: it goes (back) to review with the new plan,
+    /// and approvals of the old one no longer count (they bind to its hash).
+    Replan,
 }
 
 impl Action {
-    pub const NAMES: [&'static str; 7] = [
-        "approve", "reject", "cancel", "retry", "claim", "succeed", "fail",
+    pub const NAMES: [&'static str; 8] = [
+        "approve", "reject", "cancel", "retry", "claim", "succeed", "fail", "replan",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -45,10 +56,11 @@ impl Action {
             Self::Approve { .. } => "approve",
             Self::Reject { .. } => "reject",
             Self::Cancel => "cancel",
-            Self::Retry => "retry",
+            Self::Retry { .. } => "retry",
             Self::Claim => "claim",
             Self::Succeed => "succeed",
             Self::Fail => "fail",
+            Self::Replan => "replan",
         }
     }
 }
@@ -67,6 +79,14 @@ pub struct RequestFacts<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReviewPolicy {
     pub required_approvals: u32,
+}
+
+impl ReviewPolicy {
+    /// Whether `approvals` distinct approvals of the current plan queue the request. The
+    /// one place this is compared: `decide` and the store's count inside its transaction.
+    pub fn enough(self, approvals: usize) -> bool {
+        approvals >= self.required_approvals.max(1) as usize
+    }
 }
 
 /// An allowed step.
@@ -120,21 +140,22 @@ pub fn decide(
     use RequestStatus as S;
     let status = request.status;
     match (who, action) {
-        (Who::Worker, Action::Claim | Action::Succeed | Action::Fail) => {
+        (Who::System, Action::Claim | Action::Succeed | Action::Fail | Action::Replan) => {
             let to = match (action, status) {
-                (Action::Claim, S::Queued) => S::Applying,
+                (Action::Claim, S::Queued | S::Applying) => S::Applying,
                 (Action::Succeed, S::Applying) => S::Applied,
-                (Action::Fail, S::Applying) => S::Failed,
+                (Action::Fail, S::PendingReview | S::Queued | S::Applying) => S::Failed,
+                (Action::Replan, S::PendingReview | S::Queued) => S::PendingReview,
                 _ => return Err(wrong_state(action, status)),
             };
             Ok(step(to))
         }
-        (Who::Worker, _) => Err(Refusal::NotAllowed(format!(
-            "the worker does not {} requests",
+        (Who::System, _) => Err(Refusal::NotAllowed(format!(
+            "Stargate does not {} requests: people do",
             action.name()
         ))),
-        (Who::Person(_), Action::Claim | Action::Succeed | Action::Fail) => Err(
-            Refusal::NotAllowed("only the worker applies requests".into()),
+        (Who::Person(_), Action::Claim | Action::Succeed | Action::Fail | Action::Replan) => Err(
+            Refusal::NotAllowed("only Stargate applies and re-plans requests".into()),
         ),
         (Who::Person(actor), Action::Cancel) => {
             if actor.user_id != request.requester_id {
@@ -147,7 +168,7 @@ pub fn decide(
             }
             Ok(step(S::Cancelled))
         }
-        (Who::Person(actor), Action::Retry) => {
+        (Who::Person(actor), Action::Retry { plan_changed }) => {
             if !actor.may_review_for(request.team) {
                 return Err(Refusal::NotAllowed(format!(
                     "only leads of team {} and admins retry its requests",
@@ -157,10 +178,14 @@ pub fn decide(
             if status != S::Failed {
                 return Err(wrong_state(action, status));
             }
-            Ok(Step {
-                to: S::Queued,
-                records_approval: false,
-                queues_job: true,
+            Ok(if *plan_changed {
+                step(S::PendingReview)
+            } else {
+                Step {
+                    to: S::Queued,
+                    records_approval: false,
+                    queues_job: true,
+                }
             })
         }
         (Who::Person(actor), Action::Approve { .. } | Action::Reject { .. }) => {
@@ -188,8 +213,7 @@ pub fn decide(
                                 .into(),
                         ));
                     }
-                    let approvals = request.approved_by.len() + 1;
-                    let enough = approvals >= policy.required_approvals.max(1) as usize;
+                    let enough = policy.enough(request.approved_by.len() + 1);
                     Ok(Step {
                         to: if enough { S::Queued } else { S::PendingReview },
                         records_approval: true,
@@ -203,6 +227,28 @@ pub fn decide(
                 _ => Err(wrong_state(action, status)),
             }
         }
+    }
+}
+
+/// What a person may do to a request now, each answered by `decide`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Offers {
+    pub cancel: bool,
+    /// Approve (and so reject): a reviewer who has not yet approved this plan.
+    pub review: bool,
+    pub retry: bool,
+}
+
+pub fn offers(request: &RequestFacts<'_>, actor: &Actor, policy: ReviewPolicy) -> Offers {
+    let allowed = |action: Action| decide(request, Who::Person(actor), &action, policy).is_ok();
+    Offers {
+        cancel: allowed(Action::Cancel),
+        review: allowed(Action::Approve {
+            comment: String::new(),
+        }),
+        retry: allowed(Action::Retry {
+            plan_changed: false,
+        }),
     }
 }
 

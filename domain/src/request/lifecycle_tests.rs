@@ -12,7 +12,7 @@ enum Role {
     OtherTeamLead,
     Engineer,
     Admin,
-    Worker,
+    System,
 }
 
 const ROLES: [Role; 7] = [
@@ -22,7 +22,7 @@ const ROLES: [Role; 7] = [
     Role::OtherTeamLead,
     Role::Engineer,
     Role::Admin,
-    Role::Worker,
+    Role::System,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ fn actor(role: Role) -> Actor {
         Role::Lead => (2, false, vec![("payments", TeamRole::Lead)]),
         Role::OtherTeamLead => (3, false, vec![("search", TeamRole::Lead)]),
         Role::Engineer => (4, false, vec![("payments", TeamRole::Member)]),
-        Role::Admin | Role::Worker => (5, true, vec![]),
+        Role::Admin | Role::System => (5, true, vec![]),
     };
     Actor {
         user_id,
@@ -72,10 +72,13 @@ fn action(name: &str) -> Action {
             comment: "needs a readiness probe".into(),
         },
         "cancel" => Action::Cancel,
-        "retry" => Action::Retry,
+        "retry" => Action::Retry {
+            plan_changed: false,
+        },
         "claim" => Action::Claim,
         "succeed" => Action::Succeed,
-        _ => Action::Fail,
+        "fail" => Action::Fail,
+        _ => Action::Replan,
     }
 }
 
@@ -86,9 +89,10 @@ fn expected(status: RequestStatus, action: &str, role: Role) -> Expect {
     let reviewer = matches!(role, Role::Lead | Role::RequesterLead | Role::Admin);
     let requester = matches!(role, Role::RequesterEngineer | Role::RequesterLead);
     match action {
-        "claim" | "succeed" | "fail" if role != Role::Worker => Forbidden,
+        "claim" | "succeed" | "fail" | "replan" if role != Role::System => Forbidden,
         "claim" => {
-            if status == S::Queued {
+            // A job whose worker stopped is taken over while its request is applying.
+            if matches!(status, S::Queued | S::Applying) {
                 To(S::Applying)
             } else {
                 Conflict
@@ -102,13 +106,21 @@ fn expected(status: RequestStatus, action: &str, role: Role) -> Expect {
             }
         }
         "fail" => {
-            if status == S::Applying {
+            // Applying failed, or a waiting request no longer passes the rules.
+            if matches!(status, S::PendingReview | S::Queued | S::Applying) {
                 To(S::Failed)
             } else {
                 Conflict
             }
         }
-        _ if role == Role::Worker => Forbidden,
+        "replan" => {
+            if matches!(status, S::PendingReview | S::Queued) {
+                To(S::PendingReview)
+            } else {
+                Conflict
+            }
+        }
+        _ if role == Role::System => Forbidden,
         "cancel" if !requester => Forbidden,
         "cancel" => {
             if status == S::PendingReview {
@@ -168,8 +180,8 @@ fn every_state_action_and_actor_follows_the_lifecycle() {
                     approved_by: &[],
                 };
                 let actor = actor(role);
-                let who = if role == Role::Worker {
-                    Who::Worker
+                let who = if role == Role::System {
+                    Who::System
                 } else {
                     Who::Person(&actor)
                 };
@@ -186,7 +198,7 @@ fn every_state_action_and_actor_follows_the_lifecycle() {
             }
         }
     }
-    assert_eq!(checked, 7 * 7 * 7);
+    assert_eq!(checked, 7 * 8 * 7);
 }
 
 #[test]
@@ -213,6 +225,66 @@ fn queueing_is_the_only_step_that_creates_a_job() {
     };
     let retry = decide(&failed, Who::Person(&lead), &action("retry"), one).unwrap();
     assert!(retry.queues_job && !retry.records_approval);
+    // A retry whose plan changed meanwhile goes back to review instead.
+    let changed = Action::Retry { plan_changed: true };
+    let back = decide(&failed, Who::Person(&lead), &changed, one).unwrap();
+    assert_eq!(back.to, RequestStatus::PendingReview);
+    assert!(!back.queues_job && !back.records_approval);
+}
+
+#[test]
+fn what_a_page_offers_is_what_decide_allows() {
+    let team = team();
+    let one = ReviewPolicy {
+        required_approvals: 2,
+    };
+    let approved_by = [2];
+    for status in RequestStatus::ALL {
+        for role in ROLES.into_iter().filter(|r| *r != Role::System) {
+            let actor = actor(role);
+            let facts = RequestFacts {
+                status,
+                team: &team,
+                requester_id: REQUESTER,
+                approved_by: &approved_by,
+            };
+            let offered = offers(&facts, &actor, one);
+            let allowed = |a: Action| decide(&facts, Who::Person(&actor), &a, one).is_ok();
+            assert_eq!(
+                offered.cancel,
+                allowed(Action::Cancel),
+                "{status:?} {role:?}"
+            );
+            assert_eq!(
+                offered.retry,
+                allowed(action("retry")),
+                "{status:?} {role:?}"
+            );
+            assert_eq!(
+                offered.review,
+                allowed(action("approve")),
+                "{status:?} {role:?}"
+            );
+            // A lead who already approved this plan is not asked again.
+            if role == Role::Lead {
+                assert!(!offered.review);
+            }
+        }
+    }
+}
+
+#[test]
+fn enough_approvals_is_at_least_one() {
+    let none = ReviewPolicy {
+        required_approvals: 0,
+    };
+    assert!(!none.enough(0));
+    assert!(none.enough(1));
+    let two = ReviewPolicy {
+        required_approvals: 2,
+    };
+    assert!(!two.enough(1));
+    assert!(two.enough(2));
 }
 
 #[test]
