@@ -84,15 +84,18 @@ def submit_and_approve(api, args, i):
     if status != 201:
         sys.exit(f"submit {args.prefix}-{i:03d}: HTTP {status} {body}")
     rid = body["request"]["id"]
+    plan_hash = body["plan"]["hash"]
     for _ in range(3):
-        status, body = api.call("POST", f"/api/v1/requests/{rid}/approve", args.lead, {})
+        review = {"plan_hash": plan_hash}
+        status, body = api.call("POST", f"/api/v1/requests/{rid}/approve", args.lead, review)
         approved_at = time.monotonic()
         if status == 200:
             return rid, approved_at
-        # 409: the plan changed since it was read (the team's namespace landed): the
-        # request is back in review with the new plan; approve that one.
-        if status != 409:
+        # 409: the plan changed since it was read (another change landed on the same
+        # objects): the answer carries the current plan; approve that one.
+        if status != 409 or "plan" not in body:
             break
+        plan_hash = body["plan"]["hash"]
     sys.exit(f"approve {rid}: HTTP {status} {body}")
 
 

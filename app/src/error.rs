@@ -45,6 +45,8 @@ impl From<PortalError> for UiError {
             PortalError::Invalid(fields) => Self::Invalid(fields),
             PortalError::Forbidden(why) => Self::Forbidden(why),
             PortalError::Conflict(why) => Self::Conflict(why),
+            // The page reloads the request after any action, so the new plan is shown.
+            PortalError::PlanChanged { message, .. } => Self::Conflict(message),
             PortalError::Unavailable => Self::Unavailable,
         }
     }

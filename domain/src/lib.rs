@@ -21,6 +21,6 @@ pub use catalog::{
 };
 pub use field_error::{FieldError, FieldErrors};
 pub use names::{ServiceName, TeamName};
-pub use portal::{Portal, PortalError};
+pub use portal::{Portal, PortalError, Review};
 pub use query::{PageRequest, RawServiceQuery, ServiceQuery, ServiceSort};
 pub use tokens::{NewToken, TokenRequest, TokenView};

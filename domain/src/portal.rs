@@ -11,9 +11,17 @@ use crate::{
     TeamName, TokenRequest, TokenView,
     request::{
         RequestDetail, RequestEvent, RequestQuery, RequestStatus, RequestSummary,
-        change::PreparedChange,
+        change::PreparedChange, plan::Plan,
     },
 };
+
+/// A reviewer's approval or rejection, bound to the plan they were shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub comment: String,
+    /// The hash of the plan the reviewer read (`plan.hash` of the request they saw).
+    pub plan_hash: String,
+}
 
 /// Why a portal operation did not happen. Converted once at each edge (JSON error, page).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +35,10 @@ pub enum PortalError {
     /// The operation does not fit the current state (e.g. cancelling an approved request).
     #[error("{0}")]
     Conflict(String),
+    /// The reviewer acted on a plan that is no longer the request's: nothing was recorded,
+    /// and the current plan comes back to be reviewed.
+    #[error("{message}")]
+    PlanChanged { message: String, plan: Box<Plan> },
     /// A dependency (the database) failed; details are logged, not shown.
     #[error("the portal could not complete this request; try again shortly")]
     Unavailable,
@@ -101,7 +113,7 @@ pub trait Portal: Send + Sync + 'static {
         &self,
         actor: &Actor,
         id: i64,
-        comment: &str,
+        review: &Review,
     ) -> Result<RequestDetail, PortalError>;
 
     /// A lead (or admin) rejects, saying why.
@@ -109,10 +121,11 @@ pub trait Portal: Send + Sync + 'static {
         &self,
         actor: &Actor,
         id: i64,
-        comment: &str,
+        review: &Review,
     ) -> Result<RequestDetail, PortalError>;
 
-    /// A lead (or admin) puts a failed request back in the queue.
+    /// A lead (or admin) puts a failed request back in the queue, or back to review when
+    /// applying it now would change something else than what was approved.
     async fn retry_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError>;
 
     /// The request's timeline entries after `after` (an event id), oldest first: what a

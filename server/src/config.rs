@@ -385,6 +385,18 @@ impl Settings {
     }
 
     /// The clusters and worker settings, as `stargate worker` needs them too.
+    /// A `stargate worker` checks each request against its team's rules again before
+    /// applying it, so it needs the teams `stargate serve` has (the same config file).
+    pub fn validate_for_worker(&self) -> Result<(), ConfigError> {
+        if self.teams.is_empty() {
+            return Err(invalid(
+                "teams",
+                "a worker re-checks each request against its team's rules before applying it,                  so it needs the same [[teams]] as `stargate serve`; none are configured",
+            ));
+        }
+        self.validate_clusters()
+    }
+
     pub fn validate_clusters(&self) -> Result<(), ConfigError> {
         for cluster in &self.clusters {
             domain::names::check_dns_label(&cluster.name)

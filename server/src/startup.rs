@@ -14,7 +14,7 @@ use crate::{
     config::{ConfigError, Settings},
     demo,
     http::{AppState, build_router, metrics::HttpMetrics},
-    portal::{PortalService, RequestPolicy},
+    portal::{PortalService, Replanner, RequestPolicy},
     store::{Backend, NewCluster, NewTeam, Store, StoreError},
     worker::{Worker, WorkerMetrics, listen_for_jobs},
 };
@@ -108,9 +108,11 @@ impl Application {
             .build();
         let wake = Arc::new(Notify::new());
         let metrics = HttpMetrics::new();
+        let policy = Arc::new(RequestPolicy::from_settings(settings));
         let worker = settings.worker.embedded.then(|| {
             Worker::new(
                 store.clone(),
+                Replanner::new(store.clone(), policy.clone()),
                 Arc::new(Clusters::from_settings(settings)),
                 settings.worker.clone(),
                 wake.clone(),
@@ -127,7 +129,7 @@ impl Application {
             portal: Arc::new(PortalService::new(
                 store.clone(),
                 auth.clone(),
-                RequestPolicy::from_settings(settings),
+                policy,
                 wake,
             )),
             store: store.clone(),
@@ -199,15 +201,17 @@ fn configured_teams(settings: &Settings) -> Vec<NewTeam> {
 
 /// `stargate worker`: works the queue until Ctrl-C or SIGTERM, without a web server.
 pub async fn run_worker(settings: &Settings) -> Result<(), StartupError> {
-    settings.validate_clusters()?;
+    settings.validate_for_worker()?;
     let store = Store::open(&settings.database_url()).await?;
     let wake = Arc::new(Notify::new());
     if store.backend() == Backend::Postgres {
         listen_for_jobs(settings.database_url(), wake.clone());
     }
     let mut registry = prometheus_client::registry::Registry::default();
+    let policy = Arc::new(RequestPolicy::from_settings(settings));
     let worker = Worker::new(
         store.clone(),
+        Replanner::new(store.clone(), policy),
         Arc::new(Clusters::from_settings(settings)),
         settings.worker.clone(),
         wake,

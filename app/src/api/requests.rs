@@ -44,15 +44,36 @@ pub async fn cancel_request(id: i64) -> Result<RequestDetail, UiError> {
     answer(async move { Ok(portal()?.cancel_request(&actor()?, id).await?) }.await)
 }
 
-/// Form-encoded: approving works from a plain form post too.
+/// Form-encoded: approving works from a plain form post too. `plan_hash` is the plan the
+/// page showed: the approval binds to it, and is refused if the plan has changed since.
 #[server(prefix = "/rpc", endpoint = "requests/approve")]
-pub async fn approve_request(id: i64, comment: String) -> Result<RequestDetail, UiError> {
-    answer(async move { Ok(portal()?.approve_request(&actor()?, id, &comment).await?) }.await)
+pub async fn approve_request(
+    id: i64,
+    comment: String,
+    plan_hash: String,
+) -> Result<RequestDetail, UiError> {
+    answer(
+        async move {
+            let review = domain::Review { comment, plan_hash };
+            Ok(portal()?.approve_request(&actor()?, id, &review).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "requests/reject")]
-pub async fn reject_request(id: i64, comment: String) -> Result<RequestDetail, UiError> {
-    answer(async move { Ok(portal()?.reject_request(&actor()?, id, &comment).await?) }.await)
+pub async fn reject_request(
+    id: i64,
+    comment: String,
+    plan_hash: String,
+) -> Result<RequestDetail, UiError> {
+    answer(
+        async move {
+            let review = domain::Review { comment, plan_hash };
+            Ok(portal()?.reject_request(&actor()?, id, &review).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "requests/comment")]

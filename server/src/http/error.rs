@@ -6,7 +6,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use domain::{FieldError, FieldErrors, PortalError};
+use domain::{FieldError, FieldErrors, PortalError, request::plan::Plan};
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +23,9 @@ pub enum ApiError {
     Invalid(FieldErrors),
     #[error("{0}")]
     Conflict(String),
+    /// The reviewer acted on another plan than the current one, which comes back.
+    #[error("{message}")]
+    PlanChanged { message: String, plan: Box<Plan> },
     #[error("this endpoint does not take that method; see /api/openapi.json")]
     MethodNotAllowed,
     /// A body that could not be read: not JSON, wrong content type, too large.
@@ -39,6 +42,9 @@ pub struct ErrorBody {
     error: String,
     message: String,
     fields: Vec<FieldError>,
+    /// With `plan_changed`: the request's current plan, to review instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<Plan>,
 }
 
 impl ApiError {
@@ -57,6 +63,7 @@ impl ApiError {
                 &fields.0[..],
             ),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", &[][..]),
+            Self::PlanChanged { .. } => (StatusCode::CONFLICT, "plan_changed", &[][..]),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
@@ -79,10 +86,17 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, fields) = self.parts();
+        let message = self.to_string();
+        let fields = fields.to_vec();
+        let plan = match self {
+            Self::PlanChanged { plan, .. } => Some(*plan),
+            _ => None,
+        };
         let body = ErrorBody {
             error: code.to_owned(),
-            message: self.to_string(),
-            fields: fields.to_vec(),
+            message,
+            fields,
+            plan,
         };
         (status, Json(body)).into_response()
     }
@@ -115,6 +129,7 @@ impl From<PortalError> for ApiError {
             PortalError::NotFound(what) => Self::NotFound(what),
             PortalError::Invalid(fields) => Self::Invalid(fields),
             PortalError::Conflict(why) => Self::Conflict(why),
+            PortalError::PlanChanged { message, plan } => Self::PlanChanged { message, plan },
             PortalError::Forbidden(why) => Self::Forbidden(why),
             PortalError::Unavailable => Self::Unavailable,
         }

@@ -15,7 +15,7 @@ use axum::{
     },
 };
 use domain::{
-    Actor, Page,
+    Actor, FieldError, FieldErrors, Page, Review,
     request::{
         RequestDetail, RequestEvent, RequestQuery, RequestSummary, change::PreparedChange,
         view::RawRequestQuery,
@@ -191,12 +191,26 @@ pub struct RequiredComment {
     comment: String,
 }
 
-/// The comment of a body that may be empty (an approval needs none); otherwise it must be
-/// JSON, like every other body.
-fn comment_of(
+/// An approval or rejection, bound to the plan the reviewer read.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// Optional to approve; required to reject (say why).
+    #[schema(example = "Pin the image to a digest, please.", max_length = 4000)]
+    comment: Option<String>,
+    /// `plan.hash` of the request as you reviewed it (`GET /requests/{id}`). Required: a
+    /// review binds to the plan it read, and a plan that changed since is refused with 409
+    /// and the current plan, nothing recorded.
+    #[schema(example = "9f2c4e…", pattern = "^[0-9a-f]{64}$")]
+    plan_hash: Option<String>,
+}
+
+/// A JSON body of type `T`, or `None` for an empty body (or `null`).
+fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<String, ApiError> {
+    what: &str,
+) -> Result<Option<T>, ApiError> {
     let body = body.map_err(|rejection| {
         ApiError::Body(
             rejection.status(),
@@ -208,7 +222,7 @@ fn comment_of(
         )
     })?;
     if body.is_empty() {
-        return Ok(String::new());
+        return Ok(None);
     }
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -221,21 +235,39 @@ fn comment_of(
             super::error::NOT_JSON.into(),
         ));
     }
-    // `null` is an empty body, as the document allows.
-    let parsed: Option<CommentBody> = serde_json::from_slice(&body).map_err(|e| {
+    serde_json::from_slice(&body).map_err(|e| {
         ApiError::Body(
             StatusCode::BAD_REQUEST,
-            format!("the body is not a valid comment: {e}"),
+            format!("the body is not a valid {what}: {e}"),
         )
-    })?;
+    })
+}
+
+fn comment_of(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<String, ApiError> {
+    let parsed: Option<CommentBody> = json_body(headers, body, "comment")?;
     Ok(parsed.and_then(|b| b.comment).unwrap_or_default())
 }
 
-/// A lead of the team (or an admin) approves the current plan. Enough distinct approvals
-/// queue the request for the worker.
+fn review_of(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Review, ApiError> {
+    let parsed: ReviewBody = json_body(headers, body, "review")?.unwrap_or_default();
+    let Some(plan_hash) = parsed.plan_hash.filter(|h| !h.trim().is_empty()) else {
+        return Err(ApiError::Invalid(FieldErrors(vec![FieldError::new(
+            "plan_hash",
+            "is required: the plan.hash of the request as you reviewed it",
+        )])));
+    };
+    Ok(Review {
+        comment: parsed.comment.unwrap_or_default(),
+        plan_hash,
+    })
+}
+
 #[utoipa::path(post, path = "/requests/{id}/approve", tag = "requests",
     params(("id" = i64, Path, minimum = 1, description = "Request id")),
-    request_body(content = Option<CommentBody>, description = "An optional comment"),
+    request_body = ReviewBody,
     responses((status = 200, body = RequestDetail), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -248,17 +280,17 @@ pub async fn approve_request(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<RequestDetail>, ApiError> {
-    let comment = comment_of(&headers, body)?;
+    let review = review_of(&headers, body)?;
     let id = request_id(&id)?;
     Ok(Json(
-        state.portal.approve_request(&actor, id, &comment).await?,
+        state.portal.approve_request(&actor, id, &review).await?,
     ))
 }
 
 /// A lead of the team (or an admin) rejects, with a comment saying why.
 #[utoipa::path(post, path = "/requests/{id}/reject", tag = "requests",
     params(("id" = i64, Path, minimum = 1, description = "Request id")),
-    request_body = RequiredComment,
+    request_body = ReviewBody,
     responses((status = 200, body = RequestDetail), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -271,10 +303,10 @@ pub async fn reject_request(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<RequestDetail>, ApiError> {
-    let comment = comment_of(&headers, body)?;
+    let review = review_of(&headers, body)?;
     let id = request_id(&id)?;
     Ok(Json(
-        state.portal.reject_request(&actor, id, &comment).await?,
+        state.portal.reject_request(&actor, id, &review).await?,
     ))
 }
 

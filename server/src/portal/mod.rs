@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use domain::{
-    Page, Portal, PortalError, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team,
-    TeamName,
+    Page, Portal, PortalError, Review, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary,
+    Team, TeamName,
 };
 
 use std::{sync::Arc, time::Duration};
@@ -26,11 +26,13 @@ use crate::{
 
 mod audit;
 mod read_model;
+mod replan;
 mod requests;
 mod reviews;
 
 use read_model::CatalogReadModel;
 
+pub use replan::{Recheck, Replanner};
 pub use requests::{RequestPolicy, TeamPolicy};
 
 #[derive(Clone)]
@@ -38,6 +40,7 @@ pub struct PortalService {
     store: Store,
     auth: Arc<Auth>,
     policy: Arc<RequestPolicy>,
+    replanner: Replanner,
     read_model: Arc<CatalogReadModel>,
     /// Wakes this process's worker when a request is queued.
     wake: Arc<tokio::sync::Notify>,
@@ -47,14 +50,15 @@ impl PortalService {
     pub fn new(
         store: Store,
         auth: Arc<Auth>,
-        policy: RequestPolicy,
+        policy: Arc<RequestPolicy>,
         wake: Arc<tokio::sync::Notify>,
     ) -> Self {
         Self {
             read_model: Arc::new(CatalogReadModel::new(store.data_version())),
+            replanner: Replanner::new(store.clone(), policy.clone()),
             store,
             auth,
-            policy: Arc::new(policy),
+            policy,
             wake,
         }
     }
@@ -254,34 +258,49 @@ impl Portal for PortalService {
 
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
     async fn cancel_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError> {
-        self.act(actor, id, Action::Cancel).await
+        self.act(actor, id, Action::Cancel, None).await
     }
 
-    #[tracing::instrument(skip(self, actor, comment), fields(user = %actor.email))]
+    #[tracing::instrument(skip(self, actor, review), fields(user = %actor.email))]
     async fn approve_request(
         &self,
         actor: &Actor,
         id: i64,
-        comment: &str,
+        review: &Review,
     ) -> Result<RequestDetail, PortalError> {
-        let comment = comment.to_owned();
-        self.act(actor, id, Action::Approve { comment }).await
+        let comment = review.comment.clone();
+        self.act(
+            actor,
+            id,
+            Action::Approve { comment },
+            Some(&review.plan_hash),
+        )
+        .await
     }
 
-    #[tracing::instrument(skip(self, actor, comment), fields(user = %actor.email))]
+    #[tracing::instrument(skip(self, actor, review), fields(user = %actor.email))]
     async fn reject_request(
         &self,
         actor: &Actor,
         id: i64,
-        comment: &str,
+        review: &Review,
     ) -> Result<RequestDetail, PortalError> {
-        let comment = comment.to_owned();
-        self.act(actor, id, Action::Reject { comment }).await
+        let comment = review.comment.clone();
+        self.act(
+            actor,
+            id,
+            Action::Reject { comment },
+            Some(&review.plan_hash),
+        )
+        .await
     }
 
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
     async fn retry_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError> {
-        self.act(actor, id, Action::Retry).await
+        let retry = Action::Retry {
+            plan_changed: false,
+        };
+        self.act(actor, id, retry, None).await
     }
 
     async fn request_events_after(

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use domain::{
     Actor, FieldError, FieldErrors, Page, PortalError, TeamName,
     request::{
-        NewRequest, RequestDetail, RequestQuery, RequestStatus, RequestSummary,
+        NewRequest, RequestDetail, RequestQuery, RequestSummary,
         change::{PrepareError, PreparedChange, RenderedChange, prepare, render_change},
+        lifecycle::{RequestFacts, ReviewPolicy, offers},
         render::RenderContext,
         rules::CatalogSnapshot,
         view::Approval,
@@ -17,7 +18,7 @@ use serde_json::Value;
 use super::{PortalService, unavailable, user_of};
 use crate::{
     config::Settings,
-    store::{AppliedObjects, RequestRecord},
+    store::{AppliedObjects, RequestRecord, StoreError},
 };
 
 /// What configuration says about a team's requests.
@@ -109,7 +110,7 @@ impl PortalService {
         }
         let snapshot = self
             .store
-            .catalog_snapshot(&request, policy.allowed_domains.clone())
+            .catalog_snapshot(&request, policy.allowed_domains.clone(), None)
             .await
             .map_err(unavailable)?;
         let ctx = RenderContext {
@@ -169,7 +170,16 @@ impl PortalService {
             .store
             .submit_request(&user_of(actor), &request, render)
             .await
-            .map_err(unavailable)?;
+            .map_err(|error| match error {
+                // Another request took the host between our check and our write.
+                StoreError::HostHeld(host) => invalid(
+                    "spec.host",
+                    format!(
+                        "{host} was just requested by another request, which holds it until it is rejected, cancelled or fails; a host belongs to one ingress"
+                    ),
+                ),
+                other => unavailable(other),
+            })?;
         tracing::info!(request = id, team = %request.team, kind = %request.spec.kind(), "request submitted");
         self.read(actor, id).await
     }
@@ -201,16 +211,18 @@ impl PortalService {
             self.store.approvals(id, &record.plan.hash),
         )
         .map_err(unavailable)?;
-        let pending = record.summary.status == RequestStatus::PendingReview;
-        let may_cancel = pending && record.requester_id == actor.user_id;
-        let may_retry = record.summary.status == RequestStatus::Failed
-            && actor.may_review_for(&record.summary.team);
-        let may_review = pending
-            && actor.may_review_for(&record.summary.team)
-            && record.requester_id != actor.user_id
-            && !approvals.iter().any(|a| a.user_id == actor.user_id);
+        let approved_by: Vec<i64> = approvals.iter().map(|a| a.user_id).collect();
+        let policy = self.review_policy(&record.summary.team);
+        let facts = RequestFacts {
+            status: record.summary.status,
+            team: &record.summary.team,
+            requester_id: record.requester_id,
+            approved_by: &approved_by,
+        };
+        // The buttons a page shows are the steps `decide` would allow.
+        let offered = offers(&facts, actor, policy);
         Ok(RequestDetail {
-            required_approvals: self.required_approvals(&record.summary.team),
+            required_approvals: policy.required_approvals.max(1),
             approvals: approvals
                 .into_iter()
                 .map(|a| Approval {
@@ -226,16 +238,19 @@ impl PortalService {
             plan: record.plan,
             notes: record.notes,
             events,
-            may_cancel,
-            may_review,
-            may_retry,
+            may_cancel: offered.cancel,
+            may_review: offered.review,
+            may_retry: offered.retry,
         })
     }
 
-    pub(super) fn required_approvals(&self, team: &TeamName) -> u32 {
-        self.policy
-            .teams
-            .get(team)
-            .map_or(1, |t| t.required_approvals.max(1))
+    pub(super) fn review_policy(&self, team: &TeamName) -> ReviewPolicy {
+        ReviewPolicy {
+            required_approvals: self
+                .policy
+                .teams
+                .get(team)
+                .map_or(1, |t| t.required_approvals.max(1)),
+        }
     }
 }

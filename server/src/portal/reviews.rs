@@ -1,20 +1,20 @@
-//! Review operations: approve, reject, cancel, comment, and the leads' queue. Who may do
-//! what, from which state, is `domain::request::lifecycle::decide`; this layer reads the
-//! request, asks it, re-checks the plan before an approval counts, and stores the step.
+//! Review operations: approve, reject, cancel, retry, comment, and the leads' queue. Who
+//! may do what, from which state, is `domain::request::lifecycle::decide`; this layer reads
+//! the request, asks it, checks the plan the reviewer saw is still the plan, re-checks the
+//! change against today's catalog where it matters, and stores the step.
 
 use domain::{
     Actor, FieldError, FieldErrors, PortalError,
     request::{
-        NewRequest, RequestDetail, RequestSummary,
-        change::{PreparedChange, prepare, render_change},
-        lifecycle::{Action, Refusal, RequestFacts, ReviewPolicy, Who, comment_problem, decide},
-        plan::only_caught_up,
-        render::RenderContext,
+        RequestDetail, RequestSummary,
+        change::PreparedChange,
+        lifecycle::{Action, Refusal, RequestFacts, Who, comment_problem, decide, offers},
+        plan::Plan,
     },
 };
 use serde_json::json;
 
-use super::{PortalService, requests::render_failed, unavailable};
+use super::{PortalService, replan::Recheck, unavailable};
 use crate::store::{RequestRecord, StepRecord};
 
 fn refused(refusal: Refusal) -> PortalError {
@@ -27,96 +27,24 @@ fn refused(refusal: Refusal) -> PortalError {
     }
 }
 
+fn plan_changed(id: i64, plan: Plan, why: &str) -> PortalError {
+    PortalError::PlanChanged {
+        message: format!(
+            "the plan of request {id} changed since you read it ({why}); nothing was recorded: review the current plan"
+        ),
+        plan: Box::new(plan),
+    }
+}
+
 impl PortalService {
-    /// The change `record` would make now: its stored spec rendered against today's
-    /// catalog and planned against what is applied today. `Err` with the rules' errors
-    /// when it no longer passes them.
-    async fn current_change(
-        &self,
-        record: &RequestRecord,
-    ) -> Result<Result<PreparedChange, FieldErrors>, PortalError> {
-        let summary = &record.summary;
-        let input = json!({
-            "kind": summary.kind, "team": summary.team, "cluster": summary.cluster,
-            "reason": summary.reason, "spec": record.spec,
-        });
-        let request = match NewRequest::parse(&input) {
-            Ok(request) => request,
-            Err(errors) => return Ok(Err(errors)),
-        };
-        let team = self.policy.teams.get(&request.team).ok_or_else(|| {
-            PortalError::Conflict(format!("team {} is no longer configured", request.team))
-        })?;
-        let snapshot = self
-            .store
-            .catalog_snapshot(&request, team.allowed_domains.clone())
-            .await
-            .map_err(unavailable)?;
-        let ctx = RenderContext {
-            team: request.team.clone(),
-            namespace: team.namespace.clone(),
-            request_id: summary.id.to_string(),
-        };
-        let rendered = match render_change(&request, &ctx, &snapshot) {
-            Ok(rendered) => rendered,
-            Err(errors) => return Ok(Err(errors)),
-        };
-        let live = self
-            .store
-            .applied_objects(&request.cluster, &rendered.objects)
-            .await
-            .map_err(unavailable)?;
-        Ok(Ok(prepare(rendered, &live).map_err(render_failed)?))
-    }
-
-    /// An approval binds to the plan the reviewer read. If applying would now change
-    /// something else (another change landed on the same objects), the request gets the
-    /// new plan, earlier approvals stop counting, and the reviewer is asked to look again.
-    async fn confirm_plan(
-        &self,
-        actor: &Actor,
-        record: &RequestRecord,
-        voided: usize,
-    ) -> Result<(), PortalError> {
-        let id = record.summary.id;
-        let change = match self.current_change(record).await? {
-            Ok(change) => change,
-            Err(errors) => {
-                return Err(PortalError::Conflict(format!(
-                    "request {id} no longer passes the rules ({errors}); ask for a new request"
-                )));
-            }
-        };
-        if change.plan.hash == record.plan.hash || only_caught_up(&record.plan, &change.plan) {
-            return Ok(());
-        }
-        let detail = json!({
-            "old_hash": record.plan.hash, "new_hash": change.plan.hash,
-            "plan": change.plan.objects, "voided_approvals": voided,
-        });
-        self.store
-            .replan_request(
-                id,
-                record.summary.team.as_str(),
-                &record.plan.hash,
-                &change,
-                &actor.email,
-                detail,
-            )
-            .await
-            .map_err(unavailable)?;
-        tracing::info!(request = id, "plan changed before approval; back to review");
-        Err(PortalError::Conflict(format!(
-            "the plan of request {id} changed since it was reviewed (another change landed on \
-             the same objects); approvals of the old plan no longer count: review the new plan"
-        )))
-    }
-
+    /// A person's step on request `id`. `seen_plan` is the plan hash a reviewer was shown:
+    /// approvals and rejections bind to it.
     pub(super) async fn act(
         &self,
         actor: &Actor,
         id: i64,
         action: Action,
+        seen_plan: Option<&str>,
     ) -> Result<RequestDetail, PortalError> {
         let record = self.record(id).await?;
         let summary = &record.summary;
@@ -132,32 +60,104 @@ impl PortalService {
             requester_id: record.requester_id,
             approved_by: &approved_by,
         };
-        let required_approvals = self.required_approvals(&summary.team);
-        let policy = ReviewPolicy { required_approvals };
-        let step = decide(&facts, Who::Person(actor), &action, policy).map_err(refused)?;
-        if step.records_approval {
-            self.confirm_plan(actor, &record, approved_by.len()).await?;
+        let policy = self.review_policy(&summary.team);
+        // Who may act, from which state, with which input: before anything else.
+        let mut step = decide(&facts, Who::Person(actor), &action, policy).map_err(refused)?;
+        if let Some(seen) = seen_plan
+            && seen != record.plan.hash
+        {
+            return Err(plan_changed(
+                id,
+                record.plan.clone(),
+                "you were shown another plan",
+            ));
         }
-        let comment = match &action {
+        let mut change = None;
+        match &action {
+            // An approval counts only if applying now makes the change that was read.
+            Action::Approve { .. } => match self
+                .replanner
+                .settle(&record, &actor.email)
+                .await
+                .map_err(unavailable)?
+            {
+                Recheck::Same => {}
+                Recheck::Changed(new) => {
+                    tracing::info!(request = id, "plan changed before approval; back to review");
+                    return Err(plan_changed(
+                        id,
+                        new.plan,
+                        "another change landed on the same objects; approvals of the old plan no longer count",
+                    ));
+                }
+                Recheck::Broken(errors) => {
+                    return Err(PortalError::Conflict(format!(
+                        "request {id} no longer passes the rules ({errors}), so it failed; ask for a new request"
+                    )));
+                }
+            },
+            // A retry queues what was approved, or sends a changed plan back to review.
+            Action::Retry { .. } => {
+                match self.replanner.recheck(&record).await.map_err(unavailable)? {
+                    Recheck::Same => {}
+                    Recheck::Changed(new) => {
+                        step = decide(
+                            &facts,
+                            Who::Person(actor),
+                            &Action::Retry { plan_changed: true },
+                            policy,
+                        )
+                        .map_err(refused)?;
+                        change = Some(new);
+                    }
+                    Recheck::Broken(errors) => {
+                        return Err(PortalError::Conflict(format!(
+                            "request {id} still fails the rules ({errors}); fix the cause first, or ask for a new request"
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.store_step(actor, &record, &action, step, change.as_ref())
+            .await
+    }
+
+    async fn store_step(
+        &self,
+        actor: &Actor,
+        record: &RequestRecord,
+        action: &Action,
+        step: domain::request::lifecycle::Step,
+        change: Option<&PreparedChange>,
+    ) -> Result<RequestDetail, PortalError> {
+        let id = record.summary.id;
+        let comment = match action {
             Action::Approve { comment } | Action::Reject { comment } => comment.trim(),
             _ => "",
         };
+        let mut detail = json!({ "comment": comment, "plan_hash": record.plan.hash });
+        if let Some(change) = change {
+            detail["new_hash"] = json!(change.plan.hash);
+            detail["plan"] = json!(change.plan.objects);
+        }
         let audit_action = format!("request.{}", action.name());
         let stored = self
             .store
             .apply_step(&StepRecord {
                 request_id: id,
-                team: summary.team.as_str(),
-                cluster: &summary.cluster,
-                from: summary.status,
+                team: record.summary.team.as_str(),
+                cluster: &record.summary.cluster,
+                from: record.summary.status,
                 plan_hash: &record.plan.hash,
                 step,
                 actor_id: actor.user_id,
                 actor_email: &actor.email,
                 action: &audit_action,
                 comment,
-                required_approvals,
-                detail: json!({ "comment": comment, "plan_hash": record.plan.hash }),
+                policy: self.review_policy(&record.summary.team),
+                change,
+                detail,
             })
             .await
             .map_err(unavailable)?;
@@ -201,8 +201,8 @@ impl PortalService {
         self.read(actor, id).await
     }
 
-    /// Pending requests the actor may review (their teams as lead, every team as admin;
-    /// never their own), oldest first.
+    /// Pending requests the actor may review now (what `decide` would let them approve:
+    /// their teams as lead, every team as admin, never their own, not twice), oldest first.
     pub(super) async fn queue_for(
         &self,
         actor: &Actor,
@@ -210,10 +210,16 @@ impl PortalService {
         let pending = self.store.pending_requests().await.map_err(unavailable)?;
         Ok(pending
             .into_iter()
-            .filter(|(summary, requester_id)| {
-                actor.may_review_for(&summary.team) && *requester_id != actor.user_id
+            .filter(|p| {
+                let facts = RequestFacts {
+                    status: p.summary.status,
+                    team: &p.summary.team,
+                    requester_id: p.requester_id,
+                    approved_by: &p.approved_by,
+                };
+                offers(&facts, actor, self.review_policy(&p.summary.team)).review
             })
-            .map(|(summary, _)| summary)
+            .map(|p| p.summary)
             .collect())
     }
 }

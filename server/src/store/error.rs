@@ -12,6 +12,9 @@ pub enum StoreError {
     Timeout,
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// Another request or service holds the host (the unique hold, or the catalog).
+    #[error("host {0} is held by another request or service")]
+    HostHeld(String),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }

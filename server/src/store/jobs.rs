@@ -17,32 +17,49 @@ pub struct ClaimedJob {
     pub attempt: u32,
 }
 
+/// Due jobs with attempts left (`$4` is the most attempts a job gets): queued ones, and
+/// running ones whose lease ran out (their worker stopped).
 macro_rules! claimable {
     () => {
         "SELECT id FROM jobs
-         WHERE (status = 'queued' AND run_after <= $3)
-            OR (status = 'running' AND lease_until < $3)
+         WHERE ((status = 'queued' AND run_after <= $3)
+             OR (status = 'running' AND lease_until < $3))
+           AND attempts < $4
          ORDER BY run_after, id LIMIT 1"
     };
 }
 
-const CLAIM_POSTGRES: &str = concat!(
-    "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2,
-         attempts = attempts + 1, updated_at = $3
-     WHERE id = (",
-    claimable!(),
-    " FOR UPDATE SKIP LOCKED)
-     RETURNING id, request_id, cluster, attempts"
-);
+/// Running jobs whose lease ran out with no attempt left: taken (without counting another
+/// attempt) only to be failed.
+macro_rules! exhausted {
+    () => {
+        "SELECT id FROM jobs
+         WHERE status = 'running' AND lease_until < $3 AND attempts >= $4
+         ORDER BY id LIMIT 1"
+    };
+}
 
-const CLAIM_SQLITE: &str = concat!(
-    "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2,
-         attempts = attempts + 1, updated_at = $3
-     WHERE id = (",
-    claimable!(),
-    ")
-     RETURNING id, request_id, cluster, attempts"
-);
+macro_rules! take {
+    ($attempts:expr, $select:expr, $lock:expr) => {
+        concat!(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2,
+                 attempts = ",
+            $attempts,
+            ", updated_at = $3
+             WHERE id = (",
+            $select,
+            $lock,
+            ")
+             RETURNING id, request_id, cluster, attempts"
+        )
+    };
+}
+
+// PostgreSQL skips rows other workers hold; SQLite has one writer at a time anyway.
+const CLAIM_POSTGRES: &str = take!("attempts + 1", claimable!(), " FOR UPDATE SKIP LOCKED");
+const CLAIM_SQLITE: &str = take!("attempts + 1", claimable!(), "");
+const EXHAUSTED_POSTGRES: &str = take!("attempts", exhausted!(), " FOR UPDATE SKIP LOCKED");
+const EXHAUSTED_SQLITE: &str = take!("attempts", exhausted!(), "");
 
 fn lease_end(lease: std::time::Duration) -> String {
     now_plus(time::Duration::seconds(
@@ -51,20 +68,48 @@ fn lease_end(lease: std::time::Duration) -> String {
 }
 
 impl Store {
-    /// Takes the next job that is due (or whose lease ran out) for `worker`.
+    /// Takes the next job that is due (or whose lease ran out) for `worker`, if it has
+    /// attempts left: a job never runs more than `max_attempts` times.
     pub async fn claim_job(
         &self,
         worker: &str,
         lease: std::time::Duration,
+        max_attempts: u32,
     ) -> Result<Option<ClaimedJob>, StoreError> {
         let sql = match self.backend {
             Backend::Postgres => CLAIM_POSTGRES,
             Backend::Sqlite => CLAIM_SQLITE,
         };
+        self.take_job(sql, worker, lease, max_attempts).await
+    }
+
+    /// Takes a job whose worker stopped on its last attempt, to fail it: retrying it would
+    /// exceed `max_attempts`.
+    pub async fn claim_exhausted_job(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+        max_attempts: u32,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        let sql = match self.backend {
+            Backend::Postgres => EXHAUSTED_POSTGRES,
+            Backend::Sqlite => EXHAUSTED_SQLITE,
+        };
+        self.take_job(sql, worker, lease, max_attempts).await
+    }
+
+    async fn take_job(
+        &self,
+        sql: &str,
+        worker: &str,
+        lease: std::time::Duration,
+        max_attempts: u32,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
         let row = sqlx::query(sql)
             .bind(worker)
             .bind(lease_end(lease))
             .bind(now())
+            .bind(i64::from(max_attempts.max(1)))
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| {

@@ -10,11 +10,13 @@ mod catalog;
 mod changes;
 mod error;
 mod jobs;
+mod lifecycle;
 mod objects;
 mod outcomes;
 mod requests;
 mod reviews;
 mod service_detail;
+mod snapshot;
 
 use std::{str::FromStr, time::Duration};
 
@@ -30,9 +32,10 @@ pub use catalog::{NewService, NewTeam};
 pub use changes::DataVersion;
 pub use error::StoreError;
 pub use jobs::ClaimedJob;
+pub use lifecycle::CheckedStep;
 pub use objects::{NewCertificate, NewCluster, NewHost};
-pub use outcomes::JobRequest;
-pub use requests::{RequestRecord, subject as request_subject};
+pub use outcomes::{JobRequest, JobStep};
+pub use requests::{PendingRequest, RequestRecord, subject as request_subject};
 pub use reviews::{ApprovalRecord, StepRecord};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");

@@ -1,13 +1,18 @@
 //! What the worker writes: a request starting to apply, its progress, and its end — each
 //! end in one transaction with the job, the objects as applied, the catalog and the audit
 //! event. Every write is conditional on the worker still holding the job's lease, so a
-//! worker that lost its lease cannot overwrite the one that took over.
+//! worker that lost its lease cannot overwrite the one that took over, and every state
+//! change is the compare-and-set of a step `decide` allowed.
 
-use domain::request::RequestSpec;
+use domain::request::{RequestSpec, RequestStatus, change::PreparedChange};
 use serde_json::Value;
 
 use super::{
-    ClaimedJob, Store, StoreError, applied::record_objects, auth::audit_for_team, now, now_plus,
+    ClaimedJob, Store, StoreError,
+    applied::record_objects,
+    auth::audit_for_team,
+    lifecycle::{Move, move_request},
+    now, now_plus,
     requests::subject,
 };
 
@@ -20,7 +25,30 @@ pub struct JobRequest<'a> {
     pub spec: &'a RequestSpec,
 }
 
-/// Holds the job's lease: `false` when another worker has it now.
+/// A step of the request behind a job, as `decide` allowed it.
+#[derive(Debug, Clone, Copy)]
+pub struct JobStep<'a> {
+    pub job: &'a ClaimedJob,
+    pub worker: &'a str,
+    pub request_id: i64,
+    pub team: &'a str,
+    pub from: RequestStatus,
+    pub to: RequestStatus,
+}
+
+impl JobStep<'_> {
+    fn moved<'b>(&'b self, change: Option<&'b PreparedChange>) -> Move<'b> {
+        Move {
+            id: self.request_id,
+            from: self.from,
+            to: self.to,
+            plan_hash: None,
+            change,
+        }
+    }
+}
+
+/// Holds the job's lease and ends it with `status`: `false` when another worker has it now.
 async fn still_ours(
     tx: &mut sqlx::AnyConnection,
     job: &ClaimedJob,
@@ -43,40 +71,30 @@ async fn still_ours(
 }
 
 impl Store {
-    /// The request behind a claimed job enters `applying` (a reclaimed job's request is
-    /// already there: the event says it was taken over).
-    pub async fn start_apply(
-        &self,
-        request: &JobRequest<'_>,
-        worker: &str,
-        attempt: u32,
-    ) -> Result<(), StoreError> {
+    /// The request behind a claimed job enters `applying`; from `applying` (a job taken
+    /// over from a worker that stopped) the event says it resumed. `false` when the request
+    /// moved meanwhile.
+    pub async fn start_apply(&self, step: &JobStep<'_>, cluster: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE requests SET status = 'applying', updated_at = $1
-             WHERE id = $2 AND status = 'queued'",
-        )
-        .bind(now())
-        .bind(request.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let action = if moved == 1 {
+        if !move_request(&mut tx, step.moved(None)).await? {
+            return Ok(false);
+        }
+        let action = if step.from == RequestStatus::Queued {
             "request.claim"
         } else {
             "apply.resume"
         };
         audit_for_team(
             &mut tx,
-            worker,
+            step.worker,
             action,
-            &subject(request.id),
-            Some(request.team),
-            serde_json::json!({ "attempt": attempt, "cluster": request.cluster }),
+            &subject(step.request_id),
+            Some(step.team),
+            serde_json::json!({ "attempt": step.job.attempt, "cluster": cluster }),
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// One step of progress on the request's timeline (`applying Deployment 2 of 3`).
@@ -107,49 +125,68 @@ impl Store {
 
     /// Applied and ready: the job is done, the request `applied`, the objects recorded as
     /// applied and the catalog updated. `false` (nothing written) if the lease was lost.
+    /// `HostHeld` (nothing written) if the catalog gives the host to another service.
     pub async fn finish_apply(
         &self,
-        job: &ClaimedJob,
-        worker: &str,
+        step: &JobStep<'_>,
         request: &JobRequest<'_>,
         objects: &[Value],
         dry_run: bool,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        if !still_ours(&mut tx, job, worker, "done").await? {
+        if !still_ours(&mut tx, step.job, step.worker, "done").await?
+            || !move_request(&mut tx, step.moved(None)).await?
+        {
             return Ok(false);
         }
-        let at = now();
-        sqlx::query(
-            "UPDATE requests SET status = 'applied', updated_at = $1
-             WHERE id = $2 AND status = 'applying'",
-        )
-        .bind(&at)
-        .bind(request.id)
-        .execute(&mut *tx)
-        .await?;
         record_objects(&mut tx, request.cluster, objects, Some(request.id)).await?;
         update_catalog(&mut tx, request, objects).await?;
         audit_for_team(
             &mut tx,
-            worker,
+            step.worker,
             "request.succeed",
             &subject(request.id),
             Some(request.team),
-            serde_json::json!({ "objects": objects.len(), "dry_run": dry_run, "to": "applied" }),
+            serde_json::json!({ "objects": objects.len(), "dry_run": dry_run, "to": step.to }),
         )
         .await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Out of attempts, or an error retrying cannot fix: the request is `failed` with the
-    /// reason. `false` (nothing written) if the lease was lost.
-    pub async fn fail_apply(
+    /// Out of attempts, an error retrying cannot fix, or rules that no longer pass: the
+    /// request is `failed` with the reason. `false` (nothing written) if the lease was lost.
+    pub async fn fail_apply(&self, step: &JobStep<'_>, error: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        if !still_ours(&mut tx, step.job, step.worker, "failed").await? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE jobs SET last_error = $1 WHERE id = $2")
+            .bind(error)
+            .bind(step.job.id)
+            .execute(&mut *tx)
+            .await?;
+        if !move_request(&mut tx, step.moved(None)).await? {
+            return Ok(false);
+        }
+        audit_for_team(
+            &mut tx,
+            step.worker,
+            "request.fail",
+            &subject(step.request_id),
+            Some(step.team),
+            serde_json::json!({ "error": error, "attempt": step.job.attempt, "to": step.to }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The job's request is gone: the job ends `failed` so it is never claimed again.
+    pub async fn abandon_job(
         &self,
         job: &ClaimedJob,
         worker: &str,
-        request: &JobRequest<'_>,
         error: &str,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
@@ -161,21 +198,39 @@ impl Store {
             .bind(job.id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE requests SET status = 'failed', updated_at = $1
-             WHERE id = $2 AND status = 'applying'",
-        )
-        .bind(now())
-        .bind(request.id)
-        .execute(&mut *tx)
-        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Claimed, but applying now would change something else than what was approved: the
+    /// request goes back to review with `change`, and its job leaves the queue.
+    pub async fn replan_job(
+        &self,
+        step: &JobStep<'_>,
+        change: &PreparedChange,
+        detail: Value,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        if !still_ours(&mut tx, step.job, step.worker, "done").await?
+            || !move_request(&mut tx, step.moved(Some(change))).await?
+        {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(step.job.id)
+            .execute(&mut *tx)
+            .await?;
+        let mut detail = detail;
+        if let Value::Object(map) = &mut detail {
+            map.insert("to".into(), Value::String(step.to.as_str().into()));
+        }
         audit_for_team(
             &mut tx,
-            worker,
-            "request.fail",
-            &subject(request.id),
-            Some(request.team),
-            serde_json::json!({ "error": error, "attempt": job.attempt, "to": "failed" }),
+            step.worker,
+            "request.replanned",
+            &subject(step.request_id),
+            Some(step.team),
+            detail,
         )
         .await?;
         tx.commit().await?;
@@ -232,11 +287,15 @@ async fn update_catalog(
                 domain::request::Tls::CertManager => "cert_manager",
                 domain::request::Tls::Acm => "acm",
             };
-            sqlx::query(
+            // Never moves a host to another service: the rules refused that before review
+            // and again at claim, so a conflict here fails the request rather than
+            // silently re-pointing the catalog.
+            let written = sqlx::query(
                 "INSERT INTO hosts (service_id, host, class, tls, created_at)
                  SELECT id, $3, $4, $5, $6 FROM services WHERE team_name = $1 AND name = $2
                  ON CONFLICT (host) DO UPDATE
-                 SET service_id = excluded.service_id, class = excluded.class, tls = excluded.tls",
+                 SET class = excluded.class, tls = excluded.tls
+                 WHERE hosts.service_id = excluded.service_id",
             )
             .bind(request.team)
             .bind(spec.service.as_str())
@@ -245,7 +304,11 @@ async fn update_catalog(
             .bind(tls)
             .bind(&at)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if written != 1 {
+                return Err(StoreError::HostHeld(spec.host.as_str().to_owned()));
+            }
             // An ALB with instance targets switched the Service: the catalog says so too.
             if objects.iter().any(|o| o["kind"] == "Service") {
                 sqlx::query(

@@ -2,15 +2,12 @@
 //! and moved between states — each change in one transaction with its audit event.
 
 use domain::{
-    Page, ServiceName, TeamName,
+    Page, TeamName,
     request::{
         NewRequest, RequestEvent, RequestKind, RequestQuery, RequestSpec, RequestStatus,
-        RequestSummary, Tls,
+        RequestSummary,
         change::{PrepareError, PreparedChange},
-        fields::Hostname,
         plan::Plan,
-        render::ServiceType,
-        rules::{CatalogSnapshot, ServiceFacts},
     },
 };
 use serde_json::Value;
@@ -27,6 +24,15 @@ pub struct RequestRecord {
     pub manifests: String,
     pub plan: Plan,
     pub notes: Vec<String>,
+}
+
+/// A request waiting for review, with what deciding on it needs.
+#[derive(Debug, Clone)]
+pub struct PendingRequest {
+    pub summary: RequestSummary,
+    pub requester_id: i64,
+    /// People who approved its current plan.
+    pub approved_by: Vec<i64>,
 }
 
 /// Columns of a request summary, over `requests r JOIN users u` (the requester).
@@ -79,95 +85,11 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| corrupt("json", e))
 }
 
-fn service_facts(row: &AnyRow) -> Result<ServiceFacts, StoreError> {
-    let port: i64 = row.try_get("port")?;
-    let protocol: String = row.try_get("protocol")?;
-    let service_type: String = row.try_get("service_type")?;
-    Ok(ServiceFacts {
-        port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
-        protocol: serde_json::from_value(Value::String(protocol))
-            .map_err(|e| corrupt("protocol", e))?,
-        service_type: ServiceType::parse(&service_type)
-            .ok_or_else(|| corrupt("service_type", &service_type))?,
-        cluster: row.try_get("cluster")?,
-    })
-}
-
 impl Store {
-    /// The part of the catalog the rules read for `request`. Allowed domains come from
-    /// configuration, not from the database.
-    pub async fn catalog_snapshot(
-        &self,
-        request: &NewRequest,
-        allowed_domains: Vec<String>,
-    ) -> Result<CatalogSnapshot, StoreError> {
-        let team = &request.team;
-        let mut snapshot = CatalogSnapshot {
-            allowed_domains: vec![(team.clone(), allowed_domains)],
-            ..CatalogSnapshot::default()
-        };
-        let (service, host) = match &request.spec {
-            RequestSpec::Service(spec) => (Some(&spec.name), None),
-            RequestSpec::Ingress(spec) => (Some(&spec.service), Some(&spec.host)),
-            RequestSpec::Certificate(_) => (None, None),
-        };
-        if let Some(name) = service {
-            let row = sqlx::query(
-                "SELECT port, protocol, service_type, cluster FROM services
-                 WHERE team_name = $1 AND name = $2",
-            )
-            .bind(team.as_str())
-            .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(row) = row {
-                snapshot
-                    .services
-                    .push((team.clone(), name.clone(), service_facts(&row)?));
-            }
-        }
-        if let Some(host) = host {
-            let row = sqlx::query(
-                "SELECT s.team_name, s.name FROM hosts h JOIN services s ON s.id = h.service_id
-                 WHERE h.host = $1",
-            )
-            .bind(host.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(row) = row {
-                let holder: String = row.try_get("team_name")?;
-                let service: String = row.try_get("name")?;
-                snapshot.hosts.push((
-                    host.as_str().to_owned(),
-                    TeamName::parse("team", &holder).map_err(|e| corrupt("team", e))?,
-                    ServiceName::parse("service", &service).map_err(|e| corrupt("service", e))?,
-                ));
-            }
-        }
-        if let RequestSpec::Ingress(spec) = &request.spec
-            && spec.tls == Tls::CertManager
-        {
-            let rows = sqlx::query(
-                "SELECT c.dns_names FROM certificates c JOIN teams t ON t.id = c.team_id
-                 WHERE t.name = $1 AND c.status <> 'failed'",
-            )
-            .bind(team.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-            for row in &rows {
-                let names: Vec<String> = json(row, "dns_names")?;
-                let names = names
-                    .iter()
-                    .filter_map(|n| Hostname::parse("dns_names", n, true).ok())
-                    .collect();
-                snapshot.certificates.push((team.clone(), names));
-            }
-        }
-        Ok(snapshot)
-    }
-
     /// Stores a new request as `pending_review` with its audit event, in one transaction.
     /// `prepare` renders the change once the request id (a label on every object) is known.
+    /// An ingress request holds its host from now on: `HostHeld` when another waiting
+    /// request got it first (the unique index decides between two at the same moment).
     pub async fn submit_request(
         &self,
         requester: &UserRecord,
@@ -179,8 +101,8 @@ impl Store {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO requests (kind, team_name, cluster, title, status, requester_id,
                  reason, spec_json, manifests_yaml, plan_json, plan_hash, created_at, updated_at,
-                 service_name)
-             VALUES ($1, $2, $3, $4, 'pending_review', $5, $6, $7, '', '{}', '', $8, $8, $9)
+                 service_name, host)
+             VALUES ($1, $2, $3, $4, 'pending_review', $5, $6, $7, '', '{}', '', $8, $8, $9, $10)
              RETURNING id",
         )
         .bind(request.spec.kind().as_str())
@@ -192,8 +114,15 @@ impl Store {
         .bind(to_json(&spec_value(&request.spec))?)
         .bind(&at)
         .bind(service_of(&request.spec))
+        .bind(host_of(&request.spec))
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(|error| match (&error, host_of(&request.spec)) {
+            (sqlx::Error::Database(db), Some(host)) if db.is_unique_violation() => {
+                StoreError::HostHeld(host.to_owned())
+            }
+            _ => StoreError::Query(error),
+        })?;
         let change = prepare(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "UPDATE requests SET manifests_yaml = $1, plan_json = $2, plan_hash = $3,
@@ -325,17 +254,58 @@ impl Store {
     }
 
     /// Requests waiting for review, oldest first, with who asked.
-    pub async fn pending_requests(&self) -> Result<Vec<(RequestSummary, i64)>, StoreError> {
+    /// Requests waiting for review, oldest first, each with its requester and the people
+    /// who approved its current plan.
+    pub async fn pending_requests(&self) -> Result<Vec<PendingRequest>, StoreError> {
         let rows = sqlx::query(concat!(
             summary_columns!(),
-            " FROM requests r JOIN users u ON u.id = r.requester_id
+            ", r.plan_hash FROM requests r JOIN users u ON u.id = r.requester_id
               WHERE r.status = 'pending_review' ORDER BY r.id"
         ))
         .fetch_all(&self.pool)
         .await?;
+        let approvals = sqlx::query(
+            "SELECT a.request_id, a.user_id FROM approvals a
+             JOIN requests r ON r.id = a.request_id AND r.plan_hash = a.plan_hash
+             WHERE r.status = 'pending_review'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|row| Ok((summary(row)?, row.try_get("requester_id")?)))
+            .map(|row| {
+                let summary = summary(row)?;
+                let approved_by = approvals
+                    .iter()
+                    .filter(|a| a.try_get::<i64, _>("request_id").ok() == Some(summary.id))
+                    .map(|a| a.try_get("user_id"))
+                    .collect::<Result<_, _>>()?;
+                Ok(PendingRequest {
+                    requester_id: row.try_get("requester_id")?,
+                    summary,
+                    approved_by,
+                })
+            })
             .collect()
+    }
+
+    /// Ids of the requests of `team` on `cluster` waiting for review, oldest first (at
+    /// most `limit`): what an applied change may have overtaken.
+    pub async fn pending_ids(
+        &self,
+        team: &str,
+        cluster: &str,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM requests
+             WHERE team_name = $1 AND cluster = $2 AND status = 'pending_review'
+             ORDER BY id LIMIT $3",
+        )
+        .bind(team)
+        .bind(cluster)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn count_requests(&self) -> Result<i64, StoreError> {
@@ -348,6 +318,14 @@ impl Store {
 /// The audit subject of a request.
 pub fn subject(id: i64) -> String {
     format!("request/{id}")
+}
+
+/// The host an ingress request holds.
+fn host_of(spec: &RequestSpec) -> Option<&str> {
+    match spec {
+        RequestSpec::Ingress(s) => Some(s.host.as_str()),
+        RequestSpec::Service(_) | RequestSpec::Certificate(_) => None,
+    }
 }
 
 /// The catalog service a request is about, if any.

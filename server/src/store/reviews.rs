@@ -2,11 +2,21 @@
 //! its job and its audit event; a re-plan; comments. Steps are compare-and-set on the
 //! status and plan hash that were read, so two people acting at once cannot both win.
 
-use domain::request::{RequestStatus, change::PreparedChange, lifecycle::Step};
+use domain::request::{
+    RequestStatus,
+    change::PreparedChange,
+    lifecycle::{ReviewPolicy, Step},
+};
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Store, StoreError, auth::audit_for_team, now, requests::subject};
+use super::{
+    Store, StoreError,
+    auth::audit_for_team,
+    lifecycle::{Move, move_request},
+    now,
+    requests::subject,
+};
 
 /// One approval of the current plan.
 #[derive(Debug, Clone)]
@@ -33,7 +43,9 @@ pub struct StepRecord<'a> {
     pub action: &'a str,
     pub comment: &'a str,
     /// Distinct approvals of this plan that queue the request.
-    pub required_approvals: u32,
+    pub policy: ReviewPolicy,
+    /// A new change stored with the step (a retry whose plan changed goes back to review).
+    pub change: Option<&'a PreparedChange>,
     pub detail: Value,
 }
 
@@ -79,17 +91,19 @@ impl Store {
         let mut tx = self.begin().await?;
         // Compare-and-set first: it takes the write lock (SQLite) or the row lock
         // (PostgreSQL), so a concurrent step waits here and then finds the request moved.
-        let locked = sqlx::query(
-            "UPDATE requests SET updated_at = $1 WHERE id = $2 AND status = $3 AND plan_hash = $4",
+        // An approval that does not queue leaves the status as it is.
+        let moved = move_request(
+            &mut tx,
+            Move {
+                id: record.request_id,
+                from: record.from,
+                to: record.step.to,
+                plan_hash: Some(record.plan_hash),
+                change: record.change,
+            },
         )
-        .bind(&at)
-        .bind(record.request_id)
-        .bind(record.from.as_str())
-        .bind(record.plan_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if locked != 1 {
+        .await?;
+        if !moved {
             return Ok(None);
         }
         let mut to = record.step.to;
@@ -110,6 +124,7 @@ impl Store {
             if inserted != 1 {
                 return Ok(None);
             }
+            // Counted inside the transaction, so two approvals at once queue it once.
             let approvals: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM approvals WHERE request_id = $1 AND plan_hash = $2",
             )
@@ -117,18 +132,20 @@ impl Store {
             .bind(record.plan_hash)
             .fetch_one(&mut *tx)
             .await?;
-            queue = approvals >= i64::from(record.required_approvals.max(1));
+            queue = record
+                .policy
+                .enough(usize::try_from(approvals).unwrap_or(usize::MAX));
             to = if queue {
                 RequestStatus::Queued
             } else {
                 RequestStatus::PendingReview
             };
+            sqlx::query("UPDATE requests SET status = $1 WHERE id = $2")
+                .bind(to.as_str())
+                .bind(record.request_id)
+                .execute(&mut *tx)
+                .await?;
         }
-        sqlx::query("UPDATE requests SET status = $1 WHERE id = $2")
-            .bind(to.as_str())
-            .bind(record.request_id)
-            .execute(&mut *tx)
-            .await?;
         if queue {
             sqlx::query(
                 "INSERT INTO jobs (request_id, cluster, status, attempts, run_after, created_at,
@@ -167,49 +184,6 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some(to))
-    }
-
-    /// Replaces a pending request's change with a new plan (live state moved under it):
-    /// approvals of the old plan stop counting. `false` if it was no longer that plan.
-    pub async fn replan_request(
-        &self,
-        request_id: i64,
-        team: &str,
-        old_hash: &str,
-        change: &PreparedChange,
-        actor_email: &str,
-        detail: Value,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE requests SET manifests_yaml = $1, plan_json = $2, plan_hash = $3,
-                 notes_json = $4, updated_at = $5
-             WHERE id = $6 AND plan_hash = $7 AND status = 'pending_review'",
-        )
-        .bind(&change.manifests)
-        .bind(serde_json::to_string(&change.plan).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-        .bind(&change.plan.hash)
-        .bind(serde_json::to_string(&change.notes).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-        .bind(now())
-        .bind(request_id)
-        .bind(old_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if moved != 1 {
-            return Ok(false);
-        }
-        audit_for_team(
-            &mut tx,
-            actor_email,
-            "request.replanned",
-            &subject(request_id),
-            Some(team),
-            detail,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
     }
 
     /// A comment on a request's timeline (an audit event like every other entry).

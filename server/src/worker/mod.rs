@@ -1,13 +1,18 @@
-//! The worker: claims queued jobs, applies each request's approved manifests to its
-//! cluster, waits until they are ready, and records the outcome. Any number of workers
-//! may run against one PostgreSQL database; leases keep a job with one worker at a time.
+//! The worker: claims queued jobs, checks each request again against what is applied now,
+//! applies its approved manifests to its cluster, waits until they are ready, and records
+//! the outcome. Any number of workers may run against one PostgreSQL database; leases keep
+//! a job with one worker at a time. Every step it takes on a request is one `decide`
+//! allows for Stargate itself (`Who::System`).
 
 mod metrics;
 mod wake;
 
 use std::{sync::Arc, time::Duration};
 
-use domain::request::{NewRequest, RequestSpec};
+use domain::request::{
+    NewRequest, RequestSpec, RequestStatus,
+    lifecycle::{Action, RequestFacts, ReviewPolicy, Who, decide},
+};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
@@ -18,12 +23,14 @@ pub use wake::{JOBS_CHANNEL, listen_for_jobs};
 use crate::{
     apply::{ApplyError, Clusters, describe, readiness},
     config::WorkerSettings,
-    store::{ClaimedJob, JobRequest, Store, StoreError},
+    portal::{Recheck, Replanner},
+    store::{ClaimedJob, JobRequest, JobStep, RequestRecord, Store, StoreError},
 };
 
 #[derive(Clone)]
 pub struct Worker {
     store: Store,
+    replanner: Replanner,
     clusters: Arc<Clusters>,
     settings: WorkerSettings,
     /// `worker:<pid>-<random>`: who the audit log and leases name.
@@ -36,8 +43,29 @@ pub struct Worker {
 enum JobError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the job's request is not readable: {0}")]
-    BadRequest(String),
+}
+
+/// A decided step, owned (the borrowed form is what the store takes).
+struct JobStepOwned {
+    job: ClaimedJob,
+    worker: String,
+    request_id: i64,
+    team: String,
+    from: RequestStatus,
+    to: RequestStatus,
+}
+
+impl JobStepOwned {
+    fn borrowed(&self) -> JobStep<'_> {
+        JobStep {
+            job: &self.job,
+            worker: &self.worker,
+            request_id: self.request_id,
+            team: &self.team,
+            from: self.from,
+            to: self.to,
+        }
+    }
 }
 
 /// `base × 2^(attempt-1)`, capped.
@@ -49,27 +77,6 @@ pub fn backoff(settings: &WorkerSettings, attempt: u32) -> Duration {
             .saturating_mul(factor)
             .min(settings.backoff_max_ms),
     )
-}
-
-/// The team's namespace first when the objects do not bring it (ingress and certificate
-/// requests): it is created if missing, with the same labels a service request gives it,
-/// so applying it again changes nothing.
-fn with_namespace(objects: &[Value], team: &str) -> Vec<Value> {
-    let brought = objects.iter().any(|o| o["kind"] == "Namespace");
-    let namespace = objects
-        .iter()
-        .find_map(|o| o["metadata"]["namespace"].as_str());
-    let mut all = Vec::with_capacity(objects.len() + 1);
-    if let (false, Some(namespace)) = (brought, namespace) {
-        all.push(json!({
-            "apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": {
-                "app.kubernetes.io/managed-by": "stargate", "stargate.dev/team": team,
-            }},
-        }));
-    }
-    all.extend(objects.iter().cloned());
-    all
 }
 
 /// The manifests as approved, one JSON object per document.
@@ -84,6 +91,7 @@ fn objects_of(manifests: &str) -> Result<Vec<Value>, String> {
 impl Worker {
     pub fn new(
         store: Store,
+        replanner: Replanner,
         clusters: Arc<Clusters>,
         settings: WorkerSettings,
         wake: Arc<Notify>,
@@ -93,6 +101,7 @@ impl Worker {
         let id = format!("worker:{}-{}", std::process::id(), &suffix[..8]);
         Self {
             store,
+            replanner,
             clusters,
             settings,
             id,
@@ -118,7 +127,25 @@ impl Worker {
             if *stop.borrow() {
                 break;
             }
-            match self.store.claim_job(&self.id, self.lease()).await {
+            // A job whose worker stopped on its last attempt ends failed, not retried.
+            match self
+                .store
+                .claim_exhausted_job(&self.id, self.lease(), self.settings.max_attempts)
+                .await
+            {
+                Ok(Some(job)) => {
+                    let span = tracing::info_span!("job", job = job.id, request = job.request_id, attempt = job.attempt, worker = %self.id);
+                    self.fail_exhausted(job).instrument(span).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(error) => tracing::error!(%error, "looking for abandoned jobs failed"),
+            }
+            match self
+                .store
+                .claim_job(&self.id, self.lease(), self.settings.max_attempts)
+                .await
+            {
                 Ok(Some(job)) => {
                     let span = tracing::info_span!("job", job = job.id, request = job.request_id, attempt = job.attempt, worker = %self.id);
                     self.process(job).instrument(span).await;
@@ -144,90 +171,186 @@ impl Worker {
         self.metrics.attempt(&job.cluster);
         let outcome = self.process_inner(&job).await;
         self.metrics.finished(&job.cluster, started.elapsed());
-        match outcome {
-            Ok(()) => {}
-            Err(JobError::Store(error)) => {
-                // The lease runs out and another attempt picks the job up.
-                tracing::error!(%error, "storage failed while applying; the job will be retried");
-            }
-            Err(JobError::BadRequest(why)) => {
-                tracing::error!(%why, "a job's request cannot be applied");
+        if let Err(JobError::Store(error)) = outcome {
+            // The lease runs out and another attempt picks the job up.
+            tracing::error!(%error, "storage failed while applying; the job will be retried");
+        }
+    }
+
+    async fn fail_exhausted(&self, job: ClaimedJob) {
+        let why = format!(
+            "gave up after {} attempts: the worker applying it stopped each time",
+            job.attempt
+        );
+        let outcome = async {
+            let record = self.store.request(job.request_id).await?;
+            self.give_up(&job, record.as_ref(), &why).await
+        };
+        if let Err(error) = outcome.await {
+            tracing::error!(%error, "failing an abandoned job failed");
+        }
+    }
+
+    /// The step `decide` allows Stargate from `status`, or `None` (then the request moved
+    /// somewhere the worker has nothing to do).
+    fn step(
+        &self,
+        job: &ClaimedJob,
+        record: &RequestRecord,
+        action: Action,
+    ) -> Option<JobStepOwned> {
+        let facts = RequestFacts {
+            status: record.summary.status,
+            team: &record.summary.team,
+            requester_id: record.requester_id,
+            approved_by: &[],
+        };
+        let policy = ReviewPolicy {
+            required_approvals: 1,
+        };
+        match decide(&facts, Who::System, &action, policy) {
+            Ok(step) => Some(JobStepOwned {
+                job: job.clone(),
+                worker: self.id.clone(),
+                request_id: record.summary.id,
+                team: record.summary.team.to_string(),
+                from: record.summary.status,
+                to: step.to,
+            }),
+            Err(refusal) => {
+                tracing::warn!(%refusal, action = action.name(), "the worker may not take this step");
+                None
             }
         }
     }
 
+    /// A job that can never succeed ends now, with the reason on its request (if any).
+    async fn give_up(
+        &self,
+        job: &ClaimedJob,
+        record: Option<&RequestRecord>,
+        why: &str,
+    ) -> Result<(), JobError> {
+        self.metrics.failure(&job.cluster);
+        tracing::warn!(%why, "a job cannot be applied; failing it");
+        match record.and_then(|r| self.step(job, r, Action::Fail)) {
+            Some(step) => {
+                self.store.fail_apply(&step.borrowed(), why).await?;
+            }
+            None => {
+                self.store.abandon_job(job, &self.id, why).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn process_inner(&self, job: &ClaimedJob) -> Result<(), JobError> {
-        let record =
-            self.store.request(job.request_id).await?.ok_or_else(|| {
-                JobError::BadRequest(format!("request {} is gone", job.request_id))
-            })?;
+        let Some(record) = self.store.request(job.request_id).await? else {
+            let why = format!("request {} is gone", job.request_id);
+            return self.give_up(job, None, &why).await;
+        };
         let summary = &record.summary;
         let input = json!({
             "kind": summary.kind, "team": summary.team, "cluster": summary.cluster,
             "reason": summary.reason, "spec": record.spec,
         });
-        let spec: RequestSpec = NewRequest::parse(&input)
-            .map_err(|e| JobError::BadRequest(e.to_string()))?
-            .spec;
+        let spec: RequestSpec = match NewRequest::parse(&input) {
+            Ok(request) => request.spec,
+            Err(errors) => {
+                let why = format!("the stored request no longer reads as valid: {errors}");
+                return self.give_up(job, Some(&record), &why).await;
+            }
+        };
+        let objects = match objects_of(&record.manifests) {
+            Ok(objects) => objects,
+            Err(why) => {
+                let why = format!("the approved manifests cannot be read: {why}");
+                return self.give_up(job, Some(&record), &why).await;
+            }
+        };
+        // First claim: the world may have moved since the approval. A job taken over from
+        // a worker that stopped was checked when it was first claimed.
+        if summary.status == RequestStatus::Queued {
+            match self.replanner.recheck(&record).await? {
+                Recheck::Same => {}
+                Recheck::Changed(change) => {
+                    if let Some(step) = self.step(job, &record, Action::Replan) {
+                        let voided = self.store.approvals(summary.id, &record.plan.hash).await?;
+                        let detail = Recheck::replan_detail(&record, &change, voided.len());
+                        self.store
+                            .replan_job(&step.borrowed(), &change, detail)
+                            .await?;
+                        tracing::info!("the plan changed since approval; back to review");
+                    }
+                    return Ok(());
+                }
+                Recheck::Broken(errors) => {
+                    let why = format!("the request no longer passes the rules: {errors}");
+                    return self.give_up(job, Some(&record), &why).await;
+                }
+            }
+        }
+        let Some(claim) = self.step(job, &record, Action::Claim) else {
+            // Cancelled, applied or failed meanwhile: nothing to apply.
+            self.store
+                .abandon_job(
+                    job,
+                    &self.id,
+                    "the request is no longer waiting to be applied",
+                )
+                .await?;
+            return Ok(());
+        };
+        if !self
+            .store
+            .start_apply(&claim.borrowed(), &summary.cluster)
+            .await?
+        {
+            return Ok(());
+        }
         let request = JobRequest {
             id: summary.id,
             team: summary.team.as_str(),
             cluster: &summary.cluster,
             spec: &spec,
         };
-        self.store
-            .start_apply(&request, &self.id, job.attempt)
-            .await?;
-        let objects = match objects_of(&record.manifests) {
-            Ok(objects) => objects,
-            Err(why) => {
-                let error = format!("the approved manifests cannot be read: {why}");
-                self.store
-                    .fail_apply(job, &self.id, &request, &error)
-                    .await?;
-                return Ok(());
-            }
+        let applying = RequestRecord {
+            summary: domain::request::RequestSummary {
+                status: RequestStatus::Applying,
+                ..summary.clone()
+            },
+            ..record.clone()
         };
-
-        // Keep the lease while working; if it is lost, stop: another worker has the job.
-        let (lost_tx, mut lost) = watch::channel(false);
-        let renewer = {
-            let store = self.store.clone();
-            let job = job.clone();
-            let worker = self.id.clone();
-            let lease = self.lease();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(lease / 3).await;
-                    match store.renew_lease(&job, &worker, lease).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            let _ = lost_tx.send(true);
-                            break;
-                        }
-                        Err(error) => tracing::warn!(%error, "renewing the lease failed"),
-                    }
-                }
-            })
-        };
-        let applied = tokio::select! {
-            result = self.apply(&request, &objects) => Some(result),
-            _ = lost.changed() => None,
-        };
-        renewer.abort();
-        let Some(result) = applied else {
+        let Some(result) = self.apply_holding_lease(job, &request, &objects).await else {
             tracing::warn!("lease lost mid-apply; another worker took the job over");
             return Ok(());
         };
         let dry_run = matches!(result, Ok(true));
         match result {
             Ok(_) => {
-                if self
+                let Some(done) = self.step(job, &applying, Action::Succeed) else {
+                    return Ok(());
+                };
+                match self
                     .store
-                    .finish_apply(job, &self.id, &request, &objects, dry_run)
-                    .await?
+                    .finish_apply(&done.borrowed(), &request, &objects, dry_run)
+                    .await
                 {
-                    tracing::info!("applied and ready");
+                    Ok(true) => {
+                        tracing::info!("applied and ready");
+                        // Waiting requests of the team may have been overtaken by this one.
+                        self.replanner
+                            .revisit_waiting(request.team, request.cluster, &self.id)
+                            .await?;
+                    }
+                    Ok(false) => {}
+                    Err(StoreError::HostHeld(host)) => {
+                        let why = format!(
+                            "host {host} belongs to another service in the catalog; it was not moved"
+                        );
+                        return self.give_up(job, Some(&applying), &why).await;
+                    }
+                    Err(other) => return Err(other.into()),
                 }
             }
             Err(ApplyError::Retryable(why)) if job.attempt < self.settings.max_attempts => {
@@ -258,11 +381,49 @@ impl Worker {
                     }
                     other => other.to_string(),
                 };
-                self.store.fail_apply(job, &self.id, &request, &why).await?;
+                if let Some(failed) = self.step(job, &applying, Action::Fail) {
+                    self.store.fail_apply(&failed.borrowed(), &why).await?;
+                }
                 tracing::warn!(%why, "request failed");
             }
         }
         Ok(())
+    }
+
+    /// Applies while renewing the job's lease; `None` when the lease was lost (another
+    /// worker has the job now, so this one stops).
+    async fn apply_holding_lease(
+        &self,
+        job: &ClaimedJob,
+        request: &JobRequest<'_>,
+        objects: &[Value],
+    ) -> Option<Result<bool, ApplyError>> {
+        let (lost_tx, mut lost) = watch::channel(false);
+        let renewer = {
+            let store = self.store.clone();
+            let job = job.clone();
+            let worker = self.id.clone();
+            let lease = self.lease();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    match store.renew_lease(&job, &worker, lease).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            let _ = lost_tx.send(true);
+                            break;
+                        }
+                        Err(error) => tracing::warn!(%error, "renewing the lease failed"),
+                    }
+                }
+            })
+        };
+        let applied = tokio::select! {
+            result = self.apply(request, objects) => Some(result),
+            _ = lost.changed() => None,
+        };
+        renewer.abort();
+        applied
     }
 
     async fn progress(&self, request: &JobRequest<'_>, message: String, detail: Value) {
@@ -292,8 +453,6 @@ impl Worker {
             }
             Some(kube) => kube,
         };
-        let objects = &with_namespace(objects, request.team);
-        let total = objects.len();
         for (i, object) in objects.iter().enumerate() {
             self.progress(
                 request,

@@ -181,6 +181,8 @@ enum Body {
 /// Ids the rows refer to.
 struct Subjects {
     request: i64,
+    /// The plan hash a reviewer of that request is shown.
+    plan: String,
     /// A token of engineer A's.
     token: i64,
 }
@@ -210,7 +212,10 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
         "/api/v1/requests" | "/api/v1/requests/preview" => Body::Json(new_request()),
         p if p.ends_with("/comments") => Body::Json(json!({ "comment": "matrix" })),
         p if p.ends_with("/reject") && p.starts_with("/api/") => {
-            Body::Json(json!({ "comment": "" }))
+            Body::Json(json!({ "comment": "", "plan_hash": subjects.plan }))
+        }
+        p if p.ends_with("/approve") && p.starts_with("/api/") => {
+            Body::Json(json!({ "plan_hash": subjects.plan }))
         }
         "/rpc/services" | "/rpc/requests" | "/rpc/audit" => Body::Json(json!({ "query": {} })),
         "/rpc/team" => Body::Json(json!({ "team": "payments" })),
@@ -223,9 +228,13 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
         "/rpc/tokens/create" => form(&[("name", "matrix"), ("expires_in_days", "30")]),
         "/rpc/tokens/revoke" => form(&[("id", &subjects.token.to_string())]),
         "/rpc/requests/comment" => form(&[("id", &id), ("comment", "matrix")]),
-        "/rpc/requests/reject" => form(&[("id", &id), ("comment", "")]),
+        "/rpc/requests/reject" => {
+            form(&[("id", &id), ("comment", ""), ("plan_hash", &subjects.plan)])
+        }
         "/rpc/requests/cancel" | "/rpc/requests/retry" => form(&[("id", &id)]),
-        "/rpc/requests/approve" => form(&[("id", &id), ("comment", "")]),
+        "/rpc/requests/approve" => {
+            form(&[("id", &id), ("comment", ""), ("plan_hash", &subjects.plan)])
+        }
         _ => Body::Json(json!({})),
     };
     Call { path, body }
@@ -278,6 +287,7 @@ async fn mismatches(db: Db, via: Via) -> Vec<String> {
     let submitted: Value = submitted.json().await.unwrap();
     let subjects = Subjects {
         request: submitted["request"]["id"].as_i64().unwrap(),
+        plan: submitted["plan"]["hash"].as_str().unwrap().to_owned(),
         token: app
             .token_id(Persona::EngineerA)
             .expect("engineer A's token"),

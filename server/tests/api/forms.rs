@@ -177,6 +177,7 @@ async fn review_buttons_answer_a_plain_post_with_a_redirect(db: Db) {
         .unwrap()
         .to_owned();
     let id = location.trim_start_matches("/requests/");
+    let plan_hash = app.plan_hash(id.parse().unwrap()).await;
 
     // The requester approving their own request: refused, back to the page with why.
     let refused = post_form(
@@ -184,7 +185,7 @@ async fn review_buttons_answer_a_plain_post_with_a_redirect(db: Db) {
         Persona::EngineerA,
         &app.address,
         "/rpc/requests/approve",
-        &[("id", id), ("comment", "")],
+        &[("id", id), ("comment", ""), ("plan_hash", &plan_hash)],
     )
     .await;
     assert_eq!(refused.status(), StatusCode::FOUND);
@@ -196,7 +197,7 @@ async fn review_buttons_answer_a_plain_post_with_a_redirect(db: Db) {
         Persona::LeadA,
         &app.address,
         "/rpc/requests/approve",
-        &[("id", id), ("comment", "ok")],
+        &[("id", id), ("comment", "ok"), ("plan_hash", &plan_hash)],
     )
     .await;
     assert_eq!(approved.status(), StatusCode::FOUND);

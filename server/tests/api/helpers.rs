@@ -361,6 +361,30 @@ impl TestApp {
         self.get_as(Persona::EngineerA, path).await
     }
 
+    /// The hash of request `id`'s current plan, as a reviewer reads it.
+    pub async fn plan_hash(&self, id: i64) -> String {
+        let (status, detail) = self.get_json(&format!("/api/v1/requests/{id}")).await;
+        assert_eq!(status, 200, "{detail}");
+        detail["plan"]["hash"]
+            .as_str()
+            .expect("a plan hash")
+            .to_owned()
+    }
+
+    /// Approves request `id` as `persona`, bound to its current plan.
+    pub async fn approve(&self, persona: Persona, id: i64) -> reqwest::Response {
+        let plan_hash = self.plan_hash(id).await;
+        self.request(
+            persona,
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{id}/approve"),
+        )
+        .json(&serde_json::json!({ "plan_hash": plan_hash }))
+        .send()
+        .await
+        .expect("approve")
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let response = self.get(path).await;
         let status = response.status().as_u16();

@@ -487,8 +487,9 @@ async fn certificates_and_tls_ingresses_render_for_cert_manager(db: Db) {
     .await;
     assert_eq!(wildcard["request"]["title"], "certificate wild-payments");
     let documents = yaml_documents(wildcard["manifests"].as_str().expect("manifests"));
-    assert_eq!(kinds(&documents), ["Certificate"]);
-    let certificate = &documents[0];
+    // Every object the worker will apply is reviewed: the team's namespace first.
+    assert_eq!(kinds(&documents), ["Namespace", "Certificate"]);
+    let certificate = &documents[1];
     assert_eq!(certificate["apiVersion"], "cert-manager.io/v1");
     assert_eq!(
         certificate["spec"]["dnsNames"],
@@ -509,19 +510,29 @@ async fn certificates_and_tls_ingresses_render_for_cert_manager(db: Db) {
     });
     let ingress = submit(&app, Persona::EngineerB, &body).await;
     let documents = yaml_documents(ingress["manifests"].as_str().expect("manifests"));
-    assert_eq!(kinds(&documents), ["Ingress"]);
-    let spec = &documents[0]["spec"];
+    assert_eq!(kinds(&documents), ["Namespace", "Ingress"]);
+    let spec = &documents[1]["spec"];
     assert_eq!(spec["ingressClassName"], "nginx");
     assert_eq!(
         spec["tls"][0]["hosts"],
         json!(["facets.search.example.com"])
     );
+    // The secret the covering certificate writes, not one nobody writes.
+    assert_eq!(spec["tls"][0]["secretName"], "wildcard-search-tls");
+    assert!(
+        ingress["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("wildcard-search")),
+        "{}",
+        ingress["notes"]
+    );
     assert_eq!(spec["rules"][0]["http"]["paths"][0]["path"], "/v1");
     assert_eq!(
-        documents[0]["metadata"]["labels"]["stargate.dev/team"],
+        documents[1]["metadata"]["labels"]["stargate.dev/team"],
         "search"
     );
-    assert_eq!(documents[0]["metadata"]["namespace"], "search");
+    assert_eq!(documents[1]["metadata"]["namespace"], "search");
+    assert_eq!(documents[0]["metadata"]["name"], "search");
     // ... but payments has no certificate for its own new host.
     assert_refused(
         &app,
@@ -563,12 +574,12 @@ async fn alb_instance_targets_bring_the_service_along_as_node_port(db: Db) {
 
     // The Service first, switched to NodePort, then the Ingress with instance targets.
     let documents = yaml_documents(detail["manifests"].as_str().expect("manifests"));
-    assert_eq!(kinds(&documents), ["Service", "Ingress"]);
+    assert_eq!(kinds(&documents), ["Namespace", "Service", "Ingress"]);
     let service = document(&documents, "Service");
     assert_eq!(service["metadata"]["name"], "refunds");
     assert_eq!(service["spec"]["type"], "NodePort");
     let id = id_of(&detail).to_string();
-    for document in &documents {
+    for document in documents.iter().filter(|d| d["kind"] != "Namespace") {
         assert_eq!(document["metadata"]["labels"]["stargate.dev/request"], id);
         assert_eq!(
             document["metadata"]["labels"]["stargate.dev/team"],
@@ -590,9 +601,13 @@ async fn alb_instance_targets_bring_the_service_along_as_node_port(db: Db) {
     // The Service exists (as the demo applied it): the plan shows the type changing.
     assert_eq!(
         plan_actions(&detail),
-        [("Service", "update"), ("Ingress", "create")]
+        [
+            ("Namespace", "unchanged"),
+            ("Service", "update"),
+            ("Ingress", "create")
+        ]
     );
-    let fields = detail["plan"]["objects"][0]["change"]["fields"]
+    let fields = detail["plan"]["objects"][1]["change"]["fields"]
         .as_array()
         .expect("changed fields");
     let service_type = fields
@@ -615,9 +630,9 @@ async fn alb_instance_targets_bring_the_service_along_as_node_port(db: Db) {
     )
     .await;
     let documents = yaml_documents(ip["manifests"].as_str().expect("manifests"));
-    assert_eq!(kinds(&documents), ["Ingress"]);
+    assert_eq!(kinds(&documents), ["Namespace", "Ingress"]);
     assert_eq!(
-        documents[0]["metadata"]["annotations"]["alb.ingress.kubernetes.io/target-type"],
+        documents[1]["metadata"]["annotations"]["alb.ingress.kubernetes.io/target-type"],
         "ip"
     );
     assert_eq!(ip["notes"], json!([]));

@@ -33,7 +33,13 @@ async fn submit(app: &TestApp, body: &Value) -> i64 {
     created["request"]["id"].as_i64().expect("id")
 }
 
+/// `what` on request `id` as `persona`; approvals and rejections carry the current plan's
+/// hash unless `body` says otherwise, as a client that just read the request would.
 async fn act(app: &TestApp, persona: Persona, id: i64, what: &str, body: Value) -> (u16, Value) {
+    let mut body = body;
+    if matches!(what, "approve" | "reject") && body.get("plan_hash").is_none() {
+        body["plan_hash"] = json!(app.plan_hash(id).await);
+    }
     let response = app
         .request(
             persona,
@@ -309,7 +315,7 @@ async fn approve_with_token(app: &TestApp, token: &str, id: i64) -> (u16, Value)
         .client
         .post(format!("{}/api/v1/requests/{id}/approve", app.address))
         .bearer_auth(token)
-        .json(&json!({}))
+        .json(&json!({ "plan_hash": app.plan_hash(id).await }))
         .send()
         .await
         .expect("approve");

@@ -55,16 +55,7 @@ async fn approved(app: &TestApp, body: &Value) -> i64 {
     assert_eq!(created.status(), 201);
     let created: Value = created.json().await.expect("json");
     let id = created["request"]["id"].as_i64().expect("id");
-    let approved = app
-        .request(
-            Persona::LeadA,
-            Method::POST,
-            &format!("/api/v1/requests/{id}/approve"),
-        )
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("approve");
+    let approved = app.approve(Persona::LeadA, id).await;
     assert_eq!(approved.status(), 200, "{:?}", approved.text().await);
     id
 }

@@ -87,6 +87,10 @@ impl WorkerProcess {
              readiness_timeout_seconds = {readiness}\n\
              request_timeout_seconds = {request_timeout}\n\
              \n\
+             [[teams]]\n\
+             name = \"payments\"\n\
+             allowed_domains = [\"payments.example.com\"]\n\
+             \n\
              [[clusters]]\n\
              name = \"kind\"\n\
              kind = \"kubeconfig\"\n\
@@ -175,16 +179,7 @@ async fn approved(app: &TestApp, body: &Value) -> i64 {
     assert_eq!(created.status(), 201, "{:?}", created.text().await);
     let created: Value = created.json().await.expect("json");
     let id = created["request"]["id"].as_i64().expect("id");
-    let approved = app
-        .request(
-            Persona::LeadA,
-            Method::POST,
-            &format!("/api/v1/requests/{id}/approve"),
-        )
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("approve");
+    let approved = app.approve(Persona::LeadA, id).await;
     assert_eq!(approved.status(), 200, "{:?}", approved.text().await);
     id
 }

@@ -186,7 +186,7 @@ fn RequestView(detail: RequestDetail, actions: RequestActions) -> impl IntoView 
             <section class="card">
                 <h2>"Plan"</h2>
                 <PlanView objects=detail.plan.objects.clone() />
-                <p class="muted small">"Plan hash "<code>{detail.plan.hash.get(..12).unwrap_or_default().to_owned()}</code></p>
+                <p class="muted small">"Plan hash "<code data-testid="plan-hash" title=detail.plan.hash.clone()>{detail.plan.hash.get(..12).unwrap_or_default().to_owned()}</code></p>
             </section>
             <section class="card">
                 <h2>"Timeline"</h2>
@@ -214,10 +214,16 @@ fn describe(event: &RequestEvent) -> String {
         ("request.approve", Some("queued")) => "approved; the request is queued".to_owned(),
         ("request.approve", _) => "approved".to_owned(),
         ("request.reject", _) => "rejected the request".to_owned(),
+        ("request.retry", Some("pending_review")) => {
+            "retried: applying it now would change something else than was approved, so the new plan needs review".to_owned()
+        }
         ("request.retry", _) => "queued the request again".to_owned(),
         ("request.comment", _) => "commented".to_owned(),
         ("request.replanned", _) => {
-            "saw the plan change: approvals of the old plan no longer count".to_owned()
+            "saw the plan change (another change landed on the same objects): approvals of the old plan no longer count".to_owned()
+        }
+        ("request.fail", _) if detail["rules"] == true => {
+            format!("no longer passes the rules: {}", text("error"))
         }
         ("request.claim", _) => format!("started applying (attempt {})", detail["attempt"]),
         ("apply.resume", _) => format!("resumed applying (attempt {})", detail["attempt"]),

@@ -25,6 +25,8 @@ fn error_of<T: Clone + Send + Sync + 'static>(value: Option<Result<T, UiError>>)
 #[component]
 pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoView {
     let id = detail.request.id;
+    // Each form's children own their copy.
+    let (approve_hash, reject_hash) = (detail.plan.hash.clone(), detail.plan.hash.clone());
     let pending = detail.request.status == RequestStatus::PendingReview;
     let approvals = detail.approvals.clone();
     let summary = format!(
@@ -62,14 +64,18 @@ pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoV
             {match (detail.may_review, pending) {
                 (true, _) => view! {
                     <div class="review-forms">
+                        // Both bind to the plan this page shows: a plan that changed
+                        // since is refused, and the page shows the new one.
                         <ActionForm action=approve attr:class="review-form">
                             <input type="hidden" name="id" value=id />
+                            <input type="hidden" name="plan_hash" value=approve_hash />
                             <label for="approve-comment">"Comment (optional)"</label>
                             <textarea id="approve-comment" name="comment" rows="2"></textarea>
                             <button type="submit" class="button" disabled=busy>"Approve"</button>
                         </ActionForm>
                         <ActionForm action=reject attr:class="review-form">
                             <input type="hidden" name="id" value=id />
+                            <input type="hidden" name="plan_hash" value=reject_hash />
                             <label for="reject-comment">"Why reject? (required)"</label>
                             <textarea id="reject-comment" name="comment" rows="2" required></textarea>
                             <button type="submit" class="button secondary danger" disabled=busy>"Reject"</button>

@@ -1,0 +1,130 @@
+//! The part of the catalog one request's rules read: the service it names, who serves or
+//! waits for its host, the team's certificates.
+
+use domain::{
+    ServiceName, TeamName,
+    request::{
+        NewRequest, RequestSpec, Tls,
+        fields::Hostname,
+        render::ServiceType,
+        rules::{CatalogSnapshot, HostRequest, ServiceFacts},
+    },
+};
+use serde_json::Value;
+use sqlx::{Row, any::AnyRow};
+
+use super::{Store, StoreError, error::corrupt, requests::json};
+
+fn service_facts(row: &AnyRow) -> Result<ServiceFacts, StoreError> {
+    let port: i64 = row.try_get("port")?;
+    let protocol: String = row.try_get("protocol")?;
+    let service_type: String = row.try_get("service_type")?;
+    Ok(ServiceFacts {
+        port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
+        protocol: serde_json::from_value(Value::String(protocol))
+            .map_err(|e| corrupt("protocol", e))?,
+        service_type: ServiceType::parse(&service_type)
+            .ok_or_else(|| corrupt("service_type", &service_type))?,
+        cluster: row.try_get("cluster")?,
+    })
+}
+
+impl Store {
+    /// The part of the catalog the rules read for `request`. Allowed domains come from
+    /// configuration, not from the database. `stored` is the request's own id when it is
+    /// checked again (its own hold on a host does not count against it).
+    pub async fn catalog_snapshot(
+        &self,
+        request: &NewRequest,
+        allowed_domains: Vec<String>,
+        stored: Option<i64>,
+    ) -> Result<CatalogSnapshot, StoreError> {
+        let team = &request.team;
+        let mut snapshot = CatalogSnapshot {
+            allowed_domains: vec![(team.clone(), allowed_domains)],
+            ..CatalogSnapshot::default()
+        };
+        let (service, host) = match &request.spec {
+            RequestSpec::Service(spec) => (Some(&spec.name), None),
+            RequestSpec::Ingress(spec) => (Some(&spec.service), Some(&spec.host)),
+            RequestSpec::Certificate(_) => (None, None),
+        };
+        if let Some(name) = service {
+            let row = sqlx::query(
+                "SELECT port, protocol, service_type, cluster FROM services
+                 WHERE team_name = $1 AND name = $2",
+            )
+            .bind(team.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                snapshot
+                    .services
+                    .push((team.clone(), name.clone(), service_facts(&row)?));
+            }
+        }
+        if let Some(host) = host {
+            let row = sqlx::query(
+                "SELECT s.team_name, s.name FROM hosts h JOIN services s ON s.id = h.service_id
+                 WHERE h.host = $1",
+            )
+            .bind(host.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                let holder: String = row.try_get("team_name")?;
+                let service: String = row.try_get("name")?;
+                snapshot.hosts.push((
+                    host.as_str().to_owned(),
+                    TeamName::parse("team", &holder).map_err(|e| corrupt("team", e))?,
+                    ServiceName::parse("service", &service).map_err(|e| corrupt("service", e))?,
+                ));
+            }
+        }
+        if let Some(host) = host {
+            let row = sqlx::query(
+                "SELECT id, team_name, service_name FROM requests
+                 WHERE host = $1 AND status IN ('pending_review', 'queued', 'applying')
+                   AND id <> $2",
+            )
+            .bind(host.as_str())
+            .bind(stored.unwrap_or(0))
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                let team: String = row.try_get("team_name")?;
+                let service: Option<String> = row.try_get("service_name")?;
+                snapshot.host_requests.push(HostRequest {
+                    host: host.as_str().to_owned(),
+                    request_id: row.try_get("id")?,
+                    team: TeamName::parse("team", &team).map_err(|e| corrupt("team", e))?,
+                    service: ServiceName::parse("service", service.as_deref().unwrap_or(""))
+                        .map_err(|e| corrupt("service", e))?,
+                });
+            }
+        }
+        if let RequestSpec::Ingress(spec) = &request.spec
+            && spec.tls == Tls::CertManager
+        {
+            let rows = sqlx::query(
+                "SELECT c.name, c.dns_names FROM certificates c JOIN teams t ON t.id = c.team_id
+                 WHERE t.name = $1 AND c.status <> 'failed' ORDER BY c.name",
+            )
+            .bind(team.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                let names: Vec<String> = json(row, "dns_names")?;
+                let names = names
+                    .iter()
+                    .filter_map(|n| Hostname::parse("dns_names", n, true).ok())
+                    .collect();
+                snapshot
+                    .certificates
+                    .push((team.clone(), row.try_get("name")?, names));
+            }
+        }
+        Ok(snapshot)
+    }
+}
