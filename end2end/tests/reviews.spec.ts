@@ -44,7 +44,12 @@ test("an engineer submits, a lead reviews the diff and approves, the engineer's 
   await lead.waitForFunction(() => document.body.dataset.hydrated === "true");
   await lead.getByLabel("Comment (optional)").fill("Looks good");
   await engineer.evaluate(() => ((window as any).__stillSamePage = true));
+  // The approval carries the hash of the plan this page displayed.
+  const shown = await lead.getByTestId("plan-hash").getAttribute("title");
+  expect(shown).toMatch(/^[0-9a-f]{64}$/);
+  const sent = lead.waitForRequest((r) => r.url().endsWith("/rpc/requests/approve"));
   await lead.getByRole("button", { name: "Approve" }).click();
+  expect(new URLSearchParams((await sent).postData() ?? "").get("plan_hash")).toBe(shown);
   await expect(lead.getByTestId("timeline")).toContainText("approved; the request is queued");
 
   // The engineer's page follows without a reload: approved, then applied by the worker

@@ -122,6 +122,17 @@ impl Persona {
     }
 }
 
+/// Stops its worker when dropped.
+pub struct WorkerHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: Client,
@@ -347,6 +358,42 @@ impl TestApp {
             .expect("count rows");
         let _ = conn.close().await;
         count
+    }
+
+    /// Rows of `table` matching `condition` (SQL), read straight from the database.
+    pub async fn count_where(&self, table: &str, condition: &str) -> i64 {
+        self.count_rows(&format!("{table} WHERE {condition}")).await
+    }
+
+    /// Runs `sql` on the test's database directly: a fault the portal itself would never
+    /// write (a corrupted row, a worker that died holding a job).
+    pub async fn execute(&self, sql: &str) {
+        let url = self.settings.database_url.as_deref().expect("database URL");
+        let mut conn = AnyConnection::connect(url)
+            .await
+            .expect("connect to test database");
+        conn.execute(sql).await.expect("execute");
+        let _ = conn.close().await;
+    }
+
+    /// A worker of the app's own configuration, in this process, until the handle drops
+    /// (for tests that queue jobs first and apply them later).
+    pub fn start_worker(&self) -> WorkerHandle {
+        use std::sync::Arc;
+        let settings = &self.settings;
+        let policy = Arc::new(server::portal::RequestPolicy::from_settings(settings));
+        let mut registry = prometheus_client::registry::Registry::default();
+        let worker = server::worker::Worker::new(
+            self.store.clone(),
+            server::portal::Replanner::new(self.store.clone(), policy),
+            Arc::new(server::apply::Clusters::from_settings(settings)),
+            settings.worker.clone(),
+            Arc::new(tokio::sync::Notify::new()),
+            Arc::new(server::worker::WorkerMetrics::register(&mut registry)),
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(worker.run(stopped));
+        WorkerHandle { stop }
     }
 
     pub async fn get_as(&self, persona: Persona, path: &str) -> Response {
