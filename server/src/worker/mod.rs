@@ -4,6 +4,7 @@
 //! a job with one worker at a time. Every step it takes on a request is one `decide`
 //! allows for Stargate itself (`Who::System`).
 
+mod apply_job;
 mod metrics;
 mod wake;
 
@@ -13,15 +14,16 @@ use domain::request::{
     NewRequest, RequestSpec, RequestStatus,
     lifecycle::{Action, RequestFacts, ReviewPolicy, Who, decide},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
+use apply_job::objects_of;
 pub use metrics::WorkerMetrics;
 pub use wake::{JOBS_CHANNEL, listen_for_jobs};
 
 use crate::{
-    apply::{ApplyError, Clusters, describe, readiness},
+    apply::{ApplyError, Clusters},
     config::WorkerSettings,
     portal::{Recheck, Replanner},
     store::{ClaimedJob, JobRequest, JobStep, RequestRecord, Store, StoreError},
@@ -77,15 +79,6 @@ pub fn backoff(settings: &WorkerSettings, attempt: u32) -> Duration {
             .saturating_mul(factor)
             .min(settings.backoff_max_ms),
     )
-}
-
-/// The manifests as approved, one JSON object per document.
-fn objects_of(manifests: &str) -> Result<Vec<Value>, String> {
-    use serde::Deserialize;
-    serde_norway::Deserializer::from_str(manifests)
-        .map(|doc| Value::deserialize(doc).map_err(|e| e.to_string()))
-        .filter(|v| !matches!(v, Ok(Value::Null)))
-        .collect()
 }
 
 impl Worker {
@@ -270,25 +263,8 @@ impl Worker {
         };
         // First claim: the world may have moved since the approval. A job taken over from
         // a worker that stopped was checked when it was first claimed.
-        if summary.status == RequestStatus::Queued {
-            match self.replanner.recheck(&record).await? {
-                Recheck::Same => {}
-                Recheck::Changed(change) => {
-                    if let Some(step) = self.step(job, &record, Action::Replan) {
-                        let voided = self.store.approvals(summary.id, &record.plan.hash).await?;
-                        let detail = Recheck::replan_detail(&record, &change, voided.len());
-                        self.store
-                            .replan_job(&step.borrowed(), &change, detail)
-                            .await?;
-                        tracing::info!("the plan changed since approval; back to review");
-                    }
-                    return Ok(());
-                }
-                Recheck::Broken(errors) => {
-                    let why = format!("the request no longer passes the rules: {errors}");
-                    return self.give_up(job, Some(&record), &why).await;
-                }
-            }
+        if summary.status == RequestStatus::Queued && self.overtaken(job, &record).await? {
+            return Ok(());
         }
         let Some(claim) = self.step(job, &record, Action::Claim) else {
             // Cancelled, applied or failed meanwhile: nothing to apply.
@@ -325,15 +301,56 @@ impl Worker {
             tracing::warn!("lease lost mid-apply; another worker took the job over");
             return Ok(());
         };
+        self.record_outcome(job, &applying, &request, &objects, result)
+            .await
+    }
+
+    /// Whether applying `record` now would not be what was approved; then it went back to
+    /// review (plan changed) or failed (rules fail), and the job ends here.
+    async fn overtaken(&self, job: &ClaimedJob, record: &RequestRecord) -> Result<bool, JobError> {
+        match self.replanner.recheck(record).await? {
+            Recheck::Same => Ok(false),
+            Recheck::Changed(change) => {
+                if let Some(step) = self.step(job, record, Action::Replan) {
+                    let voided = self
+                        .store
+                        .approvals(record.summary.id, &record.plan.hash)
+                        .await?;
+                    let detail = Recheck::replan_detail(record, &change, voided.len());
+                    self.store
+                        .replan_job(&step.borrowed(), &change, detail)
+                        .await?;
+                    tracing::info!("the plan changed since approval; back to review");
+                }
+                Ok(true)
+            }
+            Recheck::Broken(errors) => {
+                let why = format!("the request no longer passes the rules: {errors}");
+                self.give_up(job, Some(record), &why).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Records how applying went: applied (and the team's waiting requests re-checked),
+    /// retried later, or failed with the reason.
+    async fn record_outcome(
+        &self,
+        job: &ClaimedJob,
+        applying: &RequestRecord,
+        request: &JobRequest<'_>,
+        objects: &[serde_json::Value],
+        result: Result<bool, ApplyError>,
+    ) -> Result<(), JobError> {
         let dry_run = matches!(result, Ok(true));
         match result {
             Ok(_) => {
-                let Some(done) = self.step(job, &applying, Action::Succeed) else {
+                let Some(done) = self.step(job, applying, Action::Succeed) else {
                     return Ok(());
                 };
                 match self
                     .store
-                    .finish_apply(&done.borrowed(), &request, &objects, dry_run)
+                    .finish_apply(&done.borrowed(), request, objects, dry_run)
                     .await
                 {
                     Ok(true) => {
@@ -348,7 +365,7 @@ impl Worker {
                         let why = format!(
                             "host {host} belongs to another service in the catalog; it was not moved"
                         );
-                        return self.give_up(job, Some(&applying), &why).await;
+                        return self.give_up(job, Some(applying), &why).await;
                     }
                     Err(other) => return Err(other.into()),
                 }
@@ -358,7 +375,7 @@ impl Worker {
                 self.metrics.failure(&job.cluster);
                 self.store
                     .apply_progress(
-                        &request,
+                        request,
                         &self.id,
                         &format!(
                             "attempt {} failed: {why}; retrying in {} s",
@@ -381,107 +398,13 @@ impl Worker {
                     }
                     other => other.to_string(),
                 };
-                if let Some(failed) = self.step(job, &applying, Action::Fail) {
+                if let Some(failed) = self.step(job, applying, Action::Fail) {
                     self.store.fail_apply(&failed.borrowed(), &why).await?;
                 }
                 tracing::warn!(%why, "request failed");
             }
         }
         Ok(())
-    }
-
-    /// Applies while renewing the job's lease; `None` when the lease was lost (another
-    /// worker has the job now, so this one stops).
-    async fn apply_holding_lease(
-        &self,
-        job: &ClaimedJob,
-        request: &JobRequest<'_>,
-        objects: &[Value],
-    ) -> Option<Result<bool, ApplyError>> {
-        let (lost_tx, mut lost) = watch::channel(false);
-        let renewer = {
-            let store = self.store.clone();
-            let job = job.clone();
-            let worker = self.id.clone();
-            let lease = self.lease();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(lease / 3).await;
-                    match store.renew_lease(&job, &worker, lease).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            let _ = lost_tx.send(true);
-                            break;
-                        }
-                        Err(error) => tracing::warn!(%error, "renewing the lease failed"),
-                    }
-                }
-            })
-        };
-        let applied = tokio::select! {
-            result = self.apply(request, objects) => Some(result),
-            _ = lost.changed() => None,
-        };
-        renewer.abort();
-        applied
-    }
-
-    async fn progress(&self, request: &JobRequest<'_>, message: String, detail: Value) {
-        if let Err(error) = self
-            .store
-            .apply_progress(request, &self.id, &message, detail)
-            .await
-        {
-            tracing::warn!(%error, "recording progress failed");
-        }
-    }
-
-    /// Applies every object in order, then waits for each to be ready. `Ok(true)` for a
-    /// dry run (nothing left Stargate).
-    async fn apply(&self, request: &JobRequest<'_>, objects: &[Value]) -> Result<bool, ApplyError> {
-        let target = self.clusters.target(request.cluster).await?;
-        let total = objects.len();
-        let kube = match target.kube().await? {
-            None => {
-                self.progress(
-                    request,
-                    format!("dry run: {total} objects rendered and validated; nothing was sent to a cluster"),
-                    json!({ "step": "dry_run", "of": total }),
-                )
-                .await;
-                return Ok(true);
-            }
-            Some(kube) => kube,
-        };
-        for (i, object) in objects.iter().enumerate() {
-            self.progress(
-                request,
-                format!("applying {} ({} of {total})", describe(object), i + 1),
-                json!({ "step": "apply", "object": i + 1, "of": total }),
-            )
-            .await;
-            kube.apply(object).await?;
-        }
-        let timeout = Duration::from_secs(self.settings.readiness_timeout_seconds.max(1));
-        for object in objects
-            .iter()
-            .filter(|o| readiness::needs_wait(o["kind"].as_str().unwrap_or_default()))
-        {
-            self.progress(
-                request,
-                format!("waiting for {} to be ready", describe(object)),
-                json!({ "step": "wait" }),
-            )
-            .await;
-            kube.wait_ready(object, timeout).await?;
-        }
-        self.progress(
-            request,
-            "ready".into(),
-            json!({ "step": "ready", "of": total }),
-        )
-        .await;
-        Ok(false)
     }
 }
 

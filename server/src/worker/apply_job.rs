@@ -1,0 +1,118 @@
+//! Applying one job's objects: server-side apply in order, then waiting until each is
+//! ready, with progress on the request's timeline, while the job's lease is renewed.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::Worker;
+use crate::{
+    apply::{ApplyError, describe, readiness},
+    store::{ClaimedJob, JobRequest},
+};
+
+/// The manifests as approved, one JSON object per document.
+pub(super) fn objects_of(manifests: &str) -> Result<Vec<Value>, String> {
+    use serde::Deserialize;
+    serde_norway::Deserializer::from_str(manifests)
+        .map(|doc| Value::deserialize(doc).map_err(|e| e.to_string()))
+        .filter(|v| !matches!(v, Ok(Value::Null)))
+        .collect()
+}
+
+impl Worker {
+    /// Applies while renewing the job's lease; `None` when the lease was lost (another
+    /// worker has the job now, so this one stops).
+    pub(super) async fn apply_holding_lease(
+        &self,
+        job: &ClaimedJob,
+        request: &JobRequest<'_>,
+        objects: &[Value],
+    ) -> Option<Result<bool, ApplyError>> {
+        let (lost_tx, mut lost) = watch::channel(false);
+        let renewer = {
+            let store = self.store.clone();
+            let job = job.clone();
+            let worker = self.id.clone();
+            let lease = self.lease();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    match store.renew_lease(&job, &worker, lease).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            let _ = lost_tx.send(true);
+                            break;
+                        }
+                        Err(error) => tracing::warn!(%error, "renewing the lease failed"),
+                    }
+                }
+            })
+        };
+        let applied = tokio::select! {
+            result = self.apply(request, objects) => Some(result),
+            _ = lost.changed() => None,
+        };
+        renewer.abort();
+        applied
+    }
+
+    async fn progress(&self, request: &JobRequest<'_>, message: String, detail: Value) {
+        if let Err(error) = self
+            .store
+            .apply_progress(request, &self.id, &message, detail)
+            .await
+        {
+            tracing::warn!(%error, "recording progress failed");
+        }
+    }
+
+    /// Applies every object in order, then waits for each to be ready. `Ok(true)` for a
+    /// dry run (nothing left Stargate).
+    async fn apply(&self, request: &JobRequest<'_>, objects: &[Value]) -> Result<bool, ApplyError> {
+        let target = self.clusters.target(request.cluster).await?;
+        let total = objects.len();
+        let kube = match target.kube().await? {
+            None => {
+                self.progress(
+                    request,
+                    format!("dry run: {total} objects rendered and validated; nothing was sent to a cluster"),
+                    json!({ "step": "dry_run", "of": total }),
+                )
+                .await;
+                return Ok(true);
+            }
+            Some(kube) => kube,
+        };
+        for (i, object) in objects.iter().enumerate() {
+            self.progress(
+                request,
+                format!("applying {} ({} of {total})", describe(object), i + 1),
+                json!({ "step": "apply", "object": i + 1, "of": total }),
+            )
+            .await;
+            kube.apply(object).await?;
+        }
+        let timeout = Duration::from_secs(self.settings.readiness_timeout_seconds.max(1));
+        for object in objects
+            .iter()
+            .filter(|o| readiness::needs_wait(o["kind"].as_str().unwrap_or_default()))
+        {
+            self.progress(
+                request,
+                format!("waiting for {} to be ready", describe(object)),
+                json!({ "step": "wait" }),
+            )
+            .await;
+            kube.wait_ready(object, timeout).await?;
+        }
+        self.progress(
+            request,
+            "ready".into(),
+            json!({ "step": "ready", "of": total }),
+        )
+        .await;
+        Ok(false)
+    }
+}
