@@ -227,11 +227,9 @@ fn every_golden_manifest_passes_strict_validation() {
         )
         .unwrap();
     }
-    // The shared tools sit beside the project's folder; STARGATE_SHARED points elsewhere.
-    let shared = std::env::var_os("STARGATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let tool = shared.join("tools/validate-manifests");
+    // The project's copy of the strict validator and the cert-manager CRDs.
+    let tool = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testing/manifests/tools/validate-manifests");
     let output = Command::new("bash")
         .arg(&tool)
         .arg(dir.path())

@@ -578,7 +578,7 @@ mod tests {
             jail.set_env("STARGATE_LSITEN", "127.0.0.1:9999");
             jail.set_env("STARGATE_LOG__FORMAT", "json");
             assert!(Settings::load("none.toml".as_ref()).is_ok());
-            // The test's own environment may hold more (STARGATE_SHARED in CI).
+            // The test's own environment may hold more.
             let unknown = Settings::unknown_variables();
             for name in ["STARGATE_LSITEN", "STARGATE_VALIDATE_VENV"] {
                 assert!(unknown.iter().any(|u| u == name), "{unknown:?}");
