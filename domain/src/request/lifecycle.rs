@@ -141,14 +141,7 @@ pub fn decide(
     let status = request.status;
     match (who, action) {
         (Who::System, Action::Claim | Action::Succeed | Action::Fail | Action::Replan) => {
-            let to = match (action, status) {
-                (Action::Claim, S::Queued | S::Applying) => S::Applying,
-                (Action::Succeed, S::Applying) => S::Applied,
-                (Action::Fail, S::PendingReview | S::Queued | S::Applying) => S::Failed,
-                (Action::Replan, S::PendingReview | S::Queued) => S::PendingReview,
-                _ => return Err(wrong_state(action, status)),
-            };
-            Ok(step(to))
+            decide_for_stargate(status, action)
         }
         (Who::System, _) => Err(Refusal::NotAllowed(format!(
             "Stargate does not {} requests: people do",
@@ -250,6 +243,27 @@ pub fn offers(request: &RequestFacts<'_>, actor: &Actor, policy: ReviewPolicy) -
             plan_changed: false,
         }),
     }
+}
+
+/// Stargate's own steps (the worker's, a re-check's): they depend on the state alone.
+pub fn decide_for_stargate(status: RequestStatus, action: &Action) -> Result<Step, Refusal> {
+    use RequestStatus as S;
+    let to = match (action, status) {
+        (Action::Claim, S::Queued | S::Applying) => S::Applying,
+        (Action::Succeed, S::Applying) => S::Applied,
+        (Action::Fail, S::PendingReview | S::Queued | S::Applying) => S::Failed,
+        (Action::Replan, S::PendingReview | S::Queued) => S::PendingReview,
+        (Action::Claim | Action::Succeed | Action::Fail | Action::Replan, _) => {
+            return Err(wrong_state(action, status));
+        }
+        _ => {
+            return Err(Refusal::NotAllowed(format!(
+                "Stargate does not {} requests: people do",
+                action.name()
+            )));
+        }
+    };
+    Ok(step(to))
 }
 
 fn check_comment(comment: &str, required: bool) -> Result<(), Refusal> {

@@ -11,7 +11,7 @@ use domain::{
     request::{
         NewRequest, RequestStatus,
         change::{PreparedChange, prepare, render_change},
-        lifecycle::{Action, RequestFacts, ReviewPolicy, Who, decide},
+        lifecycle::{Action, decide_for_stargate},
         plan::only_caught_up,
         render::RenderContext,
     },
@@ -147,17 +147,7 @@ impl Replanner {
                 json!({ "error": errors.to_string(), "rules": true }),
             ),
         };
-        let facts = RequestFacts {
-            status: record.summary.status,
-            team: &record.summary.team,
-            requester_id: record.requester_id,
-            approved_by: &[],
-        };
-        // Stargate's own steps do not depend on the review policy.
-        let policy = ReviewPolicy {
-            required_approvals: 1,
-        };
-        let Ok(step) = decide(&facts, Who::System, &action, policy) else {
+        let Ok(step) = decide_for_stargate(record.summary.status, &action) else {
             return Ok(false);
         };
         let audit_action = match action {

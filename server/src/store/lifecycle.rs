@@ -63,6 +63,14 @@ pub(super) async fn move_request(
     Ok(moved.rows_affected() == 1)
 }
 
+/// `detail` with the state the step moved the request to (the timeline reads it).
+pub(super) fn with_to(mut detail: Value, to: RequestStatus) -> Value {
+    if let Value::Object(map) = &mut detail {
+        map.insert("to".into(), Value::String(to.as_str().into()));
+    }
+    detail
+}
+
 /// A step Stargate takes on a request no worker holds: a re-check found its plan changed
 /// (re-plan) or its rules failing (fail).
 #[derive(Debug, Clone)]
@@ -107,17 +115,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let mut detail = step.detail.clone();
-        if let Value::Object(map) = &mut detail {
-            map.insert("to".into(), Value::String(step.to.as_str().into()));
-        }
         audit_for_team(
             &mut tx,
             step.actor,
             step.action,
             &subject(step.request_id),
             Some(step.team),
-            detail,
+            with_to(step.detail.clone(), step.to),
         )
         .await?;
         tx.commit().await?;

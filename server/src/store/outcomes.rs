@@ -11,7 +11,7 @@ use super::{
     ClaimedJob, Store, StoreError,
     applied::record_objects,
     auth::audit_for_team,
-    lifecycle::{Move, move_request},
+    lifecycle::{Move, move_request, with_to},
     now, now_plus,
     requests::subject,
 };
@@ -220,17 +220,13 @@ impl Store {
             .bind(step.job.id)
             .execute(&mut *tx)
             .await?;
-        let mut detail = detail;
-        if let Value::Object(map) = &mut detail {
-            map.insert("to".into(), Value::String(step.to.as_str().into()));
-        }
         audit_for_team(
             &mut tx,
             step.worker,
             "request.replanned",
             &subject(step.request_id),
             Some(step.team),
-            detail,
+            with_to(detail, step.to),
         )
         .await?;
         tx.commit().await?;

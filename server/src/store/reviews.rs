@@ -13,7 +13,7 @@ use sqlx::Row;
 use super::{
     Store, StoreError,
     auth::audit_for_team,
-    lifecycle::{Move, move_request},
+    lifecycle::{Move, move_request, with_to},
     now,
     requests::subject,
 };
@@ -169,17 +169,13 @@ impl Store {
                     .await?;
             }
         }
-        let mut detail = record.detail.clone();
-        if let Value::Object(map) = &mut detail {
-            map.insert("to".into(), Value::String(to.as_str().into()));
-        }
         audit_for_team(
             &mut tx,
             record.actor_email,
             record.action,
             &subject(record.request_id),
             Some(record.team),
-            detail,
+            with_to(record.detail.clone(), to),
         )
         .await?;
         tx.commit().await?;

@@ -12,7 +12,7 @@ use std::{sync::Arc, time::Duration};
 
 use domain::request::{
     NewRequest, RequestSpec, RequestStatus,
-    lifecycle::{Action, RequestFacts, ReviewPolicy, Who, decide},
+    lifecycle::{Action, decide_for_stargate},
 };
 use serde_json::json;
 use tokio::sync::{Notify, watch};
@@ -192,16 +192,7 @@ impl Worker {
         record: &RequestRecord,
         action: Action,
     ) -> Option<JobStepOwned> {
-        let facts = RequestFacts {
-            status: record.summary.status,
-            team: &record.summary.team,
-            requester_id: record.requester_id,
-            approved_by: &[],
-        };
-        let policy = ReviewPolicy {
-            required_approvals: 1,
-        };
-        match decide(&facts, Who::System, &action, policy) {
+        match decide_for_stargate(record.summary.status, &action) {
             Ok(step) => Some(JobStepOwned {
                 job: job.clone(),
                 worker: self.id.clone(),
