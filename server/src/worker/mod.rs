@@ -128,7 +128,7 @@ impl Worker {
             {
                 Ok(Some(job)) => {
                     let span = tracing::info_span!("job", job = job.id, request = job.request_id, attempt = job.attempt, worker = %self.id);
-                    self.fail_exhausted(job).instrument(span).await;
+                    Box::pin(self.fail_exhausted(job)).instrument(span).await;
                     continue;
                 }
                 Ok(None) => {}
@@ -141,7 +141,10 @@ impl Worker {
             {
                 Ok(Some(job)) => {
                     let span = tracing::info_span!("job", job = job.id, request = job.request_id, attempt = job.attempt, worker = %self.id);
-                    self.process(job).instrument(span).await;
+                    // Boxed: a job's future is deep (re-check, apply, record, re-check the
+                    // team's waiting requests), and the release build's layout of `run`
+                    // overflowed the compiler's query depth with it inline.
+                    Box::pin(self.process(job)).instrument(span).await;
                     continue;
                 }
                 Ok(None) => {}
