@@ -13,7 +13,7 @@ use crate::{
     auth::{Auth, AuthSetupError},
     config::{ConfigError, Settings},
     demo,
-    http::{AppState, build_router, metrics::HttpMetrics},
+    http::{AppState, StreamSlots, build_router, metrics::HttpMetrics},
     portal::{PortalService, RequestPolicy},
     store::{Backend, NewCluster, NewTeam, Store, StoreError},
     worker::{Worker, WorkerMetrics, listen_for_jobs},
@@ -133,6 +133,7 @@ impl Application {
             store: store.clone(),
             metrics,
             auth,
+            streams: StreamSlots::new(settings.http.max_streams_per_user),
         };
         Ok(Self {
             listener,
