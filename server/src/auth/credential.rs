@@ -2,13 +2,13 @@
 //! live event stream) can ask whether it still works: signing out or revoking a token
 //! ends such a stream instead of leaving it open.
 
-use std::fmt;
+use std::{collections::HashSet, fmt};
 
 use super::Auth;
 use crate::store::{StoreError, now_plus};
 
 /// A session or token, by the SHA-256 the database keys it with (never the secret).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Credential {
     Session { hash: String },
     Token { hash: String },
@@ -26,19 +26,36 @@ impl fmt::Debug for Credential {
 }
 
 impl Auth {
-    /// Whether `credential` still signs its holder in: the session not ended, expired or
-    /// idle too long; the token neither revoked nor expired. Asks the database each time
-    /// (one indexed read, nothing written): the verified-token cache would trust a token
-    /// revoked by another process for a few more seconds, and a stream asks only when a
-    /// change woke it, such as that revocation.
-    pub async fn still_valid(&self, credential: &Credential) -> Result<bool, StoreError> {
-        match credential {
-            Credential::Session { hash } => {
-                let idle = time::Duration::try_from(self.idle).unwrap_or(time::Duration::ZERO);
-                self.store.session_valid(hash, &now_plus(-idle)).await
+    /// Which of `credentials` still sign their holders in: sessions not ended, expired or
+    /// idle too long; tokens neither revoked nor expired. Asks the database (at most one
+    /// read for sessions and one for tokens, nothing written), never the verified-token
+    /// cache, which would trust a token revoked by another process for a few more
+    /// seconds; live views ask only when a change woke them, such as that revocation.
+    pub async fn still_valid(
+        &self,
+        credentials: &[Credential],
+    ) -> Result<HashSet<Credential>, StoreError> {
+        let (mut sessions, mut tokens) = (Vec::new(), Vec::new());
+        for credential in credentials {
+            match credential {
+                Credential::Session { hash } => sessions.push(hash.as_str()),
+                Credential::Token { hash } => tokens.push(hash.as_str()),
             }
-            Credential::Token { hash } => self.store.token_valid(hash).await,
         }
+        let mut valid = HashSet::new();
+        if !sessions.is_empty() {
+            let idle = time::Duration::try_from(self.idle).unwrap_or(time::Duration::ZERO);
+            let live = self
+                .store
+                .live_sessions(&sessions, &now_plus(-idle))
+                .await?;
+            valid.extend(live.into_iter().map(|hash| Credential::Session { hash }));
+        }
+        if !tokens.is_empty() {
+            let live = self.store.live_tokens(&tokens).await?;
+            valid.extend(live.into_iter().map(|hash| Credential::Token { hash }));
+        }
+        Ok(valid)
     }
 }
 

@@ -1,14 +1,14 @@
 //! `GET /api/v1/requests/{id}/events`: a request's timeline as it happens, over
 //! Server-Sent Events.
 //!
-//! A stream does not poll. It sleeps on the process's change bus (`store::Changes`),
-//! which ticks when this process commits and when the store's watcher hears that another
-//! process did (PostgreSQL `NOTIFY`, SQLite `PRAGMA data_version`). Only then does it
-//! check that its session or token still works (signing out and revoking are commits
-//! too) and read its request's events after the last one sent. So an idle stream costs
-//! no query, and an event reaches the client as soon as its commit is known. While the
-//! watcher is down the bus cannot hear other processes, and streams look again every few
-//! seconds instead (see `Changes::changed`).
+//! A stream does not poll. It is a live view (`live.rs`): it sleeps until the process's
+//! change bus ticks (this process committed, or the store's watcher heard that another
+//! did: PostgreSQL `NOTIFY`, SQLite `PRAGMA data_version`) *and* its request moved past
+//! what it has sent, then reads the events after the last one sent. Signing out and
+//! revoking a token are commits too: the stream then ends. So an idle stream costs no
+//! query, and an event reaches the client as soon as its commit is known. While the
+//! watcher is down the bus cannot hear other processes, and views are checked every few
+//! seconds instead (see `store::Changes::changed`).
 
 use std::{collections::VecDeque, convert::Infallible, sync::Arc};
 
@@ -29,13 +29,11 @@ use super::{
     AppState,
     api::bad_query,
     error::{ApiError, ErrorBody},
+    live::{View, Wake},
     requests::request_id,
     stream_slots::StreamSlot,
 };
-use crate::{
-    auth::{Auth, Credential},
-    store::Changes,
-};
+use crate::auth::Credential;
 
 /// `?since=now`: only what happens from now on (a page that already shows the history).
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -77,15 +75,13 @@ pub async fn request_events(
         .streams
         .open(actor.user_id)
         .ok_or(ApiError::TooManyStreams(state.streams.max()))?;
-    // Subscribe before the first read: a change committed during it still wakes us.
-    let changes = state.store.data_version().subscribe();
+    // Registered before the first read: a change committed during it still wakes us.
+    let view = state.live.open(id, credential);
     // One read answers 404 for an unknown request and gives the history to send.
     let (status, events) = state.portal.request_events_after(&actor, id, after).await?;
     let mut feed = Feed {
         portal: state.portal.clone(),
-        auth: state.auth.clone(),
-        credential,
-        changes,
+        view,
         actor,
         id,
         after,
@@ -115,9 +111,7 @@ pub async fn request_events(
 /// One stream: what its client has not seen yet, and what it needs to learn more.
 struct Feed {
     portal: Arc<dyn Portal>,
-    auth: Arc<Auth>,
-    credential: Credential,
-    changes: Changes,
+    view: View,
     actor: Actor,
     id: i64,
     /// The last event id sent (or skipped with `since=now`).
@@ -138,9 +132,17 @@ impl Feed {
             if self.status.is_some_and(RequestStatus::is_final) {
                 return None;
             }
-            self.changes.changed().await;
-            if !self.still_signed_in().await || !self.refresh().await {
-                return None;
+            match self.view.next().await {
+                Wake::Read => {
+                    if !self.refresh().await {
+                        return None;
+                    }
+                }
+                Wake::End => {
+                    // The browser's reconnect then gets its 401.
+                    tracing::info!("signed out or revoked; ending the event stream");
+                    return None;
+                }
             }
         }
     }
@@ -163,22 +165,7 @@ impl Feed {
             self.pending
                 .push_back(Event::default().event("status").data(status.as_str()));
         }
-    }
-
-    /// Whether the stream's session or token still works; a stream whose credential was
-    /// signed out or revoked ends (the browser's reconnect then gets its 401).
-    async fn still_signed_in(&self) -> bool {
-        match self.auth.still_valid(&self.credential).await {
-            Ok(true) => true,
-            Ok(false) => {
-                tracing::info!(credential = ?self.credential, "signed out or revoked; ending the event stream");
-                false
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot check the stream's credential; ending it");
-                false
-            }
-        }
+        self.view.shown(status.as_str(), self.after);
     }
 
     /// Queues what changed since the last look; `false` when the stream should end (the

@@ -6,6 +6,7 @@ mod error;
 mod events;
 mod forms;
 mod health;
+mod live;
 pub mod metrics;
 pub mod openapi;
 mod requests;
@@ -44,6 +45,7 @@ use crate::{
     },
     store::Store,
 };
+pub use live::LiveViews;
 use metrics::HttpMetrics;
 pub use stream_slots::StreamSlots;
 
@@ -60,6 +62,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Live event streams open per user, capped (`http.max_streams_per_user`).
     pub streams: StreamSlots,
+    /// The open event streams, woken when their request moves.
+    pub live: LiveViews,
 }
 
 impl AppState {

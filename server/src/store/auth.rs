@@ -246,41 +246,6 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the session still works (not ended, past its end or idle since
-    /// `idle_cutoff`), without marking it used: an open event stream asks this on every
-    /// change it wakes for, and watching is not using.
-    pub async fn session_valid(
-        &self,
-        token_hash: &str,
-        idle_cutoff: &str,
-    ) -> Result<bool, StoreError> {
-        let found: Option<String> = sqlx::query_scalar(
-            "SELECT token_hash FROM sessions
-             WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
-        )
-        .bind(token_hash)
-        .bind(now())
-        .bind(idle_cutoff)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.is_some())
-    }
-
-    /// Whether the token still works (neither revoked nor expired), without recording a
-    /// use; see [`Store::session_valid`].
-    pub async fn token_valid(&self, token_hash: &str) -> Result<bool, StoreError> {
-        let found: Option<String> = sqlx::query_scalar(
-            "SELECT token_hash FROM api_tokens
-             WHERE token_hash = $1 AND revoked_at IS NULL
-               AND (expires_at IS NULL OR expires_at > $2)",
-        )
-        .bind(token_hash)
-        .bind(now())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.is_some())
-    }
-
     pub async fn create_token(
         &self,
         user: &UserRecord,
