@@ -48,8 +48,8 @@ pub struct EventsQuery {
 /// new status, `timeline` events with each new entry (claimed, applying object N of M,
 /// waiting for rollout, ready, failed with the reason). `Last-Event-ID` resumes. The
 /// stream ends once the request can change no more, and when the session or token it
-/// was opened with is signed out, revoked or expires. Each person may hold
-/// `http.max_streams_per_user` streams open at once (429 past that).
+/// was opened with is signed out or revoked (an expiry is noticed at the next change).
+/// Each person may hold `http.max_streams_per_user` streams open at once (429 past that).
 #[utoipa::path(get, path = "/requests/{id}/events", tag = "requests",
     params(("id" = i64, Path, minimum = 1, description = "Request id"), EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = String),

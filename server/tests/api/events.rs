@@ -311,6 +311,19 @@ async fn idle_streams_cost_no_queries(db: Db) {
         );
     }
 
+    // A change elsewhere costs the server a few statements for all 200 together (its own
+    // and one look at every open stream per change it hears of), not some per stream.
+    let other = submit(&app, "elsewhere").await;
+    settle(&app).await;
+    let before = app.store.connection_uses();
+    comment(&app, Persona::LeadA, other, "not for them").await;
+    settle(&app).await;
+    let used = app.store.connection_uses() - before;
+    assert!(
+        used < 40,
+        "a comment elsewhere used the database {used} times"
+    );
+
     // Idle, not dead: one comment reaches all 200.
     comment(&app, Persona::LeadA, id, "everyone sees this").await;
     join_all(
