@@ -19,6 +19,7 @@ const KEYS: &[&str] = &[
     "database_url",
     "site_root",
     "log",
+    "http",
     "auth",
     "teams",
     "clusters",
@@ -39,12 +40,30 @@ pub struct Settings {
     /// Folder holding the built site (`pkg/stargate.js`, `.wasm`, `.css`).
     pub site_root: PathBuf,
     pub log: LogSettings,
+    pub http: HttpSettings,
     pub auth: AuthSettings,
     /// Teams and the SSO groups that make their members and leads.
     pub teams: Vec<TeamSettings>,
     /// Clusters requests can target.
     pub clusters: Vec<ClusterSettings>,
     pub worker: WorkerSettings,
+}
+
+/// The web server's limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Live event streams one person may hold open at once (each tab on a request page
+    /// holds one); past it the API answers 429.
+    pub max_streams_per_user: u32,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_streams_per_user: 20,
+        }
+    }
 }
 
 /// The worker that applies approved changes.
@@ -248,6 +267,7 @@ impl Default for Settings {
             database_url: None,
             site_root: PathBuf::from("target/site"),
             log: LogSettings::default(),
+            http: HttpSettings::default(),
             auth: AuthSettings::default(),
             teams: Vec::new(),
             clusters: Vec::new(),
@@ -379,6 +399,12 @@ impl Settings {
             return Err(invalid(
                 "auth.session_max_hours",
                 "must be from 1 to 8784 (a year)",
+            ));
+        }
+        if !(1..=1000).contains(&self.http.max_streams_per_user) {
+            return Err(invalid(
+                "http.max_streams_per_user",
+                "must be from 1 to 1000",
             ));
         }
         self.validate_clusters()
@@ -536,6 +562,31 @@ mod tests {
             jail.set_env("STARGATE_LISTEN", "127.0.0.1:3000");
             let settings = Settings::load("none.toml".as_ref()).unwrap();
             assert!(settings.validate_for_serve().is_ok());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_stream_cap_has_a_default_and_refuses_zero() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STARGATE_AUTH__MODE", "dev");
+            let settings = Settings::load("none.toml".as_ref()).unwrap();
+            assert_eq!(settings.http.max_streams_per_user, 20);
+            jail.set_env("STARGATE_HTTP__MAX_STREAMS_PER_USER", "0");
+            let error = Settings::load("none.toml".as_ref())
+                .unwrap()
+                .validate_for_serve()
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("http.max_streams_per_user"), "{error}");
+            jail.set_env("STARGATE_HTTP__MAX_STREAMS_PER_USER", "many");
+            let error = Settings::load("none.toml".as_ref())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.to_lowercase().contains("max_streams_per_user"),
+                "{error}"
+            );
             Ok(())
         });
     }

@@ -13,7 +13,7 @@ use crate::{
     auth::{Auth, AuthSetupError},
     config::{ConfigError, Settings},
     demo,
-    http::{AppState, build_router, metrics::HttpMetrics},
+    http::{AppState, LiveViews, StreamSlots, build_router, metrics::HttpMetrics},
     portal::{PortalService, Replanner, RequestPolicy},
     store::{Backend, NewCluster, NewTeam, Store, StoreError},
     worker::{Worker, WorkerMetrics, listen_for_jobs},
@@ -123,6 +123,7 @@ impl Application {
             listen_for_jobs(settings.database_url(), wake.clone());
         }
         let (stop, stopping) = watch::channel(false);
+        let live = LiveViews::start(store.clone(), auth.clone(), stopping.clone());
         let state = AppState {
             stopping,
             leptos_options,
@@ -135,6 +136,8 @@ impl Application {
             store: store.clone(),
             metrics,
             auth,
+            streams: StreamSlots::new(settings.http.max_streams_per_user),
+            live,
         };
         Ok(Self {
             listener,

@@ -1,5 +1,7 @@
 //! Per request: who is asking (bearer token or session cookie), CSRF defence for browser
-//! writes, and the sign-in requirement of protected routes.
+//! writes, and the sign-in requirement of protected routes. A signed-in request carries
+//! its `Actor`, its `AuthMethod` and its `Credential` (for event streams, which end when
+//! it stops working) as extensions.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -58,9 +60,10 @@ pub async fn resolve_actor(
         .map(|(_, token)| token.trim().to_owned());
     if let Some(token) = bearer {
         match auth.from_token(&token).await {
-            Ok(Some(actor)) => {
+            Ok(Some((actor, credential))) => {
                 request.extensions_mut().insert(actor);
                 request.extensions_mut().insert(AuthMethod::Token);
+                request.extensions_mut().insert(credential);
             }
             // A valid token always works; only failures count, and only they are refused
             // once an address failed too often.
@@ -107,9 +110,10 @@ pub async fn resolve_actor(
         }
         if let Some(session) = jar.get(SESSION_COOKIE) {
             match auth.from_session(session.value()).await {
-                Ok(Some(actor)) => {
+                Ok(Some((actor, credential))) => {
                     request.extensions_mut().insert(actor);
                     request.extensions_mut().insert(AuthMethod::Session);
+                    request.extensions_mut().insert(credential);
                 }
                 // Expired, ended or forged: carry on as anonymous.
                 Ok(None) => {}

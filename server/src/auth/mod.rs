@@ -1,6 +1,7 @@
 //! Who is asking: OIDC sign-in, browser sessions, personal access tokens, development
 //! sign-in, and the roles SSO groups grant.
 
+mod credential;
 pub mod middleware;
 mod oidc;
 mod pages;
@@ -18,6 +19,7 @@ use crate::{
     config::{AuthMode, Settings},
     store::{Store, StoreError, UserRecord, now_plus},
 };
+pub use credential::Credential;
 pub use oidc::{OidcClient, OidcError};
 use rate_limit::FailureLimiter;
 use secret::{hash_secret, new_access_token, random_secret};
@@ -146,25 +148,31 @@ impl Auth {
         }
     }
 
-    pub async fn from_session(&self, session_id: &str) -> Result<Option<Actor>, StoreError> {
+    /// The session's user, and the session as a credential to check again later.
+    pub async fn from_session(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<(Actor, Credential)>, StoreError> {
         let idle_cutoff =
             now_plus(-time::Duration::try_from(self.idle).unwrap_or(time::Duration::ZERO));
         let touch_before = now_plus(time::Duration::minutes(-1));
+        let hash = hash_secret(session_id);
         let user = self
             .store
-            .session_user(&hash_secret(session_id), &idle_cutoff, &touch_before)
+            .session_user(&hash, &idle_cutoff, &touch_before)
             .await?;
-        Ok(user.map(|u| self.actor(u)))
+        Ok(user.map(|u| (self.actor(u), Credential::Session { hash })))
     }
 
-    pub async fn from_token(&self, token: &str) -> Result<Option<Actor>, StoreError> {
+    /// The token's user, and the token as a credential to check again later.
+    pub async fn from_token(&self, token: &str) -> Result<Option<(Actor, Credential)>, StoreError> {
         if !token.starts_with(secret::TOKEN_PREFIX) {
             return Ok(None);
         }
         let hash = hash_secret(token);
         let now = Instant::now();
         if let Some(actor) = self.tokens.get(&hash, now) {
-            return Ok(Some(actor));
+            return Ok(Some((actor, Credential::Token { hash })));
         }
         let Some((user, expires_at)) = self.store.token_user(&hash).await? else {
             return Ok(None);
@@ -174,9 +182,9 @@ impl Auth {
         let ttl = time::Duration::try_from(token_cache::TTL).unwrap_or(time::Duration::ZERO);
         if expires_at.is_none_or(|at| at > now_plus(ttl)) {
             self.tokens
-                .insert(hash, actor.clone(), now, now + token_cache::TTL);
+                .insert(hash.clone(), actor.clone(), now, now + token_cache::TTL);
         }
-        Ok(Some(actor))
+        Ok(Some((actor, Credential::Token { hash })))
     }
 
     /// Forgets every verified token, so a revocation holds from the next call on.

@@ -33,12 +33,19 @@ pub enum ApiError {
     Body(StatusCode, String),
     #[error("the portal could not complete this request; try again shortly")]
     Unavailable,
+    /// The caller holds as many live event streams open as one person may.
+    #[error(
+        "you have {0} live views open already (each tab on a request page holds one); \
+         close one and try again"
+    )]
+    TooManyStreams(u32),
 }
 
 /// Every API error: a stable code, a sentence for people, and the fields at fault.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `rate_limited`, ...
+    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `rate_limited`,
+    /// `too_many_streams`, ...
     error: String,
     message: String,
     fields: Vec<FieldError>,
@@ -79,6 +86,7 @@ impl ApiError {
                 &[][..],
             ),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", &[][..]),
+            Self::TooManyStreams(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams", &[][..]),
         }
     }
 }

@@ -3,12 +3,15 @@
 mod api;
 mod audit;
 mod error;
+mod events;
 mod forms;
 mod health;
+mod live;
 pub mod metrics;
 pub mod openapi;
 mod requests;
 mod security;
+mod stream_slots;
 
 use std::{sync::Arc, time::Duration};
 
@@ -42,7 +45,9 @@ use crate::{
     },
     store::Store,
 };
+pub use live::LiveViews;
 use metrics::HttpMetrics;
+pub use stream_slots::StreamSlots;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -55,6 +60,10 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<HttpMetrics>,
     pub auth: Arc<Auth>,
+    /// Live event streams open per user, capped (`http.max_streams_per_user`).
+    pub streams: StreamSlots,
+    /// The open event streams, woken when their request moves.
+    pub live: LiveViews,
 }
 
 impl AppState {
@@ -100,7 +109,7 @@ pub fn build_router(state: AppState) -> Router {
         .routes(routes!(requests::reject_request))
         .routes(routes!(requests::comment_on_request))
         .routes(routes!(requests::retry_request))
-        .routes(routes!(requests::request_events))
+        .routes(routes!(events::request_events))
         .routes(routes!(audit::audit_log))
         .layer(DefaultBodyLimit::max(requests::MAX_BODY_BYTES))
         .split_for_parts();

@@ -1,5 +1,6 @@
-//! REST API v1 for requests: submit, list, read, manifests, cancel. Handlers parse, call
-//! the portal and map errors; authorization lives in the portal.
+//! REST API v1 for requests: submit, list, read, manifests, cancel, review, comment,
+//! retry (the live timeline is `events.rs`). Handlers parse, call the portal and map
+//! errors; authorization lives in the portal.
 
 use axum::{
     Extension, Json,
@@ -9,19 +10,14 @@ use axum::{
         rejection::{BytesRejection, JsonRejection, QueryRejection},
     },
     http::{HeaderMap, StatusCode, header},
-    response::{
-        IntoResponse,
-        sse::{Event, KeepAlive, Sse},
-    },
+    response::IntoResponse,
 };
 use domain::{
     Actor, FieldError, FieldErrors, Page, Review,
     request::{
-        RequestDetail, RequestEvent, RequestQuery, RequestSummary, change::PreparedChange,
-        view::RawRequestQuery,
+        RequestDetail, RequestQuery, RequestSummary, change::PreparedChange, view::RawRequestQuery,
     },
 };
-use futures::StreamExt;
 use serde_json::Value;
 
 use super::{
@@ -59,7 +55,7 @@ pub struct NewRequestBody {
 }
 
 /// The request id from the path; anything that is not an id names no request.
-fn request_id(raw: &str) -> Result<i64, ApiError> {
+pub(super) fn request_id(raw: &str) -> Result<i64, ApiError> {
     Some(raw)
         .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|r| r.parse::<i64>().ok())
@@ -349,121 +345,4 @@ pub async fn retry_request(
     Ok(Json(
         state.portal.retry_request(&actor, request_id(&id)?).await?,
     ))
-}
-
-/// What a live view has not seen yet.
-struct Feed {
-    portal: std::sync::Arc<dyn domain::Portal>,
-    actor: Actor,
-    id: i64,
-    after: i64,
-    status: Option<domain::request::RequestStatus>,
-    pending: std::collections::VecDeque<Event>,
-}
-
-impl Feed {
-    /// Queues events and a changed status.
-    fn push(&mut self, status: domain::request::RequestStatus, events: Vec<RequestEvent>) {
-        for event in events {
-            self.after = event.id;
-            if let Ok(data) = serde_json::to_string(&event) {
-                self.pending.push_back(
-                    Event::default()
-                        .event("timeline")
-                        .id(event.id.to_string())
-                        .data(data),
-                );
-            }
-        }
-        if self.status != Some(status) {
-            self.status = Some(status);
-            self.pending
-                .push_back(Event::default().event("status").data(status.as_str()));
-        }
-    }
-
-    /// Queues what changed since the last look; `false` when the stream should end.
-    async fn refresh(&mut self) -> bool {
-        match self
-            .portal
-            .request_events_after(&self.actor, self.id, self.after)
-            .await
-        {
-            Ok((status, events)) => {
-                self.push(status, events);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-}
-
-/// `?since=now`: only what happens from now on (a page that already shows the history).
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EventsQuery {
-    /// `now` to skip the history.
-    #[param(pattern = "^(now)?$")]
-    since: Option<String>,
-}
-
-/// The request's timeline as it happens (Server-Sent Events): `status` events with the
-/// new status, `timeline` events with each new entry (claimed, applying object N of M,
-/// waiting for rollout, ready, failed with the reason). `Last-Event-ID` resumes. The
-/// stream ends once the request can change no more.
-#[utoipa::path(get, path = "/requests/{id}/events", tag = "requests",
-    params(("id" = i64, Path, minimum = 1, description = "Request id"), EventsQuery),
-    responses((status = 200, content_type = "text/event-stream", body = String),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
-pub async fn request_events(
-    State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
-    query: Result<Query<EventsQuery>, QueryRejection>,
-    headers: HeaderMap,
-) -> Result<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
-    let id = request_id(&id)?;
-    let Query(query) = query.map_err(bad_query)?;
-    let after = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(0);
-    // One read answers 404 for an unknown request and gives the history to send.
-    let (status, events) = state.portal.request_events_after(&actor, id, after).await?;
-    let mut feed = Feed {
-        portal: state.portal.clone(),
-        actor,
-        id,
-        after,
-        status: None,
-        pending: std::collections::VecDeque::new(),
-    };
-    if query.since.as_deref() == Some("now") {
-        // The page already shows the history: start after it.
-        feed.after = events.last().map_or(after, |e| e.id);
-        feed.push(status, Vec::new());
-    } else {
-        feed.push(status, events);
-    }
-    let stream = futures::stream::unfold(feed, |mut feed| async move {
-        loop {
-            if let Some(event) = feed.pending.pop_front() {
-                return Some((Ok(event), feed));
-            }
-            if feed.status.is_some_and(|s| s.is_final()) {
-                return None;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            if !feed.refresh().await {
-                return None;
-            }
-        }
-    });
-    let mut stopping = state.stopping.clone();
-    let stream = stream.take_until(async move {
-        let _ = stopping.wait_for(|stopping| *stopping).await;
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -240,6 +240,9 @@ impl Store {
             .bind(token_hash)
             .execute(&self.pool)
             .await?;
+        // A signed-out session's open event streams end at the next change they see:
+        // this is one (a single statement needs no transaction to be announced).
+        self.version.bump();
         Ok(())
     }
 

@@ -7,6 +7,10 @@
 //! polled on a connection of its own, moves whenever another connection commits. Until the
 //! watcher runs, and whenever it has lost its connection, the version is not *live* and
 //! readers must go to the database.
+//!
+//! The same version is the process's change bus: [`DataVersion::subscribe`] gives a
+//! [`Changes`] that live views (a request's event stream) sleep on instead of polling the
+//! database, so a view with nothing happening costs no query at all.
 
 use std::{
     ops::{Deref, DerefMut},
@@ -18,6 +22,7 @@ use std::{
 };
 
 use sqlx::{Any, AnyConnection, Transaction};
+use tokio::sync::watch;
 
 use super::{Backend, Store, StoreError};
 
@@ -28,6 +33,10 @@ const CATALOG_CHANNEL: &str = "stargate_catalog";
 const SQLITE_POLL: Duration = Duration::from_millis(100);
 /// Pause before reconnecting a watcher that lost its connection.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+/// While the watcher is not live, a change by another process moves nothing here, so a
+/// subscriber looks again this often anyway: slow enough to cost little while PostgreSQL
+/// restarts, quick enough that a live view still shows progress.
+const BLIND_RECHECK: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Default)]
 pub struct DataVersion(Arc<VersionState>);
@@ -36,6 +45,10 @@ pub struct DataVersion(Arc<VersionState>);
 struct VersionState {
     version: AtomicU64,
     live: AtomicBool,
+    /// Ticks after every move of `version` (and of `live`): what subscribers wait on. The
+    /// value itself means nothing; a watch channel only remembers that a tick happened
+    /// since a receiver last looked, so a burst of commits wakes a sleeper once.
+    ticks: watch::Sender<()>,
 }
 
 impl DataVersion {
@@ -49,12 +62,53 @@ impl DataVersion {
 
     pub(crate) fn bump(&self) {
         self.0.version.fetch_add(1, Ordering::Release);
+        self.0.ticks.send_replace(());
     }
 
     pub(crate) fn set_live(&self, live: bool) {
         // Whatever was read before going live (or while blind) is from an older version.
-        self.bump();
+        self.0.version.fetch_add(1, Ordering::Release);
         self.0.live.store(live, Ordering::Release);
+        // Only now: a subscriber woken by this tick must see the new `live`, or it could
+        // go back to sleep without its safety net while the watcher is down.
+        self.0.ticks.send_replace(());
+    }
+
+    /// A subscription to changes from now on: call it *before* reading what the
+    /// subscriber shows, so a change committed during that read still wakes it.
+    pub fn subscribe(&self) -> Changes {
+        Changes {
+            version: self.clone(),
+            ticks: self.0.ticks.subscribe(),
+            blind_recheck: BLIND_RECHECK,
+        }
+    }
+}
+
+/// One subscriber's view of the change bus.
+pub struct Changes {
+    version: DataVersion,
+    ticks: watch::Receiver<()>,
+    blind_recheck: Duration,
+}
+
+impl Changes {
+    /// Returns once the data may have changed since the last return (or since
+    /// [`DataVersion::subscribe`]): at once when something committed meanwhile. While
+    /// the watcher is live this waits as long as nothing changes, with no timer at all;
+    /// while it is not, it returns after a few seconds regardless, because changes made
+    /// by other processes would go unannounced.
+    pub async fn changed(&mut self) {
+        if self.version.current().is_some() {
+            // The sender lives as long as `self.version` does, so this cannot fail; if it
+            // somehow did, fall back to looking now and then rather than spinning.
+            if self.ticks.changed().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(self.blind_recheck).await;
+        } else {
+            let _ = tokio::time::timeout(self.blind_recheck, self.ticks.changed()).await;
+        }
     }
 }
 
@@ -165,6 +219,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::*;
 
     #[test]
@@ -175,6 +231,40 @@ mod tests {
         let live = version.current().expect("live");
         version.bump();
         assert_eq!(version.current(), Some(live + 1));
+    }
+
+    /// Polls `changed()` once: whether it is ready now.
+    fn ready(changes: &mut Changes) -> bool {
+        let waker = std::task::Waker::noop();
+        let mut context = std::task::Context::from_waker(waker);
+        let future = std::pin::pin!(changes.changed());
+        future.poll(&mut context).is_ready()
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_sleeps_until_a_commit_then_wakes_once_for_a_burst() {
+        let version = DataVersion::default();
+        version.set_live(true);
+        let mut changes = version.subscribe();
+        assert!(!ready(&mut changes), "nothing changed since subscribing");
+        version.bump();
+        version.bump();
+        assert!(ready(&mut changes), "a change wakes it");
+        assert!(!ready(&mut changes), "two commits, one wake-up");
+    }
+
+    #[tokio::test]
+    async fn losing_the_watcher_wakes_subscribers_and_they_recheck_while_blind() {
+        let version = DataVersion::default();
+        version.set_live(true);
+        let mut changes = version.subscribe();
+        changes.blind_recheck = Duration::from_millis(10);
+        version.set_live(false);
+        assert!(ready(&mut changes), "going blind is a change");
+        // Nothing moves while blind, yet the subscriber looks again.
+        tokio::time::timeout(Duration::from_secs(10), changes.changed())
+            .await
+            .expect("a blind subscriber rechecks on its own");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod changes;
 mod error;
 mod jobs;
 mod lifecycle;
+mod live;
 mod objects;
 mod outcomes;
 mod requests;
@@ -18,7 +19,14 @@ mod reviews;
 mod service_detail;
 mod snapshot;
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use sqlx::{
     AnyPool, ConnectOptions, Executor,
@@ -29,10 +37,11 @@ use sqlx::{
 pub use applied::AppliedObjects;
 pub use auth::{AuthTable, LoginFlow, TokenRecord, UserRecord};
 pub use catalog::{NewService, NewTeam};
-pub use changes::DataVersion;
+pub use changes::{Changes, DataVersion};
 pub use error::StoreError;
 pub use jobs::ClaimedJob;
 pub use lifecycle::CheckedStep;
+pub use live::TimelinePosition;
 pub use objects::{NewCertificate, NewCluster, NewHost};
 pub use outcomes::{JobRequest, JobStep};
 pub use requests::{PendingRequest, RequestRecord, subject as request_subject};
@@ -64,6 +73,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     version: DataVersion,
+    /// Pooled connections handed back after use (see [`Store::connection_uses`]).
+    uses: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -78,6 +89,8 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)
             .map_err(StoreError::Connect)?
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(200));
+        let uses = Arc::new(AtomicU64::new(0));
+        let counted = uses.clone();
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 // SQLite serialises writers anyway; a few readers are plenty.
@@ -98,6 +111,10 @@ impl Store {
                     Ok(())
                 })
             })
+            .after_release(move |_conn, _meta| {
+                counted.fetch_add(1, Ordering::Relaxed);
+                Box::pin(async { Ok(true) })
+            })
             .connect_with(options)
             .await
             .map_err(StoreError::Connect)?;
@@ -105,6 +122,7 @@ impl Store {
             pool,
             backend,
             version: DataVersion::default(),
+            uses,
         })
     }
 
@@ -126,6 +144,15 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How many times a pooled connection came back from use: a statement outside a
+    /// transaction counts one, a transaction one. Every query of the store goes through
+    /// the pool (only the change watcher keeps a connection of its own), so a count that
+    /// stands still means the process asks the database nothing; tests use it to show
+    /// that idle live views cost no query.
+    pub fn connection_uses(&self) -> u64 {
+        self.uses.load(Ordering::Relaxed)
     }
 
     /// Answers when the database does, within a short deadline.

@@ -13,6 +13,7 @@ mod catalog_api;
 mod catalog_changes;
 mod catalog_objects;
 mod cli;
+mod events;
 mod forms;
 mod health;
 mod openapi;

@@ -15,10 +15,7 @@ use domain::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::A,
-    hooks::{use_navigate, use_query_map},
-};
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::{
     api::{PreviewRequest, SubmitRequest, current_user, list_clusters},
@@ -158,10 +155,12 @@ pub fn NewRequestPage() -> impl IntoView {
 
     let session = Resource::new(|| (), |_| current_user());
     let clusters = Resource::new(|| (), |_| list_clusters());
+    // Plain links (the router still navigates them in place): `<A>` marks every tab
+    // current, since it compares the path and all three share it.
     let tab = move |kind: RequestKind, label: &'static str| {
         view! {
-            <A href=format!("/requests/new?kind={kind}") attr:class="tab"
-               attr:aria-current=move || (form.kind.get() == kind).then_some("page")>{label}</A>
+            <a href=format!("/requests/new?kind={kind}") class="tab"
+               aria-current=move || (form.kind.get() == kind).then_some("page")>{label}</a>
         }
     };
 
