@@ -181,6 +181,47 @@ impl From<ImageRef> for String {
     }
 }
 
+/// Longest ingress path accepted.
+pub const MAX_INGRESS_PATH: usize = 256;
+
+/// An ingress path: `/`, or `/` segments of RFC 3986 unreserved characters (letters, digits,
+/// `-` `.` `_` `~`), a trailing `/` allowed. Nothing else reaches the controller's config:
+/// ingress-nginx turned `{ } ; $ " '` in paths into configuration (CVE-2021-25745,
+/// CVE-2022-4886).
+pub fn parse_ingress_path(path: &str, value: &str) -> Result<String, FieldError> {
+    let refuse = |why: String| Err(FieldError::new(path, why));
+    if value.len() > MAX_INGRESS_PATH {
+        return refuse(format!(
+            "must be at most {MAX_INGRESS_PATH} characters (got {})",
+            value.len()
+        ));
+    }
+    let Some(rest) = value.strip_prefix('/') else {
+        return refuse("must start with '/'".into());
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() {
+        return Ok(value.to_owned());
+    }
+    for segment in rest.split('/') {
+        if segment.is_empty() {
+            return refuse("must not hold an empty segment ('//')".into());
+        }
+        if segment == "." || segment == ".." {
+            return refuse(format!("must not hold a '{segment}' segment"));
+        }
+        if let Some(bad) = segment
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')))
+        {
+            return refuse(format!(
+                "may hold only letters, digits, '-', '.', '_' and '~' between slashes (found {bad:?})"
+            ));
+        }
+    }
+    Ok(value.to_owned())
+}
+
 /// A TCP port, 1–65535.
 pub fn parse_port(path: &str, value: i64) -> Result<u16, FieldError> {
     u16::try_from(value)
@@ -278,6 +319,38 @@ pub fn parse_env_value(path: &str, value: &str) -> Result<String, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ingress_paths_keep_to_a_safe_grammar() {
+        for ok in ["/", "/api", "/api/", "/payments.v1", "/a-b/c_d/~e/1.2"] {
+            assert_eq!(parse_ingress_path("spec.path", ok).as_deref(), Ok(ok));
+        }
+        // The inputs behind ingress-nginx CVE-2021-25745 and CVE-2022-4886, and friends.
+        let refused = [
+            ("api", "start with '/'"),
+            ("/a;b", "';'"),
+            ("/{x}", "'{'"),
+            ("/$host", "'$'"),
+            ("/a\"b", "'\"'"),
+            ("/it's", "'\\''"),
+            ("/a b", "' '"),
+            ("/a//b", "empty segment"),
+            ("/../etc", "'..'"),
+            ("/a%2Fb", "'%'"),
+        ];
+        for (value, why) in refused {
+            let error = parse_ingress_path("spec.path", value).unwrap_err();
+            assert_eq!(error.path, "spec.path");
+            assert!(error.message.contains(why), "{value}: {}", error.message);
+        }
+        let long = format!("/{}", "a".repeat(MAX_INGRESS_PATH));
+        assert!(
+            parse_ingress_path("spec.path", &long)
+                .unwrap_err()
+                .message
+                .contains("at most 256")
+        );
+    }
 
     #[test]
     fn hostnames() {

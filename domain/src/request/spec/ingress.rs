@@ -7,7 +7,7 @@ use super::{AlbScheme, AlbTargetType, IngressClass, Protocol, Tls};
 use crate::{
     FieldError, FieldErrors, ServiceName,
     request::{
-        fields::{Hostname, parse_port},
+        fields::{Hostname, parse_ingress_path, parse_port},
         reader::{SpecReader, choice},
     },
 };
@@ -79,17 +79,11 @@ impl IngressSpec {
             r.check(parse_port(&path, v))
         });
         let path_value = r.optional_string("path").unwrap_or("/").to_owned();
-        if !path_value.starts_with('/')
-            || path_value
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
-        {
+        let path_value = {
             let path = r.path("path");
-            r.check::<()>(Err(FieldError::new(
-                path,
-                "must start with '/' and hold no spaces",
-            )));
-        }
+            r.check(parse_ingress_path(&path, &path_value))
+                .unwrap_or(path_value)
+        };
         let class = r.string("class").and_then(|v| {
             let path = r.path("class");
             r.check(choice(
