@@ -198,6 +198,9 @@ pub struct TeamSettings {
     /// DNS domains the team's ingress hosts must sit under.
     #[serde(default)]
     pub allowed_domains: Vec<String>,
+    /// cert-manager ClusterIssuers the team's certificates may use; empty: any.
+    #[serde(default)]
+    pub allowed_issuers: Vec<String>,
     #[serde(default = "one")]
     pub required_approvals: u32,
 }
@@ -293,6 +296,20 @@ pub enum ConfigError {
     Value { key: &'static str, message: String },
 }
 
+/// Whether `url` names this machine (127.0.0.0/8, ::1 or `localhost`).
+fn loopback_url(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    url.host_str().is_some_and(|host| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
 fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Value {
         key,
@@ -354,6 +371,14 @@ impl Settings {
                     self.listen
                 ),
             )),
+            AuthMode::Dev if !loopback_url(&self.public_url()) => Err(invalid(
+                "auth.mode",
+                format!(
+                    "\"dev\" sign-in lets anyone act as any user, so it only runs where the \
+                     public URL is loopback too; public_url is {}",
+                    self.public_url()
+                ),
+            )),
             AuthMode::Dev => Ok(()),
             AuthMode::Oidc => {
                 let oidc = &self.auth.oidc;
@@ -384,10 +409,7 @@ impl Settings {
                 Ok(())
             }
         }?;
-        for team in &self.teams {
-            domain::TeamName::parse("teams.name", &team.name)
-                .map_err(|e| invalid("teams.name", e.to_string()))?;
-        }
+        self.validate_teams()?;
         let auth = &self.auth;
         if !(1..=7 * 24 * 60).contains(&auth.session_idle_minutes) {
             return Err(invalid(
@@ -411,6 +433,29 @@ impl Settings {
     }
 
     /// The clusters and worker settings, as `stargate worker` needs them too.
+    /// Team names and namespaces are DNS labels, and no two teams share a namespace (one
+    /// team's requests would otherwise change the other's objects).
+    pub fn validate_teams(&self) -> Result<(), ConfigError> {
+        let mut namespaces = std::collections::HashMap::new();
+        for team in &self.teams {
+            domain::TeamName::parse("teams.name", &team.name)
+                .map_err(|e| invalid("teams.name", e.to_string()))?;
+            let namespace = team.namespace();
+            domain::names::check_dns_label(&namespace)
+                .map_err(|e| invalid("teams.namespace", e))?;
+            if let Some(other) = namespaces.insert(namespace.clone(), team.name.clone()) {
+                return Err(invalid(
+                    "teams.namespace",
+                    format!(
+                        "teams {other} and {} both use namespace {namespace}; each team needs its own",
+                        team.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A `stargate worker` checks each request against its team's rules again before
     /// applying it, so it needs the teams `stargate serve` has (the same config file).
     pub fn validate_for_worker(&self) -> Result<(), ConfigError> {
@@ -562,6 +607,53 @@ mod tests {
             jail.set_env("STARGATE_LISTEN", "127.0.0.1:3000");
             let settings = Settings::load("none.toml".as_ref()).unwrap();
             assert!(settings.validate_for_serve().is_ok());
+
+            // Behind a proxy that publishes it: the public URL must be loopback too.
+            jail.set_env("STARGATE_PUBLIC_URL", "https://portal.example.com");
+            let error = Settings::load("none.toml".as_ref())
+                .unwrap()
+                .validate_for_serve()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("public_url is https://portal.example.com"),
+                "{error}"
+            );
+            for local in [
+                "http://localhost:3000",
+                "http://[::1]:3000",
+                "http://127.0.0.2",
+            ] {
+                jail.set_env("STARGATE_PUBLIC_URL", local);
+                let settings = Settings::load("none.toml".as_ref()).unwrap();
+                assert!(settings.validate_for_serve().is_ok(), "{local}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn teams_need_namespaces_of_their_own() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "stargate.toml",
+                r#"
+                [[teams]]
+                name = "payments"
+                [[teams]]
+                name = "billing"
+                namespace = "payments"
+                "#,
+            )?;
+            let error = Settings::load("stargate.toml".as_ref())
+                .unwrap()
+                .validate_teams()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("teams.namespace") && error.contains("payments and billing"),
+                "{error}"
+            );
             Ok(())
         });
     }

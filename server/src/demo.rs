@@ -90,6 +90,8 @@ pub fn apply_demo_settings(settings: &mut Settings) {
             member_groups: vec![name.into()],
             lead_groups: vec![format!("{name}-leads")],
             allowed_domains: vec![format!("{name}.example.com")],
+            // Let's Encrypt over HTTP-01 and, for wildcards, DNS-01.
+            allowed_issuers: vec!["letsencrypt-prod".into(), "letsencrypt-dns01".into()],
             required_approvals: 1,
         })
         .collect();

@@ -85,7 +85,7 @@ impl Replanner {
         }
         let snapshot = self
             .store
-            .catalog_snapshot(&request, team.allowed_domains.clone(), Some(summary.id))
+            .catalog_snapshot(&request, team.rules(), Some(summary.id))
             .await?;
         let ctx = RenderContext {
             team: request.team.clone(),

@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::{PortalService, unavailable, user_of};
 use crate::{
     config::Settings,
-    store::{AppliedObjects, RequestRecord, StoreError},
+    store::{AppliedObjects, RequestRecord, StoreError, TeamRules},
 };
 
 /// What configuration says about a team's requests.
@@ -26,7 +26,18 @@ use crate::{
 pub struct TeamPolicy {
     pub namespace: String,
     pub allowed_domains: Vec<String>,
+    pub allowed_issuers: Vec<String>,
     pub required_approvals: u32,
+}
+
+impl TeamPolicy {
+    /// What the rules read of the team's configuration.
+    pub fn rules(&self) -> TeamRules {
+        TeamRules {
+            allowed_domains: self.allowed_domains.clone(),
+            allowed_issuers: self.allowed_issuers.clone(),
+        }
+    }
 }
 
 /// Teams and clusters requests may name, from configuration.
@@ -49,6 +60,7 @@ impl RequestPolicy {
                     TeamPolicy {
                         namespace: t.namespace(),
                         allowed_domains: t.allowed_domains.clone(),
+                        allowed_issuers: t.allowed_issuers.clone(),
                         required_approvals: t.required_approvals,
                     },
                 ))
@@ -110,7 +122,7 @@ impl PortalService {
         }
         let snapshot = self
             .store
-            .catalog_snapshot(&request, policy.allowed_domains.clone(), None)
+            .catalog_snapshot(&request, policy.rules(), None)
             .await
             .map_err(unavailable)?;
         let ctx = RenderContext {

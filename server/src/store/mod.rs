@@ -46,6 +46,7 @@ pub use objects::{NewCertificate, NewCluster, NewHost};
 pub use outcomes::{JobRequest, JobStep};
 pub use requests::{PendingRequest, RequestRecord, subject as request_subject};
 pub use reviews::{ApprovalRecord, StepRecord};
+pub use snapshot::TeamRules;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

@@ -15,6 +15,14 @@ use sqlx::{Row, any::AnyRow};
 
 use super::{Store, StoreError, error::corrupt, requests::json};
 
+/// What configuration says a team's requests may use.
+#[derive(Debug, Clone, Default)]
+pub struct TeamRules {
+    pub allowed_domains: Vec<String>,
+    /// Empty: any ClusterIssuer.
+    pub allowed_issuers: Vec<String>,
+}
+
 fn service_facts(row: &AnyRow) -> Result<ServiceFacts, StoreError> {
     let port: i64 = row.try_get("port")?;
     let protocol: String = row.try_get("protocol")?;
@@ -30,18 +38,19 @@ fn service_facts(row: &AnyRow) -> Result<ServiceFacts, StoreError> {
 }
 
 impl Store {
-    /// The part of the catalog the rules read for `request`. Allowed domains come from
-    /// configuration, not from the database. `stored` is the request's own id when it is
+    /// The part of the catalog the rules read for `request`. The team's rules (allowed
+    /// domains and issuers) come from configuration, not from the database. `stored` is the request's own id when it is
     /// checked again (its own hold on a host does not count against it).
     pub async fn catalog_snapshot(
         &self,
         request: &NewRequest,
-        allowed_domains: Vec<String>,
+        rules: TeamRules,
         stored: Option<i64>,
     ) -> Result<CatalogSnapshot, StoreError> {
         let team = &request.team;
         let mut snapshot = CatalogSnapshot {
-            allowed_domains: vec![(team.clone(), allowed_domains)],
+            allowed_domains: vec![(team.clone(), rules.allowed_domains)],
+            allowed_issuers: vec![(team.clone(), rules.allowed_issuers)],
             ..CatalogSnapshot::default()
         };
         let (service, host) = match &request.spec {

@@ -870,6 +870,27 @@ fn invalid_submissions() -> Vec<(&'static str, Value, &'static str)> {
             "spec.path",
         ),
         (
+            "issuer the team may not use",
+            with_spec(certificate(), json!({"issuer": "selfsigned"})),
+            "spec.issuer",
+        ),
+        // The input class behind ingress-nginx CVE-2021-25745 and CVE-2022-4886.
+        (
+            "path with nginx configuration",
+            with_spec(ingress(), json!({"path": "/x;}location ~* /{alias /etc/;"})),
+            "spec.path",
+        ),
+        (
+            "path with a variable",
+            with_spec(ingress(), json!({"path": "/$host"})),
+            "spec.path",
+        ),
+        (
+            "path too long",
+            with_spec(ingress(), json!({"path": format!("/{}", "a".repeat(300))})),
+            "spec.path",
+        ),
+        (
             "no class",
             with_spec(ingress(), json!({"class": null})),
             "spec.class",

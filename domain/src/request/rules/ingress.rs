@@ -163,6 +163,9 @@ mod tests {
         fn allowed_domains(&self, t: &TeamName) -> Vec<String> {
             vec![format!("{}.example.com", t.as_str())]
         }
+        fn allowed_issuers(&self, _: &TeamName) -> Vec<String> {
+            Vec::new()
+        }
         fn certificate_for(&self, _: &TeamName, host: &Hostname) -> Option<String> {
             (host.as_str() == "secure.payments.example.com").then(|| "secure".to_owned())
         }

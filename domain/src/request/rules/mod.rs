@@ -35,6 +35,8 @@ pub trait CatalogView {
     fn service(&self, team: &TeamName, name: &ServiceName) -> Option<ServiceFacts>;
     /// DNS domains the team's hosts must sit under.
     fn allowed_domains(&self, team: &TeamName) -> Vec<String>;
+    /// cert-manager ClusterIssuers the team may use; empty when any may be used.
+    fn allowed_issuers(&self, team: &TeamName) -> Vec<String>;
     /// The name of a certificate of the team that covers `host`, if any: an nginx Ingress
     /// serves the secret that Certificate writes.
     fn certificate_for(&self, team: &TeamName, host: &Hostname) -> Option<String>;
@@ -58,6 +60,8 @@ pub struct CatalogSnapshot {
     pub host_requests: Vec<HostRequest>,
     pub services: Vec<(TeamName, ServiceName, ServiceFacts)>,
     pub allowed_domains: Vec<(TeamName, Vec<String>)>,
+    /// ClusterIssuers each team may use (none listed: any).
+    pub allowed_issuers: Vec<(TeamName, Vec<String>)>,
     /// `(team, certificate name, dns names)` of certificates.
     pub certificates: Vec<(TeamName, String, Vec<Hostname>)>,
 }
@@ -86,6 +90,14 @@ impl CatalogView for CatalogSnapshot {
             .iter()
             .find(|(t, _)| t == team)
             .map(|(_, domains)| domains.clone())
+            .unwrap_or_default()
+    }
+
+    fn allowed_issuers(&self, team: &TeamName) -> Vec<String> {
+        self.allowed_issuers
+            .iter()
+            .find(|(t, _)| t == team)
+            .map(|(_, issuers)| issuers.clone())
             .unwrap_or_default()
     }
 
