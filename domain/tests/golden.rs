@@ -105,6 +105,19 @@ fn cases() -> Vec<(&'static str, Vec<Object>)> {
             ),
         ),
         (
+            "service_secret_references",
+            change(
+                "service",
+                json!({"name": "payouts", "image": "ghcr.io/acme/payouts:2.3.5", "port": 8080,
+                "env": {
+                    "LOG_LEVEL": "info",
+                    "DB_PASSWORD": {"secret": "payouts-db", "key": "password"},
+                    "STRIPE_KEY": {"external": {"store": "vault", "key": "payments/stripe", "property": "secret_key"}},
+                    "WEBHOOK_SECRET": {"external": {"store": "vault", "key": "payments/webhooks"}}
+                }}),
+            ),
+        ),
+        (
             "ingress_nginx_http",
             change(
                 "ingress",

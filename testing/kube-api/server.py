@@ -61,6 +61,7 @@ RESOURCES = [
     Resource("deployments", "apps", "v1", "Deployment", True, ("deploy",)),
     Resource("ingresses", "networking.k8s.io", "v1", "Ingress", True, ("ing",)),
     Resource("certificates", "cert-manager.io", "v1", "Certificate", True, ("cert", "certs")),
+    Resource("externalsecrets", "external-secrets.io", "v1", "ExternalSecret", True, ("es",)),
 ]
 BY_GV_PLURAL = {(r.group, r.version, r.plural): r for r in RESOURCES}
 NAMESPACES = BY_GV_PLURAL[("", "v1", "namespaces")]

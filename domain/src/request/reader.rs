@@ -112,25 +112,16 @@ impl<'a> SpecReader<'a> {
         }
     }
 
-    /// An object of string values (`null` or absent: empty).
-    pub fn string_map(&mut self, key: &'static str) -> Vec<(String, &'a str, &'a str)> {
+    /// An object's entries as `(path, key, value)`, values of any type (absent: none).
+    pub fn value_map(&mut self, key: &'static str) -> Vec<(String, &'a str, &'a Value)> {
         match self.get(key) {
             None => Vec::new(),
             Some(Value::Object(map)) => map
                 .iter()
-                .filter_map(|(k, v)| match v {
-                    Value::String(s) => {
-                        Some((format!("{}.{k}", self.path(key)), k.as_str(), s.as_str()))
-                    }
-                    _ => {
-                        let path = format!("{}.{k}", self.path(key));
-                        self.errors.push(FieldError::new(path, "must be a string"));
-                        None
-                    }
-                })
+                .map(|(k, v)| (format!("{}.{k}", self.path(key)), k.as_str(), v))
                 .collect(),
             Some(_) => {
-                self.wrong_type(key, "an object of strings");
+                self.wrong_type(key, "an object");
                 Vec::new()
             }
         }

@@ -8,9 +8,9 @@ use k8s_openapi::{
     api::{
         apps::v1::{Deployment, DeploymentSpec},
         core::v1::{
-            Container, ContainerPort, EnvVar, Namespace, PodSpec, PodTemplateSpec, Probe,
-            ResourceRequirements, Service, ServicePort, ServiceSpec as K8sServiceSpec,
-            TCPSocketAction,
+            Container, ContainerPort, EnvVar, EnvVarSource, Namespace, PodSpec, PodTemplateSpec,
+            Probe, ResourceRequirements, SecretKeySelector, Service, ServicePort,
+            ServiceSpec as K8sServiceSpec, TCPSocketAction,
         },
         networking::v1::{
             HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
@@ -26,8 +26,8 @@ use k8s_openapi::{
 use serde::Serialize;
 
 use super::{
-    AlbScheme, AlbTargetType, CertificateSpec, IngressClass, IngressSpec, Protocol, ServiceSpec,
-    Tls,
+    AlbScheme, AlbTargetType, CertificateSpec, EnvValue, ExternalRef, IngressClass, IngressSpec,
+    Protocol, ServiceSpec, Tls,
 };
 use crate::{ServiceName, TeamName};
 
@@ -89,6 +89,58 @@ pub struct IssuerRef {
     pub group: &'static str,
 }
 
+/// external-secrets.io's `ExternalSecret` (v1), the fields we set: one per service with
+/// external environment values, writing the Secret its container reads them from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalSecret {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: ExternalSecretSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalSecretSpec {
+    pub refresh_interval: &'static str,
+    pub secret_store_ref: SecretStoreRef,
+    pub target: ExternalSecretTarget,
+    pub data: Vec<ExternalSecretData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SecretStoreRef {
+    pub name: String,
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalSecretTarget {
+    pub name: String,
+    pub creation_policy: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalSecretData {
+    pub secret_key: String,
+    pub remote_ref: RemoteRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemoteRef {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+}
+
+/// The Secret a service's ExternalSecret writes (and its container reads).
+pub fn external_env_secret_name(service: &str) -> String {
+    format!("{service}-env")
+}
+
 /// One rendered object.
 #[derive(Debug, Clone, PartialEq)]
 /// Boxed: the typed objects are large and of very different sizes.
@@ -98,6 +150,7 @@ pub enum Object {
     Service(Box<Service>),
     Ingress(Box<Ingress>),
     Certificate(Box<CertManagerCertificate>),
+    ExternalSecret(Box<ExternalSecret>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +165,7 @@ impl Object {
             Self::Service(_) => "Service",
             Self::Ingress(_) => "Ingress",
             Self::Certificate(_) => "Certificate",
+            Self::ExternalSecret(_) => "ExternalSecret",
         }
     }
 
@@ -122,6 +176,7 @@ impl Object {
             Self::Service(o) => &o.metadata,
             Self::Ingress(o) => &o.metadata,
             Self::Certificate(o) => &o.metadata,
+            Self::ExternalSecret(o) => &o.metadata,
         }
     }
 
@@ -144,6 +199,7 @@ impl Object {
             Self::Service(o) => serde_json::to_value(o),
             Self::Ingress(o) => serde_json::to_value(o),
             Self::Certificate(o) => serde_json::to_value(o),
+            Self::ExternalSecret(o) => serde_json::to_value(o),
         };
         value.map_err(|e| RenderError(e.to_string()))
     }
@@ -155,6 +211,7 @@ impl Object {
             Self::Service(o) => serde_norway::to_string(o),
             Self::Ingress(o) => serde_norway::to_string(o),
             Self::Certificate(o) => serde_norway::to_string(o),
+            Self::ExternalSecret(o) => serde_norway::to_string(o),
         };
         result.map_err(|e| RenderError(e.to_string()))
     }
@@ -225,16 +282,8 @@ pub fn render_service(
             container_port: i32::from(spec.port),
             ..ContainerPort::default()
         }]),
-        env: (!spec.env.is_empty()).then(|| {
-            spec.env
-                .iter()
-                .map(|(k, v)| EnvVar {
-                    name: k.clone(),
-                    value: Some(v.clone()),
-                    ..EnvVar::default()
-                })
-                .collect()
-        }),
+        env: (!spec.env.is_empty())
+            .then(|| spec.env.iter().map(|(k, v)| env_var(name, k, v)).collect()),
         resources: Some(ResourceRequirements {
             requests: Some(resources.clone()),
             limits: Some(BTreeMap::from([(
@@ -282,11 +331,79 @@ pub fn render_service(
         ..Deployment::default()
     };
     let service = service_object(ctx, name, spec.port, spec.protocol, service_type);
-    vec![
-        render_namespace(ctx),
-        Object::Deployment(Box::new(deployment)),
-        Object::Service(Box::new(service)),
-    ]
+    let mut objects = vec![render_namespace(ctx)];
+    // The Secret the container reads comes first, so the pods find it.
+    objects.extend(external_secret(ctx, name, spec));
+    objects.push(Object::Deployment(Box::new(deployment)));
+    objects.push(Object::Service(Box::new(service)));
+    objects
+}
+
+/// The container's variable `key`: a plain value, or a key of a Secret (one that exists,
+/// or the one the service's ExternalSecret writes).
+fn env_var(service: &str, key: &str, value: &EnvValue) -> EnvVar {
+    let from_secret = |secret: String, secret_key: &str| EnvVarSource {
+        secret_key_ref: Some(SecretKeySelector {
+            name: secret,
+            key: secret_key.to_owned(),
+            ..SecretKeySelector::default()
+        }),
+        ..EnvVarSource::default()
+    };
+    let (value, value_from) = match value {
+        EnvValue::Plain(plain) => (Some(plain.clone()), None),
+        EnvValue::Secret { secret, key } => (None, Some(from_secret(secret.clone(), key))),
+        EnvValue::External { .. } => (
+            None,
+            Some(from_secret(external_env_secret_name(service), key)),
+        ),
+    };
+    EnvVar {
+        name: key.to_owned(),
+        value,
+        value_from,
+    }
+}
+
+/// The service's ExternalSecret, when any variable comes from an external store: one
+/// store per service (the parser refuses a second).
+fn external_secret(ctx: &RenderContext, service: &str, spec: &ServiceSpec) -> Option<Object> {
+    let external: Vec<(&String, &ExternalRef)> = spec
+        .env
+        .iter()
+        .filter_map(|(key, value)| match value {
+            EnvValue::External { external } => Some((key, external)),
+            _ => None,
+        })
+        .collect();
+    let store = external.first()?.1.store.clone();
+    let secret = external_env_secret_name(service);
+    Some(Object::ExternalSecret(Box::new(ExternalSecret {
+        api_version: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        metadata: metadata(ctx, &secret, BTreeMap::new()),
+        spec: ExternalSecretSpec {
+            refresh_interval: "1h",
+            secret_store_ref: SecretStoreRef {
+                name: store,
+                kind: "ClusterSecretStore",
+            },
+            target: ExternalSecretTarget {
+                name: secret,
+                creation_policy: "Owner",
+            },
+            data: external
+                .into_iter()
+                .map(|(key, external)| ExternalSecretData {
+                    secret_key: key.clone(),
+                    remote_ref: RemoteRef {
+                        key: external.key.clone(),
+                        property: external.property.clone(),
+                    },
+                })
+                .collect(),
+        },
+    })))
 }
 
 fn port_name(protocol: Protocol) -> &'static str {

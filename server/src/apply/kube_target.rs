@@ -24,6 +24,7 @@ fn resource(kind: &str) -> Option<(&'static str, &'static str, &'static str, boo
         "Deployment" => ("apps", "v1", "deployments", true),
         "Ingress" => ("networking.k8s.io", "v1", "ingresses", true),
         "Certificate" => ("cert-manager.io", "v1", "certificates", true),
+        "ExternalSecret" => ("external-secrets.io", "v1", "externalsecrets", true),
         _ => return None,
     })
 }

@@ -137,10 +137,13 @@ async fn every_applied_object_is_a_reviewed_object_for_each_kind(db: Db) {
     let app = spawn_with_cluster(db, &kube).await;
     let _worker = app.start_worker();
     let requests = [
+        // Secrets by reference: a Secret's key, and an ExternalSecret the request renders.
         request(
             "service",
             "kind",
-            json!({"name": "orders", "image": "ghcr.io/acme/orders:1.0.0", "port": 8080}),
+            json!({"name": "orders", "image": "ghcr.io/acme/orders:1.0.0", "port": 8080,
+                   "env": {"DB_PASSWORD": {"secret": "orders-db", "key": "password"},
+                           "STRIPE_KEY": {"external": {"store": "vault", "key": "payments/stripe"}}}}),
         ),
         request(
             "certificate",
@@ -179,6 +182,22 @@ async fn every_applied_object_is_a_reviewed_object_for_each_kind(db: Db) {
             body["kind"]
         );
         assert_eq!(reviewed[0]["kind"], "Namespace", "{}", body["kind"]);
+        if body["kind"] == "service" {
+            let kinds: Vec<&str> = reviewed.iter().filter_map(|o| o["kind"].as_str()).collect();
+            assert_eq!(
+                kinds,
+                ["Namespace", "ExternalSecret", "Deployment", "Service"]
+            );
+            let env = &reviewed[2]["spec"]["template"]["spec"]["containers"][0]["env"];
+            assert_eq!(
+                env[0]["valueFrom"]["secretKeyRef"],
+                json!({"name": "orders-db", "key": "password"})
+            );
+            assert_eq!(
+                env[1]["valueFrom"]["secretKeyRef"],
+                json!({"name": "orders-env", "key": "STRIPE_KEY"})
+            );
+        }
     }
 }
 

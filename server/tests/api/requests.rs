@@ -870,6 +870,27 @@ fn invalid_submissions() -> Vec<(&'static str, Value, &'static str)> {
             "spec.path",
         ),
         (
+            "a password as a plain value",
+            with_spec(service(), json!({"env": {"DB_PASSWORD": "hunter2"}})),
+            "spec.env.DB_PASSWORD",
+        ),
+        (
+            "a URL with credentials",
+            with_spec(
+                service(),
+                json!({"env": {"DATABASE_URL": "postgres://app:hunter2@db/app"}}),
+            ),
+            "spec.env.DATABASE_URL",
+        ),
+        (
+            "a secret reference to a name that is no Secret name",
+            with_spec(
+                service(),
+                json!({"env": {"DB_PASSWORD": {"secret": "DB", "key": "password"}}}),
+            ),
+            "spec.env.DB_PASSWORD.secret",
+        ),
+        (
             "issuer the team may not use",
             with_spec(certificate(), json!({"issuer": "selfsigned"})),
             "spec.issuer",

@@ -138,7 +138,8 @@ pub fn ServiceFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl I
             <TextField label="Memory" path="spec.memory" value=form.memory errors />
         </div>
         <TextField label="Environment" path="spec.env" value=form.env errors multiline=true
-            placeholder="LOG_LEVEL=info" hint="One KEY=value per line. No secrets: they would be in the manifests." />
+            placeholder="LOG_LEVEL=info"
+            hint="One KEY=value per line; everyone can read these. Secrets by reference only: KEY=secret:NAME/KEY (a Secret of the team's namespace) or KEY=external:STORE/PATH#PROPERTY (an external store)." />
     }
 }
 

@@ -191,12 +191,62 @@ fn number(spec: &mut Map<String, Value>, key: &str, value: &str) {
     spec.insert(key.to_owned(), parsed);
 }
 
-/// `KEY=value` lines; a line without `=` becomes a key with an empty value.
+/// `KEY=value` lines; a line without `=` becomes a key with an empty value. A value
+/// `secret:NAME/KEY` refers to a key of a Secret, `external:STORE/REMOTE-KEY[#PROPERTY]` to
+/// a value in an external store: the request holds the reference, never the secret.
 fn env_map(text: &str) -> Map<String, Value> {
     lines(text)
         .map(|line| {
             let (key, value) = line.split_once('=').unwrap_or((line, ""));
-            (key.trim().to_owned(), Value::String(value.to_owned()))
+            (key.trim().to_owned(), env_value(value))
         })
         .collect()
+}
+
+fn env_value(value: &str) -> Value {
+    if let Some((secret, key)) = value
+        .strip_prefix("secret:")
+        .and_then(|r| r.split_once('/'))
+    {
+        return json!({"secret": secret.trim(), "key": key.trim()});
+    }
+    if let Some((store, remote)) = value
+        .strip_prefix("external:")
+        .and_then(|r| r.split_once('/'))
+    {
+        let (key, property) = match remote.split_once('#') {
+            Some((key, property)) => (key, Some(property.trim())),
+            None => (remote, None),
+        };
+        let mut external = json!({"store": store.trim(), "key": key.trim()});
+        if let Some(property) = property {
+            external["property"] = json!(property);
+        }
+        return json!({ "external": external });
+    }
+    Value::String(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn environment_lines_hold_values_or_secret_references() {
+        let env = env_map(
+            "LOG_LEVEL=info\nDB_PASSWORD=secret:payouts-db/password\n\
+             STRIPE_KEY=external:vault/payments/stripe#secret_key\nEMPTY",
+        );
+        assert_eq!(
+            Value::Object(env),
+            json!({
+                "LOG_LEVEL": "info",
+                "DB_PASSWORD": {"secret": "payouts-db", "key": "password"},
+                "STRIPE_KEY": {"external": {"store": "vault", "key": "payments/stripe", "property": "secret_key"}},
+                "EMPTY": "",
+            })
+        );
+    }
 }

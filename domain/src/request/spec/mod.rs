@@ -3,12 +3,14 @@
 //! target service) come with the cross-object checks.
 
 mod certificate;
+mod env;
 mod ingress;
 mod service;
 
 use serde::{Deserialize, Serialize};
 
 pub use certificate::CertificateSpec;
+pub use env::{EnvValue, ExternalRef, looks_secret};
 pub use ingress::{AlbSettings, IngressSpec};
 pub use service::ServiceSpec;
 

@@ -5,14 +5,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Protocol;
+use super::{EnvValue, Protocol, env::parse_env};
 use crate::{
-    FieldErrors, ServiceName,
+    FieldError, FieldErrors, ServiceName,
     request::{
-        fields::{
-            ImageRef, parse_cpu, parse_env_name, parse_env_value, parse_memory, parse_port,
-            parse_replicas,
-        },
+        fields::{ImageRef, parse_cpu, parse_memory, parse_port, parse_replicas},
         reader::{SpecReader, choice},
     },
 };
@@ -24,7 +21,7 @@ pub struct ServiceSpec {
     pub port: u16,
     pub replicas: u32,
     pub protocol: Protocol,
-    pub env: BTreeMap<String, String>,
+    pub env: BTreeMap<String, EnvValue>,
     pub cpu: String,
     pub memory: String,
 }
@@ -65,12 +62,25 @@ impl ServiceSpec {
             None => Some(Protocol::Http),
         };
         let mut env = BTreeMap::new();
-        for (path, key, value) in r.string_map("env") {
-            let key = r.check(parse_env_name(&path, key));
-            let value = r.check(parse_env_value(&path, value));
-            if let (Some(key), Some(value)) = (key, value) {
-                env.insert(key, value);
+        let mut store = None::<String>;
+        for (path, key, value) in r.value_map("env") {
+            let Some((key, value)) = r.check(parse_env(&path, key, value)) else {
+                continue;
+            };
+            // One ExternalSecret per service, so one store.
+            if let EnvValue::External { external } = &value {
+                match &store {
+                    Some(first) if *first != external.store => {
+                        r.check::<()>(Err(FieldError::new(
+                            format!("{path}.external.store"),
+                            format!("one service's external secrets come from one store ({first})"),
+                        )));
+                        continue;
+                    }
+                    _ => store = Some(external.store.clone()),
+                }
             }
+            env.insert(key, value);
         }
         let cpu = {
             let v = r.optional_string("cpu").unwrap_or("250m");
@@ -160,5 +170,17 @@ mod tests {
             paths(ServiceSpec::parse(&json!([1])).unwrap_err()),
             ["spec"]
         );
+    }
+
+    #[test]
+    fn external_secrets_of_one_service_come_from_one_store() {
+        let spec = json!({"name": "api", "image": "ghcr.io/a/api:1", "port": 8080, "env": {
+            "A_TOKEN": {"external": {"store": "vault", "key": "a"}},
+            "B_TOKEN": {"external": {"store": "aws", "key": "b"}}
+        }});
+        let errors = ServiceSpec::parse(&spec).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert!(errors.0[0].path.ends_with(".external.store"), "{errors}");
+        assert!(errors.0[0].message.contains("one store"), "{errors}");
     }
 }
