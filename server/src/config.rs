@@ -20,6 +20,7 @@ const KEYS: &[&str] = &[
     "site_root",
     "log",
     "http",
+    "metrics",
     "auth",
     "teams",
     "clusters",
@@ -41,6 +42,7 @@ pub struct Settings {
     pub site_root: PathBuf,
     pub log: LogSettings,
     pub http: HttpSettings,
+    pub metrics: MetricsSettings,
     pub auth: AuthSettings,
     /// Teams and the SSO groups that make their members and leads.
     pub teams: Vec<TeamSettings>,
@@ -64,6 +66,15 @@ impl Default for HttpSettings {
             max_streams_per_user: 20,
         }
     }
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (Prometheus'
+    /// `bearer_token`); unset, anyone who reaches the port may read it.
+    pub token: Option<SecretString>,
 }
 
 /// The worker that applies approved changes.
@@ -271,6 +282,7 @@ impl Default for Settings {
             site_root: PathBuf::from("target/site"),
             log: LogSettings::default(),
             http: HttpSettings::default(),
+            metrics: MetricsSettings::default(),
             auth: AuthSettings::default(),
             teams: Vec::new(),
             clusters: Vec::new(),

@@ -16,7 +16,7 @@ use axum_extra::extract::CookieJar;
 use domain::{Actor, AuthMethod};
 use serde_json::json;
 
-use super::{Auth, SESSION_COOKIE};
+use super::Auth;
 
 fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
@@ -49,6 +49,11 @@ pub async fn resolve_actor(
         .get::<ConnectInfo<SocketAddr>>()
         .map_or([127, 0, 0, 1].into(), |c| c.0.ip());
     let unsafe_method = !request.method().is_safe();
+    // `/metrics` has its own bearer token (`metrics.token`), not an access token: a scraper
+    // presenting it must not count as a failed sign-in.
+    if request.uri().path() == "/metrics" {
+        return next.run(request).await;
+    }
 
     // Only `Bearer` is ours; other schemes (e.g. a proxy's Basic auth) are not tokens.
     let bearer = request
@@ -97,7 +102,7 @@ pub async fn resolve_actor(
         // API call that carries no credentials at all is not a forgery risk: it goes on
         // and gets its 401.
         let credential_free_api =
-            jar.get(SESSION_COOKIE).is_none() && request.uri().path().starts_with("/api/");
+            jar.get(auth.session_cookie()).is_none() && request.uri().path().starts_with("/api/");
         if unsafe_method
             && !credential_free_api
             && !same_origin(request.headers(), &auth.public_origin)
@@ -108,7 +113,7 @@ pub async fn resolve_actor(
                 "cross-site request refused",
             );
         }
-        if let Some(session) = jar.get(SESSION_COOKIE) {
+        if let Some(session) = jar.get(auth.session_cookie()) {
             match auth.from_session(session.value()).await {
                 Ok(Some((actor, credential))) => {
                     request.extensions_mut().insert(actor);

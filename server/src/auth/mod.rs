@@ -25,8 +25,15 @@ use rate_limit::FailureLimiter;
 use secret::{hash_secret, new_access_token, random_secret};
 use token_cache::TokenCache;
 
-pub const SESSION_COOKIE: &str = "stargate_session";
-pub const LOGIN_COOKIE: &str = "stargate_login";
+/// The session cookie on http (development, tests on loopback).
+const SESSION_COOKIE: &str = "stargate_session";
+/// On https: the `__Host-` prefix makes browsers refuse it unless `Secure`, for `/` and
+/// without `Domain`, so a tenant app on a sibling host (same-site with the portal) cannot
+/// plant or overwrite it.
+const SESSION_COOKIE_HTTPS: &str = "__Host-stargate_session";
+const LOGIN_COOKIE: &str = "stargate_login";
+/// `__Secure-` (not `__Host-`: it lives under `/auth` only).
+const LOGIN_COOKIE_HTTPS: &str = "__Secure-stargate_login";
 
 /// A demo identity offered by the development sign-in page.
 #[derive(Debug, Clone)]
@@ -51,6 +58,8 @@ pub struct Auth {
     pub failures: FailureLimiter,
     pub dev_users: Vec<DevUser>,
     tokens: TokenCache,
+    /// SHA-256 of `metrics.token`, when `/metrics` needs one.
+    metrics_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +120,23 @@ impl Auth {
             failures: FailureLimiter::new(10, Duration::from_secs(60)),
             dev_users,
             tokens: TokenCache::default(),
+            metrics_token: settings.metrics.token.as_ref().map(|token| {
+                use secrecy::ExposeSecret;
+                hash_secret(token.expose_secret())
+            }),
         })
+    }
+
+    /// Whether a request with `authorization` may read `/metrics`. Hashes are compared,
+    /// so the comparison takes as long whatever the guess.
+    pub fn may_read_metrics(&self, authorization: Option<&str>) -> bool {
+        let Some(expected) = &self.metrics_token else {
+            return true;
+        };
+        authorization
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .is_some_and(|(_, token)| &hash_secret(token.trim()) == expected)
     }
 
     /// SSO groups whose members lead `team` (empty for unknown teams).
@@ -133,6 +158,24 @@ impl Auth {
 
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies
+    }
+
+    /// The session cookie's name (prefixed on https).
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            SESSION_COOKIE_HTTPS
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
+    /// The sign-in-in-flight cookie's name (prefixed on https).
+    pub fn login_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            LOGIN_COOKIE_HTTPS
+        } else {
+            LOGIN_COOKIE
+        }
     }
 
     /// The roles the user's groups grant now (config may have changed since sign-in).
@@ -200,7 +243,7 @@ impl Auth {
         self.store
             .create_session(&hash_secret(&id), user.id, &expires)
             .await?;
-        Ok(self.cookie(SESSION_COOKIE, id, "/", self.max_age))
+        Ok(self.cookie(self.session_cookie(), id, "/", self.max_age))
     }
 
     pub async fn end_session(&self, session_id: &str) -> Result<(), StoreError> {

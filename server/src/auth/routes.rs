@@ -13,7 +13,7 @@ use domain::{Actor, auth::safe_return_to};
 use serde::Deserialize;
 
 use super::{
-    Auth, LOGIN_COOKIE, SESSION_COOKIE,
+    Auth,
     pages::{escape, page},
     secret::hash_secret,
 };
@@ -106,7 +106,7 @@ async fn begin_sign_in(
         .await?;
     // The state also rides in a cookie, so a callback only completes in the browser that
     // started it (no login CSRF).
-    let jar = jar.add(auth.cookie(LOGIN_COOKIE, state, "/auth", LOGIN_FLOW_TTL));
+    let jar = jar.add(auth.cookie(auth.login_cookie(), state, "/auth", LOGIN_FLOW_TTL));
     Ok((jar, Redirect::to(&url)).into_response())
 }
 
@@ -129,7 +129,7 @@ pub async fn callback(
         return respond(&auth, Err(SignInError::RateLimited));
     }
     let result = finish_sign_in(&auth, &jar, query).await;
-    let jar = jar.remove(auth.removal(LOGIN_COOKIE, "/auth"));
+    let jar = jar.remove(auth.removal(auth.login_cookie(), "/auth"));
     match result {
         Ok((session, return_to)) => (jar.add(session), Redirect::to(&return_to)).into_response(),
         Err(error) => {
@@ -153,7 +153,7 @@ async fn finish_sign_in(
     let (Some(code), Some(state)) = (query.code, query.state) else {
         return Err(SignInError::BadState);
     };
-    let cookie_state = jar.get(LOGIN_COOKIE).map(|c| c.value().to_owned());
+    let cookie_state = jar.get(auth.login_cookie()).map(|c| c.value().to_owned());
     if cookie_state.as_deref() != Some(state.as_str()) {
         return Err(SignInError::BadState);
     }
@@ -243,10 +243,10 @@ pub async fn logout(State(auth): State<Arc<Auth>>, jar: CookieJar) -> Response {
 }
 
 async fn sign_out(auth: &Auth, jar: CookieJar) -> Result<Response, SignInError> {
-    if let Some(session) = jar.get(SESSION_COOKIE) {
+    if let Some(session) = jar.get(auth.session_cookie()) {
         auth.end_session(session.value()).await?;
     }
-    let jar = jar.remove(auth.removal(SESSION_COOKIE, "/"));
+    let jar = jar.remove(auth.removal(auth.session_cookie(), "/"));
     Ok((jar, Redirect::to("/signed-out")).into_response())
 }
 

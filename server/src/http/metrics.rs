@@ -105,7 +105,22 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-pub async fn export(State(state): State<AppState>) -> Response {
+pub async fn export(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !state.auth.may_read_metrics(authorization) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(serde_json::json!({
+                "error": "unauthorized",
+                "message": "/metrics needs Authorization: Bearer <metrics.token>",
+                "fields": [],
+            })),
+        )
+            .into_response();
+    }
     let mut body = String::new();
     match encode(&mut body, &state.metrics.registry) {
         Ok(()) => (

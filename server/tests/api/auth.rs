@@ -20,7 +20,12 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("stargate_session=") && !c.starts_with("stargate_session=;"))
+        .find(|c| {
+            let value = c
+                .strip_prefix("stargate_session=")
+                .or_else(|| c.strip_prefix("__Host-stargate_session="));
+            value.is_some_and(|v| !v.starts_with(';'))
+        })
         .map(str::to_owned)
 }
 
@@ -530,6 +535,12 @@ async fn an_https_public_url_makes_cookies_secure_and_sends_hsts() {
     let cookie = session_cookie(&response).expect("session cookie");
     assert!(
         cookie.split(';').any(|attr| attr.trim() == "Secure"),
+        "{cookie}"
+    );
+    // A tenant app on a sibling host cannot plant or overwrite a `__Host-` cookie.
+    assert!(cookie.starts_with("__Host-stargate_session="), "{cookie}");
+    assert!(
+        cookie.contains("Path=/") && !cookie.contains("Domain"),
         "{cookie}"
     );
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));

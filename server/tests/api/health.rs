@@ -1,5 +1,5 @@
 use crate::{
-    helpers::{Db, Persona, TestDatabase, spawn_app},
+    helpers::{Db, Options, Persona, TestDatabase, spawn_app, spawn_with},
     on_both_databases,
 };
 
@@ -55,6 +55,43 @@ async fn metrics_count_requests_per_route(db: Db) {
         "{text}"
     );
     assert!(text.contains(r#"stargate_http_request_duration_seconds_count{method="GET",route="/api/v1/services/{team}/{name}"} 3"#));
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_bearer_token() {
+    let app = spawn_with(
+        Db::Sqlite,
+        Options {
+            metrics_token: Some("scrape-me".into()),
+            ..Options::default()
+        },
+        None,
+    )
+    .await;
+    let metrics = |token: Option<&'static str>| {
+        let request = app.client.get(format!("{}/metrics", app.address));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        async move { request.send().await.expect("metrics").status().as_u16() }
+    };
+    assert_eq!(metrics(None).await, 401);
+    assert_eq!(metrics(Some("guess")).await, 401);
+    // A scraper every few seconds is not a run of failed sign-ins (ten a minute block).
+    for _ in 0..12 {
+        assert_eq!(metrics(Some("scrape-me")).await, 200);
+    }
+    // A personal access token is not the metrics token.
+    let personal = app.token(Persona::Admin).expect("token").to_owned();
+    let response = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .bearer_auth(personal)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), 401);
 }
 
 on_both_databases!(

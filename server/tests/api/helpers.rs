@@ -171,6 +171,8 @@ pub struct Options {
     /// The URL browsers use (e.g. `https://portal.test` behind a TLS proxy); by default
     /// `http://` and the listening address.
     pub public_url: Option<String>,
+    /// `metrics.token`: what `/metrics` asks for.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Options {
@@ -184,6 +186,7 @@ impl Default for Options {
             clusters: Vec::new(),
             worker_settings: None,
             public_url: None,
+            metrics_token: None,
         }
     }
 }
@@ -226,6 +229,7 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
     settings.clusters.extend(options.clusters);
     settings.auth.session_idle_minutes = options.session_idle_minutes;
     settings.public_url = options.public_url;
+    settings.metrics.token = options.metrics_token.map(Into::into);
     match options.oidc_issuer {
         None => settings.auth.mode = AuthMode::Dev,
         Some(issuer) => {
