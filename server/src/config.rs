@@ -21,6 +21,7 @@ const KEYS: &[&str] = &[
     "log",
     "http",
     "metrics",
+    "storage",
     "auth",
     "teams",
     "clusters",
@@ -43,6 +44,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub http: HttpSettings,
     pub metrics: MetricsSettings,
+    pub storage: StorageSettings,
     pub auth: AuthSettings,
     /// Teams and the SSO groups that make their members and leads.
     pub teams: Vec<TeamSettings>,
@@ -66,6 +68,24 @@ impl Default for HttpSettings {
             max_streams_per_user: 20,
         }
     }
+}
+
+/// How the embedded database writes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// SQLite's `synchronous`: `normal` (the default with WAL: a power cut may lose the
+    /// last commits, never corrupt the database) or `full` (every commit reaches the disk
+    /// before it is acknowledged, at some cost per write).
+    pub synchronous: Synchronous,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    #[default]
+    Normal,
+    Full,
 }
 
 /// Who may read `/metrics`.
@@ -283,6 +303,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             http: HttpSettings::default(),
             metrics: MetricsSettings::default(),
+            storage: StorageSettings::default(),
             auth: AuthSettings::default(),
             teams: Vec::new(),
             clusters: Vec::new(),
@@ -510,6 +531,13 @@ impl Settings {
             return Err(invalid("worker.max_attempts", "must be at least 1"));
         }
         Ok(())
+    }
+
+    /// How to open the database.
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            synchronous_full: self.storage.synchronous == Synchronous::Full,
+        }
     }
 
     pub fn public_url(&self) -> String {

@@ -6,7 +6,11 @@ use server::{
     auth::Auth,
     config::Settings,
     startup::{Application, shutdown_signal},
-    store::Store,
+    store::{
+        BackupError, Store,
+        backup::{restore, sqlite_path},
+        hold_database,
+    },
     telemetry,
 };
 
@@ -46,6 +50,11 @@ enum Command {
     /// Personal access tokens for bootstrap and automation.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy the (SQLite) database to FILE while the portal runs (PostgreSQL: pg_dump).
+    Backup { file: PathBuf },
+    /// Replace the (SQLite) database with the backup FILE; every stargate process using it
+    /// must be stopped.
+    Restore { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -78,7 +87,27 @@ async fn main() -> anyhow::Result<()> {
     for variable in Settings::unknown_variables() {
         tracing::warn!(%variable, "not a Stargate setting; ignored");
     }
+    // Every process using a SQLite database holds a shared lock on it: a restore waits
+    // for none of them and refuses while any runs.
+    let _database = match cli.command {
+        Command::Restore { .. } => None,
+        _ => Some(hold_database(&settings.database_url())?),
+    };
     match cli.command {
+        Command::Backup { file } => {
+            // Before connecting: a PostgreSQL database is never touched (nor migrated) here.
+            if sqlite_path(&settings.database_url()).is_none() {
+                return Err(BackupError::Postgres.into());
+            }
+            let store =
+                Store::open_with(&settings.database_url(), settings.store_options()).await?;
+            store.backup_to(&file).await?;
+            tracing::info!(file = %file.display(), "backup written");
+        }
+        Command::Restore { file } => {
+            restore(&settings.database_url(), &file).await?;
+            tracing::info!(file = %file.display(), "database restored; start stargate again");
+        }
         Command::Serve { demo } => {
             let app = Application::build(&settings, demo).await?;
             tracing::info!(
@@ -94,11 +123,12 @@ async fn main() -> anyhow::Result<()> {
             server::startup::run_worker(&settings).await?;
         }
         Command::Migrate => {
-            Store::open(&settings.database_url()).await?;
+            Store::open_with(&settings.database_url(), settings.store_options()).await?;
             tracing::info!("database is up to date");
         }
         Command::Seed { services } => {
-            let store = Store::open(&settings.database_url()).await?;
+            let store =
+                Store::open_with(&settings.database_url(), settings.store_options()).await?;
             let took = server::seed::seed(&store, services).await?;
             tracing::info!(services, seconds = took.as_secs_f64(), "seeded the catalog");
         }
@@ -118,7 +148,8 @@ async fn main() -> anyhow::Result<()> {
             if expires.is_some_and(|e| e < std::time::Duration::from_secs(60)) {
                 anyhow::bail!("--expires must be at least 1 minute");
             }
-            let store = Store::open(&settings.database_url()).await?;
+            let store =
+                Store::open_with(&settings.database_url(), settings.store_options()).await?;
             let record = store.ensure_user(&user, groups.as_deref()).await?;
             let auth = Auth::new(&settings, &settings.public_url(), store.clone())?;
             let (id, token) = auth.issue_token(&record, &name, expires).await?;

@@ -54,7 +54,7 @@ impl Application {
             demo::apply_demo_settings(&mut settings);
         }
         settings.validate_for_serve()?;
-        let store = Store::open(&settings.database_url()).await?;
+        let store = Store::open_with(&settings.database_url(), settings.store_options()).await?;
         if load_demo && demo::load(&store).await? {
             tracing::info!("loaded the demo catalog");
         }
@@ -205,7 +205,7 @@ fn configured_teams(settings: &Settings) -> Vec<NewTeam> {
 /// `stargate worker`: works the queue until Ctrl-C or SIGTERM, without a web server.
 pub async fn run_worker(settings: &Settings) -> Result<(), StartupError> {
     settings.validate_for_worker()?;
-    let store = Store::open(&settings.database_url()).await?;
+    let store = Store::open_with(&settings.database_url(), settings.store_options()).await?;
     let wake = Arc::new(Notify::new());
     if store.backend() == Backend::Postgres {
         listen_for_jobs(settings.database_url(), wake.clone());

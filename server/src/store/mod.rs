@@ -6,6 +6,7 @@
 mod applied;
 mod audit;
 mod auth;
+pub mod backup;
 mod catalog;
 mod changes;
 mod error;
@@ -36,6 +37,7 @@ use sqlx::{
 
 pub use applied::AppliedObjects;
 pub use auth::{AuthTable, LoginFlow, TokenRecord, UserRecord};
+pub use backup::{BackupError, DatabaseLock, hold_database};
 pub use catalog::{NewService, NewTeam};
 pub use changes::{Changes, DataVersion};
 pub use error::StoreError;
@@ -78,16 +80,32 @@ pub struct Store {
     uses: Arc<AtomicU64>,
 }
 
+/// How to open the database beyond its URL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreOptions {
+    /// SQLite: `PRAGMA synchronous = FULL` instead of `NORMAL`.
+    pub synchronous_full: bool,
+}
+
 impl Store {
     /// Connects (creating the SQLite file and its folder if missing) without migrating.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        let synchronous = if options.synchronous_full {
+            "PRAGMA synchronous = FULL;"
+        } else {
+            "PRAGMA synchronous = NORMAL;"
+        };
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
-        let options = AnyConnectOptions::from_str(&url)
+        let connect = AnyConnectOptions::from_str(&url)
             .map_err(StoreError::Connect)?
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(200));
         let uses = Arc::new(AtomicU64::new(0));
@@ -103,11 +121,12 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                             PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
+                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 268435456; \
+                             PRAGMA temp_store = MEMORY;",
                         )
                         .await?;
+                        conn.execute(synchronous).await?;
                     }
                     Ok(())
                 })
@@ -116,7 +135,7 @@ impl Store {
                 counted.fetch_add(1, Ordering::Relaxed);
                 Box::pin(async { Ok(true) })
             })
-            .connect_with(options)
+            .connect_with(connect)
             .await
             .map_err(StoreError::Connect)?;
         Ok(Self {
@@ -129,9 +148,20 @@ impl Store {
 
     /// Connects and brings the schema up to date.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let store = Self::connect(url).await?;
+        Self::open_with(url, StoreOptions::default()).await
+    }
+
+    pub async fn open_with(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        let store = Self::connect_with(url, options).await?;
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// SQLite's `synchronous` as the connections use it (1 NORMAL, 2 FULL).
+    pub async fn synchronous(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

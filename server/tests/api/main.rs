@@ -9,6 +9,7 @@ mod approved_changes;
 mod audit;
 mod auth;
 mod authorization;
+mod backup;
 mod catalog_api;
 mod catalog_changes;
 mod catalog_objects;
