@@ -86,8 +86,8 @@ TOML
 # serve CONFIG: starts the portal and creates the two users' tokens.
 serve() {
   "$bin" --config "$1" migrate
-  engineer=$("$bin" --config "$1" token create --user pat@example.com --groups payments 2>/dev/null | tail -n 1)
-  lead=$("$bin" --config "$1" token create --user lee@example.com --groups payments,payments-leads 2>/dev/null | tail -n 1)
+  engineer=$("$bin" --config "$1" token create --user pat@example.com --groups payments --scopes read,request 2>/dev/null | tail -n 1)
+  lead=$("$bin" --config "$1" token create --user lee@example.com --groups payments,payments-leads --scopes read,request,review 2>/dev/null | tail -n 1)
   "$bin" --config "$1" serve & serve_pid=$!; pids+=("$serve_pid")
   until curl -sf "$url/readyz" >/dev/null; do sleep 0.05; done
 }

@@ -23,7 +23,7 @@ dir=$(mktemp -d)
 export STARGATE_AUTH__MODE=dev STARGATE_LISTEN=127.0.0.1:$port STARGATE_DATA_DIR=$dir RUST_LOG=error
 "$bin" migrate
 # `visitors` maps to no team and no admin role: signed in, allowed to read, to write nothing.
-token=$("$bin" token create --user schemathesis@example.com --groups visitors 2>/dev/null | tail -n 1)
+token=$("$bin" token create --user schemathesis@example.com --groups visitors --scopes read,request,review 2>/dev/null | tail -n 1)
 "$bin" serve --demo & pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.05; done

@@ -73,6 +73,10 @@ pub struct Actor {
     pub groups: Vec<String>,
     pub admin: bool,
     pub teams: Vec<TeamMembership>,
+    /// What the credential in use allows: everything for a browser session, a token's own
+    /// scopes otherwise (a CI token without `review` approves nothing, even for a lead).
+    #[serde(default)]
+    pub scopes: crate::Scopes,
 }
 
 impl Actor {
@@ -166,6 +170,7 @@ mod tests {
             groups: groups(list),
             admin,
             teams,
+            scopes: crate::Scopes::ALL,
         }
     }
 

@@ -23,4 +23,4 @@ pub use field_error::{FieldError, FieldErrors};
 pub use names::{ServiceName, TeamName};
 pub use portal::{Portal, PortalError, Review};
 pub use query::{PageRequest, RawServiceQuery, ServiceQuery, ServiceSort};
-pub use tokens::{NewToken, TokenRequest, TokenView};
+pub use tokens::{DEFAULT_TOKEN_DAYS, NewToken, Scopes, TokenForm, TokenRequest, TokenView};

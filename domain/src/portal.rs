@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{
     Actor, AuditEvent, AuditQuery, Certificate, Cluster, FieldErrors, Host, NewToken, Page,
     PageRequest, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail,
-    TeamName, TokenRequest, TokenView,
+    TeamName, TokenForm, TokenView,
     request::{
         RequestDetail, RequestEvent, RequestQuery, RequestStatus, RequestSummary,
         change::PreparedChange, plan::Plan,
@@ -73,11 +73,8 @@ pub trait Portal: Send + Sync + 'static {
     /// The actor's own personal access tokens that still work.
     async fn tokens(&self, actor: &Actor) -> Result<Vec<TokenView>, PortalError>;
 
-    async fn create_token(
-        &self,
-        actor: &Actor,
-        request: TokenRequest,
-    ) -> Result<NewToken, PortalError>;
+    /// A new token for the actor, checked against the configured maximum lifetime.
+    async fn create_token(&self, actor: &Actor, form: &TokenForm) -> Result<NewToken, PortalError>;
 
     /// Revokes one of the actor's own tokens; `NotFound` for anyone else's.
     async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), PortalError>;

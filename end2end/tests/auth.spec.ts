@@ -31,11 +31,13 @@ test("development sign-in shows its banner and creates a token shown once", asyn
   await page.waitForFunction(() => document.body.dataset.hydrated === "true");
 
   await page.getByLabel("Name").fill("ci-deploys");
+  await page.getByLabel(/request \(submit, cancel, comment\)/).check();
   await page.getByRole("button", { name: "Create token" }).click();
   const secret = page.getByTestId("new-token").locator("code");
   await expect(secret).toHaveText(/^sgp_/);
   const token = await secret.textContent();
   await expect(page.getByTestId("tokens")).toContainText("ci-deploys");
+  await expect(page.getByTestId("tokens")).toContainText("read,request");
 
   const me = await page.request.get("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } });
   expect(me.status()).toBe(200);

@@ -191,6 +191,9 @@ pub struct AuthSettings {
     pub session_idle_minutes: u32,
     /// ... and after this long in any case.
     pub session_max_hours: u32,
+    /// The longest a personal access token may live (every token expires; 90 days unless
+    /// asked otherwise), the same in the CLI, the page and the API.
+    pub token_max_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -255,6 +258,7 @@ impl Default for AuthSettings {
             admin_groups: Vec::new(),
             session_idle_minutes: 12 * 60,
             session_max_hours: 7 * 24,
+            token_max_days: 365,
         }
     }
 }
@@ -454,6 +458,12 @@ impl Settings {
             return Err(invalid(
                 "auth.session_max_hours",
                 "must be from 1 to 8784 (a year)",
+            ));
+        }
+        if !(1..=3650).contains(&auth.token_max_days) {
+            return Err(invalid(
+                "auth.token_max_days",
+                "must be from 1 to 3650 (ten years)",
             ));
         }
         if !(1..=1000).contains(&self.http.max_streams_per_user) {

@@ -70,9 +70,14 @@ enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
-        /// Lifetime such as `30d` or `12h`; without it the token does not expire.
+        /// Lifetime such as `30d` or `12h`: at least a minute, at most `auth.token_max_days`
+        /// (default 365); 90 days when left out. Every token expires.
         #[arg(long, value_parser = humantime::parse_duration)]
         expires: Option<std::time::Duration>,
+        /// What the token may do beyond reading: `request` (submit, cancel, comment),
+        /// `review` (approve, reject, retry), e.g. `--scopes read,request`.
+        #[arg(long, default_value = "read")]
+        scopes: String,
     },
 }
 
@@ -137,23 +142,33 @@ async fn main() -> anyhow::Result<()> {
             groups,
             name,
             expires,
+            scopes,
         }) => {
             if !user.contains('@') {
                 anyhow::bail!("--user must be an email address, got {user:?}");
             }
-            if expires.is_some_and(|e| e > std::time::Duration::from_secs(5 * 366 * 86_400)) {
-                anyhow::bail!("--expires must be at most 5 years");
+            let max_days = settings.auth.token_max_days;
+            let expires = expires.unwrap_or(std::time::Duration::from_secs(
+                u64::from(domain::DEFAULT_TOKEN_DAYS.min(max_days)) * 86_400,
+            ));
+            if expires > std::time::Duration::from_secs(u64::from(max_days) * 86_400) {
+                anyhow::bail!("--expires must be at most {max_days} days (auth.token_max_days)");
             }
             // A token that is dead on arrival is a typo, not a wish.
-            if expires.is_some_and(|e| e < std::time::Duration::from_secs(60)) {
+            if expires < std::time::Duration::from_secs(60) {
                 anyhow::bail!("--expires must be at least 1 minute");
             }
+            let scopes = domain::Scopes::parse("--scopes", &scopes)
+                .map_err(|e| anyhow::anyhow!("--scopes {}", e.message))?;
             let store =
                 Store::open_with(&settings.database_url(), settings.store_options()).await?;
             let record = store.ensure_user(&user, groups.as_deref()).await?;
             let auth = Auth::new(&settings, &settings.public_url(), store.clone())?;
-            let (id, token) = auth.issue_token(&record, &name, expires).await?;
-            eprintln!("created token {id} ({name:?}) for {user}; it is shown only once:");
+            let (id, token) = auth.issue_token(&record, &name, expires, scopes).await?;
+            eprintln!(
+                "created token {id} ({name:?}, {}) for {user}; it is shown only once:",
+                scopes.to_text()
+            );
             println!("{token}");
         }
     }

@@ -163,17 +163,26 @@ pub async fn list_tokens() -> Result<Vec<domain::TokenView>, UiError> {
 }
 
 /// Form-encoded, as the tokens page's form sends it; needs a browser session.
+/// Scopes beyond reading come as checkboxes (`scope_request`, `scope_review`).
 #[server(prefix = "/rpc", endpoint = "tokens/create")]
 pub async fn create_token(
     name: String,
     expires_in_days: String,
+    scope_request: Option<String>,
+    scope_review: Option<String>,
 ) -> Result<domain::NewToken, UiError> {
     answer(
         async move {
             let actor = session_actor()?;
-            let request =
-                domain::TokenRequest::parse(&name, &expires_in_days).map_err(UiError::Invalid)?;
-            Ok(portal()?.create_token(&actor, request).await?)
+            let mut scopes = vec!["read"];
+            scopes.extend(scope_request.map(|_| "request"));
+            scopes.extend(scope_review.map(|_| "review"));
+            let form = domain::TokenForm {
+                name,
+                expires_in_days,
+                scopes: scopes.join(","),
+            };
+            Ok(portal()?.create_token(&actor, &form).await?)
         }
         .await,
     )

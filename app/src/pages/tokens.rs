@@ -51,12 +51,16 @@ pub fn TokensPage() -> impl IntoView {
                     "Expires"
                     <select name="expires_in_days">
                         <option value="7">"in 7 days"</option>
-                        <option value="30" selected>"in 30 days"</option>
-                        <option value="90">"in 90 days"</option>
+                        <option value="30">"in 30 days"</option>
+                        <option value="90" selected>"in 90 days"</option>
                         <option value="365">"in a year"</option>
-                        <option value="never">"never"</option>
                     </select>
                 </label>
+                <fieldset class="scopes">
+                    <legend>"May also"</legend>
+                    <label><input type="checkbox" name="scope_request" value="on" />" request (submit, cancel, comment)"</label>
+                    <label><input type="checkbox" name="scope_review" value="on" />" review (approve, reject, retry)"</label>
+                </fieldset>
                 <button
                     type="submit"
                     class="button"
@@ -66,6 +70,7 @@ pub fn TokensPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p id="token-name-error" class="field-error" role="alert">{move || field_error("name")}</p>
+            <p class="muted small">"Every token reads. One used by CI to submit changes needs “request”; only a lead's own token used for reviews needs “review”."</p>
             {move || create.value().get().and_then(|r| r.ok()).map(|new| view! {
                 <div class="panel panel-success" data-testid="new-token">
                     <p><strong>{format!("Token \u{201c}{}\u{201d} created.", new.name)}</strong>" Copy it now: it will not be shown again."</p>
@@ -80,13 +85,14 @@ pub fn TokensPage() -> impl IntoView {
                     Ok(list) => view! {
                         <table class="table" data-testid="tokens">
                             <thead><tr>
-                                <th scope="col">"Name"</th><th scope="col">"Created"</th>
+                                <th scope="col">"Name"</th><th scope="col">"May"</th><th scope="col">"Created"</th>
                                 <th scope="col">"Expires"</th><th scope="col">"Last used"</th><th></th>
                             </tr></thead>
                             <tbody>
                                 {list.into_iter().map(|t| view! {
                                     <tr>
                                         <td>{t.name.clone()}</td>
+                                        <td><code>{t.scopes.to_text()}</code></td>
                                         <td><Timestamp value=t.created_at /></td>
                                         <td>{match t.expires_at { Some(at) => view! { <Timestamp value=at /> }.into_any(), None => "never".into_any() }}</td>
                                         <td>{match t.last_used_at { Some(at) => view! { <Timestamp value=at /> }.into_any(), None => "not yet".into_any() }}</td>

@@ -150,6 +150,13 @@ pub fn decide(
         (Who::Person(_), Action::Claim | Action::Succeed | Action::Fail | Action::Replan) => Err(
             Refusal::NotAllowed("only Stargate applies and re-plans requests".into()),
         ),
+        (Who::Person(actor), Action::Cancel) if !actor.scopes.request => {
+            Err(Refusal::NotAllowed(missing_scope("request", action)))
+        }
+        (
+            Who::Person(actor),
+            Action::Approve { .. } | Action::Reject { .. } | Action::Retry { .. },
+        ) if !actor.scopes.review => Err(Refusal::NotAllowed(missing_scope("review", action))),
         (Who::Person(actor), Action::Cancel) => {
             if actor.user_id != request.requester_id {
                 return Err(Refusal::NotAllowed(
@@ -264,6 +271,14 @@ pub fn decide_for_stargate(status: RequestStatus, action: &Action) -> Result<Ste
         }
     };
     Ok(step(to))
+}
+
+/// The refusal of a token without the scope an action needs.
+pub fn missing_scope(scope: &str, action: &Action) -> String {
+    format!(
+        "this access token may not {} requests: it lacks the {scope:?} scope",
+        action.name()
+    )
 }
 
 fn check_comment(comment: &str, required: bool) -> Result<(), Refusal> {

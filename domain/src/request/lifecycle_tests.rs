@@ -60,6 +60,7 @@ fn actor(role: Role) -> Actor {
                 role,
             })
             .collect(),
+        scopes: crate::Scopes::ALL,
     }
 }
 
@@ -363,4 +364,37 @@ fn comments_are_plain_text() {
     assert!(comment_problem("nul\u{0}byte", false).is_some());
     assert!(comment_problem("   ", true).is_some());
     assert_eq!(comment_problem("", false), None);
+}
+
+#[test]
+fn a_token_without_the_scope_is_refused_whoever_holds_it() {
+    let team = team();
+    let mut lead = actor(Role::Lead);
+    lead.scopes = crate::Scopes {
+        request: true,
+        review: false,
+    };
+    let pending = RequestFacts {
+        status: RequestStatus::PendingReview,
+        team: &team,
+        requester_id: REQUESTER,
+        approved_by: &[],
+    };
+    let one = ReviewPolicy {
+        required_approvals: 1,
+    };
+    for name in ["approve", "reject"] {
+        let refused = decide(&pending, Who::Person(&lead), &action(name), one);
+        assert!(
+            matches!(&refused, Err(Refusal::NotAllowed(why)) if why.contains("\"review\" scope")),
+            "{name}: {refused:?}"
+        );
+    }
+    assert!(!offers(&pending, &lead, one).review);
+    let mut requester = actor(Role::RequesterEngineer);
+    requester.scopes = crate::Scopes::READ;
+    assert!(matches!(
+        decide(&pending, Who::Person(&requester), &Action::Cancel, one),
+        Err(Refusal::NotAllowed(_))
+    ));
 }

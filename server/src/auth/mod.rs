@@ -13,7 +13,7 @@ mod token_cache;
 use std::time::{Duration, Instant};
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use domain::{Actor, TeamAccess, TeamName};
+use domain::{Actor, Scopes, TeamAccess, TeamName};
 
 use crate::{
     config::{AuthMode, Settings},
@@ -60,6 +60,7 @@ pub struct Auth {
     tokens: TokenCache,
     /// SHA-256 of `metrics.token`, when `/metrics` needs one.
     metrics_token: Option<String>,
+    token_max_days: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +121,7 @@ impl Auth {
             failures: FailureLimiter::new(10, Duration::from_secs(60)),
             dev_users,
             tokens: TokenCache::default(),
+            token_max_days: settings.auth.token_max_days,
             metrics_token: settings.metrics.token.as_ref().map(|token| {
                 use secrecy::ExposeSecret;
                 hash_secret(token.expose_secret())
@@ -160,6 +162,11 @@ impl Auth {
         self.secure_cookies
     }
 
+    /// The longest a personal access token may live (`auth.token_max_days`).
+    pub fn token_max_days(&self) -> u32 {
+        self.token_max_days
+    }
+
     /// The session cookie's name (prefixed on https).
     pub fn session_cookie(&self) -> &'static str {
         if self.secure_cookies {
@@ -188,6 +195,8 @@ impl Auth {
             groups: user.groups,
             admin,
             teams,
+            // A browser session may do all its person may; tokens narrow it.
+            scopes: Scopes::ALL,
         }
     }
 
@@ -217,15 +226,26 @@ impl Auth {
         if let Some(actor) = self.tokens.get(&hash, now) {
             return Ok(Some((actor, Credential::Token { hash })));
         }
-        let Some((user, expires_at)) = self.store.token_user(&hash).await? else {
+        // Taken before asking the database: a revocation that lands while we ask forgets
+        // the cache, and this answer, older than the revocation, is then not kept.
+        let generation = self.tokens.generation();
+        let Some((user, expires_at, scopes)) = self.store.token_user(&hash).await? else {
             return Ok(None);
         };
-        let actor = self.actor(user);
+        let actor = Actor {
+            scopes,
+            ..self.actor(user)
+        };
         // A token about to expire is checked each time, so it stops working on the dot.
         let ttl = time::Duration::try_from(token_cache::TTL).unwrap_or(time::Duration::ZERO);
         if expires_at.is_none_or(|at| at > now_plus(ttl)) {
-            self.tokens
-                .insert(hash.clone(), actor.clone(), now, now + token_cache::TTL);
+            self.tokens.insert(
+                hash.clone(),
+                actor.clone(),
+                generation,
+                now,
+                now + token_cache::TTL,
+            );
         }
         Ok(Some((actor, Credential::Token { hash })))
     }
@@ -255,14 +275,15 @@ impl Auth {
         &self,
         user: &UserRecord,
         name: &str,
-        expires_in: Option<Duration>,
+        expires_in: Duration,
+        scopes: Scopes,
     ) -> Result<(i64, String), StoreError> {
         let token = new_access_token();
-        let expires_at = expires_in
-            .map(|d| now_plus(time::Duration::try_from(d).unwrap_or(time::Duration::DAY)));
+        let expires_at =
+            now_plus(time::Duration::try_from(expires_in).unwrap_or(time::Duration::DAY));
         let id = self
             .store
-            .create_token(user, name, &hash_secret(&token), expires_at.as_deref())
+            .create_token(user, name, &hash_secret(&token), &expires_at, scopes)
             .await?;
         Ok((id, token))
     }

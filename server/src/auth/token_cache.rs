@@ -23,49 +23,74 @@ const CAPACITY: usize = 10_000;
 
 #[derive(Default)]
 pub struct TokenCache {
-    /// Token hash → who it is and until when that holds.
-    entries: Mutex<HashMap<String, (Actor, Instant)>>,
+    /// Token hash → who it is and until when that holds; and how many times the cache
+    /// was forgotten, under the same lock.
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    tokens: HashMap<String, (Actor, Instant)>,
+    generation: u64,
 }
 
 impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub fn get(&self, token_hash: &str, now: Instant) -> Option<Actor> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
+        self.lock()
+            .tokens
             .get(token_hash)
             .filter(|(_, until)| now < *until)
             .map(|(actor, _)| actor.clone())
     }
 
-    /// Trusts the token until `until` (at most `TTL` from `now`).
-    pub fn insert(&self, token_hash: String, actor: Actor, now: Instant, until: Instant) {
+    /// Which forgetting the cache is at: read before asking the database, handed back to
+    /// `insert`.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Trusts the token until `until` (at most `TTL` from `now`), unless the cache was
+    /// forgotten since `generation` was read: a revocation may have landed after the
+    /// database answered, and that answer must not outlive it.
+    pub fn insert(
+        &self,
+        token_hash: String,
+        actor: Actor,
+        generation: u64,
+        now: Instant,
+        until: Instant,
+    ) {
         let until = until.min(now + TTL);
         if until <= now {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, (_, valid)| now < *valid);
-            if entries.len() >= CAPACITY {
-                entries.clear();
+        let mut entries = self.lock();
+        if entries.generation != generation {
+            return;
+        }
+        if entries.tokens.len() >= CAPACITY {
+            entries.tokens.retain(|_, (_, valid)| now < *valid);
+            if entries.tokens.len() >= CAPACITY {
+                entries.tokens.clear();
             }
         }
-        entries.insert(token_hash, (actor, until));
+        entries.tokens.insert(token_hash, (actor, until));
     }
 
-    /// Forgets every token (after a revocation).
+    /// Forgets every token (after a revocation), including answers still on their way.
     pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        let mut entries = self.lock();
+        entries.tokens.clear();
+        entries.generation += 1;
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.lock().tokens.len()
     }
 }
 
@@ -81,6 +106,7 @@ mod tests {
             groups: vec!["payments".into()],
             admin: false,
             teams: Vec::new(),
+            scopes: domain::Scopes::ALL,
         }
     }
 
@@ -91,6 +117,7 @@ mod tests {
         cache.insert(
             "h".into(),
             actor("a@x"),
+            0,
             now,
             now + Duration::from_secs(3600),
         );
@@ -109,11 +136,11 @@ mod tests {
         let cache = TokenCache::default();
         let now = Instant::now();
         let expiry = now + Duration::from_secs(1);
-        cache.insert("h".into(), actor("a@x"), now, expiry);
+        cache.insert("h".into(), actor("a@x"), 0, now, expiry);
         assert!(cache.get("h", expiry - Duration::from_millis(1)).is_some());
         assert!(cache.get("h", expiry).is_none());
         // Already expired: not kept at all.
-        cache.insert("old".into(), actor("b@x"), now, now);
+        cache.insert("old".into(), actor("b@x"), 0, now, now);
         assert_eq!(cache.len(), 1);
     }
 
@@ -121,7 +148,7 @@ mod tests {
     fn clearing_forgets_everyone() {
         let cache = TokenCache::default();
         let now = Instant::now();
-        cache.insert("h".into(), actor("a@x"), now, now + TTL);
+        cache.insert("h".into(), actor("a@x"), 0, now, now + TTL);
         cache.clear();
         assert!(cache.get("h", now).is_none());
     }
@@ -132,16 +159,32 @@ mod tests {
         let now = Instant::now();
         let short = now + Duration::from_millis(10);
         for i in 0..CAPACITY {
-            cache.insert(format!("{i}"), actor("a@x"), now, short);
+            cache.insert(format!("{i}"), actor("a@x"), 0, now, short);
         }
         let later = short + Duration::from_millis(1);
-        cache.insert("fresh".into(), actor("b@x"), later, later + TTL);
+        cache.insert("fresh".into(), actor("b@x"), 0, later, later + TTL);
         assert_eq!(cache.len(), 1, "stale entries dropped");
         for i in 1..CAPACITY {
-            cache.insert(format!("{i}"), actor("a@x"), later, later + TTL);
+            cache.insert(format!("{i}"), actor("a@x"), 0, later, later + TTL);
         }
-        cache.insert("one more".into(), actor("c@x"), later, later + TTL);
+        cache.insert("one more".into(), actor("c@x"), 0, later, later + TTL);
         assert_eq!(cache.len(), 1, "started over when all were live");
         assert!(cache.get("one more", later).is_some());
+    }
+
+    #[test]
+    fn an_answer_older_than_a_revocation_is_not_kept() {
+        let cache = TokenCache::default();
+        let now = Instant::now();
+        // A lookup reads the generation, then asks the database, which still says valid...
+        let generation = cache.generation();
+        // ... while the token is revoked and the cache forgotten ...
+        cache.clear();
+        // ... so the older answer is dropped, not trusted for the next five seconds.
+        cache.insert("h".into(), actor("a@x"), generation, now, now + TTL);
+        assert!(cache.get("h", now).is_none());
+        // A lookup that starts after the revocation is kept as usual.
+        cache.insert("h".into(), actor("a@x"), cache.generation(), now, now + TTL);
+        assert!(cache.get("h", now).is_some());
     }
 }

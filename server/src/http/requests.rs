@@ -197,7 +197,13 @@ pub struct ReviewBody {
     /// `plan.hash` of the request as you reviewed it (`GET /requests/{id}`). Required: a
     /// review binds to the plan it read, and a plan that changed since is refused with 409
     /// and the current plan, nothing recorded.
-    #[schema(example = "9f2c4e…", pattern = "^[0-9a-f]{64}$")]
+    // Option in Rust so a missing hash gets a field error rather than a serde message.
+    #[schema(
+        example = "9f2c4e0d7b1a86c3e5f4a2b9d8c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9",
+        pattern = "^[0-9a-f]{64}$",
+        required = true,
+        nullable = false
+    )]
     plan_hash: Option<String>,
 }
 

@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 
 use domain::{
     Actor, AuditEvent, AuditQuery, Certificate, Cluster, Host, NewToken, PageRequest, TeamDetail,
-    TokenRequest, TokenView,
+    TokenForm, TokenRequest, TokenView,
 };
 
 use domain::request::{
@@ -184,22 +184,24 @@ impl Portal for PortalService {
                 created_at: t.created_at,
                 expires_at: t.expires_at,
                 last_used_at: t.last_used_at,
+                scopes: t.scopes,
             })
             .collect())
     }
 
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
-    async fn create_token(
-        &self,
-        actor: &Actor,
-        request: TokenRequest,
-    ) -> Result<NewToken, PortalError> {
-        let expires = request
-            .expires_in_days
-            .map(|days| Duration::from_secs(u64::from(days) * 86_400));
+    async fn create_token(&self, actor: &Actor, form: &TokenForm) -> Result<NewToken, PortalError> {
+        let request = TokenRequest::parse(
+            &form.name,
+            &form.expires_in_days,
+            &form.scopes,
+            self.auth.token_max_days(),
+        )
+        .map_err(PortalError::Invalid)?;
+        let expires = Duration::from_secs(u64::from(request.expires_in_days) * 86_400);
         let (id, token) = self
             .auth
-            .issue_token(&user_of(actor), &request.name, expires)
+            .issue_token(&user_of(actor), &request.name, expires, request.scopes)
             .await
             .map_err(unavailable)?;
         Ok(NewToken {

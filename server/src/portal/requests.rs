@@ -82,6 +82,17 @@ struct Checked {
     live: AppliedObjects,
 }
 
+/// Submitting, cancelling and commenting need a credential with the `request` scope.
+pub(super) fn needs_request_scope(actor: &Actor, what: &str) -> Result<(), PortalError> {
+    if actor.scopes.request {
+        Ok(())
+    } else {
+        Err(PortalError::Forbidden(format!(
+            "this access token may not {what}: it lacks the \"request\" scope"
+        )))
+    }
+}
+
 fn invalid(path: &str, message: String) -> PortalError {
     PortalError::Invalid(FieldErrors(vec![FieldError::new(path, message)]))
 }
@@ -159,6 +170,7 @@ impl PortalService {
         actor: &Actor,
         input: &Value,
     ) -> Result<RequestDetail, PortalError> {
+        needs_request_scope(actor, "submit")?;
         let checked = self.check(actor, input).await?;
         let Checked {
             request,

@@ -14,7 +14,7 @@ use domain::{
 };
 use serde_json::json;
 
-use super::{PortalService, replan::Recheck, unavailable};
+use super::{PortalService, replan::Recheck, requests::needs_request_scope, unavailable};
 use crate::store::{RequestRecord, StepRecord};
 
 fn refused(refusal: Refusal) -> PortalError {
@@ -182,6 +182,7 @@ impl PortalService {
         id: i64,
         comment: &str,
     ) -> Result<RequestDetail, PortalError> {
+        needs_request_scope(actor, "comment")?;
         let record = self.record(id).await?;
         let comment = comment.trim();
         let problem = if comment.is_empty() {

@@ -1,8 +1,9 @@
 //! Users, sessions, personal access tokens, sign-ins in flight, and the audit trail of them.
 
+use domain::Scopes;
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, now, now_plus};
+use super::{Store, StoreError, error::corrupt, now, now_plus};
 
 /// A user as stored: who they are and the groups their last sign-in carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,12 @@ pub struct TokenRecord {
     pub created_at: String,
     pub expires_at: Option<String>,
     pub last_used_at: Option<String>,
+    pub scopes: Scopes,
+}
+
+fn scopes_of(row: &AnyRow) -> Result<Scopes, StoreError> {
+    let text: String = row.try_get("scopes")?;
+    Scopes::parse("scopes", &text).map_err(|e| corrupt("scopes", e))
 }
 
 /// A sign-in between the redirect to the identity provider and its callback.
@@ -251,18 +258,20 @@ impl Store {
         user: &UserRecord,
         name: &str,
         token_hash: &str,
-        expires_at: Option<&str>,
+        expires_at: &str,
+        scopes: Scopes,
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at, scopes)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(user.id)
         .bind(name)
         .bind(token_hash)
         .bind(now())
         .bind(expires_at)
+        .bind(scopes.to_text())
         .fetch_one(&mut *tx)
         .await?;
         audit(
@@ -270,7 +279,7 @@ impl Store {
             &user.email,
             "token.create",
             &format!("token/{id}"),
-            serde_json::json!({ "name": name, "expires_at": expires_at }),
+            serde_json::json!({ "name": name, "expires_at": expires_at, "scopes": scopes.to_text() }),
         )
         .await?;
         tx.commit().await?;
@@ -282,10 +291,10 @@ impl Store {
     pub async fn token_user(
         &self,
         token_hash: &str,
-    ) -> Result<Option<(UserRecord, Option<String>)>, StoreError> {
+    ) -> Result<Option<(UserRecord, Option<String>, Scopes)>, StoreError> {
         let at = now();
         let row = sqlx::query(
-            "SELECT t.id AS token_id, t.last_used_at, t.expires_at,
+            "SELECT t.id AS token_id, t.last_used_at, t.expires_at, t.scopes,
                     u.id, u.email, u.name, u.groups_json
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL
@@ -306,13 +315,17 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some((user(&row)?, row.try_get("expires_at")?)))
+        Ok(Some((
+            user(&row)?,
+            row.try_get("expires_at")?,
+            scopes_of(&row)?,
+        )))
     }
 
     /// The user's tokens that still work, newest first.
     pub async fn tokens(&self, user_id: i64) -> Result<Vec<TokenRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, name, created_at, expires_at, last_used_at FROM api_tokens
+            "SELECT id, name, created_at, expires_at, last_used_at, scopes FROM api_tokens
              WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
              ORDER BY id DESC",
         )
@@ -328,6 +341,7 @@ impl Store {
                     created_at: row.try_get("created_at")?,
                     expires_at: row.try_get("expires_at")?,
                     last_used_at: row.try_get("last_used_at")?,
+                    scopes: scopes_of(row)?,
                 })
             })
             .collect()

@@ -279,7 +279,53 @@ async fn a_used_token_shows_when_it_was_last_used(db: Db) {
     );
 }
 
-on_both_databases!(a_used_token_shows_when_it_was_last_used);
+async fn the_tokens_page_makes_only_expiring_tokens_with_the_scopes_ticked(db: Db) {
+    let app = spawn_app(db).await;
+    let owner = session_of(&app, "payments-engineer@example.com").await;
+    for days in ["never", "0", "366"] {
+        let refused = rpc(
+            &app,
+            &owner,
+            "/rpc/tokens/create",
+            &[("name", "forever"), ("expires_in_days", days)],
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{days}");
+        let body = refused.text().await.unwrap();
+        assert!(body.contains("expires_in_days"), "{days}: {body}");
+    }
+    assert!(listed_tokens(&app, &owner).await.is_empty(), "none made");
+
+    let created = rpc(
+        &app,
+        &owner,
+        "/rpc/tokens/create",
+        &[
+            ("name", "deploys"),
+            ("expires_in_days", ""),
+            ("scope_request", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), 200);
+    let listed = listed_tokens(&app, &owner).await;
+    assert_eq!(
+        listed[0]["scopes"],
+        serde_json::json!({ "request": true, "review": false })
+    );
+    let expires_at = listed[0]["expires_at"].as_str().expect("an expiry");
+    let in_90_days = server::store::now_plus(time::Duration::days(90));
+    assert!(expires_at <= in_90_days.as_str(), "{expires_at}");
+    assert!(
+        server::store::now_plus(time::Duration::days(89)).as_str() < expires_at,
+        "{expires_at}"
+    );
+}
+
+on_both_databases!(
+    a_used_token_shows_when_it_was_last_used,
+    the_tokens_page_makes_only_expiring_tokens_with_the_scopes_ticked
+);
 
 async fn a_token_cannot_manage_tokens(db: Db) {
     let app = spawn_app(db).await;
@@ -332,7 +378,12 @@ async fn an_expired_token_is_refused() {
         .unwrap();
     let auth = server::auth::Auth::new(&app.settings, &app.address, app.store.clone()).unwrap();
     let (_, token) = auth
-        .issue_token(&user, "brief", Some(std::time::Duration::from_secs(1)))
+        .issue_token(
+            &user,
+            "brief",
+            std::time::Duration::from_secs(1),
+            domain::Scopes::ALL,
+        )
         .await
         .unwrap();
     assert_eq!(me_with_token(&app, &token).await, 200);

@@ -119,6 +119,8 @@ async fn sigterm_stops_serve_while_an_event_stream_is_open() {
             "dev@example.com",
             "--groups",
             "payments",
+            "--scopes",
+            "read,request",
         ])
         .output()
         .expect("token create");

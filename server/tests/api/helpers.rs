@@ -89,6 +89,9 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The tests' tokens last a day and may do everything their person may.
+pub const TEST_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(86_400);
+
 /// Who a test request comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Persona {
@@ -266,7 +269,10 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
         if let Some((email, groups)) = persona.identity() {
             let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
             let user = store.ensure_user(email, Some(&groups)).await.expect("user");
-            let (id, token) = auth.issue_token(&user, "tests", None).await.expect("token");
+            let (id, token) = auth
+                .issue_token(&user, "tests", TEST_TOKEN_LIFETIME, domain::Scopes::ALL)
+                .await
+                .expect("token");
             tokens.push((persona, id, token));
         }
     }
@@ -343,7 +349,7 @@ impl TestApp {
     /// makes it.
     pub async fn token_for(&self, email: &str, groups: &[&str]) -> String {
         let (auth, user) = self.signed_up(email, groups).await;
-        auth.issue_token(&user, "tests", None)
+        auth.issue_token(&user, "tests", TEST_TOKEN_LIFETIME, domain::Scopes::ALL)
             .await
             .expect("token")
             .1

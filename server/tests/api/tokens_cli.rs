@@ -3,11 +3,12 @@
 
 use std::process::Output;
 
+use reqwest::Method;
 use server::store::now_plus;
 use tokio::process::Command;
 
 use crate::{
-    helpers::{Db, TestApp, spawn_app, stargate_command},
+    helpers::{Db, Persona, TestApp, spawn_app, stargate_command},
     on_both_databases,
 };
 
@@ -127,7 +128,177 @@ async fn token_create_with_a_bad_expiry_fails_naming_the_flag(db: Db) {
     );
 }
 
+/// The token `stargate token create` printed last.
+fn printed_token(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .last()
+        .expect("a token line")
+        .trim()
+        .to_string()
+}
+
+async fn a_token_without_flags_reads_for_ninety_days_and_changes_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let output = stargate(
+        &app,
+        &[
+            "token",
+            "create",
+            "--user",
+            "lee@example.com",
+            "--groups",
+            "payments,payments-leads",
+            "--name",
+            "plain",
+        ],
+    )
+    .await;
+    let token = printed_token(&output);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("read"));
+
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(
+        app.settings.database_url.as_deref().unwrap(),
+    )
+    .await
+    .unwrap();
+    let expires_at: Option<String> =
+        sqlx::query_scalar("SELECT expires_at FROM api_tokens WHERE name = 'plain'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    let expires_at = expires_at.expect("every token expires");
+    let (earliest, latest) = (
+        now_plus(time::Duration::days(90) - time::Duration::minutes(5)),
+        now_plus(time::Duration::days(90)),
+    );
+    assert!(
+        earliest <= expires_at && expires_at <= latest,
+        "{expires_at}"
+    );
+
+    // Reading works; a lead's read-only token neither submits nor approves.
+    let list = app
+        .client
+        .get(format!("{}/api/v1/requests", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    let (requests, approvals) = (
+        app.count_rows("requests").await,
+        app.count_rows("approvals").await,
+    );
+    let submit = app
+        .client
+        .post(format!("{}/api/v1/requests", app.address))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "kind": "service", "team": "payments", "cluster": "demo", "reason": "new release",
+            "spec": {"name": "ledger", "image": "ghcr.io/acme/ledger:9.0.0", "port": 8080}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submit.status(), 403);
+    let body: serde_json::Value = submit.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"request\" scope"),
+        "{body}"
+    );
+    assert_eq!(app.count_rows("requests").await, requests, "nothing stored");
+
+    let submitted = app
+        .request(Persona::EngineerA, Method::POST, "/api/v1/requests")
+        .json(&serde_json::json!({
+            "kind": "service", "team": "payments", "cluster": "demo", "reason": "new release",
+            "spec": {"name": "ledger", "image": "ghcr.io/acme/ledger:9.0.1", "port": 8080}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 201);
+    let id = submitted.json::<serde_json::Value>().await.unwrap()["request"]["id"]
+        .as_i64()
+        .unwrap();
+    let approve = app
+        .client
+        .post(format!("{}/api/v1/requests/{id}/approve", app.address))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "plan_hash": app.plan_hash(id).await }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approve.status(), 403);
+    let body: serde_json::Value = approve.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"review\" scope"),
+        "{body}"
+    );
+    assert_eq!(
+        app.count_rows("approvals").await,
+        approvals,
+        "no approval recorded"
+    );
+
+    // The same lead with a review token may.
+    let output = stargate(
+        &app,
+        &[
+            "token",
+            "create",
+            "--user",
+            "lee@example.com",
+            "--scopes",
+            "read,review",
+        ],
+    )
+    .await;
+    let reviewer = printed_token(&output);
+    let approve = app
+        .client
+        .post(format!("{}/api/v1/requests/{id}/approve", app.address))
+        .bearer_auth(&reviewer)
+        .json(&serde_json::json!({ "plan_hash": app.plan_hash(id).await }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approve.status(), 200);
+}
+
+async fn unknown_scopes_and_lifetimes_past_the_maximum_are_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let tokens = app.count_rows("api_tokens").await;
+    for (flag, value) in [("--scopes", "read,admin"), ("--expires", "366d")] {
+        let output = stargate(
+            &app,
+            &["token", "create", "--user", "z@example.com", flag, value],
+        )
+        .await;
+        assert!(!output.status.success(), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+    }
+    assert_eq!(
+        app.count_rows("api_tokens").await,
+        tokens,
+        "no token created"
+    );
+}
+
 on_both_databases!(
     token_create_prints_a_day_long_token_for_a_new_user,
     token_create_with_a_bad_expiry_fails_naming_the_flag,
+    a_token_without_flags_reads_for_ninety_days_and_changes_nothing,
+    unknown_scopes_and_lifetimes_past_the_maximum_are_refused,
 );
