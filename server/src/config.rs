@@ -194,6 +194,9 @@ pub struct AuthSettings {
     /// The longest a personal access token may live (every token expires; 90 days unless
     /// asked otherwise), the same in the CLI, the page and the API.
     pub token_max_days: u32,
+    /// Sessions and tokens act with groups no older than this (from the last sign-in
+    /// through the identity provider); past it, the person signs in again.
+    pub groups_max_age_hours: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -212,6 +215,9 @@ pub struct OidcSettings {
     pub scopes: Vec<String>,
     /// The ID-token claim holding the user's groups.
     pub groups_claim: String,
+    /// Accept ID tokens without `email_verified` (some providers leave it out); an
+    /// explicit `false` is refused whatever this says.
+    pub trust_unverified_email: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -259,6 +265,7 @@ impl Default for AuthSettings {
             session_idle_minutes: 12 * 60,
             session_max_hours: 7 * 24,
             token_max_days: 365,
+            groups_max_age_hours: 24,
         }
     }
 }
@@ -276,6 +283,7 @@ impl Default for OidcSettings {
                 "groups".into(),
             ],
             groups_claim: "groups".into(),
+            trust_unverified_email: false,
         }
     }
 }
@@ -464,6 +472,12 @@ impl Settings {
             return Err(invalid(
                 "auth.token_max_days",
                 "must be from 1 to 3650 (ten years)",
+            ));
+        }
+        if !(1..=366 * 24).contains(&auth.groups_max_age_hours) {
+            return Err(invalid(
+                "auth.groups_max_age_hours",
+                "must be from 1 to 8784 (a year)",
             ));
         }
         if !(1..=1000).contains(&self.http.max_streams_per_user) {

@@ -45,6 +45,11 @@ const accounts = {
   nobody: { name: "No Groups", groups: [] },
   // Signs in fine, but the provider says it never verified the address.
   unverified: { name: "Una Verified", groups: ["payments"], emailVerified: false },
+  // Leaves `email_verified` out, as some providers do.
+  silent: { name: "Sil Ent", groups: ["payments"], emailVerified: undefined },
+  // Two people (two subjects) whose addresses differ only in case.
+  "alice-1": { name: "Alice One", groups: ["payments"], email: "Alice@example.com" },
+  "alice-2": { name: "Alice Two", groups: ["payments", "payments-leads"], email: "alice@example.com" },
 };
 
 const client = (client_id) => ({
@@ -76,13 +81,15 @@ function start(issuer) {
       return {
         accountId: id,
         async claims() {
-          return {
+          const claims = {
             sub: id,
-            email: `${id}@example.com`,
-            email_verified: known.emailVerified ?? true,
+            email: known.email ?? `${id}@example.com`,
+            email_verified: "emailVerified" in known ? known.emailVerified : true,
             name: known.name,
             groups: known.groups,
           };
+          if (claims.email_verified === undefined) delete claims.email_verified;
+          return claims;
         },
       };
     },

@@ -16,7 +16,7 @@ use axum_extra::extract::CookieJar;
 use domain::{Actor, AuthMethod};
 use serde_json::json;
 
-use super::Auth;
+use super::{Auth, TokenCheck};
 
 fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
@@ -65,21 +65,32 @@ pub async fn resolve_actor(
         .map(|(_, token)| token.trim().to_owned());
     if let Some(token) = bearer {
         match auth.from_token(&token).await {
-            Ok(Some((actor, credential))) => {
+            Ok(TokenCheck::Valid(actor, credential)) => {
                 request.extensions_mut().insert(actor);
                 request.extensions_mut().insert(AuthMethod::Token);
                 request.extensions_mut().insert(credential);
             }
             // A valid token always works; only failures count, and only they are refused
             // once an address failed too often.
-            Ok(None) if auth.failures.is_blocked(client) => {
+            Ok(TokenCheck::StaleGroups { max_age_hours }) => {
+                return json_error(
+                    StatusCode::UNAUTHORIZED,
+                    "groups_expired",
+                    &format!(
+                        "this token's groups were last confirmed by the identity provider over \
+                         {max_age_hours} hours ago (auth.groups_max_age_hours); sign in to the \
+                         portal once to confirm them and the token works again"
+                    ),
+                );
+            }
+            Ok(TokenCheck::Invalid) if auth.failures.is_blocked(client) => {
                 return json_error(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
                     "too many failed attempts; wait a minute",
                 );
             }
-            Ok(None) => {
+            Ok(TokenCheck::Invalid) => {
                 auth.failures.record_failure(client);
                 tracing::warn!(%client, "rejected an invalid, expired or revoked access token");
                 return json_error(

@@ -61,6 +61,19 @@ pub struct Auth {
     /// SHA-256 of `metrics.token`, when `/metrics` needs one.
     metrics_token: Option<String>,
     token_max_days: u32,
+    /// Groups older than this (`auth.groups_max_age_hours`) no longer count.
+    groups_max_age: time::Duration,
+}
+
+/// What a bearer token turned out to be.
+pub enum TokenCheck {
+    Valid(Actor, Credential),
+    /// Unknown, expired or revoked.
+    Invalid,
+    /// Valid, but its user's groups are older than `auth.groups_max_age_hours`.
+    StaleGroups {
+        max_age_hours: i64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +135,7 @@ impl Auth {
             dev_users,
             tokens: TokenCache::default(),
             token_max_days: settings.auth.token_max_days,
+            groups_max_age: time::Duration::hours(i64::from(settings.auth.groups_max_age_hours)),
             metrics_token: settings.metrics.token.as_ref().map(|token| {
                 use secrecy::ExposeSecret;
                 hash_secret(token.expose_secret())
@@ -213,25 +227,42 @@ impl Auth {
             .store
             .session_user(&hash, &idle_cutoff, &touch_before)
             .await?;
-        Ok(user.map(|u| (self.actor(u), Credential::Session { hash })))
+        // Stale groups send the person through sign-in again, which refreshes them.
+        Ok(user
+            .filter(|u| !self.groups_are_stale(u))
+            .map(|u| (self.actor(u), Credential::Session { hash })))
+    }
+
+    /// Whether the groups an identity provider vouched for are too old to act on: a lead
+    /// removed from a lead group must not keep approving through a long session or token.
+    fn groups_are_stale(&self, user: &UserRecord) -> bool {
+        let cutoff = now_plus(-self.groups_max_age);
+        user.groups_at
+            .as_deref()
+            .is_some_and(|at| at < cutoff.as_str())
     }
 
     /// The token's user, and the token as a credential to check again later.
-    pub async fn from_token(&self, token: &str) -> Result<Option<(Actor, Credential)>, StoreError> {
+    pub async fn from_token(&self, token: &str) -> Result<TokenCheck, StoreError> {
         if !token.starts_with(secret::TOKEN_PREFIX) {
-            return Ok(None);
+            return Ok(TokenCheck::Invalid);
         }
         let hash = hash_secret(token);
         let now = Instant::now();
         if let Some(actor) = self.tokens.get(&hash, now) {
-            return Ok(Some((actor, Credential::Token { hash })));
+            return Ok(TokenCheck::Valid(actor, Credential::Token { hash }));
         }
         // Taken before asking the database: a revocation that lands while we ask forgets
         // the cache, and this answer, older than the revocation, is then not kept.
         let generation = self.tokens.generation();
         let Some((user, expires_at, scopes)) = self.store.token_user(&hash).await? else {
-            return Ok(None);
+            return Ok(TokenCheck::Invalid);
         };
+        if self.groups_are_stale(&user) {
+            return Ok(TokenCheck::StaleGroups {
+                max_age_hours: self.groups_max_age.whole_hours(),
+            });
+        }
         let actor = Actor {
             scopes,
             ..self.actor(user)
@@ -247,7 +278,7 @@ impl Auth {
                 now + token_cache::TTL,
             );
         }
-        Ok(Some((actor, Credential::Token { hash })))
+        Ok(TokenCheck::Valid(actor, Credential::Token { hash }))
     }
 
     /// Forgets every verified token, so a revocation holds from the next call on.

@@ -52,13 +52,19 @@ pub enum OidcError {
     InvalidIdToken(String),
     #[error("the ID token has no email address")]
     NoEmail,
-    #[error("the identity provider says the email address is not verified")]
+    #[error(
+        "the identity provider does not say the email address is verified \
+         (auth.oidc.trust_unverified_email accepts a provider that leaves that out)"
+    )]
     UnverifiedEmail,
 }
 
 /// Who signed in, as the IdP vouched for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedIn {
+    /// The person: the provider's (issuer, subject), stable when the address changes.
+    pub issuer: String,
+    pub subject: String,
     pub email: String,
     pub name: String,
     pub groups: Vec<String>,
@@ -178,11 +184,12 @@ impl OidcClient {
         let claims = id_token
             .claims(&client.id_token_verifier(), &Nonce::new(flow.nonce.clone()))
             .map_err(|e| OidcError::InvalidIdToken(e.to_string()))?;
-        // Users are keyed by email, so an address the IdP has not verified could take over
-        // its owner's account. A provider that leaves the claim out vouches for its
-        // addresses by its own policy (several do), so only an explicit `false` is refused.
-        if claims.email_verified() == Some(false) {
-            return Err(OidcError::UnverifiedEmail);
+        // The address names the person in reviews and audit: one the IdP has not vouched
+        // for is refused, unless the operator trusts a provider that leaves the claim out.
+        match claims.email_verified() {
+            Some(true) => {}
+            None if self.settings.trust_unverified_email => {}
+            _ => return Err(OidcError::UnverifiedEmail),
         }
         let email = claims
             .email()
@@ -206,6 +213,8 @@ impl OidcClient {
             _ => Vec::new(),
         };
         Ok(SignedIn {
+            issuer: claims.issuer().to_string(),
+            subject: claims.subject().to_string(),
             email,
             name,
             groups,

@@ -17,7 +17,10 @@ use super::{
     pages::{escape, page},
     secret::hash_secret,
 };
-use crate::{config::AuthMode, store::now_plus};
+use crate::{
+    config::AuthMode,
+    store::{SignIn, now_plus},
+};
 
 /// How long a sign-in at the IdP may take.
 const LOGIN_FLOW_TTL: Duration = Duration::from_secs(10 * 60);
@@ -34,8 +37,22 @@ pub enum SignInError {
     RateLimited,
     #[error("Unknown demo user.")]
     UnknownDevUser,
+    #[error(
+        "The email address {0} already belongs to another account. Ask a portal admin \
+         if it should be yours."
+    )]
+    EmailHeld(String),
     #[error("The portal could not complete the sign-in. Try again shortly.")]
-    Store(#[from] crate::store::StoreError),
+    Store(crate::store::StoreError),
+}
+
+impl From<crate::store::StoreError> for SignInError {
+    fn from(error: crate::store::StoreError) -> Self {
+        match error {
+            crate::store::StoreError::EmailHeld(email) => Self::EmailHeld(email),
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl SignInError {
@@ -47,6 +64,7 @@ impl SignInError {
             Self::Oidc(super::OidcError::Discovery(_)) => StatusCode::BAD_GATEWAY,
             Self::Oidc(_) => StatusCode::UNAUTHORIZED,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::EmailHeld(_) => StatusCode::FORBIDDEN,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         tracing::warn!(error = %self, "sign-in refused");
@@ -167,7 +185,13 @@ async fn finish_sign_in(
     let who = oidc.finish(code, &flow).await?;
     let user = auth
         .store
-        .sign_in_user(&who.email, &who.name, &who.groups, "oidc")
+        .sign_in_user(SignIn {
+            identity: Some((&who.issuer, &who.subject)),
+            email: &who.email,
+            name: &who.name,
+            groups: &who.groups,
+            via: "oidc",
+        })
         .await?;
     tracing::info!(email = %user.email, groups = ?user.groups, "signed in");
     Ok((auth.start_session(&user).await?, flow.return_to))
@@ -203,7 +227,13 @@ async fn sign_in_as_demo_user(
         .ok_or(SignInError::UnknownDevUser)?;
     let user = auth
         .store
-        .sign_in_user(&dev.email, &dev.name, &dev.groups, "dev")
+        .sign_in_user(SignIn {
+            identity: None,
+            email: &dev.email,
+            name: &dev.name,
+            groups: &dev.groups,
+            via: "dev",
+        })
         .await?;
     let session = auth.start_session(&user).await?;
     Ok((

@@ -70,6 +70,7 @@ fn user_of(actor: &Actor) -> UserRecord {
         email: actor.email.clone(),
         name: actor.name.clone(),
         groups: actor.groups.clone(),
+        groups_at: None,
     }
 }
 

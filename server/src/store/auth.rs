@@ -12,6 +12,9 @@ pub struct UserRecord {
     pub email: String,
     pub name: String,
     pub groups: Vec<String>,
+    /// When an identity provider last vouched for `groups`; `None` when they come from
+    /// the configuration or an operator and do not age.
+    pub groups_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +56,7 @@ fn user(row: &AnyRow) -> Result<UserRecord, StoreError> {
         email: row.try_get("email")?,
         name: row.try_get("name")?,
         groups: serde_json::from_str(&groups).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        groups_at: row.try_get("groups_at")?,
     })
 }
 
@@ -115,41 +119,124 @@ async fn set_groups(
     Ok(())
 }
 
+/// A sign-in as the store records it.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    /// The identity provider's (issuer, subject): who the person is. `None` for the
+    /// development sign-in, whose users are their email addresses.
+    pub identity: Option<(&'a str, &'a str)>,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub groups: &'a [String],
+    pub via: &'a str,
+}
+
+/// An email address as compared: case does not make another person.
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// The user holding the address `key`, with the identity that claimed it, if any.
+async fn holder_of_email(
+    tx: &mut sqlx::AnyConnection,
+    key: &str,
+) -> Result<Option<(i64, Option<String>, Option<String>)>, StoreError> {
+    let row = sqlx::query("SELECT id, issuer, subject FROM users WHERE email_key = $1")
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    row.map(|row| {
+        Ok((
+            row.try_get("id")?,
+            row.try_get("issuer")?,
+            row.try_get("subject")?,
+        ))
+    })
+    .transpose()
+}
+
 impl Store {
-    /// Creates or refreshes a user at sign-in (name and groups come from the IdP each time).
-    pub async fn sign_in_user(
-        &self,
-        email: &str,
-        name: &str,
-        groups: &[String],
-        via: &str,
-    ) -> Result<UserRecord, StoreError> {
+    /// Creates or refreshes a user at sign-in (name and groups come from the IdP each
+    /// time). The person is their (issuer, subject); an address another identity holds is
+    /// refused, one no identity claimed yet (made by `token create`, or before identities
+    /// were kept) is claimed by the first identity that signs in with it.
+    pub async fn sign_in_user(&self, who: SignIn<'_>) -> Result<UserRecord, StoreError> {
         let groups_json =
-            serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            serde_json::to_string(who.groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let key = email_key(who.email);
         let mut tx = self.begin().await?;
         let at = now();
-        let row = sqlx::query(
-            "INSERT INTO users (email, name, groups_json, created_at, last_login_at)
-             VALUES ($1, $2, $3, $4, $4)
-             ON CONFLICT (email) DO UPDATE
-                SET name = excluded.name, groups_json = excluded.groups_json,
-                    last_login_at = excluded.last_login_at
-             RETURNING id, email, name, groups_json",
-        )
-        .bind(email)
-        .bind(name)
-        .bind(&groups_json)
-        .bind(&at)
-        .fetch_one(&mut *tx)
-        .await?;
+        let known: Option<i64> = match who.identity {
+            Some((issuer, subject)) => {
+                sqlx::query_scalar("SELECT id FROM users WHERE issuer = $1 AND subject = $2")
+                    .bind(issuer)
+                    .bind(subject)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        let holder = holder_of_email(&mut tx, &key).await?;
+        let id = match (known, holder) {
+            (Some(id), Some((other, ..))) if other != id => {
+                return Err(StoreError::EmailHeld(who.email.to_owned()));
+            }
+            (Some(id), _) => Some(id),
+            (None, Some((id, _, None))) => Some(id),
+            // Development sign-in is by address alone.
+            (None, Some((id, _, Some(_)))) if who.identity.is_none() => Some(id),
+            (None, Some(_)) => return Err(StoreError::EmailHeld(who.email.to_owned())),
+            (None, None) => None,
+        };
+        let (issuer, subject) = who.identity.unzip();
+        // Groups from a provider age; the configuration's (development) do not.
+        let groups_at = who.identity.map(|_| at.clone());
+        let row = match id {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE users SET email = $1, email_key = $2, name = $3, groups_json = $4,
+                        last_login_at = $5, groups_at = $6,
+                        issuer = COALESCE($7, issuer), subject = COALESCE($8, subject)
+                     WHERE id = $9 RETURNING id, email, name, groups_json, groups_at",
+                )
+                .bind(who.email)
+                .bind(&key)
+                .bind(who.name)
+                .bind(&groups_json)
+                .bind(&at)
+                .bind(&groups_at)
+                .bind(issuer)
+                .bind(subject)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO users (email, email_key, name, groups_json, created_at,
+                        last_login_at, groups_at, issuer, subject)
+                     VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING id, email, name, groups_json, groups_at",
+                )
+                .bind(who.email)
+                .bind(&key)
+                .bind(who.name)
+                .bind(&groups_json)
+                .bind(&at)
+                .bind(&groups_at)
+                .bind(issuer)
+                .bind(subject)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
         let record = user(&row)?;
-        set_groups(&mut tx, record.id, groups).await?;
+        set_groups(&mut tx, record.id, who.groups).await?;
         audit(
             &mut tx,
-            email,
+            &record.email,
             "user.sign_in",
-            email,
-            serde_json::json!({ "via": via, "groups": groups }),
+            &record.email,
+            serde_json::json!({ "via": who.via, "groups": who.groups }),
         )
         .await?;
         tx.commit().await?;
@@ -157,7 +244,8 @@ impl Store {
     }
 
     /// Creates the user if missing (for tokens made on the command line) without
-    /// changing an existing one's groups unless `groups` is given.
+    /// changing an existing one's groups unless `groups` is given; given groups are the
+    /// operator's word and do not age.
     pub async fn ensure_user(
         &self,
         email: &str,
@@ -165,19 +253,33 @@ impl Store {
     ) -> Result<UserRecord, StoreError> {
         let groups_json = serde_json::to_string(groups.unwrap_or_default())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let key = email_key(email);
         let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO users (email, name, groups_json, created_at) VALUES ($1, $1, $2, $3)
-             ON CONFLICT (email) DO UPDATE
-                SET groups_json = CASE WHEN $4 = 1 THEN excluded.groups_json ELSE users.groups_json END
-             RETURNING id, email, name, groups_json",
-        )
-        .bind(email)
-        .bind(&groups_json)
-        .bind(now())
-        .bind(i64::from(groups.is_some()))
-        .fetch_one(&mut *tx)
-        .await?;
+        let row =
+            match holder_of_email(&mut tx, &key).await? {
+                Some((id, ..)) => sqlx::query(
+                    "UPDATE users SET groups_json = CASE WHEN $1 = 1 THEN $2 ELSE groups_json END,
+                        groups_at = CASE WHEN $1 = 1 THEN NULL ELSE groups_at END
+                     WHERE id = $3 RETURNING id, email, name, groups_json, groups_at",
+                )
+                .bind(i64::from(groups.is_some()))
+                .bind(&groups_json)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?,
+                None => {
+                    sqlx::query(
+                        "INSERT INTO users (email, email_key, name, groups_json, created_at)
+                     VALUES ($1, $2, $1, $3, $4) RETURNING id, email, name, groups_json, groups_at",
+                    )
+                    .bind(email)
+                    .bind(&key)
+                    .bind(&groups_json)
+                    .bind(now())
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+            };
         let record = user(&row)?;
         if let Some(groups) = groups {
             set_groups(&mut tx, record.id, groups).await?;
@@ -221,7 +323,7 @@ impl Store {
     ) -> Result<Option<UserRecord>, StoreError> {
         let at = now();
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.name, u.groups_json, s.last_seen_at
+            "SELECT u.id, u.email, u.name, u.groups_json, u.groups_at, s.last_seen_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
         )
@@ -295,7 +397,7 @@ impl Store {
         let at = now();
         let row = sqlx::query(
             "SELECT t.id AS token_id, t.last_used_at, t.expires_at, t.scopes,
-                    u.id, u.email, u.name, u.groups_json
+                    u.id, u.email, u.name, u.groups_json, u.groups_at
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > $2)",

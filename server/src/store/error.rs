@@ -15,6 +15,9 @@ pub enum StoreError {
     /// Another request or service holds the host (the unique hold, or the catalog).
     #[error("host {0} is held by another request or service")]
     HostHeld(String),
+    /// Another person's identity already holds the address (in any case).
+    #[error("the email address {0} belongs to another account")]
+    EmailHeld(String),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }

@@ -14,7 +14,7 @@ async fn count(app: &TestApp, table: AuthTable) -> i64 {
     app.store.count_rows(table).await.unwrap()
 }
 
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
+pub(crate) fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
@@ -698,7 +698,7 @@ async fn wrong_or_missing_state_is_refused_with_nothing_created() {
 
 /// Users and sessions rows, read straight from the database: what a refused sign-in must
 /// leave as it found them.
-async fn users_and_sessions(app: &TestApp) -> (i64, i64) {
+pub(crate) async fn users_and_sessions(app: &TestApp) -> (i64, i64) {
     (
         app.count_rows("users").await,
         app.count_rows("sessions").await,
@@ -827,7 +827,12 @@ async fn an_id_token_from_another_issuer_is_refused(db: Db) {
 
 async fn an_unverified_email_address_is_refused(db: Db) {
     let (app, _provider) = spawn_oidc_app(db, None).await;
-    callback_is_refused(&app, "unverified", &["email address is not verified"]).await;
+    callback_is_refused(
+        &app,
+        "unverified",
+        &["does not say the email address is verified"],
+    )
+    .await;
 }
 
 async fn a_replayed_callback_is_refused_by_the_single_use_state(db: Db) {

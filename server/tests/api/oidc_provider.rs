@@ -66,12 +66,23 @@ pub async fn spawn_oidc_app_with(
     issuer: Option<fn(&str) -> String>,
     provider_env: &[(&str, &str)],
 ) -> (TestApp, Provider) {
+    spawn_oidc_app_adjusted(db, issuer, provider_env, None).await
+}
+
+/// As [`spawn_oidc_app_with`], with other settings changed by `adjust`.
+pub async fn spawn_oidc_app_adjusted(
+    db: Db,
+    issuer: Option<fn(&str) -> String>,
+    provider_env: &[(&str, &str)],
+    adjust: Option<fn(&mut server::config::Settings)>,
+) -> (TestApp, Provider) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let provider = Provider::start(&format!("{address}/auth/callback"), provider_env).await;
     let configured = issuer.map_or_else(|| provider.issuer.clone(), |f| f(&provider.issuer));
     let options = Options {
         oidc_issuer: Some(configured),
+        adjust,
         ..Options::default()
     };
     (spawn_with(db, options, Some(listener)).await, provider)
