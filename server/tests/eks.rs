@@ -301,7 +301,15 @@ async fn scenario(moto: &str) {
         .apply(&namespace)
         .await
         .expect("apply through the EKS target");
-    let writes: serde_json::Value = serde_json::from_str(&kube.get("/_control/writes")).unwrap();
+    // The test server records a write after answering it: wait for the record.
+    let mut writes = serde_json::Value::Null;
+    for _ in 0..100 {
+        writes = serde_json::from_str(&kube.get("/_control/writes")).unwrap();
+        if writes.as_array().is_some_and(|w| !w.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let sent = writes[0]["token"].as_str().unwrap_or_default();
     assert!(
         sent.starts_with(TOKEN_PREFIX),
