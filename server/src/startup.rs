@@ -10,7 +10,7 @@ use tokio::{
 
 use crate::{
     apply::Clusters,
-    auth::{Auth, AuthSetupError},
+    auth::{Auth, AuthSetupError, refresh::refresh_groups_periodically},
     config::{ConfigError, Settings},
     demo,
     http::{AppState, LiveViews, StreamSlots, build_router, metrics::HttpMetrics},
@@ -124,6 +124,7 @@ impl Application {
         }
         let (stop, stopping) = watch::channel(false);
         let live = LiveViews::start(store.clone(), auth.clone(), stopping.clone());
+        tokio::spawn(refresh_groups_periodically(auth.clone(), stopping.clone()));
         let state = AppState {
             stopping,
             leptos_options,

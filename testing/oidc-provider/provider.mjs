@@ -8,6 +8,9 @@
 // endpoint replaces those claims of the ID token and signs it again with the provider's
 // own key, so the signature stays valid and only the named claims are wrong.
 //
+// Refresh tokens are issued for `offline_access` (asked with prompt=consent).
+// `PUT /_control/groups/<login>` changes an account's groups (see the end).
+//
 // Prints one JSON line {"issuer": "..."} once it listens.
 import { generateKeyPair, sign } from "node:crypto";
 import http from "node:http";
@@ -56,7 +59,7 @@ const client = (client_id) => ({
   client_id,
   client_secret: `${client_id}-secret`,
   redirect_uris: redirectUris,
-  grant_types: ["authorization_code"],
+  grant_types: ["authorization_code", "refresh_token"],
   response_types: ["code"],
   token_endpoint_auth_method: "client_secret_basic",
 });
@@ -66,7 +69,7 @@ function start(issuer) {
     clients: [client("stargate"), client("other-app")],
     jwks: { keys: [signingKey] },
     cookies: { keys: ["stargate-test-provider-cookie-key"] },
-    scopes: ["openid", "email", "profile", "groups"],
+    scopes: ["openid", "offline_access", "email", "profile", "groups"],
     claims: {
       openid: ["sub"],
       email: ["email", "email_verified"],
@@ -112,7 +115,20 @@ await new Promise((resolve) => holder.listen(port, "127.0.0.1", resolve));
 const actualPort = holder.address().port;
 const issuer = `http://127.0.0.1:${actualPort}`;
 const provider = start(issuer);
-holder.on("request", provider.callback());
+// `PUT /_control/groups/<login>` with a JSON array: the account's groups from now on (a
+// lead removed from the lead group, say), as later ID tokens and refreshes carry them.
+const callback = provider.callback();
+holder.on("request", (req, res) => {
+  const control = req.url.match(/^\/_control\/groups\/([^/?]+)$/);
+  if (!control || req.method !== "PUT") return callback(req, res);
+  let body = "";
+  req.on("data", (chunk) => (body += chunk));
+  req.on("end", () => {
+    const login = decodeURIComponent(control[1]);
+    accounts[login] = { ...(accounts[login] ?? { name: login }), groups: JSON.parse(body) };
+    res.writeHead(204).end();
+  });
+});
 console.log(JSON.stringify({ issuer }));
 
 const stop = () => holder.close(() => process.exit(0));

@@ -6,7 +6,9 @@ pub mod middleware;
 mod oidc;
 mod pages;
 pub mod rate_limit;
+pub mod refresh;
 pub mod routes;
+mod sealed;
 pub mod secret;
 mod token_cache;
 
@@ -63,6 +65,8 @@ pub struct Auth {
     token_max_days: u32,
     /// Groups older than this (`auth.groups_max_age_hours`) no longer count.
     groups_max_age: time::Duration,
+    /// Seals the provider's refresh tokens at rest (OIDC mode only).
+    pub sealer: Option<sealed::Sealer>,
 }
 
 /// What a bearer token turned out to be.
@@ -136,6 +140,10 @@ impl Auth {
             tokens: TokenCache::default(),
             token_max_days: settings.auth.token_max_days,
             groups_max_age: time::Duration::hours(i64::from(settings.auth.groups_max_age_hours)),
+            sealer: (settings.auth.mode == AuthMode::Oidc).then(|| {
+                use secrecy::ExposeSecret;
+                sealed::Sealer::new(settings.auth.oidc.client_secret.expose_secret())
+            }),
             metrics_token: settings.metrics.token.as_ref().map(|token| {
                 use secrecy::ExposeSecret;
                 hash_secret(token.expose_secret())

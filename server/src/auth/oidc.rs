@@ -5,14 +5,15 @@ use std::collections::HashMap;
 
 use openidconnect::{
     AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, NonceVerifier, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse,
     core::{
-        CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm,
-        CoreJwsSigningAlgorithm, CoreProviderMetadata,
+        CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+        CoreTokenResponse,
     },
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
@@ -60,7 +61,7 @@ pub enum OidcError {
 }
 
 /// Who signed in, as the IdP vouched for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SignedIn {
     /// The person: the provider's (issuer, subject), stable when the address changes.
     pub issuer: String,
@@ -68,6 +69,9 @@ pub struct SignedIn {
     pub email: String,
     pub name: String,
     pub groups: Vec<String>,
+    /// Where the provider issues one (`offline_access`): lets the portal ask for the
+    /// person's groups again without them. Never logged.
+    pub refresh_token: Option<SecretString>,
 }
 
 pub struct OidcClient {
@@ -139,6 +143,10 @@ impl OidcClient {
         {
             request = request.add_scope(Scope::new(scope.clone()));
         }
+        // Providers issue a refresh token for `offline_access` only with consent asked.
+        if self.settings.scopes.iter().any(|s| s == "offline_access") {
+            request = request.add_prompt(CoreAuthPrompt::Consent);
+        }
         let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
         let flow = LoginFlow {
             nonce: nonce.secret().clone(),
@@ -169,20 +177,44 @@ impl OidcClient {
             .set_pkce_verifier(PkceCodeVerifier::new(flow.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| match e {
-                // Not reaching the IdP is its outage, not a refused sign-in.
-                openidconnect::RequestTokenError::Request(_) => {
-                    OidcError::Discovery(error_chain(&e))
-                }
-                e => OidcError::Exchange(error_chain(&e)),
-            })?;
+            .map_err(token_request_error)?;
+        self.signed_in(&client, &response, &Nonce::new(flow.nonce.clone()))
+    }
+
+    /// Who the refresh token's person is now, as a new ID token says: their groups may have
+    /// changed since sign-in. The provider may rotate the refresh token (see
+    /// [`SignedIn::refresh_token`]).
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<SignedIn, OidcError> {
+        let client = self.client().await?;
+        let response = client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.expose_secret().to_owned()))
+            .map_err(|e| OidcError::Exchange(e.to_string()))?
+            .request_async(&self.http)
+            .await
+            .map_err(token_request_error)?;
+        // A refreshed ID token carries no nonce (OpenID Connect Core 12.2).
+        let mut signed_in =
+            self.signed_in(&client, &response, |_: Option<&Nonce>| Ok::<(), String>(()))?;
+        if signed_in.refresh_token.is_none() {
+            signed_in.refresh_token = Some(refresh_token.clone());
+        }
+        Ok(signed_in)
+    }
+
+    /// The person the token response's ID token vouches for.
+    fn signed_in(
+        &self,
+        client: &DiscoveredClient,
+        response: &CoreTokenResponse,
+        nonce: impl NonceVerifier,
+    ) -> Result<SignedIn, OidcError> {
         let id_token = response.id_token().ok_or(OidcError::NoIdToken)?;
         let id_token: IdToken = id_token
             .to_string()
             .parse()
             .map_err(|e: serde_json::Error| OidcError::InvalidIdToken(e.to_string()))?;
         let claims = id_token
-            .claims(&client.id_token_verifier(), &Nonce::new(flow.nonce.clone()))
+            .claims(&client.id_token_verifier(), nonce)
             .map_err(|e| OidcError::InvalidIdToken(e.to_string()))?;
         // The address names the person in reviews and audit: one the IdP has not vouched
         // for is refused, unless the operator trusts a provider that leaves the claim out.
@@ -218,7 +250,23 @@ impl OidcClient {
             email,
             name,
             groups,
+            refresh_token: response
+                .refresh_token()
+                .map(|t| SecretString::from(t.secret().clone())),
         })
+    }
+}
+
+/// A token endpoint's refusal, or not reaching it (the IdP's outage, not a refused
+/// sign-in).
+fn token_request_error<RE, T>(error: openidconnect::RequestTokenError<RE, T>) -> OidcError
+where
+    RE: std::error::Error + 'static,
+    T: openidconnect::ErrorResponse + 'static,
+{
+    match error {
+        openidconnect::RequestTokenError::Request(_) => OidcError::Discovery(error_chain(&error)),
+        error => OidcError::Exchange(error_chain(&error)),
     }
 }
 

@@ -183,6 +183,14 @@ async fn finish_sign_in(
         .ok_or(SignInError::BadState)?;
     let oidc = auth.oidc.as_ref().ok_or(SignInError::BadState)?;
     let who = oidc.finish(code, &flow).await?;
+    let sealed_refresh =
+        who.refresh_token
+            .as_ref()
+            .zip(auth.sealer.as_ref())
+            .map(|(token, sealer)| {
+                use secrecy::ExposeSecret;
+                sealer.seal(token.expose_secret())
+            });
     let user = auth
         .store
         .sign_in_user(SignIn {
@@ -191,6 +199,7 @@ async fn finish_sign_in(
             name: &who.name,
             groups: &who.groups,
             via: "oidc",
+            refresh_token_sealed: sealed_refresh.as_deref(),
         })
         .await?;
     tracing::info!(email = %user.email, groups = ?user.groups, "signed in");
@@ -233,6 +242,7 @@ async fn sign_in_as_demo_user(
             name: &dev.name,
             groups: &dev.groups,
             via: "dev",
+            refresh_token_sealed: None,
         })
         .await?;
     let session = auth.start_session(&user).await?;

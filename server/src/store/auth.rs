@@ -129,6 +129,19 @@ pub struct SignIn<'a> {
     pub name: &'a str,
     pub groups: &'a [String],
     pub via: &'a str,
+    /// The provider's refresh token, sealed; replaces the one kept (`None` forgets it).
+    pub refresh_token_sealed: Option<&'a str>,
+}
+
+/// A person whose groups a refresh token can confirm again.
+#[derive(Debug, Clone)]
+pub struct DueRefresh {
+    pub user_id: i64,
+    pub email: String,
+    pub issuer: String,
+    pub subject: String,
+    /// Sealed: see `auth::sealed`.
+    pub refresh_token_sealed: String,
 }
 
 /// An email address as compared: case does not make another person.
@@ -196,7 +209,8 @@ impl Store {
                 sqlx::query(
                     "UPDATE users SET email = $1, email_key = $2, name = $3, groups_json = $4,
                         last_login_at = $5, groups_at = $6,
-                        issuer = COALESCE($7, issuer), subject = COALESCE($8, subject)
+                        issuer = COALESCE($7, issuer), subject = COALESCE($8, subject),
+                        refresh_token_sealed = $10
                      WHERE id = $9 RETURNING id, email, name, groups_json, groups_at",
                 )
                 .bind(who.email)
@@ -208,14 +222,16 @@ impl Store {
                 .bind(issuer)
                 .bind(subject)
                 .bind(id)
+                .bind(who.refresh_token_sealed)
                 .fetch_one(&mut *tx)
                 .await?
             }
             None => {
                 sqlx::query(
                     "INSERT INTO users (email, email_key, name, groups_json, created_at,
-                        last_login_at, groups_at, issuer, subject)
-                     VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING id, email, name, groups_json, groups_at",
+                        last_login_at, groups_at, issuer, subject, refresh_token_sealed)
+                     VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9)
+                     RETURNING id, email, name, groups_json, groups_at",
                 )
                 .bind(who.email)
                 .bind(&key)
@@ -225,6 +241,7 @@ impl Store {
                 .bind(&groups_at)
                 .bind(issuer)
                 .bind(subject)
+                .bind(who.refresh_token_sealed)
                 .fetch_one(&mut *tx)
                 .await?
             }
@@ -286,6 +303,93 @@ impl Store {
         }
         tx.commit().await?;
         Ok(record)
+    }
+
+    /// Up to `limit` people with a refresh token whose groups were confirmed before
+    /// `before`, longest ago first.
+    pub async fn due_for_group_refresh(
+        &self,
+        before: &str,
+        limit: i64,
+    ) -> Result<Vec<DueRefresh>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, email, issuer, subject, refresh_token_sealed FROM users
+             WHERE refresh_token_sealed IS NOT NULL AND issuer IS NOT NULL
+               AND subject IS NOT NULL AND groups_at < $1
+             ORDER BY groups_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DueRefresh {
+                    user_id: row.try_get("id")?,
+                    email: row.try_get("email")?,
+                    issuer: row.try_get("issuer")?,
+                    subject: row.try_get("subject")?,
+                    refresh_token_sealed: row.try_get("refresh_token_sealed")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records the groups a refresh confirmed (and the refresh token to use next time).
+    pub async fn refresh_groups(
+        &self,
+        due: &DueRefresh,
+        groups: &[String],
+        refresh_token_sealed: &str,
+    ) -> Result<(), StoreError> {
+        let groups_json =
+            serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE users SET groups_json = $1, groups_at = $2, refresh_token_sealed = $3
+             WHERE id = $4",
+        )
+        .bind(&groups_json)
+        .bind(now())
+        .bind(refresh_token_sealed)
+        .bind(due.user_id)
+        .execute(&mut *tx)
+        .await?;
+        set_groups(&mut tx, due.user_id, groups).await?;
+        audit(
+            &mut tx,
+            "stargate",
+            "user.groups_refreshed",
+            &due.email,
+            serde_json::json!({ "groups": groups }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets a refresh token the provider no longer honours: the person's groups then
+    /// age, and their next sign-in confirms them.
+    pub async fn forget_refresh_token(
+        &self,
+        due: &DueRefresh,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE users SET refresh_token_sealed = NULL WHERE id = $1")
+            .bind(due.user_id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            "stargate",
+            "user.groups_refresh_failed",
+            &due.email,
+            serde_json::json!({ "reason": reason }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn create_session(

@@ -36,7 +36,7 @@ use sqlx::{
 };
 
 pub use applied::AppliedObjects;
-pub use auth::{AuthTable, LoginFlow, SignIn, TokenRecord, UserRecord};
+pub use auth::{AuthTable, DueRefresh, LoginFlow, SignIn, TokenRecord, UserRecord};
 pub use backup::{BackupError, DatabaseLock, hold_database};
 pub use catalog::{NewService, NewTeam};
 pub use changes::{Changes, DataVersion};

@@ -158,7 +158,77 @@ async fn groups_older_than_the_maximum_need_a_new_sign_in(db: Db) {
     assert_eq!(works.status(), 200);
 }
 
+async fn groups_are_confirmed_in_the_background_with_a_refresh_token(db: Db) {
+    let (app, provider) = spawn_oidc_app_adjusted(
+        db,
+        None,
+        &[],
+        Some(|settings| settings.auth.oidc.scopes.push("offline_access".into())),
+    )
+    .await;
+    let (browser, response) = sign_in(&app, "payments-lead").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        me(&browser, &app).await["teams"],
+        serde_json::json!([{ "team": "payments", "role": "lead" }])
+    );
+    assert_eq!(
+        app.count_where("users", "refresh_token_sealed IS NOT NULL")
+            .await,
+        1,
+        "the refresh token is kept, sealed"
+    );
+    let auth = server::auth::Auth::new(&app.settings, &app.address, app.store.clone()).unwrap();
+    let round = auth.refresh_stale_groups().await.unwrap();
+    assert_eq!(round.refreshed, 0, "nothing is due right after sign-in");
+
+    // The provider drops them from the lead group; thirteen hours later (past half of
+    // the 24 allowed) the portal asks again, without them signing in.
+    let removed = reqwest::Client::new()
+        .put(format!("{}/_control/groups/payments-lead", provider.issuer))
+        .json(&serde_json::json!(["payments"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let thirteen_hours_ago = now_plus(time::Duration::hours(-13));
+    app.execute(&format!(
+        "UPDATE users SET groups_at = '{thirteen_hours_ago}' WHERE email = 'payments-lead@example.com'"
+    ))
+    .await;
+    let round = auth.refresh_stale_groups().await.unwrap();
+    assert_eq!(round.refreshed, 1, "{round:?}");
+    assert_eq!(
+        me(&browser, &app).await["teams"],
+        serde_json::json!([{ "team": "payments", "role": "member" }]),
+        "no longer a lead"
+    );
+    assert_eq!(
+        app.count_where(
+            "audit_events",
+            "action = 'user.groups_refreshed' AND subject = 'payments-lead@example.com'"
+        )
+        .await,
+        1
+    );
+
+    // A refresh token the provider no longer knows is forgotten, and the groups age.
+    app.execute(&format!(
+        "UPDATE users SET groups_at = '{thirteen_hours_ago}',
+            refresh_token_sealed = 'not-a-sealed-token' WHERE email = 'payments-lead@example.com'"
+    ))
+    .await;
+    let round = auth.refresh_stale_groups().await.unwrap();
+    assert_eq!(round.forgotten, 1, "{round:?}");
+    assert_eq!(
+        app.count_where("users", "refresh_token_sealed IS NOT NULL")
+            .await,
+        0
+    );
+}
+
 on_both_databases!(
+    groups_are_confirmed_in_the_background_with_a_refresh_token,
     a_second_account_cannot_claim_an_address_in_another_case,
     an_address_the_provider_does_not_vouch_for_is_refused_unless_trusted,
     groups_older_than_the_maximum_need_a_new_sign_in,
