@@ -53,7 +53,17 @@ pub enum OidcError {
     #[error("the ID token has no email address")]
     NoEmail,
     #[error("the identity provider says the email address is not verified")]
-    UnverifiedEmail,
+    UnverifiedEmail { email: String },
+}
+
+impl OidcError {
+    /// The account the identity provider named before the sign-in was refused, if it did.
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Self::UnverifiedEmail { email } => Some(email),
+            _ => None,
+        }
+    }
 }
 
 /// Who signed in, as the IdP vouched for it.
@@ -181,13 +191,13 @@ impl OidcClient {
         // Users are keyed by email, so an address the IdP has not verified could take over
         // its owner's account. A provider that leaves the claim out vouches for its
         // addresses by its own policy (several do), so only an explicit `false` is refused.
-        if claims.email_verified() == Some(false) {
-            return Err(OidcError::UnverifiedEmail);
-        }
         let email = claims
             .email()
             .map(|e| e.to_string())
             .ok_or(OidcError::NoEmail)?;
+        if claims.email_verified() == Some(false) {
+            return Err(OidcError::UnverifiedEmail { email });
+        }
         let name = claims
             .name()
             .and_then(|n| n.get(None))

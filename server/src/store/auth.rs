@@ -116,13 +116,15 @@ async fn set_groups(
 }
 
 impl Store {
-    /// Creates or refreshes a user at sign-in (name and groups come from the IdP each time).
+    /// Creates or refreshes a user at sign-in (name and groups come from the IdP each time);
+    /// the audit event names the client's address.
     pub async fn sign_in_user(
         &self,
         email: &str,
         name: &str,
         groups: &[String],
         via: &str,
+        client: &str,
     ) -> Result<UserRecord, StoreError> {
         let groups_json =
             serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -149,11 +151,32 @@ impl Store {
             email,
             "user.sign_in",
             email,
-            serde_json::json!({ "via": via, "groups": groups }),
+            serde_json::json!({ "via": via, "groups": groups, "client": client }),
         )
         .await?;
         tx.commit().await?;
         Ok(record)
+    }
+
+    /// Records a sign-in the identity provider vouched for as `email` that was refused
+    /// (e.g. an unverified address), with why and from which client.
+    pub async fn record_refused_sign_in(
+        &self,
+        email: &str,
+        reason: &str,
+        client: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        audit(
+            &mut tx,
+            email,
+            "user.sign_in_refused",
+            email,
+            serde_json::json!({ "reason": reason, "client": client }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Creates the user if missing (for tokens made on the command line) without
@@ -374,29 +397,47 @@ impl Store {
         Ok(true)
     }
 
+    /// Stores a sign-in in flight unless `max_live` unexpired ones are stored already
+    /// (then false, nothing written). Each call first removes up to
+    /// [`EXPIRED_FLOWS_PER_START`] expired flows, oldest first, through the index on
+    /// `expires_at` (migration 0017): each start pays a bounded share of the cleanup,
+    /// however many abandoned flows piled up.
     pub async fn create_login_flow(
         &self,
         state_hash: &str,
         flow: &LoginFlow,
         expires_at: &str,
-    ) -> Result<(), StoreError> {
-        // Old abandoned sign-ins go first, so the table stays small.
-        sqlx::query("DELETE FROM login_flows WHERE expires_at < $1")
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
+        max_live: u32,
+    ) -> Result<bool, StoreError> {
+        let at = now();
         sqlx::query(
+            "DELETE FROM login_flows WHERE state_hash IN (
+                SELECT state_hash FROM login_flows WHERE expires_at < $1
+                ORDER BY expires_at LIMIT $2)",
+        )
+        .bind(&at)
+        .bind(EXPIRED_FLOWS_PER_START)
+        .execute(&self.pool)
+        .await?;
+        // One statement checks the bound and inserts, so the check and the write cannot be
+        // told apart by other starts on SQLite; on PostgreSQL concurrent starts may overshoot
+        // by the few that race, which a bound against floods tolerates.
+        let inserted = sqlx::query(
             "INSERT INTO login_flows (state_hash, nonce, pkce_verifier, return_to, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+             SELECT $1, $2, $3, $4, $5
+             WHERE (SELECT COUNT(*) FROM login_flows WHERE expires_at > $6) < $7",
         )
         .bind(state_hash)
         .bind(&flow.nonce)
         .bind(&flow.pkce_verifier)
         .bind(&flow.return_to)
         .bind(expires_at)
+        .bind(&at)
+        .bind(i64::from(max_live))
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
     }
 
     /// Removes and returns a sign-in in flight: each state works once.
@@ -428,6 +469,9 @@ impl Store {
         Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
     }
 }
+
+/// Expired sign-ins each new one removes (see [`Store::create_login_flow`]).
+pub const EXPIRED_FLOWS_PER_START: i64 = 100;
 
 /// Tables whose size tests and operators look at.
 #[derive(Debug, Clone, Copy)]
