@@ -19,6 +19,7 @@ mod forms;
 mod health;
 mod openapi;
 mod pages;
+mod proxy;
 mod requests;
 mod reviews;
 mod tokens_cli;
