@@ -2,6 +2,7 @@
 //! sign-in, and the roles SSO groups grant.
 
 mod credential;
+pub mod flow_bound;
 pub mod middleware;
 mod oidc;
 mod pages;
@@ -23,6 +24,7 @@ use crate::{
     store::{Store, StoreError, UserRecord, now_plus},
 };
 pub use credential::Credential;
+use flow_bound::FlowBound;
 pub use oidc::{OidcClient, OidcError};
 use rate_limit::RateLimit;
 use secret::{hash_secret, new_access_token, random_secret};
@@ -60,7 +62,7 @@ pub struct Auth {
     pub public_origin: String,
     pub limits: SignInLimits,
     /// Sign-ins in flight (login flows) the database holds at most (`auth.max_login_flows`).
-    pub max_login_flows: u32,
+    pub flows: FlowBound,
     pub dev_users: Vec<DevUser>,
     tokens: TokenCache,
     /// SHA-256 of `metrics.token`, when `/metrics` needs one.
@@ -150,7 +152,7 @@ impl Auth {
             secure_cookies: public_url.starts_with("https://"),
             public_origin,
             limits: SignInLimits::default(),
-            max_login_flows: settings.auth.max_login_flows,
+            flows: FlowBound::new(settings.auth.max_login_flows),
             dev_users,
             tokens: TokenCache::default(),
             token_max_days: settings.auth.token_max_days,

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{
     Auth,
+    flow_bound::Room,
     pages::{escape, page},
     secret::hash_secret,
 };
@@ -119,17 +120,20 @@ async fn begin_sign_in(
     let (url, state, flow) = oidc.begin(&return_to).await?;
     let expires =
         now_plus(time::Duration::try_from(LOGIN_FLOW_TTL).unwrap_or(time::Duration::MINUTE));
-    let stored = auth
-        .store
-        .create_login_flow(&hash_secret(&state), &flow, &expires, auth.max_login_flows)
-        .await?;
-    if !stored {
+    let room = match auth.flows.reserve() {
+        Room::Yes => true,
+        Room::Count => auth.flows.counted(auth.store.live_login_flows().await?),
+    };
+    if !room {
         tracing::error!(
-            max_login_flows = auth.max_login_flows,
+            max_login_flows = auth.flows.max(),
             "sign-ins in flight are at auth.max_login_flows; refusing new ones"
         );
         return Err(SignInError::TooManyFlows);
     }
+    auth.store
+        .create_login_flow(&hash_secret(&state), &flow, &expires)
+        .await?;
     // The state also rides in a cookie, so a callback only completes in the browser that
     // started it (no login CSRF).
     let jar = jar.add(auth.cookie(auth.login_cookie(), state, "/auth", LOGIN_FLOW_TTL));

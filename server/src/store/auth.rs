@@ -3,7 +3,7 @@
 use domain::Scopes;
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, error::corrupt, now, now_plus};
+use super::{Backend, Store, StoreError, error::corrupt, now, now_plus};
 
 /// A user as stored: who they are and the groups their last sign-in carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,47 +397,47 @@ impl Store {
         Ok(true)
     }
 
-    /// Stores a sign-in in flight unless `max_live` unexpired ones are stored already
-    /// (then false, nothing written). Each call first removes up to
-    /// [`EXPIRED_FLOWS_PER_START`] expired flows, oldest first, through the index on
-    /// `expires_at` (migration 0017): each start pays a bounded share of the cleanup,
-    /// however many abandoned flows piled up.
+    /// Stores a sign-in in flight. First removes up to [`EXPIRED_FLOWS_PER_START`] expired
+    /// flows, oldest first, through the index on `expires_at` (migration 0017): each start
+    /// pays a bounded share of the cleanup, however many abandoned flows piled up. The
+    /// bound on live flows is the caller's (see `auth::flow_bound`).
     pub async fn create_login_flow(
         &self,
         state_hash: &str,
         flow: &LoginFlow,
         expires_at: &str,
-        max_live: u32,
-    ) -> Result<bool, StoreError> {
-        let at = now();
+    ) -> Result<(), StoreError> {
+        let cleanup = match self.backend {
+            Backend::Postgres => EXPIRED_FLOWS_POSTGRES,
+            Backend::Sqlite => EXPIRED_FLOWS_SQLITE,
+        };
+        sqlx::query(cleanup)
+            .bind(now())
+            .bind(EXPIRED_FLOWS_PER_START)
+            .execute(&self.pool)
+            .await?;
         sqlx::query(
-            "DELETE FROM login_flows WHERE state_hash IN (
-                SELECT state_hash FROM login_flows WHERE expires_at < $1
-                ORDER BY expires_at LIMIT $2)",
-        )
-        .bind(&at)
-        .bind(EXPIRED_FLOWS_PER_START)
-        .execute(&self.pool)
-        .await?;
-        // One statement checks the bound and inserts, so the check and the write cannot be
-        // told apart by other starts on SQLite; on PostgreSQL concurrent starts may overshoot
-        // by the few that race, which a bound against floods tolerates.
-        let inserted = sqlx::query(
             "INSERT INTO login_flows (state_hash, nonce, pkce_verifier, return_to, expires_at)
-             SELECT $1, $2, $3, $4, $5
-             WHERE (SELECT COUNT(*) FROM login_flows WHERE expires_at > $6) < $7",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(state_hash)
         .bind(&flow.nonce)
         .bind(&flow.pkce_verifier)
         .bind(&flow.return_to)
         .bind(expires_at)
-        .bind(&at)
-        .bind(i64::from(max_live))
         .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(inserted == 1)
+        .await?;
+        Ok(())
+    }
+
+    /// Sign-ins in flight that have not expired (read from the index on `expires_at`).
+    pub async fn live_login_flows(&self) -> Result<u64, StoreError> {
+        let live: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_flows WHERE expires_at > $1")
+                .bind(now())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u64::try_from(live).unwrap_or(0))
     }
 
     /// Removes and returns a sign-in in flight: each state works once.
@@ -471,7 +471,16 @@ impl Store {
 }
 
 /// Expired sign-ins each new one removes (see [`Store::create_login_flow`]).
-pub const EXPIRED_FLOWS_PER_START: i64 = 100;
+pub const EXPIRED_FLOWS_PER_START: i64 = 20;
+
+/// Removes up to `$2` flows expired before `$1`, oldest first.
+const EXPIRED_FLOWS_SQLITE: &str = "DELETE FROM login_flows WHERE state_hash IN (
+    SELECT state_hash FROM login_flows WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)";
+/// The same; starts at the same moment take different rows instead of queueing for the
+/// same oldest ones (SQLite has one writer at a time anyway).
+const EXPIRED_FLOWS_POSTGRES: &str = "DELETE FROM login_flows WHERE state_hash IN (
+    SELECT state_hash FROM login_flows WHERE expires_at < $1 ORDER BY expires_at LIMIT $2
+    FOR UPDATE SKIP LOCKED)";
 
 /// Tables whose size tests and operators look at.
 #[derive(Debug, Clone, Copy)]
