@@ -188,7 +188,8 @@ async fn refused_for_account(
     client: ClientAddr,
     error: super::OidcError,
 ) -> SignInError {
-    if !auth.limits.refusals.record(&account.to_owned()) {
+    // Addresses differ in case from one IdP to another; the limit counts one account.
+    if !auth.limits.refusals.record(&account.to_lowercase()) {
         tracing::warn!(%account, %client, "refused sign-ins for this account are over the limit");
         return SignInError::AccountRateLimited;
     }
