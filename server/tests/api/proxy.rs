@@ -188,7 +188,18 @@ async fn sign_in_starts_are_limited_per_client_and_bounded(db: Db) {
     assert_eq!(app.count_rows("login_flows").await, 2);
 }
 
+/// Migration 0017: the cleanup and the count read an index, not the table.
+async fn login_flows_are_indexed_by_expiry(db: Db) {
+    let app = spawn_with(db, Options::default(), None).await;
+    let catalog = match db {
+        Db::Sqlite => "sqlite_master WHERE type = 'index' AND name = 'login_flows_expires_at'",
+        Db::Postgres => "pg_indexes WHERE indexname = 'login_flows_expires_at'",
+    };
+    assert_eq!(app.count_rows(catalog).await, 1);
+}
+
 on_both_databases!(
+    login_flows_are_indexed_by_expiry,
     forwarded_clients_are_limited_apart,
     refused_sign_ins_are_limited_per_account,
     sign_in_starts_are_limited_per_client_and_bounded,
