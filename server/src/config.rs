@@ -10,6 +10,8 @@ use figment::{
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use crate::http::client_addr::TrustedProxies;
+
 /// Top-level keys; environment variables outside them (e.g. tools sharing the prefix)
 /// are not ours and are ignored rather than rejected.
 const KEYS: &[&str] = &[
@@ -60,12 +62,16 @@ pub struct HttpSettings {
     /// Live event streams one person may hold open at once (each tab on a request page
     /// holds one); past it the API answers 429.
     pub max_streams_per_user: u32,
+    /// Proxies (CIDR ranges or addresses) whose `X-Forwarded-For` names the client; empty:
+    /// the TCP peer is the client. Rate limits and the audit trail count that address.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             max_streams_per_user: 20,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -197,6 +203,9 @@ pub struct AuthSettings {
     /// Sessions and tokens act with groups no older than this (from the last sign-in
     /// through the identity provider); past it, the person signs in again.
     pub groups_max_age_hours: u32,
+    /// Sign-ins in flight (between `/login` and the callback) the database holds at most;
+    /// past it `/login` answers 503 until some finish or expire (10 minutes).
+    pub max_login_flows: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -266,6 +275,7 @@ impl Default for AuthSettings {
             session_max_hours: 7 * 24,
             token_max_days: 365,
             groups_max_age_hours: 24,
+            max_login_flows: 10_000,
         }
     }
 }
@@ -479,6 +489,9 @@ impl Settings {
                 "auth.groups_max_age_hours",
                 "must be from 1 to 8784 (a year)",
             ));
+        }
+        if !(1..=1_000_000).contains(&auth.max_login_flows) {
+            return Err(invalid("auth.max_login_flows", "must be from 1 to 1000000"));
         }
         if !(1..=1000).contains(&self.http.max_streams_per_user) {
             return Err(invalid(
@@ -743,6 +756,82 @@ mod tests {
                 error.to_lowercase().contains("max_streams_per_user"),
                 "{error}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_come_from_file_or_environment() {
+        Jail::expect_with(|jail| {
+            let settings = Settings::load("none.toml".as_ref()).unwrap();
+            assert!(settings.http.trusted_proxies.is_empty());
+
+            jail.create_file(
+                "stargate.toml",
+                "[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]\n",
+            )?;
+            let proxies = Settings::load("stargate.toml".as_ref())
+                .unwrap()
+                .http
+                .trusted_proxies;
+            assert!(proxies.contains("10.9.8.7".parse().unwrap()));
+            assert!(proxies.contains("192.0.2.7".parse().unwrap()));
+            assert!(!proxies.contains("192.0.2.8".parse().unwrap()));
+
+            // In the environment: comma-separated, or a list.
+            for value in ["172.16.0.0/12, fd00::/8", "[172.16.0.0/12, \"fd00::/8\"]"] {
+                jail.set_env("STARGATE_HTTP__TRUSTED_PROXIES", value);
+                let proxies = Settings::load("stargate.toml".as_ref())
+                    .unwrap()
+                    .http
+                    .trusted_proxies;
+                assert!(proxies.contains("172.20.0.1".parse().unwrap()), "{value}");
+                assert!(proxies.contains("fd00::1".parse().unwrap()), "{value}");
+                assert!(!proxies.contains("10.9.8.7".parse().unwrap()), "{value}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_range_names_the_key() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "stargate.toml",
+                "[http]\ntrusted_proxies = [\"proxy.internal\"]\n",
+            )?;
+            let error = Settings::load("stargate.toml".as_ref())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("trusted_proxies") && error.contains("proxy.internal"),
+                "{error}"
+            );
+            jail.set_env("STARGATE_HTTP__TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.0/33");
+            let error = Settings::load("none.toml".as_ref())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.to_lowercase().contains("trusted_proxies") && error.contains("10.0.0.0/33"),
+                "{error}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_login_flow_bound_has_a_default_and_refuses_zero() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STARGATE_AUTH__MODE", "dev");
+            let settings = Settings::load("none.toml".as_ref()).unwrap();
+            assert_eq!(settings.auth.max_login_flows, 10_000);
+            jail.set_env("STARGATE_AUTH__MAX_LOGIN_FLOWS", "0");
+            let error = Settings::load("none.toml".as_ref())
+                .unwrap()
+                .validate_for_serve()
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("auth.max_login_flows"), "{error}");
             Ok(())
         });
     }

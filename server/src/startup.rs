@@ -139,6 +139,7 @@ impl Application {
             auth,
             streams: StreamSlots::new(settings.http.max_streams_per_user),
             live,
+            trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
         };
         Ok(Self {
             listener,
@@ -164,7 +165,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        // Client addresses feed the rate limit of failed sign-ins and token uses.
+        // Peer addresses: the client's, or its proxy's (see `http::client_addr`).
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

@@ -3,11 +3,11 @@
 //! its `Actor`, its `AuthMethod` and its `Credential` (for event streams, which end when
 //! it stops working) as extensions.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     Json,
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::{HeaderMap, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
@@ -17,6 +17,7 @@ use domain::{Actor, AuthMethod};
 use serde_json::json;
 
 use super::{Auth, TokenCheck};
+use crate::http::client_addr::ClientAddr;
 
 fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
@@ -46,8 +47,8 @@ pub async fn resolve_actor(
 ) -> Response {
     let client = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or([127, 0, 0, 1].into(), |c| c.0.ip());
+        .get::<ClientAddr>()
+        .map_or([127, 0, 0, 1].into(), |c| c.0);
     let unsafe_method = !request.method().is_safe();
     // `/metrics` has its own bearer token (`metrics.token`), not an access token: a scraper
     // presenting it must not count as a failed sign-in.
@@ -83,7 +84,7 @@ pub async fn resolve_actor(
                     ),
                 );
             }
-            Ok(TokenCheck::Invalid) if auth.failures.is_blocked(client) => {
+            Ok(TokenCheck::Invalid) if auth.limits.failures.is_blocked(&client) => {
                 return json_error(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
@@ -91,7 +92,7 @@ pub async fn resolve_actor(
                 );
             }
             Ok(TokenCheck::Invalid) => {
-                auth.failures.record_failure(client);
+                auth.limits.failures.record(&client);
                 tracing::warn!(%client, "rejected an invalid, expired or revoked access token");
                 return json_error(
                     StatusCode::UNAUTHORIZED,

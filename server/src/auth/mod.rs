@@ -2,6 +2,7 @@
 //! sign-in, and the roles SSO groups grant.
 
 mod credential;
+pub mod flow_bound;
 pub mod middleware;
 mod oidc;
 mod pages;
@@ -12,7 +13,10 @@ mod sealed;
 pub mod secret;
 mod token_cache;
 
-use std::time::{Duration, Instant};
+use std::{
+    net::IpAddr,
+    time::{Duration, Instant},
+};
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use domain::{Actor, Scopes, TeamAccess, TeamName};
@@ -22,8 +26,9 @@ use crate::{
     store::{Store, StoreError, UserRecord, now_plus},
 };
 pub use credential::Credential;
+use flow_bound::FlowBound;
 pub use oidc::{OidcClient, OidcError};
-use rate_limit::FailureLimiter;
+use rate_limit::RateLimit;
 use secret::{hash_secret, new_access_token, random_secret};
 use token_cache::TokenCache;
 
@@ -57,7 +62,9 @@ pub struct Auth {
     secure_cookies: bool,
     /// `scheme://host[:port]` of the public URL: browsers' `Origin` must match it.
     pub public_origin: String,
-    pub failures: FailureLimiter,
+    pub limits: SignInLimits,
+    /// Sign-ins in flight (login flows) the database holds at most (`auth.max_login_flows`).
+    pub flows: FlowBound,
     pub dev_users: Vec<DevUser>,
     tokens: TokenCache,
     /// SHA-256 of `metrics.token`, when `/metrics` needs one.
@@ -78,6 +85,32 @@ pub enum TokenCheck {
     StaleGroups {
         max_age_hours: i64,
     },
+}
+
+/// What unauthenticated callers may spend. Counted per client address (as
+/// `http::client_addr` works it out, so clients behind one trusted proxy count apart) and,
+/// where the identity provider has named one, per account.
+pub struct SignInLimits {
+    /// Failed token uses and sign-in callbacks per client: 10 a minute, then 429 until
+    /// the minute is over. A valid token or a good callback is never refused by it.
+    pub failures: RateLimit<IpAddr>,
+    /// Sign-ins refused after the identity provider named the account (an unverified
+    /// address), per account from any client: 5 in 15 minutes, each audited; past that,
+    /// 429 and no more audit events for it. A sign-in that passes every check is never
+    /// refused by it, so whoever can make refusals for an address cannot lock its owner out.
+    pub refusals: RateLimit<String>,
+    /// Sign-ins started (each writes a login flow) per client: 30 a minute.
+    pub starts: RateLimit<IpAddr>,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self {
+            failures: RateLimit::new(10, Duration::from_secs(60)),
+            refusals: RateLimit::new(5, Duration::from_secs(15 * 60)),
+            starts: RateLimit::new(30, Duration::from_secs(60)),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +168,8 @@ impl Auth {
             max_age: Duration::from_secs(u64::from(settings.auth.session_max_hours) * 3600),
             secure_cookies: public_url.starts_with("https://"),
             public_origin,
-            failures: FailureLimiter::new(10, Duration::from_secs(60)),
+            limits: SignInLimits::default(),
+            flows: FlowBound::new(settings.auth.max_login_flows),
             dev_users,
             tokens: TokenCache::default(),
             token_max_days: settings.auth.token_max_days,

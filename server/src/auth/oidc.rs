@@ -57,7 +57,17 @@ pub enum OidcError {
         "the identity provider does not say the email address is verified \
          (auth.oidc.trust_unverified_email accepts a provider that leaves that out)"
     )]
-    UnverifiedEmail,
+    UnverifiedEmail { email: String },
+}
+
+impl OidcError {
+    /// The account the identity provider named before the sign-in was refused, if it did.
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Self::UnverifiedEmail { email } => Some(email),
+            _ => None,
+        }
+    }
 }
 
 /// Who signed in, as the IdP vouched for it.
@@ -216,17 +226,17 @@ impl OidcClient {
         let claims = id_token
             .claims(&client.id_token_verifier(), nonce)
             .map_err(|e| OidcError::InvalidIdToken(e.to_string()))?;
+        let email = claims
+            .email()
+            .map(|e| e.to_string())
+            .ok_or(OidcError::NoEmail)?;
         // The address names the person in reviews and audit: one the IdP has not vouched
         // for is refused, unless the operator trusts a provider that leaves the claim out.
         match claims.email_verified() {
             Some(true) => {}
             None if self.settings.trust_unverified_email => {}
-            _ => return Err(OidcError::UnverifiedEmail),
+            _ => return Err(OidcError::UnverifiedEmail { email }),
         }
-        let email = claims
-            .email()
-            .map(|e| e.to_string())
-            .ok_or(OidcError::NoEmail)?;
         let name = claims
             .name()
             .and_then(|n| n.get(None))

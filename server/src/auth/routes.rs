@@ -1,10 +1,10 @@
 //! `/login`, `/auth/callback`, `/auth/dev`, `/logout`, `/signed-out`.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Form,
-    extract::{ConnectInfo, Query, State},
+    extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -14,11 +14,13 @@ use serde::Deserialize;
 
 use super::{
     Auth,
+    flow_bound::Room,
     pages::{escape, page},
     secret::hash_secret,
 };
 use crate::{
     config::AuthMode,
+    http::client_addr::ClientAddr,
     store::{SignIn, now_plus},
 };
 
@@ -35,6 +37,14 @@ pub enum SignInError {
     Oidc(#[from] super::OidcError),
     #[error("Too many failed sign-in attempts from your address. Wait a minute and try again.")]
     RateLimited,
+    #[error("Too many sign-ins started from your address. Wait a minute and try again.")]
+    TooManyStarts,
+    #[error("Too many refused sign-ins for this account. Wait a quarter of an hour and try again.")]
+    AccountRateLimited,
+    #[error(
+        "Too many sign-ins are in progress right now. Wait a few minutes and try again; if it persists, tell the portal's administrators."
+    )]
+    TooManyFlows,
     #[error("Unknown demo user.")]
     UnknownDevUser,
     #[error(
@@ -63,11 +73,14 @@ impl SignInError {
             Self::BadState | Self::Provider(_) | Self::UnknownDevUser => StatusCode::BAD_REQUEST,
             Self::Oidc(super::OidcError::Discovery(_)) => StatusCode::BAD_GATEWAY,
             Self::Oidc(_) => StatusCode::UNAUTHORIZED,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::TooManyStarts | Self::AccountRateLimited => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::TooManyFlows => StatusCode::SERVICE_UNAVAILABLE,
             Self::EmailHeld(_) => StatusCode::FORBIDDEN,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        tracing::warn!(error = %self, "sign-in refused");
+        tracing::warn!(error = %self, status = status.as_u16(), "sign-in refused");
         let body = format!(
             r#"<p class="panel panel-error" role="alert">{}</p><p><a class="button" href="/login">Sign in again</a></p>"#,
             escape(&self.to_string())
@@ -95,16 +108,18 @@ fn return_target(requested: Option<&str>) -> String {
 
 pub async fn login(
     State(auth): State<Arc<Auth>>,
+    client: ClientAddr,
     actor: Option<axum::Extension<Actor>>,
     jar: CookieJar,
     Query(query): Query<LoginQuery>,
 ) -> Response {
-    let result = begin_sign_in(&auth, actor.is_some(), jar, query).await;
+    let result = begin_sign_in(&auth, client, actor.is_some(), jar, query).await;
     respond(&auth, result)
 }
 
 async fn begin_sign_in(
     auth: &Auth,
+    client: ClientAddr,
     signed_in: bool,
     jar: CookieJar,
     query: LoginQuery,
@@ -116,9 +131,25 @@ async fn begin_sign_in(
     let Some(oidc) = auth.oidc.as_ref() else {
         return Ok(dev_sign_in_page(auth, &return_to));
     };
+    // Each start writes a row before anyone has signed in: limited per client, and the
+    // table as a whole is bounded.
+    if !auth.limits.starts.take(&client.0) {
+        return Err(SignInError::TooManyStarts);
+    }
     let (url, state, flow) = oidc.begin(&return_to).await?;
     let expires =
         now_plus(time::Duration::try_from(LOGIN_FLOW_TTL).unwrap_or(time::Duration::MINUTE));
+    let room = match auth.flows.reserve() {
+        Room::Yes => true,
+        Room::Count => auth.flows.counted(auth.store.live_login_flows().await?),
+    };
+    if !room {
+        tracing::error!(
+            max_login_flows = auth.flows.max(),
+            "sign-ins in flight are at auth.max_login_flows; refusing new ones"
+        );
+        return Err(SignInError::TooManyFlows);
+    }
     auth.store
         .create_login_flow(&hash_secret(&state), &flow, &expires)
         .await?;
@@ -138,27 +169,63 @@ pub struct CallbackQuery {
 
 pub async fn callback(
     State(auth): State<Arc<Auth>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     jar: CookieJar,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
-    let client = client.ip();
-    if auth.failures.is_blocked(client) {
+    if auth.limits.failures.is_blocked(&client.0) {
         return respond(&auth, Err(SignInError::RateLimited));
     }
-    let result = finish_sign_in(&auth, &jar, query).await;
+    let result = finish_sign_in(&auth, client, &jar, query).await;
     let jar = jar.remove(auth.removal(auth.login_cookie(), "/auth"));
     match result {
         Ok((session, return_to)) => (jar.add(session), Redirect::to(&return_to)).into_response(),
         Err(error) => {
-            auth.failures.record_failure(client);
+            if error.is_the_clients() {
+                auth.limits.failures.record(&client.0);
+            }
             (jar, respond(&auth, Err(error))).into_response()
         }
     }
 }
 
+impl SignInError {
+    /// Whether the failure counts against the client: not our outage or the IdP's.
+    fn is_the_clients(&self) -> bool {
+        !matches!(
+            self,
+            Self::Store(_) | Self::Oidc(super::OidcError::Discovery(_))
+        )
+    }
+}
+
+/// A sign-in the identity provider vouched for as `account` but we refuse: audited with
+/// the client, at most as often as the per-account limit allows; past it, 429.
+async fn refused_for_account(
+    auth: &Auth,
+    account: &str,
+    client: ClientAddr,
+    error: super::OidcError,
+) -> SignInError {
+    // Addresses differ in case from one IdP to another; the limit counts one account.
+    if !auth.limits.refusals.record(&account.to_lowercase()) {
+        tracing::warn!(%account, %client, "refused sign-ins for this account are over the limit");
+        return SignInError::AccountRateLimited;
+    }
+    let client = client.to_string();
+    if let Err(store) = auth
+        .store
+        .record_refused_sign_in(account, &error.to_string(), &client)
+        .await
+    {
+        return store.into();
+    }
+    error.into()
+}
+
 async fn finish_sign_in(
     auth: &Auth,
+    client: ClientAddr,
     jar: &CookieJar,
     query: CallbackQuery,
 ) -> Result<(axum_extra::extract::cookie::Cookie<'static>, String), SignInError> {
@@ -182,7 +249,13 @@ async fn finish_sign_in(
         .await?
         .ok_or(SignInError::BadState)?;
     let oidc = auth.oidc.as_ref().ok_or(SignInError::BadState)?;
-    let who = oidc.finish(code, &flow).await?;
+    let who = match oidc.finish(code, &flow).await {
+        Ok(who) => who,
+        Err(error) => match error.account().map(str::to_owned) {
+            Some(account) => return Err(refused_for_account(auth, &account, client, error).await),
+            None => return Err(error.into()),
+        },
+    };
     let sealed_refresh =
         who.refresh_token
             .as_ref()
@@ -191,6 +264,7 @@ async fn finish_sign_in(
                 use secrecy::ExposeSecret;
                 sealer.seal(token.expose_secret())
             });
+    let client_text = client.to_string();
     let user = auth
         .store
         .sign_in_user(SignIn {
@@ -199,10 +273,11 @@ async fn finish_sign_in(
             name: &who.name,
             groups: &who.groups,
             via: "oidc",
+            client: &client_text,
             refresh_token_sealed: sealed_refresh.as_deref(),
         })
         .await?;
-    tracing::info!(email = %user.email, groups = ?user.groups, "signed in");
+    tracing::info!(email = %user.email, groups = ?user.groups, %client, "signed in");
     Ok((auth.start_session(&user).await?, flow.return_to))
 }
 
@@ -214,15 +289,17 @@ pub struct DevSignIn {
 
 pub async fn dev_sign_in(
     State(auth): State<Arc<Auth>>,
+    client: ClientAddr,
     jar: CookieJar,
     Form(form): Form<DevSignIn>,
 ) -> Response {
-    let result = sign_in_as_demo_user(&auth, jar, form).await;
+    let result = sign_in_as_demo_user(&auth, client, jar, form).await;
     respond(&auth, result)
 }
 
 async fn sign_in_as_demo_user(
     auth: &Auth,
+    client: ClientAddr,
     jar: CookieJar,
     form: DevSignIn,
 ) -> Result<Response, SignInError> {
@@ -242,6 +319,7 @@ async fn sign_in_as_demo_user(
             name: &dev.name,
             groups: &dev.groups,
             via: "dev",
+            client: &client.to_string(),
             refresh_token_sealed: None,
         })
         .await?;

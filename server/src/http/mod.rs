@@ -2,6 +2,7 @@
 
 mod api;
 mod audit;
+pub mod client_addr;
 mod error;
 mod events;
 mod forms;
@@ -45,6 +46,7 @@ use crate::{
     },
     store::Store,
 };
+use client_addr::{TrustedProxies, resolve_client};
 pub use live::LiveViews;
 use metrics::HttpMetrics;
 pub use stream_slots::StreamSlots;
@@ -64,6 +66,8 @@ pub struct AppState {
     pub streams: StreamSlots,
     /// The open event streams, woken when their request moves.
     pub live: LiveViews,
+    /// Whose `X-Forwarded-For` names the client (`http.trusted_proxies`).
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
@@ -168,6 +172,11 @@ pub fn build_router(state: AppState) -> Router {
             state.auth.clone(),
             resolve_actor,
         ))
+        // Before anything that counts clients: rate limits read the `ClientAddr` it sets.
+        .layer(middleware::from_fn_with_state(
+            state.trusted_proxies.clone(),
+            resolve_client,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::headers,
@@ -192,6 +201,7 @@ pub fn build_router(state: AppState) -> Router {
                                 request_id = %id,
                                 method = %request.method(),
                                 path = %request.uri().path(),
+                                client = tracing::field::Empty,
                             )
                         })
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),

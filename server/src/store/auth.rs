@@ -3,7 +3,7 @@
 use domain::Scopes;
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, error::corrupt, now, now_plus};
+use super::{Backend, Store, StoreError, error::corrupt, now, now_plus};
 
 /// A user as stored: who they are and the groups their last sign-in carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +129,8 @@ pub struct SignIn<'a> {
     pub name: &'a str,
     pub groups: &'a [String],
     pub via: &'a str,
+    /// The client's address, for the audit trail.
+    pub client: &'a str,
     /// The provider's refresh token, sealed; replaces the one kept (`None` forgets it).
     pub refresh_token_sealed: Option<&'a str>,
 }
@@ -170,7 +172,7 @@ async fn holder_of_email(
 
 impl Store {
     /// Creates or refreshes a user at sign-in (name and groups come from the IdP each
-    /// time). The person is their (issuer, subject); an address another identity holds is
+    /// time; the audit event names the client's address). The person is their (issuer, subject); an address another identity holds is
     /// refused, one no identity claimed yet (made by `token create`, or before identities
     /// were kept) is claimed by the first identity that signs in with it.
     pub async fn sign_in_user(&self, who: SignIn<'_>) -> Result<UserRecord, StoreError> {
@@ -253,11 +255,32 @@ impl Store {
             &record.email,
             "user.sign_in",
             &record.email,
-            serde_json::json!({ "via": who.via, "groups": who.groups }),
+            serde_json::json!({ "via": who.via, "groups": who.groups, "client": who.client }),
         )
         .await?;
         tx.commit().await?;
         Ok(record)
+    }
+
+    /// Records a sign-in the identity provider vouched for as `email` that was refused
+    /// (e.g. an unverified address), with why and from which client.
+    pub async fn record_refused_sign_in(
+        &self,
+        email: &str,
+        reason: &str,
+        client: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        audit(
+            &mut tx,
+            email,
+            "user.sign_in_refused",
+            email,
+            serde_json::json!({ "reason": reason, "client": client }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Creates the user if missing (for tokens made on the command line) without
@@ -580,15 +603,23 @@ impl Store {
         Ok(true)
     }
 
+    /// Stores a sign-in in flight. First removes up to [`EXPIRED_FLOWS_PER_START`] expired
+    /// flows, oldest first, through the index on `expires_at` (migration 0017): each start
+    /// pays a bounded share of the cleanup, however many abandoned flows piled up. The
+    /// bound on live flows is the caller's (see `auth::flow_bound`).
     pub async fn create_login_flow(
         &self,
         state_hash: &str,
         flow: &LoginFlow,
         expires_at: &str,
     ) -> Result<(), StoreError> {
-        // Old abandoned sign-ins go first, so the table stays small.
-        sqlx::query("DELETE FROM login_flows WHERE expires_at < $1")
+        let cleanup = match self.backend {
+            Backend::Postgres => EXPIRED_FLOWS_POSTGRES,
+            Backend::Sqlite => EXPIRED_FLOWS_SQLITE,
+        };
+        sqlx::query(cleanup)
             .bind(now())
+            .bind(EXPIRED_FLOWS_PER_START)
             .execute(&self.pool)
             .await?;
         sqlx::query(
@@ -603,6 +634,16 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Sign-ins in flight that have not expired (read from the index on `expires_at`).
+    pub async fn live_login_flows(&self) -> Result<u64, StoreError> {
+        let live: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_flows WHERE expires_at > $1")
+                .bind(now())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u64::try_from(live).unwrap_or(0))
     }
 
     /// Removes and returns a sign-in in flight: each state works once.
@@ -634,6 +675,18 @@ impl Store {
         Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
     }
 }
+
+/// Expired sign-ins each new one removes (see [`Store::create_login_flow`]).
+pub const EXPIRED_FLOWS_PER_START: i64 = 20;
+
+/// Removes up to `$2` flows expired before `$1`, oldest first.
+const EXPIRED_FLOWS_SQLITE: &str = "DELETE FROM login_flows WHERE state_hash IN (
+    SELECT state_hash FROM login_flows WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)";
+/// The same; starts at the same moment take different rows instead of queueing for the
+/// same oldest ones (SQLite has one writer at a time anyway).
+const EXPIRED_FLOWS_POSTGRES: &str = "DELETE FROM login_flows WHERE state_hash IN (
+    SELECT state_hash FROM login_flows WHERE expires_at < $1 ORDER BY expires_at LIMIT $2
+    FOR UPDATE SKIP LOCKED)";
 
 /// Tables whose size tests and operators look at.
 #[derive(Debug, Clone, Copy)]

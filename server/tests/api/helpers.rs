@@ -176,8 +176,8 @@ pub struct Options {
     pub public_url: Option<String>,
     /// `metrics.token`: what `/metrics` asks for.
     pub metrics_token: Option<String>,
-    /// Any other setting, changed last.
-    pub adjust: Option<fn(&mut Settings)>,
+    /// Any other setting, changed last (e.g. `http.trusted_proxies`).
+    pub configure: fn(&mut Settings),
 }
 
 impl Default for Options {
@@ -192,7 +192,7 @@ impl Default for Options {
             worker_settings: None,
             public_url: None,
             metrics_token: None,
-            adjust: None,
+            configure: |_| {},
         }
     }
 }
@@ -245,9 +245,7 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
             settings.auth.oidc.client_secret = "stargate-secret".to_owned().into();
         }
     }
-    if let Some(adjust) = options.adjust {
-        adjust(&mut settings);
-    }
+    (options.configure)(&mut settings);
     let store = Store::open(&url).await.expect("open store");
     if options.demo_catalog {
         assert!(

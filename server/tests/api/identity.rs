@@ -6,8 +6,8 @@ use server::store::now_plus;
 
 use crate::{
     auth::{session_cookie, users_and_sessions},
-    helpers::{Db, TestApp},
-    oidc_provider::{browser, sign_in_at_provider, spawn_oidc_app, spawn_oidc_app_adjusted},
+    helpers::{Db, Options, TestApp},
+    oidc_provider::{browser, sign_in_at_provider, spawn_oidc_app, spawn_oidc_app_with_options},
     on_both_databases,
 };
 
@@ -70,11 +70,14 @@ async fn an_address_the_provider_does_not_vouch_for_is_refused_unless_trusted(db
     assert!(body.contains("trust_unverified_email"), "{body}");
     assert_eq!(users_and_sessions(&app).await, before, "nothing created");
 
-    let (app, _provider) = spawn_oidc_app_adjusted(
+    let (app, _provider) = spawn_oidc_app_with_options(
         db,
         None,
         &[],
-        Some(|settings| settings.auth.oidc.trust_unverified_email = true),
+        Options {
+            configure: |settings| settings.auth.oidc.trust_unverified_email = true,
+            ..Options::default()
+        },
     )
     .await;
     let (browser, response) = sign_in(&app, "silent").await;
@@ -159,11 +162,14 @@ async fn groups_older_than_the_maximum_need_a_new_sign_in(db: Db) {
 }
 
 async fn groups_are_confirmed_in_the_background_with_a_refresh_token(db: Db) {
-    let (app, provider) = spawn_oidc_app_adjusted(
+    let (app, provider) = spawn_oidc_app_with_options(
         db,
         None,
         &[],
-        Some(|settings| settings.auth.oidc.scopes.push("offline_access".into())),
+        Options {
+            configure: |settings| settings.auth.oidc.scopes.push("offline_access".into()),
+            ..Options::default()
+        },
     )
     .await;
     let (browser, response) = sign_in(&app, "payments-lead").await;

@@ -20,6 +20,7 @@ mod health;
 mod identity;
 mod openapi;
 mod pages;
+mod proxy;
 mod requests;
 mod reviews;
 mod tokens_cli;

@@ -66,15 +66,15 @@ pub async fn spawn_oidc_app_with(
     issuer: Option<fn(&str) -> String>,
     provider_env: &[(&str, &str)],
 ) -> (TestApp, Provider) {
-    spawn_oidc_app_adjusted(db, issuer, provider_env, None).await
+    spawn_oidc_app_with_options(db, issuer, provider_env, Options::default()).await
 }
 
-/// As [`spawn_oidc_app_with`], with other settings changed by `adjust`.
-pub async fn spawn_oidc_app_adjusted(
+/// As [`spawn_oidc_app_with`], starting the app with `options` (its issuer set here).
+pub async fn spawn_oidc_app_with_options(
     db: Db,
     issuer: Option<fn(&str) -> String>,
     provider_env: &[(&str, &str)],
-    adjust: Option<fn(&mut server::config::Settings)>,
+    options: Options,
 ) -> (TestApp, Provider) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
@@ -82,8 +82,7 @@ pub async fn spawn_oidc_app_adjusted(
     let configured = issuer.map_or_else(|| provider.issuer.clone(), |f| f(&provider.issuer));
     let options = Options {
         oidc_issuer: Some(configured),
-        adjust,
-        ..Options::default()
+        ..options
     };
     (spawn_with(db, options, Some(listener)).await, provider)
 }
