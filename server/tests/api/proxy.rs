@@ -104,7 +104,10 @@ async fn refused_sign_ins_are_limited_per_account(db: Db) {
         let browser = browser_at(&format!("203.0.113.{i}"));
         let (status, body) = sign_in(&app, &browser, "unverified").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{i}");
-        assert!(body.contains("does not say the email address is verified"), "{body}");
+        assert!(
+            body.contains("does not say the email address is verified"),
+            "{body}"
+        );
     }
     // The sixth, from yet another client, meets the account's limit.
     let sixth = browser_at("203.0.113.6");

@@ -80,26 +80,7 @@ async fn token_create_prints_a_day_long_token_for_a_new_user(db: Db) {
         serde_json::json!([{ "team": "payments", "role": "member" }])
     );
 
-    // Expiry one day from now, give or take the run's own duration.
-    let (earliest, latest) = (
-        now_plus(time::Duration::days(1) - time::Duration::minutes(5)),
-        now_plus(time::Duration::days(1)),
-    );
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(
-        app.settings.database_url.as_deref().unwrap(),
-    )
-    .await
-    .unwrap();
-    let expires_at: Option<String> =
-        sqlx::query_scalar("SELECT expires_at FROM api_tokens WHERE name = 'ci'")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-    let expires_at = expires_at.expect("an expiry");
-    assert!(
-        earliest <= expires_at && expires_at <= latest,
-        "{expires_at} not within [{earliest}, {latest}]"
-    );
+    assert_expires_in_days(&app, "ci", 1).await;
 }
 
 async fn token_create_with_a_bad_expiry_fails_naming_the_flag(db: Db) {
@@ -125,6 +106,30 @@ async fn token_create_with_a_bad_expiry_fails_naming_the_flag(db: Db) {
         app.count_rows("api_tokens").await,
         tokens,
         "no token created"
+    );
+}
+
+/// The token named `name` expires `days` from now, give or take the run's own duration.
+async fn assert_expires_in_days(app: &TestApp, name: &str, days: i64) {
+    let (earliest, latest) = (
+        now_plus(time::Duration::days(days) - time::Duration::minutes(5)),
+        now_plus(time::Duration::days(days)),
+    );
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(
+        app.settings.database_url.as_deref().unwrap(),
+    )
+    .await
+    .unwrap();
+    let expires_at: Option<String> =
+        sqlx::query_scalar("SELECT expires_at FROM api_tokens WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    let expires_at = expires_at.expect("every token expires");
+    assert!(
+        earliest <= expires_at && expires_at <= latest,
+        "{expires_at} not within [{earliest}, {latest}]"
     );
 }
 
@@ -160,25 +165,7 @@ async fn a_token_without_flags_reads_for_ninety_days_and_changes_nothing(db: Db)
     let token = printed_token(&output);
     assert!(String::from_utf8_lossy(&output.stderr).contains("read"));
 
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(
-        app.settings.database_url.as_deref().unwrap(),
-    )
-    .await
-    .unwrap();
-    let expires_at: Option<String> =
-        sqlx::query_scalar("SELECT expires_at FROM api_tokens WHERE name = 'plain'")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-    let expires_at = expires_at.expect("every token expires");
-    let (earliest, latest) = (
-        now_plus(time::Duration::days(90) - time::Duration::minutes(5)),
-        now_plus(time::Duration::days(90)),
-    );
-    assert!(
-        earliest <= expires_at && expires_at <= latest,
-        "{expires_at}"
-    );
+    assert_expires_in_days(&app, "plain", 90).await;
 
     // Reading works; a lead's read-only token neither submits nor approves.
     let list = app
