@@ -115,6 +115,19 @@ async fn set_groups(
     Ok(())
 }
 
+/// Refuses a deactivated user inside the caller's transaction (by email).
+async fn refuse_deactivated(tx: &mut sqlx::AnyConnection, email: &str) -> Result<(), StoreError> {
+    let deactivated: Option<Option<String>> =
+        sqlx::query_scalar("SELECT deactivated_at FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match deactivated.flatten() {
+        Some(_) => Err(StoreError::Deactivated(email.to_owned())),
+        None => Ok(()),
+    }
+}
+
 impl Store {
     /// Creates or refreshes a user at sign-in (name and groups come from the IdP each time).
     pub async fn sign_in_user(
@@ -127,6 +140,15 @@ impl Store {
         let groups_json =
             serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.begin().await?;
+        if let Err(refused) = refuse_deactivated(&mut tx, email).await {
+            if matches!(refused, StoreError::Deactivated(_)) {
+                // The refusal is recorded: someone offboarded tried to come back.
+                let detail = serde_json::json!({ "via": via, "refused": "deactivated" });
+                audit(&mut tx, email, "user.sign_in_refused", email, detail).await?;
+                tx.commit().await?;
+            }
+            return Err(refused);
+        }
         let at = now();
         let row = sqlx::query(
             "INSERT INTO users (email, name, groups_json, created_at, last_login_at)
@@ -157,7 +179,8 @@ impl Store {
     }
 
     /// Creates the user if missing (for tokens made on the command line) without
-    /// changing an existing one's groups unless `groups` is given.
+    /// changing an existing one's groups unless `groups` is given. A deactivated user is
+    /// refused.
     pub async fn ensure_user(
         &self,
         email: &str,
@@ -166,6 +189,7 @@ impl Store {
         let groups_json = serde_json::to_string(groups.unwrap_or_default())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.begin().await?;
+        refuse_deactivated(&mut tx, email).await?;
         let row = sqlx::query(
             "INSERT INTO users (email, name, groups_json, created_at) VALUES ($1, $1, $2, $3)
              ON CONFLICT (email) DO UPDATE
@@ -223,7 +247,8 @@ impl Store {
         let row = sqlx::query(
             "SELECT u.id, u.email, u.name, u.groups_json, s.last_seen_at
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3
+               AND u.deactivated_at IS NULL",
         )
         .bind(token_hash)
         .bind(&at)
@@ -262,6 +287,7 @@ impl Store {
         scopes: Scopes,
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin().await?;
+        refuse_deactivated(&mut tx, &user.email).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at, scopes)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -297,7 +323,7 @@ impl Store {
             "SELECT t.id AS token_id, t.last_used_at, t.expires_at, t.scopes,
                     u.id, u.email, u.name, u.groups_json
              FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deactivated_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > $2)",
         )
         .bind(token_hash)

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// Another request or service holds the host (the unique hold, or the catalog).
     #[error("host {0} is held by another request or service")]
     HostHeld(String),
+    /// An admin deactivated the user: no sign-in, no new token.
+    #[error("{0} was deactivated by an admin")]
+    Deactivated(String),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }
