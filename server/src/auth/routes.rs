@@ -34,8 +34,22 @@ pub enum SignInError {
     RateLimited,
     #[error("Unknown demo user.")]
     UnknownDevUser,
+    #[error(
+        "Your Stargate account ({0}) has been deactivated by an admin, so you cannot sign in. \
+         Ask the platform team if you think this is a mistake."
+    )]
+    Deactivated(String),
     #[error("The portal could not complete the sign-in. Try again shortly.")]
-    Store(#[from] crate::store::StoreError),
+    Store(crate::store::StoreError),
+}
+
+impl From<crate::store::StoreError> for SignInError {
+    fn from(error: crate::store::StoreError) -> Self {
+        match error {
+            crate::store::StoreError::Deactivated(email) => Self::Deactivated(email),
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl SignInError {
@@ -47,6 +61,7 @@ impl SignInError {
             Self::Oidc(super::OidcError::Discovery(_)) => StatusCode::BAD_GATEWAY,
             Self::Oidc(_) => StatusCode::UNAUTHORIZED,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Deactivated(_) => StatusCode::FORBIDDEN,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         tracing::warn!(error = %self, "sign-in refused");
