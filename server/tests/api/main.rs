@@ -17,6 +17,7 @@ mod cli;
 mod events;
 mod forms;
 mod health;
+mod offboarding;
 mod openapi;
 mod pages;
 mod requests;
