@@ -65,7 +65,11 @@ async fn every_documented_operation_answers_as_documented() {
         ]
     );
     // A user for the `/admin/users/{id}` paths (engineer A: their writes are refused).
-    let user = app.store.ensure_user("pat@example.com", None).await.unwrap();
+    let user = app
+        .store
+        .ensure_user("pat@example.com", None)
+        .await
+        .unwrap();
     for (path, operations) in paths {
         let id = if path.starts_with("/admin/users/") {
             user.id.to_string()
