@@ -12,6 +12,7 @@ use tokio::{net::TcpListener, sync::oneshot};
 
 use crate::{
     helpers::{Db, Persona, TestApp, spawn_app},
+    oidc_provider::{browser, sign_in_at_provider, spawn_oidc_app},
     on_both_databases,
 };
 
@@ -408,6 +409,39 @@ async fn admins_list_users_with_counts_and_never_see_session_secrets(db: Db) {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
+async fn a_deactivated_users_oidc_sign_in_is_refused(db: Db) {
+    let (app, _provider) = spawn_oidc_app(db, None).await;
+    let start = format!("{}/login?return_to=/services", app.address);
+    let first = browser();
+    let callback = sign_in_at_provider(&first, &start, "payments-lead", &app.address).await;
+    let response = first.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id = user_id(&app, "payments-lead@example.com").await;
+    let deactivated = post_as(
+        &app,
+        Persona::Admin,
+        &format!("/api/v1/admin/users/{id}/deactivate"),
+    )
+    .await;
+    assert_eq!(deactivated.status(), StatusCode::OK);
+    // The browser that signed in is signed out already.
+    let me = first
+        .get(format!("{}/api/v1/me", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+
+    let sessions = app.count_rows("sessions").await;
+    let again = browser();
+    let callback = sign_in_at_provider(&again, &start, "payments-lead", &app.address).await;
+    let refused = again.get(&callback).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("has been deactivated by an admin"), "{page}");
+    assert_eq!(app.count_rows("sessions").await, sessions, "no session");
+}
+
 /// A plain form post from the admin's browser on the user's page (no wasm).
 async fn post_plain(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> String {
     let response = app
@@ -490,6 +524,7 @@ async fn the_users_pages_render_and_their_buttons_work_as_plain_posts(db: Db) {
 }
 
 on_both_databases!(
+    a_deactivated_users_oidc_sign_in_is_refused,
     the_users_pages_render_and_their_buttons_work_as_plain_posts,
     deactivation_ends_sessions_and_tokens_here_and_in_another_process,
     non_admins_get_403_and_nothing_changes,
