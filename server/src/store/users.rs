@@ -184,11 +184,17 @@ impl Store {
         if deactivated.is_some() {
             return Ok(UserChange::Unchanged);
         }
-        sqlx::query("UPDATE users SET deactivated_at = $1 WHERE id = $2")
-            .bind(&at)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        // Conditional, so of two admins at once only one deactivates (and audits).
+        let marked = sqlx::query(
+            "UPDATE users SET deactivated_at = $1 WHERE id = $2 AND deactivated_at IS NULL",
+        )
+        .bind(&at)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() == 0 {
+            return Ok(UserChange::Unchanged);
+        }
         let sessions_ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
@@ -232,10 +238,15 @@ impl Store {
         if deactivated.is_none() {
             return Ok(UserChange::Unchanged);
         }
-        sqlx::query("UPDATE users SET deactivated_at = NULL WHERE id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        let cleared = sqlx::query(
+            "UPDATE users SET deactivated_at = NULL WHERE id = $1 AND deactivated_at IS NOT NULL",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if cleared.rows_affected() == 0 {
+            return Ok(UserChange::Unchanged);
+        }
         audit(
             &mut tx,
             admin,
