@@ -210,7 +210,7 @@ fn UserView(detail: UserDetail, actions: UserActions) -> impl IntoView {
                             <input type="checkbox" name="confirm" value="yes" required />
                             {format!(" End {}'s {} session(s) and revoke {} token(s) now, and refuse their sign-in", user.email, user.active_sessions, user.live_tokens)}
                         </label>
-                        <button type="submit" class="button danger"
+                        <button type="submit" class="button secondary danger"
                             disabled=move || actions.deactivate.pending().get()>"Deactivate"</button>
                     </ActionForm>
                 }.into_any(),
