@@ -18,6 +18,7 @@ mod events;
 mod forms;
 mod health;
 mod offboarding;
+mod offboarding_pages;
 mod openapi;
 mod pages;
 mod requests;

@@ -70,7 +70,7 @@ async fn until_status(
 }
 
 /// The id of the user with `email`, as the admin list shows it.
-async fn user_id(app: &TestApp, email: &str) -> i64 {
+pub(crate) async fn user_id(app: &TestApp, email: &str) -> i64 {
     let response = app
         .request(Persona::Admin, Method::GET, "/api/v1/admin/users")
         .query(&[("q", email)])
@@ -442,90 +442,8 @@ async fn a_deactivated_users_oidc_sign_in_is_refused(db: Db) {
     assert_eq!(app.count_rows("sessions").await, sessions, "no session");
 }
 
-/// A plain form post from the admin's browser on the user's page (no wasm).
-async fn post_plain(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> String {
-    let response = app
-        .client
-        .post(format!("{}{path}", app.address))
-        .header("cookie", cookie)
-        .header("origin", &app.address)
-        .header("referer", format!("{}/admin/users/2", app.address))
-        .header("accept", "text/html,application/xhtml+xml")
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND, "{path}");
-    response.headers()["location"]
-        .to_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-async fn the_users_pages_render_and_their_buttons_work_as_plain_posts(db: Db) {
-    let app = spawn_app(db).await;
-    let sam = user_id(&app, "sam@example.com").await;
-    let page = |persona: Persona, path: String| {
-        let request = app.request(persona, Method::GET, &path);
-        async move {
-            let response = request.header("accept", "text/html").send().await.unwrap();
-            (response.status(), response.text().await.unwrap())
-        }
-    };
-    let (status, html) = page(Persona::Admin, "/admin/users".into()).await;
-    assert_eq!(status, StatusCode::OK);
-    for expected in [
-        r#"<th scope="col">Email"#,
-        "sam@example.com",
-        r#"for="users-q""#,
-    ] {
-        assert!(html.contains(expected), "{expected} in {html}");
-    }
-    let (status, html) = page(Persona::Admin, "/admin/users?q=nobody".into()).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("No users match"), "{html}");
-    let (status, _) = page(Persona::EngineerA, "/admin/users".into()).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, html) = page(Persona::Admin, format!("/admin/users/{sam}")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(html.contains(r#"name="confirm""#), "{html}");
-    assert!(html.contains("Revoke tests"), "{html}");
-
-    let cookie = app.session_cookie(Persona::Admin).await.expect("cookie");
-    let id = sam.to_string();
-    // Unconfirmed: back to the page with the reason, nothing changed.
-    let back = post_plain(&app, &cookie, "/rpc/admin/deactivate", &[("id", &id)]).await;
-    assert!(back.contains("__err="), "{back}");
-    assert_eq!(
-        app.count_where("users", "deactivated_at IS NOT NULL").await,
-        0
-    );
-    let token_id = app.token_id(Persona::EngineerA).expect("token").to_string();
-    let back = post_plain(
-        &app,
-        &cookie,
-        "/rpc/admin/tokens/revoke",
-        &[("id", &token_id)],
-    )
-    .await;
-    assert!(!back.contains("__err"), "{back}");
-    let confirmed = [("id", id.as_str()), ("confirm", "yes")];
-    let back = post_plain(&app, &cookie, "/rpc/admin/deactivate", &confirmed).await;
-    assert!(!back.contains("__err"), "{back}");
-    assert_eq!(
-        app.count_where("users", "deactivated_at IS NOT NULL").await,
-        1
-    );
-    assert_eq!(
-        app.count_where("api_tokens", "revoked_at IS NOT NULL")
-            .await,
-        2
-    );
-}
-
 on_both_databases!(
     a_deactivated_users_oidc_sign_in_is_refused,
-    the_users_pages_render_and_their_buttons_work_as_plain_posts,
     deactivation_ends_sessions_and_tokens_here_and_in_another_process,
     non_admins_get_403_and_nothing_changes,
     a_deactivated_user_cannot_sign_in_or_get_a_token,
