@@ -19,6 +19,7 @@ use leptos_router::{
 use components::layout::Header;
 pub use pages::new_request::{PostedRequest, request_input};
 use pages::{
+    admin_users::{AdminUserPage, AdminUsersPage},
     audit::AuditPage,
     catalog::CatalogPage,
     clusters::ClustersPage,
@@ -74,6 +75,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/reviews") view=ReviewsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
                     <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("/teams/:team") view=TeamPage ssr=SsrMode::Async />
                     <Route path=path!("/clusters") view=ClustersPage ssr=SsrMode::Async />

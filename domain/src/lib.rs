@@ -3,6 +3,7 @@
 //! Pure code only — no HTTP, SQL, Leptos or Kubernetes clients — so the same rules run on
 //! the server and, compiled to wasm, in the browser.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -13,6 +14,9 @@ pub mod query;
 pub mod request;
 pub mod tokens;
 
+pub use admin::{
+    Deactivation, RawUserQuery, SessionView, UserDetail, UserQuery, UserSummary, UserToken,
+};
 pub use audit::{AuditEvent, AuditQuery, RawAuditQuery};
 pub use auth::{Actor, AuthMethod, Me, TeamAccess, TeamMembership, TeamRole};
 pub use catalog::{

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::{
-    Actor, AuditEvent, AuditQuery, Certificate, Cluster, FieldErrors, Host, NewToken, Page,
-    PageRequest, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail,
-    TeamName, TokenForm, TokenView,
+    Actor, AuditEvent, AuditQuery, Certificate, Cluster, Deactivation, FieldErrors, Host, NewToken,
+    Page, PageRequest, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail,
+    TeamName, TokenForm, TokenView, UserDetail, UserQuery, UserSummary,
     request::{
         RequestDetail, RequestEvent, RequestQuery, RequestStatus, RequestSummary,
         change::PreparedChange, plan::Plan,
@@ -42,6 +42,12 @@ pub enum PortalError {
     /// A dependency (the database) failed; details are logged, not shown.
     #[error("the portal could not complete this request; try again shortly")]
     Unavailable,
+}
+
+impl From<crate::admin::AdminRefusal> for PortalError {
+    fn from(refusal: crate::admin::AdminRefusal) -> Self {
+        Self::Forbidden(refusal.message().into())
+    }
 }
 
 #[async_trait]
@@ -144,6 +150,26 @@ pub trait Portal: Send + Sync + 'static {
 
     /// Requests waiting for the actor's review, oldest first.
     async fn review_queue(&self, actor: &Actor) -> Result<Vec<RequestSummary>, PortalError>;
+
+    /// People, by email, with their session and token counts; for admins only.
+    async fn list_users(
+        &self,
+        actor: &Actor,
+        query: &UserQuery,
+    ) -> Result<Page<UserSummary>, PortalError>;
+
+    /// One person with their sessions and tokens; for admins only.
+    async fn user(&self, actor: &Actor, id: i64) -> Result<UserDetail, PortalError>;
+
+    /// Deactivates someone: their sessions end and their tokens are revoked, at once and in
+    /// every process, and they cannot sign in again. `Conflict` when already deactivated.
+    async fn deactivate_user(&self, actor: &Actor, id: i64) -> Result<Deactivation, PortalError>;
+
+    /// Lets a deactivated person sign in again (their old tokens stay revoked).
+    async fn reactivate_user(&self, actor: &Actor, id: i64) -> Result<UserSummary, PortalError>;
+
+    /// An admin revokes anyone's token; `NotFound` unless it is live.
+    async fn revoke_any_token(&self, actor: &Actor, id: i64) -> Result<(), PortalError>;
 
     /// The audit log, newest first, filtered; for admins only.
     async fn audit_log(

@@ -161,8 +161,23 @@ impl Default for ServiceQuery {
     }
 }
 
-fn non_blank(value: &Option<String>) -> Option<&str> {
+pub(crate) fn non_blank(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A `LIKE` pattern matching `text` anywhere, lower-cased, with `%`, `_` and `\` escaped
+/// by `\` (use `ESCAPE '\'`).
+pub(crate) fn like_anywhere(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Filters are exact words: empty means "any", anything else is checked as sent.
@@ -233,18 +248,7 @@ impl ServiceQuery {
     /// A `LIKE` pattern matching the search text anywhere, lower-cased, with `%`, `_` and
     /// the escape character itself escaped by `\` (use `ESCAPE '\'`).
     pub fn like_pattern(&self) -> Option<String> {
-        self.q.as_ref().map(|q| {
-            let mut pattern = String::with_capacity(q.len() + 2);
-            pattern.push('%');
-            for c in q.to_lowercase().chars() {
-                if matches!(c, '%' | '_' | '\\') {
-                    pattern.push('\\');
-                }
-                pattern.push(c);
-            }
-            pattern.push('%');
-            pattern
-        })
+        self.q.as_deref().map(like_anywhere)
     }
 
     /// The same query for another page, as a URL query string (`q=..&page=2`), leaving

@@ -22,6 +22,8 @@ const pages = [
   "/requests/new?kind=certificate",
   "/reviews",
   "/audit",
+  "/admin/users",
+  "/admin/users/1",
   "/settings/tokens",
   "/no-such-page",
 ];

@@ -162,7 +162,12 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("--scopes {}", e.message))?;
             let store =
                 Store::open_with(&settings.database_url(), settings.store_options()).await?;
-            let record = store.ensure_user(&user, groups.as_deref()).await?;
+            let record = match store.ensure_user(&user, groups.as_deref()).await {
+                Err(refused @ server::store::StoreError::Deactivated(_)) => anyhow::bail!(
+                    "no token created: {refused}; reactivate them first (admin users page)"
+                ),
+                other => other?,
+            };
             let auth = Auth::new(&settings, &settings.public_url(), store.clone())?;
             let (id, token) = auth.issue_token(&record, &name, expires, scopes).await?;
             eprintln!(

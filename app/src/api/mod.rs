@@ -6,9 +6,11 @@ use leptos::{prelude::*, server_fn::codec::Json};
 
 use crate::error::UiError;
 
+mod admin;
 mod audit;
 mod requests;
 
+pub use admin::*;
 pub use audit::*;
 pub use requests::*;
 

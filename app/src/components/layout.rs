@@ -47,6 +47,7 @@ pub fn Header() -> impl IntoView {
                         {move || Suspend::new(async move {
                             session.await.ok().filter(|s| s.me.admin).map(|_| view! {
                                 <A href="/audit">"Audit"</A>
+                                <A href="/admin/users">"Users"</A>
                             })
                         })}
                     </Transition>

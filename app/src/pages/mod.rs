@@ -1,3 +1,4 @@
+pub mod admin_users;
 pub mod audit;
 pub mod catalog;
 pub mod clusters;

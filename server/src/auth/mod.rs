@@ -256,13 +256,17 @@ impl Auth {
         }
     }
 
+    /// Sessions not used since this instant have ended (`auth.session_idle_minutes`).
+    pub fn idle_cutoff(&self) -> String {
+        now_plus(-time::Duration::try_from(self.idle).unwrap_or(time::Duration::ZERO))
+    }
+
     /// The session's user, and the session as a credential to check again later.
     pub async fn from_session(
         &self,
         session_id: &str,
     ) -> Result<Option<(Actor, Credential)>, StoreError> {
-        let idle_cutoff =
-            now_plus(-time::Duration::try_from(self.idle).unwrap_or(time::Duration::ZERO));
+        let idle_cutoff = self.idle_cutoff();
         let touch_before = now_plus(time::Duration::minutes(-1));
         let hash = hash_secret(session_id);
         let user = self
@@ -291,11 +295,16 @@ impl Auth {
         }
         let hash = hash_secret(token);
         let now = Instant::now();
-        if let Some(actor) = self.tokens.get(&hash, now) {
+        // No version while the change watcher is blind: then every call asks the database.
+        let version = self.store.data_version().current();
+        if let Some(version) = version
+            && let Some(actor) = self.tokens.get(&hash, now, version)
+        {
             return Ok(TokenCheck::Valid(actor, Credential::Token { hash }));
         }
         // Taken before asking the database: a revocation that lands while we ask forgets
-        // the cache, and this answer, older than the revocation, is then not kept.
+        // the cache (here) or moves the version (anywhere), and this answer, older than
+        // the revocation, is then not kept.
         let generation = self.tokens.generation();
         let Some((user, expires_at, scopes)) = self.store.token_user(&hash).await? else {
             return Ok(TokenCheck::Invalid);
@@ -311,11 +320,17 @@ impl Auth {
         };
         // A token about to expire is checked each time, so it stops working on the dot.
         let ttl = time::Duration::try_from(token_cache::TTL).unwrap_or(time::Duration::ZERO);
-        if expires_at.is_none_or(|at| at > now_plus(ttl)) {
+        if let Some(version) = version
+            && expires_at.is_none_or(|at| at > now_plus(ttl))
+        {
+            let seen = token_cache::Seen {
+                generation,
+                version,
+            };
             self.tokens.insert(
                 hash.clone(),
                 actor.clone(),
-                generation,
+                seen,
                 now,
                 now + token_cache::TTL,
             );
@@ -323,7 +338,8 @@ impl Auth {
         Ok(TokenCheck::Valid(actor, Credential::Token { hash }))
     }
 
-    /// Forgets every verified token, so a revocation holds from the next call on.
+    /// Forgets every verified token, so a revocation holds from the next call on (other
+    /// processes forget theirs when the revocation's commit reaches their change watcher).
     pub fn forget_verified_tokens(&self) {
         self.tokens.clear();
     }

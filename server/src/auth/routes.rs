@@ -52,6 +52,11 @@ pub enum SignInError {
          if it should be yours."
     )]
     EmailHeld(String),
+    #[error(
+        "Your Stargate account ({0}) has been deactivated by an admin, so you cannot sign in. \
+         Ask the platform team if you think this is a mistake."
+    )]
+    Deactivated(String),
     #[error("The portal could not complete the sign-in. Try again shortly.")]
     Store(crate::store::StoreError),
 }
@@ -60,6 +65,7 @@ impl From<crate::store::StoreError> for SignInError {
     fn from(error: crate::store::StoreError) -> Self {
         match error {
             crate::store::StoreError::EmailHeld(email) => Self::EmailHeld(email),
+            crate::store::StoreError::Deactivated(email) => Self::Deactivated(email),
             other => Self::Store(other),
         }
     }
@@ -78,6 +84,7 @@ impl SignInError {
             }
             Self::TooManyFlows => StatusCode::SERVICE_UNAVAILABLE,
             Self::EmailHeld(_) => StatusCode::FORBIDDEN,
+            Self::Deactivated(_) => StatusCode::FORBIDDEN,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         tracing::warn!(error = %self, status = status.as_u16(), "sign-in refused");

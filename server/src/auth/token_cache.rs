@@ -3,10 +3,14 @@
 //! was a fifth of the request's CPU, most of it handing the statement to the database
 //! thread and back.
 //!
-//! An entry lasts `TTL` at most and never past the token's own expiry. Revoking a token in
-//! this process forgets every entry at once; a revocation or a change of groups made
-//! through another process takes effect within `TTL`, as with Kubernetes' token webhook
-//! cache. Only tokens that verified are kept, so invalid guesses cannot fill it.
+//! An entry lasts `TTL` at most, never past the token's own expiry, and only while the
+//! store's data version (the change bus, see `store::changes`) stays where it was when the
+//! database answered. Revoking a token, deactivating its owner or changing their groups
+//! commits an audit event, which moves that version in this process at once and in every
+//! other process as soon as its watcher hears of it (PostgreSQL `NOTIFY`, SQLite's
+//! `data_version`): every server then asks the database again on the next call. While a
+//! watcher is blind (not live) nothing is cached at all. Only tokens that verified are
+//! kept, so invalid guesses cannot fill it.
 
 use std::{
     collections::HashMap,
@@ -21,16 +25,30 @@ pub const TTL: Duration = Duration::from_secs(5);
 /// Entries kept at most; when full, the cache starts over.
 const CAPACITY: usize = 10_000;
 
+/// What a lookup saw before it asked the database: the cache's generation and the store's
+/// data version.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen {
+    pub generation: u64,
+    pub version: u64,
+}
+
 #[derive(Default)]
 pub struct TokenCache {
-    /// Token hash → who it is and until when that holds; and how many times the cache
-    /// was forgotten, under the same lock.
+    /// Token hash → who it is, until when that holds and at which data version the
+    /// database said so; and how many times the cache was forgotten, under the same lock.
     entries: Mutex<Entries>,
+}
+
+struct Entry {
+    actor: Actor,
+    until: Instant,
+    version: u64,
 }
 
 #[derive(Default)]
 struct Entries {
-    tokens: HashMap<String, (Actor, Instant)>,
+    tokens: HashMap<String, Entry>,
     generation: u64,
 }
 
@@ -39,12 +57,14 @@ impl TokenCache {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn get(&self, token_hash: &str, now: Instant) -> Option<Actor> {
+    /// The token's holder, while the entry is fresh and nothing changed since (`version`
+    /// is the store's data version now).
+    pub fn get(&self, token_hash: &str, now: Instant, version: u64) -> Option<Actor> {
         self.lock()
             .tokens
             .get(token_hash)
-            .filter(|(_, until)| now < *until)
-            .map(|(actor, _)| actor.clone())
+            .filter(|entry| now < entry.until && entry.version == version)
+            .map(|entry| entry.actor.clone())
     }
 
     /// Which forgetting the cache is at: read before asking the database, handed back to
@@ -53,14 +73,15 @@ impl TokenCache {
         self.lock().generation
     }
 
-    /// Trusts the token until `until` (at most `TTL` from `now`), unless the cache was
+    /// Trusts the token until `until` (at most `TTL` from `now`) and while the data
+    /// version stays `version` (read before asking the database), unless the cache was
     /// forgotten since `generation` was read: a revocation may have landed after the
     /// database answered, and that answer must not outlive it.
     pub fn insert(
         &self,
         token_hash: String,
         actor: Actor,
-        generation: u64,
+        seen: Seen,
         now: Instant,
         until: Instant,
     ) {
@@ -69,16 +90,24 @@ impl TokenCache {
             return;
         }
         let mut entries = self.lock();
-        if entries.generation != generation {
+        if entries.generation != seen.generation {
             return;
         }
         if entries.tokens.len() >= CAPACITY {
-            entries.tokens.retain(|_, (_, valid)| now < *valid);
+            entries.tokens.retain(|_, entry| now < entry.until);
             if entries.tokens.len() >= CAPACITY {
                 entries.tokens.clear();
             }
         }
-        entries.tokens.insert(token_hash, (actor, until));
+        let version = seen.version;
+        entries.tokens.insert(
+            token_hash,
+            Entry {
+                actor,
+                until,
+                version,
+            },
+        );
     }
 
     /// Forgets every token (after a revocation), including answers still on their way.
@@ -97,6 +126,13 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn seen(generation: u64) -> Seen {
+        Seen {
+            generation,
+            version: 0,
+        }
+    }
 
     fn actor(email: &str) -> Actor {
         Actor {
@@ -117,18 +153,18 @@ mod tests {
         cache.insert(
             "h".into(),
             actor("a@x"),
-            0,
+            seen(0),
             now,
             now + Duration::from_secs(3600),
         );
-        assert_eq!(cache.get("h", now).map(|a| a.email), Some("a@x".into()));
+        assert_eq!(cache.get("h", now, 0).map(|a| a.email), Some("a@x".into()));
         assert!(
             cache
-                .get("h", now + TTL - Duration::from_millis(1))
+                .get("h", now + TTL - Duration::from_millis(1), 0)
                 .is_some()
         );
-        assert!(cache.get("h", now + TTL).is_none());
-        assert!(cache.get("other", now).is_none());
+        assert!(cache.get("h", now + TTL, 0).is_none());
+        assert!(cache.get("other", now, 0).is_none());
     }
 
     #[test]
@@ -136,11 +172,15 @@ mod tests {
         let cache = TokenCache::default();
         let now = Instant::now();
         let expiry = now + Duration::from_secs(1);
-        cache.insert("h".into(), actor("a@x"), 0, now, expiry);
-        assert!(cache.get("h", expiry - Duration::from_millis(1)).is_some());
-        assert!(cache.get("h", expiry).is_none());
+        cache.insert("h".into(), actor("a@x"), seen(0), now, expiry);
+        assert!(
+            cache
+                .get("h", expiry - Duration::from_millis(1), 0)
+                .is_some()
+        );
+        assert!(cache.get("h", expiry, 0).is_none());
         // Already expired: not kept at all.
-        cache.insert("old".into(), actor("b@x"), 0, now, now);
+        cache.insert("old".into(), actor("b@x"), seen(0), now, now);
         assert_eq!(cache.len(), 1);
     }
 
@@ -148,9 +188,9 @@ mod tests {
     fn clearing_forgets_everyone() {
         let cache = TokenCache::default();
         let now = Instant::now();
-        cache.insert("h".into(), actor("a@x"), 0, now, now + TTL);
+        cache.insert("h".into(), actor("a@x"), seen(0), now, now + TTL);
         cache.clear();
-        assert!(cache.get("h", now).is_none());
+        assert!(cache.get("h", now, 0).is_none());
     }
 
     #[test]
@@ -159,17 +199,17 @@ mod tests {
         let now = Instant::now();
         let short = now + Duration::from_millis(10);
         for i in 0..CAPACITY {
-            cache.insert(format!("{i}"), actor("a@x"), 0, now, short);
+            cache.insert(format!("{i}"), actor("a@x"), seen(0), now, short);
         }
         let later = short + Duration::from_millis(1);
-        cache.insert("fresh".into(), actor("b@x"), 0, later, later + TTL);
+        cache.insert("fresh".into(), actor("b@x"), seen(0), later, later + TTL);
         assert_eq!(cache.len(), 1, "stale entries dropped");
         for i in 1..CAPACITY {
-            cache.insert(format!("{i}"), actor("a@x"), 0, later, later + TTL);
+            cache.insert(format!("{i}"), actor("a@x"), seen(0), later, later + TTL);
         }
-        cache.insert("one more".into(), actor("c@x"), 0, later, later + TTL);
+        cache.insert("one more".into(), actor("c@x"), seen(0), later, later + TTL);
         assert_eq!(cache.len(), 1, "started over when all were live");
-        assert!(cache.get("one more", later).is_some());
+        assert!(cache.get("one more", later, 0).is_some());
     }
 
     #[test]
@@ -181,10 +221,26 @@ mod tests {
         // ... while the token is revoked and the cache forgotten ...
         cache.clear();
         // ... so the older answer is dropped, not trusted for the next five seconds.
-        cache.insert("h".into(), actor("a@x"), generation, now, now + TTL);
-        assert!(cache.get("h", now).is_none());
+        cache.insert("h".into(), actor("a@x"), seen(generation), now, now + TTL);
+        assert!(cache.get("h", now, 0).is_none());
         // A lookup that starts after the revocation is kept as usual.
-        cache.insert("h".into(), actor("a@x"), cache.generation(), now, now + TTL);
-        assert!(cache.get("h", now).is_some());
+        cache.insert(
+            "h".into(),
+            actor("a@x"),
+            seen(cache.generation()),
+            now,
+            now + TTL,
+        );
+        assert!(cache.get("h", now, 0).is_some());
+    }
+
+    #[test]
+    fn a_change_anywhere_forgets_what_was_verified_before_it() {
+        let cache = TokenCache::default();
+        let now = Instant::now();
+        cache.insert("h".into(), actor("a@x"), seen(0), now, now + TTL);
+        assert!(cache.get("h", now, 0).is_some());
+        // A revocation or deactivation, here or in another process, moved the version.
+        assert!(cache.get("h", now, 1).is_none());
     }
 }

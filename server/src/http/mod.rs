@@ -1,5 +1,6 @@
 //! The HTTP edge: one router for pages, server functions, REST API, health and metrics.
 
+mod admin;
 mod api;
 mod audit;
 pub mod client_addr;
@@ -115,6 +116,11 @@ pub fn build_router(state: AppState) -> Router {
         .routes(routes!(requests::retry_request))
         .routes(routes!(events::request_events))
         .routes(routes!(audit::audit_log))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::get_user))
+        .routes(routes!(admin::deactivate_user))
+        .routes(routes!(admin::reactivate_user))
+        .routes(routes!(admin::revoke_token))
         .layer(DefaultBodyLimit::max(requests::MAX_BODY_BYTES))
         .split_for_parts();
     let api_v1 = api_v1

@@ -18,6 +18,7 @@ use utoipa::{
     tags((name = "catalog", description = "Teams, services, hosts, certificates, clusters"),
          (name = "requests", description = "Requests for services, ingress hosts and certificates"),
          (name = "audit", description = "The append-only audit log (admins)"),
+         (name = "admin", description = "People, their sessions and tokens; offboarding (admins)"),
          (name = "identity", description = "Who is calling")),
 )]
 pub struct ApiDoc;

@@ -9,8 +9,8 @@ use domain::{
 use std::{sync::Arc, time::Duration};
 
 use domain::{
-    Actor, AuditEvent, AuditQuery, Certificate, Cluster, Host, NewToken, PageRequest, TeamDetail,
-    TokenForm, TokenRequest, TokenView,
+    Actor, AuditEvent, AuditQuery, Certificate, Cluster, Deactivation, Host, NewToken, PageRequest,
+    TeamDetail, TokenForm, TokenRequest, TokenView, UserDetail, UserQuery, UserSummary,
 };
 
 use domain::request::{
@@ -29,6 +29,7 @@ mod read_model;
 mod replan;
 mod requests;
 mod reviews;
+mod users;
 
 use read_model::CatalogReadModel;
 
@@ -339,6 +340,35 @@ impl Portal for PortalService {
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
     async fn review_queue(&self, actor: &Actor) -> Result<Vec<RequestSummary>, PortalError> {
         self.queue_for(actor).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn list_users(
+        &self,
+        actor: &Actor,
+        query: &UserQuery,
+    ) -> Result<Page<UserSummary>, PortalError> {
+        self.users(actor, query).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn user(&self, actor: &Actor, id: i64) -> Result<UserDetail, PortalError> {
+        self.user_detail(actor, id).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn deactivate_user(&self, actor: &Actor, id: i64) -> Result<Deactivation, PortalError> {
+        self.deactivate(actor, id).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn reactivate_user(&self, actor: &Actor, id: i64) -> Result<UserSummary, PortalError> {
+        self.reactivate(actor, id).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn revoke_any_token(&self, actor: &Actor, id: i64) -> Result<(), PortalError> {
+        self.revoke_for_admin(actor, id).await
     }
 
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]

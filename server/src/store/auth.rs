@@ -170,10 +170,27 @@ async fn holder_of_email(
     .transpose()
 }
 
+/// Refuses a deactivated user (by id) inside the caller's transaction.
+async fn refuse_deactivated(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+    email: &str,
+) -> Result<(), StoreError> {
+    let deactivated: Option<Option<String>> =
+        sqlx::query_scalar("SELECT deactivated_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match deactivated.flatten() {
+        Some(_) => Err(StoreError::Deactivated(email.to_owned())),
+        None => Ok(()),
+    }
+}
+
 impl Store {
     /// Creates or refreshes a user at sign-in (name and groups come from the IdP each
-    /// time; the audit event names the client's address). The person is their (issuer, subject); an address another identity holds is
-    /// refused, one no identity claimed yet (made by `token create`, or before identities
+    /// time; the audit event names the client's address). The person is their (issuer,
+    /// subject); an address another identity holds is refused, one no identity claimed yet (made by `token create`, or before identities
     /// were kept) is claimed by the first identity that signs in with it.
     pub async fn sign_in_user(&self, who: SignIn<'_>) -> Result<UserRecord, StoreError> {
         let groups_json =
@@ -203,6 +220,26 @@ impl Store {
             (None, Some(_)) => return Err(StoreError::EmailHeld(who.email.to_owned())),
             (None, None) => None,
         };
+        if let Some(id) = id
+            && let Err(refused) = refuse_deactivated(&mut tx, id, who.email).await
+        {
+            if matches!(refused, StoreError::Deactivated(_)) {
+                // The refusal is recorded: someone offboarded tried to come back.
+                let detail = serde_json::json!({
+                    "via": who.via, "refused": "deactivated", "client": who.client
+                });
+                audit(
+                    &mut tx,
+                    who.email,
+                    "user.sign_in_refused",
+                    who.email,
+                    detail,
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            return Err(refused);
+        }
         let (issuer, subject) = who.identity.unzip();
         // Groups from a provider age; the configuration's (development) do not.
         let groups_at = who.identity.map(|_| at.clone());
@@ -285,7 +322,8 @@ impl Store {
 
     /// Creates the user if missing (for tokens made on the command line) without
     /// changing an existing one's groups unless `groups` is given; given groups are the
-    /// operator's word and do not age.
+    /// operator's word and do not age. A
+    /// deactivated user is refused.
     pub async fn ensure_user(
         &self,
         email: &str,
@@ -295,9 +333,10 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let key = email_key(email);
         let mut tx = self.begin().await?;
-        let row =
-            match holder_of_email(&mut tx, &key).await? {
-                Some((id, ..)) => sqlx::query(
+        let row = match holder_of_email(&mut tx, &key).await? {
+            Some((id, ..)) => {
+                refuse_deactivated(&mut tx, id, email).await?;
+                sqlx::query(
                     "UPDATE users SET groups_json = CASE WHEN $1 = 1 THEN $2 ELSE groups_json END,
                         groups_at = CASE WHEN $1 = 1 THEN NULL ELSE groups_at END
                      WHERE id = $3 RETURNING id, email, name, groups_json, groups_at",
@@ -306,20 +345,21 @@ impl Store {
                 .bind(&groups_json)
                 .bind(id)
                 .fetch_one(&mut *tx)
-                .await?,
-                None => {
-                    sqlx::query(
-                        "INSERT INTO users (email, email_key, name, groups_json, created_at)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO users (email, email_key, name, groups_json, created_at)
                      VALUES ($1, $2, $1, $3, $4) RETURNING id, email, name, groups_json, groups_at",
-                    )
-                    .bind(email)
-                    .bind(&key)
-                    .bind(&groups_json)
-                    .bind(now())
-                    .fetch_one(&mut *tx)
-                    .await?
-                }
-            };
+                )
+                .bind(email)
+                .bind(&key)
+                .bind(&groups_json)
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
         let record = user(&row)?;
         if let Some(groups) = groups {
             set_groups(&mut tx, record.id, groups).await?;
@@ -338,7 +378,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, email, issuer, subject, refresh_token_sealed FROM users
              WHERE refresh_token_sealed IS NOT NULL AND issuer IS NOT NULL
-               AND subject IS NOT NULL AND groups_at < $1
+               AND subject IS NOT NULL AND groups_at < $1 AND deactivated_at IS NULL
              ORDER BY groups_at LIMIT $2",
         )
         .bind(before)
@@ -452,7 +492,8 @@ impl Store {
         let row = sqlx::query(
             "SELECT u.id, u.email, u.name, u.groups_json, u.groups_at, s.last_seen_at
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3
+               AND u.deactivated_at IS NULL",
         )
         .bind(token_hash)
         .bind(&at)
@@ -491,6 +532,7 @@ impl Store {
         scopes: Scopes,
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin().await?;
+        refuse_deactivated(&mut tx, user.id, &user.email).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at, scopes)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -526,7 +568,7 @@ impl Store {
             "SELECT t.id AS token_id, t.last_used_at, t.expires_at, t.scopes,
                     u.id, u.email, u.name, u.groups_json, u.groups_at
              FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deactivated_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > $2)",
         )
         .bind(token_hash)

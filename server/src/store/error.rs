@@ -18,6 +18,9 @@ pub enum StoreError {
     /// Another person's identity already holds the address (in any case).
     #[error("the email address {0} belongs to another account")]
     EmailHeld(String),
+    /// An admin deactivated the user: no sign-in, no new token.
+    #[error("{0} was deactivated by an admin")]
+    Deactivated(String),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }

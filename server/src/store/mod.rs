@@ -19,6 +19,7 @@ mod requests;
 mod reviews;
 mod service_detail;
 mod snapshot;
+mod users;
 
 use std::{
     str::FromStr,
@@ -49,6 +50,7 @@ pub use outcomes::{JobRequest, JobStep};
 pub use requests::{PendingRequest, RequestRecord, subject as request_subject};
 pub use reviews::{ApprovalRecord, StepRecord};
 pub use snapshot::TeamRules;
+pub use users::UserChange;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

@@ -160,6 +160,23 @@ fn matrix() -> Vec<Row> {
         post("/rpc/requests/approve", [401, 403, 403, 409, 409]),
         post("/api/v1/requests/{id}/retry", [401, 403, 403, 409, 409]),
         post("/rpc/requests/retry", [401, 403, 403, 409, 409]),
+        // Offboarding, on a leaver of their own (admins only; the writes change it, so
+        // each runs once per admin: revoke, then deactivate and reactivate twice over).
+        get("/api/v1/admin/users", admins),
+        get("/api/v1/admin/users/{id}", admins),
+        get("/admin/users", [303, 403, 403, 403, 200]),
+        get("/admin/users/{id}", [303, 403, 403, 403, 200]),
+        post("/rpc/admin/users", admins),
+        post("/rpc/admin/user", admins),
+        post(
+            "/api/v1/admin/tokens/{id}/revoke",
+            [401, 403, 403, 403, 204],
+        ),
+        post("/rpc/admin/tokens/revoke", admins),
+        post("/api/v1/admin/users/{id}/deactivate", admins),
+        post("/api/v1/admin/users/{id}/reactivate", admins),
+        post("/rpc/admin/deactivate", admins),
+        post("/rpc/admin/reactivate", admins),
         // Last: signing out ends the sessions the rows above use.
         post("/logout", [303; 5]),
     ]
@@ -185,6 +202,9 @@ struct Subjects {
     plan: String,
     /// A token of engineer A's.
     token: i64,
+    /// Someone for admins to offboard, and two of their tokens.
+    leaver: i64,
+    leaver_tokens: [i64; 2],
 }
 
 fn new_request() -> Value {
@@ -197,11 +217,19 @@ fn new_request() -> Value {
 /// A valid body where the endpoint reads one (`reject` gets an empty reason on purpose).
 fn call(row: &Row, subjects: &Subjects) -> Call {
     let id = subjects.request.to_string();
+    let id_in_path = if row.path.contains("/admin/users/") {
+        subjects.leaver.to_string()
+    } else if row.path.contains("/admin/tokens/") {
+        subjects.leaver_tokens[0].to_string()
+    } else {
+        id.clone()
+    };
     let path = row
         .path
         .replace("{team}", "payments")
         .replace("{name}", "ledger")
-        .replace("{id}", &id);
+        .replace("{id}", &id_in_path);
+    let leaver = subjects.leaver.to_string();
     let form = |pairs: &[(&'static str, &str)]| {
         Body::Form(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect())
     };
@@ -221,6 +249,11 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
         "/rpc/team" => Body::Json(json!({ "team": "payments" })),
         "/rpc/service" => Body::Json(json!({ "team": "payments", "name": "ledger" })),
         "/rpc/request" => Body::Json(json!({ "id": subjects.request })),
+        "/rpc/admin/users" => Body::Json(json!({ "query": {} })),
+        "/rpc/admin/user" => Body::Json(json!({ "id": subjects.leaver })),
+        "/rpc/admin/deactivate" => form(&[("id", &leaver), ("confirm", "yes")]),
+        "/rpc/admin/reactivate" => form(&[("id", &leaver)]),
+        "/rpc/admin/tokens/revoke" => form(&[("id", &subjects.leaver_tokens[1].to_string())]),
         "/rpc/requests/preview" | "/rpc/requests/submit" => {
             Body::Json(json!({ "input": new_request() }))
         }
@@ -273,6 +306,24 @@ fn request(
     }
 }
 
+/// `leaver@example.com` with two tokens, made as `stargate token create` makes them.
+async fn leaver(app: &TestApp) -> (i64, [i64; 2]) {
+    let user = app
+        .store
+        .ensure_user("leaver@example.com", Some(&["search".to_owned()]))
+        .await
+        .expect("leaver");
+    let auth =
+        server::auth::Auth::new(&app.settings, &app.address, app.store.clone()).expect("auth");
+    let mut ids = [0; 2];
+    for id in &mut ids {
+        let lifetime = std::time::Duration::from_secs(3600);
+        let issued = auth.issue_token(&user, "leaver", lifetime, domain::Scopes::ALL);
+        *id = issued.await.expect("token").0;
+    }
+    (user.id, ids)
+}
+
 /// Runs the matrix on a fresh app and returns every status that differs from the row's.
 /// With sessions, each write is also sent from another site and must be refused.
 async fn mismatches(db: Db, via: Via) -> Vec<String> {
@@ -285,7 +336,10 @@ async fn mismatches(db: Db, via: Via) -> Vec<String> {
         .unwrap();
     assert_eq!(submitted.status(), 201);
     let submitted: Value = submitted.json().await.unwrap();
+    let (leaver, leaver_tokens) = leaver(&app).await;
     let subjects = Subjects {
+        leaver,
+        leaver_tokens,
         request: submitted["request"]["id"].as_i64().unwrap(),
         plan: submitted["plan"]["hash"].as_str().unwrap().to_owned(),
         token: app

@@ -18,6 +18,8 @@ mod events;
 mod forms;
 mod health;
 mod identity;
+mod offboarding;
+mod offboarding_pages;
 mod openapi;
 mod pages;
 mod proxy;

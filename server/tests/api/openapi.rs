@@ -38,6 +38,11 @@ async fn every_documented_operation_answers_as_documented() {
     assert_eq!(
         documented,
         [
+            "/admin/tokens/{id}/revoke",
+            "/admin/users",
+            "/admin/users/{id}",
+            "/admin/users/{id}/deactivate",
+            "/admin/users/{id}/reactivate",
             "/audit",
             "/certificates",
             "/clusters",
@@ -59,11 +64,22 @@ async fn every_documented_operation_answers_as_documented() {
             "/teams/{team}",
         ]
     );
+    // A user for the `/admin/users/{id}` paths (engineer A: their writes are refused).
+    let user = app
+        .store
+        .ensure_user("pat@example.com", None)
+        .await
+        .unwrap();
     for (path, operations) in paths {
+        let id = if path.starts_with("/admin/users/") {
+            user.id.to_string()
+        } else {
+            request_id.clone()
+        };
         let concrete = path
             .replace("{team}", "payments")
             .replace("{name}", "ledger")
-            .replace("{id}", &request_id);
+            .replace("{id}", &id);
         let url = format!("/api/v1{concrete}");
         for (method, operation) in operations.as_object().unwrap() {
             let method: Method = method.to_uppercase().parse().unwrap();
@@ -136,6 +152,9 @@ async fn every_documented_operation_answers_as_documented() {
         "RequestDetail",
         "RequestSummary",
         "PreparedChange",
+        "UserSummary",
+        "UserDetail",
+        "Deactivation",
     ] {
         assert!(schemas.contains_key(schema), "{schema}");
     }

@@ -283,7 +283,23 @@ async fn unknown_scopes_and_lifetimes_past_the_maximum_are_refused(db: Db) {
     );
 }
 
+async fn token_create_refuses_a_deactivated_user(db: Db) {
+    let app = spawn_app(db).await;
+    app.execute(
+        "UPDATE users SET deactivated_at = '2026-01-01T00:00:00Z' WHERE email = 'sam@example.com'",
+    )
+    .await;
+    let tokens = app.count_rows("api_tokens").await;
+    let output = stargate(&app, &["token", "create", "--user", "sam@example.com"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("deactivated"), "{stderr}");
+    assert!(output.stdout.is_empty(), "no token printed");
+    assert_eq!(app.count_rows("api_tokens").await, tokens);
+}
+
 on_both_databases!(
+    token_create_refuses_a_deactivated_user,
     token_create_prints_a_day_long_token_for_a_new_user,
     token_create_with_a_bad_expiry_fails_naming_the_flag,
     a_token_without_flags_reads_for_ninety_days_and_changes_nothing,
