@@ -18,6 +18,7 @@ mod outcomes;
 mod requests;
 mod reviews;
 mod service_detail;
+mod sign_in;
 mod snapshot;
 mod users;
 
@@ -37,7 +38,7 @@ use sqlx::{
 };
 
 pub use applied::AppliedObjects;
-pub use auth::{AuthTable, DueRefresh, LoginFlow, SignIn, TokenRecord, UserRecord};
+pub use auth::{AuthTable, LoginFlow, TokenRecord, UserRecord};
 pub use backup::{BackupError, DatabaseLock, hold_database};
 pub use catalog::{NewService, NewTeam};
 pub use changes::{Changes, DataVersion};
@@ -49,6 +50,7 @@ pub use objects::{NewCertificate, NewCluster, NewHost};
 pub use outcomes::{JobRequest, JobStep};
 pub use requests::{PendingRequest, RequestRecord, subject as request_subject};
 pub use reviews::{ApprovalRecord, StepRecord};
+pub use sign_in::{DueRefresh, SignIn};
 pub use snapshot::TeamRules;
 pub use users::UserChange;
 
