@@ -58,6 +58,9 @@ pub struct UserDetail {
     pub user: UserSummary,
     pub sessions: Vec<SessionView>,
     pub tokens: Vec<UserToken>,
+    /// The admin looking is this user (who may not deactivate themselves).
+    #[serde(default)]
+    pub is_you: bool,
 }
 
 /// What a deactivation ended.

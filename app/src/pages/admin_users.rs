@@ -194,6 +194,11 @@ fn UserView(detail: UserDetail, actions: UserActions) -> impl IntoView {
         </div>
         <section class="card" data-testid="offboarding">
             {match deactivated {
+                // Admins do not deactivate themselves (the server refuses it too).
+                None if detail.is_you => view! {
+                    <h2>"Deactivate"</h2>
+                    <p class="muted">"This is your own account: another admin can deactivate it."</p>
+                }.into_any(),
                 Some(at) => view! {
                     <p>"Deactivated " <Timestamp value=at />": they cannot sign in, and no token works for them."</p>
                     <ActionForm action=actions.reactivate attr:class="actions">

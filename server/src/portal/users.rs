@@ -29,11 +29,16 @@ impl PortalService {
     ) -> Result<UserDetail, PortalError> {
         may_list_users(actor)?;
         let idle_cutoff = self.auth.idle_cutoff();
-        self.store
+        let detail = self
+            .store
             .user_detail(id, &idle_cutoff)
             .await
             .map_err(unavailable)?
-            .ok_or_else(|| PortalError::NotFound(format!("user {id}")))
+            .ok_or_else(|| PortalError::NotFound(format!("user {id}")))?;
+        Ok(UserDetail {
+            is_you: id == actor.user_id,
+            ..detail
+        })
     }
 
     pub(super) async fn deactivate(

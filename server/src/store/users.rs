@@ -166,6 +166,7 @@ impl Store {
             user: summary(&row)?,
             sessions,
             tokens,
+            is_you: false,
         }))
     }
 

@@ -58,6 +58,12 @@ async fn the_users_pages_render_and_their_buttons_work_as_plain_posts(db: Db) {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"name="confirm""#), "{html}");
     assert!(html.contains("Revoke tests"), "{html}");
+    // Their own page offers no Deactivate (the server would refuse it anyway).
+    let me = user_id(&app, "ada@example.com").await;
+    let (status, html) = page(Persona::Admin, format!("/admin/users/{me}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains(r#"name="confirm""#), "{html}");
+    assert!(html.contains("your own account"), "{html}");
 
     let cookie = app.session_cookie(Persona::Admin).await.expect("cookie");
     let id = sam.to_string();

@@ -1,0 +1,71 @@
+import { chromium } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+const base = "http://127.0.0.1:3005";
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless","--no-sandbox","--disable-gpu","--disable-background-networking","--disable-component-update","--disable-sync","--no-first-run"] });
+const errors = [];
+async function ctx(name) {
+  const c = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await c.newPage();
+  p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
+  p.on("console", (m) => { if (m.type() === "error") errors.push(`${name} console: ${m.text()}`); });
+  await p.goto(base + "/services");
+  await p.getByRole("button", { name: new RegExp(name) }).click();
+  await p.waitForSelector('[data-testid="user-name"]');
+  return p;
+}
+const eng = await ctx("Payments Engineer");
+await eng.goto(base + "/requests/new?kind=service");
+await eng.waitForFunction(() => document.body.dataset.hydrated === "true");
+await eng.getByLabel("Name", { exact: true }).fill("ledger");
+await eng.getByLabel("Image", { exact: true }).fill("ghcr.io/acme/ledger:3.2.0");
+await eng.getByLabel("Replicas").fill("4");
+await eng.getByLabel("Reason").fill("Ledger 3.2");
+await eng.waitForTimeout(800);
+await eng.screenshot({ path: "/tmp/shots/1-form.png", fullPage: true });
+await eng.getByRole("button", { name: "Submit for review" }).click();
+await eng.waitForURL(/\/requests\/\d+$/);
+await eng.waitForFunction(() => document.body.dataset.hydrated === "true");
+await eng.screenshot({ path: "/tmp/shots/2-pending.png", fullPage: true });
+const url = eng.url();
+const lead = await ctx("Payments Lead");
+await lead.goto(url);
+await lead.waitForFunction(() => document.body.dataset.hydrated === "true");
+await lead.screenshot({ path: "/tmp/shots/3-lead-review.png", fullPage: true });
+await lead.getByRole("button", { name: "Approve" }).click();
+await eng.getByRole("heading", { level: 1 }).filter({ hasText: "Applied" }).waitFor({ timeout: 20000 });
+await eng.screenshot({ path: "/tmp/shots/4-applied-live.png", fullPage: true });
+await eng.getByLabel(/Comment/).first().fill("Thanks!");
+await eng.getByRole("button", { name: /Comment/ }).click();
+await eng.waitForTimeout(1500);
+await eng.screenshot({ path: "/tmp/shots/5-commented.png", fullPage: true });
+await eng.goto(base + "/settings/tokens");
+await eng.waitForFunction(() => document.body.dataset.hydrated === "true");
+await eng.getByLabel("Name").fill("ci");
+await eng.getByLabel(/request \(submit/).check();
+await eng.getByRole("button", { name: "Create token" }).click();
+await eng.waitForSelector('[data-testid="new-token"]');
+await eng.screenshot({ path: "/tmp/shots/6-tokens.png", fullPage: true });
+for (const path of ["/services", "/requests", "/settings/tokens", url, "/reviews"]) {
+  const p = path.startsWith("http") ? path : base + path;
+  await lead.goto(p);
+  await lead.waitForFunction(() => document.body.dataset.hydrated === "true");
+  const r = await new AxeBuilder({ page: lead }).analyze();
+  for (const v of r.violations) errors.push(`axe ${path}: ${v.id} ${v.help} (${v.nodes.length})`);
+}
+const ad = await ctx("Platform Admin");
+for (const path of ["/admin/users", "/audit"]) {
+  await ad.goto(base + path);
+  await ad.waitForFunction(() => document.body.dataset.hydrated === "true");
+  const r = await new AxeBuilder({ page: ad }).analyze();
+  for (const v of r.violations) errors.push(`axe ${path}: ${v.id} ${v.help} (${v.nodes.length})`);
+}
+await ad.goto(base + "/admin/users");
+await ad.waitForFunction(() => document.body.dataset.hydrated === "true");
+await ad.screenshot({ path: "/tmp/shots/7-admin-users.png", fullPage: true });
+await ad.getByRole("link", { name: /payments-engineer/ }).first().click();
+await ad.waitForFunction(() => document.body.dataset.hydrated === "true");
+await ad.screenshot({ path: "/tmp/shots/8-admin-user.png", fullPage: true });
+const r2 = await new AxeBuilder({ page: ad }).analyze();
+for (const v of r2.violations) errors.push(`axe user page: ${v.id} ${v.help} (${v.nodes.length})`);
+console.log("ERRORS:", JSON.stringify(errors, null, 1));
+await browser.close();
