@@ -43,6 +43,11 @@ pub struct Plan {
     pub hash: String,
 }
 
+/// The label naming the request that last wrote an object: identity, not configuration.
+/// It changes with every request, so comparing it would show every object of a change as
+/// updated and bury what a reviewer must read (it is still applied, and still hashed).
+const REQUEST_LABEL_PATH: &str = "metadata.labels.stargate.dev/request";
+
 fn diff(path: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<FieldChange>) {
     let join = |key: &str| {
         if path.is_empty() {
@@ -98,6 +103,7 @@ pub fn plan(desired: &[Object], live: &dyn LiveObjects) -> Result<Plan, RenderEr
             Some(before) => {
                 let mut fields = Vec::new();
                 diff("", Some(&pruned(before, &after)), Some(&after), &mut fields);
+                fields.retain(|f| f.path != REQUEST_LABEL_PATH);
                 if fields.is_empty() {
                     Change::Unchanged
                 } else {
@@ -213,6 +219,36 @@ mod tests {
         let other = Applied(objects("ghcr.io/a/api:0", ServiceType::ClusterIp));
         let changed = plan(&desired, &other).unwrap();
         assert!(!only_caught_up(&before, &changed));
+    }
+
+    #[test]
+    fn the_same_objects_from_another_request_plan_as_unchanged() {
+        let applied = Applied(objects("ghcr.io/a/api:1", ServiceType::ClusterIp));
+        let ctx = RenderContext {
+            team: TeamName::parse("t", "payments").unwrap(),
+            namespace: "payments".into(),
+            request_id: "8".into(),
+        };
+        let spec =
+            ServiceSpec::parse(&json!({"name": "api", "image": "ghcr.io/a/api:2", "port": 8080}))
+                .unwrap();
+        let next = render_service(&ctx, &spec, ServiceType::ClusterIp);
+        let plan = plan(&next, &applied).unwrap();
+        let changes: Vec<(&str, &Change)> = plan
+            .objects
+            .iter()
+            .map(|o| (o.kind.as_str(), &o.change))
+            .collect();
+        // Only the image: not the request label on the Namespace, Deployment and Service.
+        assert_eq!(changes[0], ("Namespace", &Change::Unchanged));
+        assert_eq!(changes[2], ("Service", &Change::Unchanged));
+        let Change::Update { fields } = changes[1].1 else {
+            panic!("{changes:?}");
+        };
+        let paths: Vec<&str> = fields.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["spec.template.spec.containers[0].image"]);
+        // The hash still covers the whole objects, label included.
+        assert_ne!(plan.hash, super::plan(&applied.0, &applied).unwrap().hash);
     }
 
     #[test]
