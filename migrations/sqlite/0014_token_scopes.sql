@@ -2,3 +2,7 @@
 -- and `review` (approve, reject, retry). Tokens made before scopes existed keep what they
 -- could do.
 ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'read,request,review';
+-- Every token expires from now on: one made to live forever gets the longest lifetime a
+-- token may have by default (365 days, `auth.token_max_days`), counted from this upgrade.
+UPDATE api_tokens SET expires_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+365 days')
+WHERE expires_at IS NULL;

@@ -8,7 +8,7 @@ use openidconnect::{
     EndpointNotSet, EndpointSet, IssuerUrl, Nonce, NonceVerifier, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse,
     core::{
-        CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreGenderClaim,
+        CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
         CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
         CoreTokenResponse,
     },
@@ -47,6 +47,8 @@ pub enum OidcError {
     Discovery(String),
     #[error("the identity provider refused the sign-in: {0}")]
     Exchange(String),
+    #[error("the identity provider no longer honours the refresh token: {0}")]
+    RefreshRefused(String),
     #[error("the identity provider sent no ID token")]
     NoIdToken,
     #[error("the ID token is not valid: {0}")]
@@ -195,13 +197,34 @@ impl OidcClient {
     /// changed since sign-in. The provider may rotate the refresh token (see
     /// [`SignedIn::refresh_token`]).
     pub async fn refresh(&self, refresh_token: &SecretString) -> Result<SignedIn, OidcError> {
+        let result = self.redeem_refresh(refresh_token).await;
+        // As after a failed sign-in: rotated signing keys are picked up next time.
+        if matches!(
+            result,
+            Err(OidcError::InvalidIdToken(_) | OidcError::Discovery(_))
+        ) {
+            *self.client.lock().await = None;
+        }
+        result
+    }
+
+    async fn redeem_refresh(&self, refresh_token: &SecretString) -> Result<SignedIn, OidcError> {
         let client = self.client().await?;
         let response = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose_secret().to_owned()))
             .map_err(|e| OidcError::Exchange(e.to_string()))?
             .request_async(&self.http)
             .await
-            .map_err(token_request_error)?;
+            .map_err(|e| match &e {
+                // Only `invalid_grant` says the refresh token is dead (revoked, expired, the
+                // person removed); anything else may be the provider's passing trouble.
+                openidconnect::RequestTokenError::ServerResponse(r)
+                    if *r.error() == CoreErrorResponseType::InvalidGrant =>
+                {
+                    OidcError::RefreshRefused(error_chain(&e))
+                }
+                _ => token_request_error(e),
+            })?;
         // A refreshed ID token carries no nonce (OpenID Connect Core 12.2).
         let mut signed_in =
             self.signed_in(&client, &response, |_: Option<&Nonce>| Ok::<(), String>(()))?;

@@ -61,13 +61,19 @@ impl Auth {
                         .await?;
                     round.forgotten += 1;
                 }
-                Err(OidcError::Discovery(error)) => {
-                    tracing::warn!(email = %due.email, %error, "identity provider unreachable; groups refreshed later");
-                    round.postponed += 1;
-                }
-                Err(error) => {
+                // The provider says no to this person: their groups age from here.
+                Err(
+                    error @ (OidcError::RefreshRefused(_)
+                    | OidcError::UnverifiedEmail { .. }
+                    | OidcError::NoEmail),
+                ) => {
                     self.forget(&due, &error.to_string()).await?;
                     round.forgotten += 1;
+                }
+                // Unreachable, a server error, keys being rotated: try again next round.
+                Err(error) => {
+                    tracing::warn!(email = %due.email, %error, "group refresh postponed");
+                    round.postponed += 1;
                 }
             }
         }

@@ -124,9 +124,11 @@ impl Store {
             if inserted != 1 {
                 return Ok(None);
             }
-            // Counted inside the transaction, so two approvals at once queue it once.
+            // Counted inside the transaction, so two approvals at once queue it once; an
+            // approver deactivated since no longer counts.
             let approvals: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM approvals WHERE request_id = $1 AND plan_hash = $2",
+                "SELECT COUNT(*) FROM approvals a JOIN users u ON u.id = a.user_id
+                 WHERE a.request_id = $1 AND a.plan_hash = $2 AND u.deactivated_at IS NULL",
             )
             .bind(record.request_id)
             .bind(record.plan_hash)

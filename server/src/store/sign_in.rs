@@ -37,9 +37,10 @@ pub struct DueRefresh {
     pub refresh_token_sealed: String,
 }
 
-/// An email address as compared: case does not make another person.
+/// An email address as compared: case does not make another person. ASCII folding, as
+/// SQL `lower()` does on both databases (migration 0015 computed the first keys with it).
 fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    email.to_ascii_lowercase()
 }
 
 /// The user holding the address `key`, with the identity that claimed it, if any.
@@ -299,16 +300,22 @@ impl Store {
         let groups_json =
             serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.begin().await?;
-        sqlx::query(
+        let updated = sqlx::query(
             "UPDATE users SET groups_json = $1, groups_at = $2, refresh_token_sealed = $3
-             WHERE id = $4",
+             WHERE id = $4 AND refresh_token_sealed = $5 AND deactivated_at IS NULL",
         )
         .bind(&groups_json)
         .bind(now())
         .bind(refresh_token_sealed)
         .bind(due.user_id)
+        .bind(&due.refresh_token_sealed)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        // A sign-in since (with its own token and groups) or a deactivation wins.
+        if updated == 0 {
+            return Ok(());
+        }
         set_groups(&mut tx, due.user_id, groups).await?;
         audit(
             &mut tx,

@@ -187,7 +187,8 @@ impl Store {
         }
         // Conditional, so of two admins at once only one deactivates (and audits).
         let marked = sqlx::query(
-            "UPDATE users SET deactivated_at = $1 WHERE id = $2 AND deactivated_at IS NULL",
+            "UPDATE users SET deactivated_at = $1, refresh_token_sealed = NULL
+             WHERE id = $2 AND deactivated_at IS NULL",
         )
         .bind(&at)
         .bind(user_id)

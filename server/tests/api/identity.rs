@@ -218,14 +218,22 @@ async fn groups_are_confirmed_in_the_background_with_a_refresh_token(db: Db) {
         1
     );
 
-    // A refresh token the provider no longer knows is forgotten, and the groups age.
-    app.execute(&format!(
-        "UPDATE users SET groups_at = '{thirteen_hours_ago}',
-            refresh_token_sealed = 'not-a-sealed-token' WHERE email = 'payments-lead@example.com'"
-    ))
-    .await;
-    let round = auth.refresh_stale_groups().await.unwrap();
-    assert_eq!(round.forgotten, 1, "{round:?}");
+    // A refresh token the provider no longer knows (invalid_grant) is forgotten, and the
+    // groups age; so is one that no longer opens.
+    let unknown = auth
+        .sealer
+        .as_ref()
+        .unwrap()
+        .seal("a-refresh-token-nobody-issued");
+    for sealed in [unknown.as_str(), "not-a-sealed-token"] {
+        app.execute(&format!(
+            "UPDATE users SET groups_at = '{thirteen_hours_ago}',
+                refresh_token_sealed = '{sealed}' WHERE email = 'payments-lead@example.com'"
+        ))
+        .await;
+        let round = auth.refresh_stale_groups().await.unwrap();
+        assert_eq!(round.forgotten, 1, "{sealed}: {round:?}");
+    }
     assert_eq!(
         app.count_where("users", "refresh_token_sealed IS NOT NULL")
             .await,

@@ -26,5 +26,6 @@ mod proxy;
 mod requests;
 mod reviews;
 mod tokens_cli;
+mod upgrades;
 mod worker;
 mod worker_processes;

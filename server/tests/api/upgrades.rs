@@ -1,0 +1,87 @@
+//! Upgrading a database holding what older versions wrote: this version's migrations apply
+//! to it and leave rows the code can use.
+
+use std::{borrow::Cow, path::PathBuf};
+
+use sqlx::{AnyConnection, Connection, migrate::Migrator};
+
+use crate::{
+    helpers::{Db, TestDatabase},
+    on_both_databases,
+};
+
+/// Users whose addresses differ only in case and a token made to live forever, as
+/// versions before 0014 could write them, survive the upgrade: the first user keeps the
+/// address, the token now expires.
+async fn users_and_tokens_of_older_versions_survive_the_upgrade(db: Db) {
+    sqlx::any::install_default_drivers();
+    let (_database, url) = TestDatabase::create(db).await;
+    let folder = match db {
+        Db::Sqlite => "sqlite",
+        Db::Postgres => "postgres",
+    };
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .join(folder);
+    let all = Migrator::new(path.as_path()).await.expect("migrations");
+    let mut older = Migrator::new(path.as_path()).await.expect("migrations");
+    older.migrations = Cow::Owned(
+        all.migrations
+            .iter()
+            .filter(|m| m.version < 14)
+            .cloned()
+            .collect(),
+    );
+    let url = match db {
+        // Created on first connection, as the app's store does.
+        Db::Sqlite => format!("{url}?mode=rwc"),
+        Db::Postgres => url,
+    };
+    let mut conn = AnyConnection::connect(&url).await.expect("connect");
+    older.run(&mut conn).await.expect("older migrations");
+    for statement in [
+        "INSERT INTO users (email, name, groups_json, created_at)
+         VALUES ('Pat@example.com', 'Pat', '[]', '2026-01-01T00:00:00Z')",
+        "INSERT INTO users (email, name, groups_json, created_at)
+         VALUES ('pat@example.com', 'pat', '[]', '2026-02-01T00:00:00Z')",
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at)
+         VALUES (1, 'forever', 'h1', '2026-01-01T00:00:00Z', NULL)",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("legacy row");
+    }
+
+    all.run(&mut conn).await.expect("this version's migrations");
+    let expires: Option<String> =
+        sqlx::query_scalar("SELECT expires_at FROM api_tokens WHERE name = 'forever'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    let expires = expires.expect("every token expires after the upgrade");
+    let in_a_year = server::store::now_plus(time::Duration::days(365));
+    assert!(
+        server::store::now_plus(time::Duration::days(364)) < expires && expires <= in_a_year,
+        "{expires}"
+    );
+    let keys: Vec<(i64, String)> = sqlx::query_as("SELECT id, email_key FROM users ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys,
+        [
+            (1, "pat@example.com".to_owned()),
+            (2, "pat@example.com#2".to_owned())
+        ]
+    );
+    conn.close().await.unwrap();
+
+    // The upgraded store finds the first person whatever the case.
+    let store = server::store::Store::open(&url).await.expect("open");
+    let pat = store.ensure_user("PAT@example.com", None).await.unwrap();
+    assert_eq!(pat.id, 1);
+}
+
+on_both_databases!(users_and_tokens_of_older_versions_survive_the_upgrade);
