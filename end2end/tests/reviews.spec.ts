@@ -65,6 +65,7 @@ test("an engineer submits, a lead reviews the diff and approves, the engineer's 
   await engineer.getByLabel("Comment", { exact: true }).fill("Thanks, it is live");
   await engineer.getByRole("button", { name: "Comment", exact: true }).click();
   await expect(engineer.getByTestId("timeline")).toContainText("Thanks, it is live");
+  await expect(engineer.getByLabel("Comment", { exact: true })).toHaveValue("");
   expect(await engineer.evaluate(() => (window as any).__stillSamePage)).toBe(true);
 
   await engineerContext.close();

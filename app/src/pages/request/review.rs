@@ -101,11 +101,25 @@ pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoV
 
 #[component]
 pub fn CommentForm(id: i64, action: ServerAction<CommentOnRequest>) -> impl IntoView {
+    // A posted comment shows on the timeline: the box empties for the next one. Only on a
+    // new answer (the version moves), so text typed after it is left alone.
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+    let posted = action.version();
+    Effect::new(move |seen: Option<usize>| {
+        let version = posted.get();
+        if seen.is_some_and(|seen| seen != version)
+            && matches!(action.value().get_untracked(), Some(Ok(_)))
+            && let Some(textarea) = textarea.get_untracked()
+        {
+            textarea.set_value("");
+        }
+        version
+    });
     view! {
         <ActionForm action attr:class="comment-form">
             <input type="hidden" name="id" value=id />
             <label for="comment">"Comment"</label>
-            <textarea id="comment" name="comment" rows="2" placeholder="Ask a question or leave a note"></textarea>
+            <textarea node_ref=textarea id="comment" name="comment" rows="2" placeholder="Ask a question or leave a note"></textarea>
             <button type="submit" class="button secondary" disabled=move || action.pending().get()>"Comment"</button>
             <p class="field-error" role="alert">{move || error_of(action.value().get())}</p>
         </ActionForm>
