@@ -38,6 +38,23 @@ impl UiError {
     }
 }
 
+/// What a form shows after its action answered: the field messages of a refusal joined,
+/// another error's text, nothing on success or before any answer.
+pub fn action_error<T>(value: Option<Result<T, UiError>>) -> Option<String> {
+    match value {
+        Some(Err(UiError::Invalid(fields))) => Some(
+            fields
+                .0
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Some(Err(other)) => Some(other.to_string()),
+        _ => None,
+    }
+}
+
 impl From<PortalError> for UiError {
     fn from(error: PortalError) -> Self {
         match error {

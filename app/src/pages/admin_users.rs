@@ -18,7 +18,7 @@ use crate::{
         pagination::{Pagination, with_query},
         timestamp::Timestamp,
     },
-    error::UiError,
+    error::{UiError, action_error},
 };
 
 fn when(value: Option<String>, otherwise: &'static str) -> AnyView {
@@ -128,25 +128,9 @@ impl UserActions {
     }
 
     fn error(&self) -> Option<String> {
-        fn message<T: Clone + Send + Sync + 'static>(
-            value: Option<Result<T, UiError>>,
-        ) -> Option<String> {
-            match value {
-                Some(Err(UiError::Invalid(fields))) => Some(
-                    fields
-                        .0
-                        .iter()
-                        .map(|f| f.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-                Some(Err(other)) => Some(other.to_string()),
-                _ => None,
-            }
-        }
-        message(self.deactivate.value().get())
-            .or_else(|| message(self.reactivate.value().get()))
-            .or_else(|| message(self.revoke.value().get()))
+        action_error(self.deactivate.value().get())
+            .or_else(|| action_error(self.reactivate.value().get()))
+            .or_else(|| action_error(self.revoke.value().get()))
     }
 }
 

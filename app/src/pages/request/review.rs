@@ -5,22 +5,7 @@ use domain::request::{RequestDetail, RequestStatus};
 use leptos::prelude::*;
 
 use super::RequestActions;
-use crate::{api::CommentOnRequest, components::timestamp::Timestamp, error::UiError};
-
-fn error_of<T: Clone + Send + Sync + 'static>(value: Option<Result<T, UiError>>) -> Option<String> {
-    match value {
-        Some(Err(UiError::Invalid(fields))) => Some(
-            fields
-                .0
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Some(Err(other)) => Some(other.to_string()),
-        _ => None,
-    }
-}
+use crate::{api::CommentOnRequest, components::timestamp::Timestamp, error::action_error};
 
 #[component]
 pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoView {
@@ -44,9 +29,9 @@ pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoV
     let busy = move || approve.pending().get() || reject.pending().get();
     let retry = actions.retry;
     let error = move || {
-        error_of(approve.value().get())
-            .or_else(|| error_of(reject.value().get()))
-            .or_else(|| error_of(retry.value().get()))
+        action_error(approve.value().get())
+            .or_else(|| action_error(reject.value().get()))
+            .or_else(|| action_error(retry.value().get()))
     };
     view! {
         <section class="card review" data-testid="review">
@@ -121,7 +106,7 @@ pub fn CommentForm(id: i64, action: ServerAction<CommentOnRequest>) -> impl Into
             <label for="comment">"Comment"</label>
             <textarea node_ref=textarea id="comment" name="comment" rows="2" placeholder="Ask a question or leave a note"></textarea>
             <button type="submit" class="button secondary" disabled=move || action.pending().get()>"Comment"</button>
-            <p class="field-error" role="alert">{move || error_of(action.value().get())}</p>
+            <p class="field-error" role="alert">{move || action_error(action.value().get())}</p>
         </ActionForm>
     }
 }
