@@ -466,38 +466,42 @@ impl Settings {
         }?;
         self.validate_teams()?;
         let auth = &self.auth;
-        if !(1..=7 * 24 * 60).contains(&auth.session_idle_minutes) {
-            return Err(invalid(
+        for (key, value, max, span) in [
+            (
                 "auth.session_idle_minutes",
-                "must be from 1 to 10080 (a week)",
-            ));
-        }
-        if !(1..=366 * 24).contains(&auth.session_max_hours) {
-            return Err(invalid(
+                auth.session_idle_minutes,
+                7 * 24 * 60,
+                " (a week)",
+            ),
+            (
                 "auth.session_max_hours",
-                "must be from 1 to 8784 (a year)",
-            ));
-        }
-        if !(1..=3650).contains(&auth.token_max_days) {
-            return Err(invalid(
+                auth.session_max_hours,
+                366 * 24,
+                " (a year)",
+            ),
+            (
                 "auth.token_max_days",
-                "must be from 1 to 3650 (ten years)",
-            ));
-        }
-        if !(1..=366 * 24).contains(&auth.groups_max_age_hours) {
-            return Err(invalid(
+                auth.token_max_days,
+                3650,
+                " (ten years)",
+            ),
+            (
                 "auth.groups_max_age_hours",
-                "must be from 1 to 8784 (a year)",
-            ));
-        }
-        if !(1..=1_000_000).contains(&auth.max_login_flows) {
-            return Err(invalid("auth.max_login_flows", "must be from 1 to 1000000"));
-        }
-        if !(1..=1000).contains(&self.http.max_streams_per_user) {
-            return Err(invalid(
+                auth.groups_max_age_hours,
+                366 * 24,
+                " (a year)",
+            ),
+            ("auth.max_login_flows", auth.max_login_flows, 1_000_000, ""),
+            (
                 "http.max_streams_per_user",
-                "must be from 1 to 1000",
-            ));
+                self.http.max_streams_per_user,
+                1000,
+                "",
+            ),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(invalid(key, format!("must be from 1 to {max}{span}")));
+            }
         }
         self.validate_clusters()
     }
@@ -591,6 +595,20 @@ mod tests {
     use super::*;
     use figment::Jail;
 
+    /// Why the settings from `file` and the environment do not load.
+    fn load_error(file: &str) -> String {
+        Settings::load(file.as_ref()).unwrap_err().to_string()
+    }
+
+    /// Why settings that load are refused for `stargate serve`.
+    fn serve_error(file: &str) -> String {
+        Settings::load(file.as_ref())
+            .unwrap()
+            .validate_for_serve()
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn defaults_without_file_or_environment() {
         Jail::expect_with(|_| {
@@ -624,9 +642,7 @@ mod tests {
     fn a_typo_in_the_file_names_the_key() {
         Jail::expect_with(|jail| {
             jail.create_file("stargate.toml", "lsten = \"127.0.0.1:4000\"\n")?;
-            let error = Settings::load("stargate.toml".as_ref())
-                .unwrap_err()
-                .to_string();
+            let error = load_error("stargate.toml");
             assert!(error.contains("lsten"), "{error}");
             Ok(())
         });
@@ -636,9 +652,7 @@ mod tests {
     fn a_bad_value_names_the_key() {
         Jail::expect_with(|jail| {
             jail.set_env("STARGATE_LISTEN", "not-an-address");
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap_err()
-                .to_string();
+            let error = load_error("none.toml");
             assert!(
                 error.contains("STARGATE_") && error.contains("LISTEN"),
                 "{error}"
@@ -651,9 +665,7 @@ mod tests {
     fn a_typo_in_a_nested_environment_key_is_refused() {
         Jail::expect_with(|jail| {
             jail.set_env("STARGATE_LOG__FROMAT", "json");
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap_err()
-                .to_string();
+            let error = load_error("none.toml");
             assert!(error.to_lowercase().contains("fromat"), "{error}");
             Ok(())
         });
@@ -662,20 +674,12 @@ mod tests {
     #[test]
     fn oidc_mode_needs_an_issuer_and_dev_mode_needs_loopback() {
         Jail::expect_with(|jail| {
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap()
-                .validate_for_serve()
-                .unwrap_err()
-                .to_string();
+            let error = serve_error("none.toml");
             assert!(error.contains("auth.oidc.issuer_url"), "{error}");
 
             jail.set_env("STARGATE_AUTH__MODE", "dev");
             jail.set_env("STARGATE_LISTEN", "0.0.0.0:3000");
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap()
-                .validate_for_serve()
-                .unwrap_err()
-                .to_string();
+            let error = serve_error("none.toml");
             assert!(
                 error.contains("auth.mode") && error.contains("loopback"),
                 "{error}"
@@ -687,11 +691,7 @@ mod tests {
 
             // Behind a proxy that publishes it: the public URL must be loopback too.
             jail.set_env("STARGATE_PUBLIC_URL", "https://portal.example.com");
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap()
-                .validate_for_serve()
-                .unwrap_err()
-                .to_string();
+            let error = serve_error("none.toml");
             assert!(
                 error.contains("public_url is https://portal.example.com"),
                 "{error}"
@@ -742,16 +742,10 @@ mod tests {
             let settings = Settings::load("none.toml".as_ref()).unwrap();
             assert_eq!(settings.http.max_streams_per_user, 20);
             jail.set_env("STARGATE_HTTP__MAX_STREAMS_PER_USER", "0");
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap()
-                .validate_for_serve()
-                .unwrap_err()
-                .to_string();
+            let error = serve_error("none.toml");
             assert!(error.contains("http.max_streams_per_user"), "{error}");
             jail.set_env("STARGATE_HTTP__MAX_STREAMS_PER_USER", "many");
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap_err()
-                .to_string();
+            let error = load_error("none.toml");
             assert!(
                 error.to_lowercase().contains("max_streams_per_user"),
                 "{error}"
@@ -800,17 +794,13 @@ mod tests {
                 "stargate.toml",
                 "[http]\ntrusted_proxies = [\"proxy.internal\"]\n",
             )?;
-            let error = Settings::load("stargate.toml".as_ref())
-                .unwrap_err()
-                .to_string();
+            let error = load_error("stargate.toml");
             assert!(
                 error.contains("trusted_proxies") && error.contains("proxy.internal"),
                 "{error}"
             );
             jail.set_env("STARGATE_HTTP__TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.0/33");
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap_err()
-                .to_string();
+            let error = load_error("none.toml");
             assert!(
                 error.to_lowercase().contains("trusted_proxies") && error.contains("10.0.0.0/33"),
                 "{error}"
@@ -826,11 +816,7 @@ mod tests {
             let settings = Settings::load("none.toml".as_ref()).unwrap();
             assert_eq!(settings.auth.max_login_flows, 10_000);
             jail.set_env("STARGATE_AUTH__MAX_LOGIN_FLOWS", "0");
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap()
-                .validate_for_serve()
-                .unwrap_err()
-                .to_string();
+            let error = serve_error("none.toml");
             assert!(error.contains("auth.max_login_flows"), "{error}");
             Ok(())
         });
@@ -888,9 +874,7 @@ mod tests {
     fn a_bad_log_filter_fails_naming_the_key() {
         Jail::expect_with(|jail| {
             jail.set_env("STARGATE_LOG__FILTER", "stargate=loudly");
-            let error = Settings::load("none.toml".as_ref())
-                .unwrap_err()
-                .to_string();
+            let error = load_error("none.toml");
             assert!(error.contains("log.filter"), "{error}");
             Ok(())
         });
