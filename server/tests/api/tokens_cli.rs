@@ -133,6 +133,38 @@ async fn assert_expires_in_days(app: &TestApp, name: &str, days: i64) {
     );
 }
 
+/// A new ledger image for the demo's payments team.
+fn ledger_release(version: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "service", "team": "payments", "cluster": "demo", "reason": "new release",
+        "spec": {"name": "ledger", "image": format!("ghcr.io/acme/ledger:{version}"), "port": 8080}
+    })
+}
+
+/// Request `id` approved with `token`, bound to its current plan.
+async fn approve_with(app: &TestApp, token: &str, id: i64) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/v1/requests/{id}/approve", app.address))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "plan_hash": app.plan_hash(id).await }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A 403 whose message names the `scope` the token lacks.
+async fn assert_refused_for_lack_of(response: reqwest::Response, scope: &str) {
+    assert_eq!(response.status(), 403);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("\"{scope}\" scope")),
+        "{body}"
+    );
+}
+
 /// The token `stargate token create` printed last.
 fn printed_token(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -184,30 +216,16 @@ async fn a_token_without_flags_reads_for_ninety_days_and_changes_nothing(db: Db)
         .client
         .post(format!("{}/api/v1/requests", app.address))
         .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "kind": "service", "team": "payments", "cluster": "demo", "reason": "new release",
-            "spec": {"name": "ledger", "image": "ghcr.io/acme/ledger:9.0.0", "port": 8080}
-        }))
+        .json(&ledger_release("9.0.0"))
         .send()
         .await
         .unwrap();
-    assert_eq!(submit.status(), 403);
-    let body: serde_json::Value = submit.json().await.unwrap();
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("\"request\" scope"),
-        "{body}"
-    );
+    assert_refused_for_lack_of(submit, "request").await;
     assert_eq!(app.count_rows("requests").await, requests, "nothing stored");
 
     let submitted = app
         .request(Persona::EngineerA, Method::POST, "/api/v1/requests")
-        .json(&serde_json::json!({
-            "kind": "service", "team": "payments", "cluster": "demo", "reason": "new release",
-            "spec": {"name": "ledger", "image": "ghcr.io/acme/ledger:9.0.1", "port": 8080}
-        }))
+        .json(&ledger_release("9.0.1"))
         .send()
         .await
         .unwrap();
@@ -215,23 +233,7 @@ async fn a_token_without_flags_reads_for_ninety_days_and_changes_nothing(db: Db)
     let id = submitted.json::<serde_json::Value>().await.unwrap()["request"]["id"]
         .as_i64()
         .unwrap();
-    let approve = app
-        .client
-        .post(format!("{}/api/v1/requests/{id}/approve", app.address))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "plan_hash": app.plan_hash(id).await }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approve.status(), 403);
-    let body: serde_json::Value = approve.json().await.unwrap();
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("\"review\" scope"),
-        "{body}"
-    );
+    assert_refused_for_lack_of(approve_with(&app, &token, id).await, "review").await;
     assert_eq!(
         app.count_rows("approvals").await,
         approvals,
@@ -252,14 +254,7 @@ async fn a_token_without_flags_reads_for_ninety_days_and_changes_nothing(db: Db)
     )
     .await;
     let reviewer = printed_token(&output);
-    let approve = app
-        .client
-        .post(format!("{}/api/v1/requests/{id}/approve", app.address))
-        .bearer_auth(&reviewer)
-        .json(&serde_json::json!({ "plan_hash": app.plan_hash(id).await }))
-        .send()
-        .await
-        .unwrap();
+    let approve = approve_with(&app, &reviewer, id).await;
     assert_eq!(approve.status(), 200);
 }
 
