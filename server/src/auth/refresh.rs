@@ -77,10 +77,8 @@ impl Auth {
                 }
             }
         }
-        if round.refreshed > 0 {
-            // Cached tokens carry the old groups for up to their TTL: not any longer.
-            self.forget_verified_tokens();
-        }
+        // No cache to forget here: each refresh's commit moves the data version, and cached
+        // tokens are trusted only at the version they were verified at.
         Ok(round)
     }
 

@@ -37,6 +37,14 @@ pub struct DueRefresh {
     pub refresh_token_sealed: String,
 }
 
+/// Who the audit trail names for what Stargate itself does (background group refreshes).
+const STARGATE: &str = "stargate";
+
+/// Groups as the `groups_json` column stores them.
+fn groups_json(groups: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// An email address as compared: case does not make another person. ASCII folding, as
 /// SQL `lower()` does on both databases (migration 0015 computed the first keys with it).
 fn email_key(email: &str) -> String {
@@ -85,8 +93,7 @@ impl Store {
     /// subject); an address another identity holds is refused, one no identity claimed yet (made by `token create`, or before identities
     /// were kept) is claimed by the first identity that signs in with it.
     pub async fn sign_in_user(&self, who: SignIn<'_>) -> Result<UserRecord, StoreError> {
-        let groups_json =
-            serde_json::to_string(who.groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let groups_json = groups_json(who.groups)?;
         let key = email_key(who.email);
         let mut tx = self.begin().await?;
         let at = now();
@@ -214,15 +221,13 @@ impl Store {
 
     /// Creates the user if missing (for tokens made on the command line) without
     /// changing an existing one's groups unless `groups` is given; given groups are the
-    /// operator's word and do not age. A
-    /// deactivated user is refused.
+    /// operator's word and do not age. A deactivated user is refused.
     pub async fn ensure_user(
         &self,
         email: &str,
         groups: Option<&[String]>,
     ) -> Result<UserRecord, StoreError> {
-        let groups_json = serde_json::to_string(groups.unwrap_or_default())
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let groups_json = groups_json(groups.unwrap_or_default())?;
         let key = email_key(email);
         let mut tx = self.begin().await?;
         let row = match holder_of_email(&mut tx, &key).await? {
@@ -297,8 +302,7 @@ impl Store {
         groups: &[String],
         refresh_token_sealed: &str,
     ) -> Result<(), StoreError> {
-        let groups_json =
-            serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let groups_json = groups_json(groups)?;
         let mut tx = self.begin().await?;
         let updated = sqlx::query(
             "UPDATE users SET groups_json = $1, groups_at = $2, refresh_token_sealed = $3
@@ -319,7 +323,7 @@ impl Store {
         set_groups(&mut tx, due.user_id, groups).await?;
         audit(
             &mut tx,
-            "stargate",
+            STARGATE,
             "user.groups_refreshed",
             &due.email,
             serde_json::json!({ "groups": groups }),
@@ -343,7 +347,7 @@ impl Store {
             .await?;
         audit(
             &mut tx,
-            "stargate",
+            STARGATE,
             "user.groups_refresh_failed",
             &due.email,
             serde_json::json!({ "reason": reason }),
