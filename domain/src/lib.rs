@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod field_error;
+pub mod iac;
 pub mod names;
 pub mod portal;
 pub mod query;

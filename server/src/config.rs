@@ -28,6 +28,7 @@ const KEYS: &[&str] = &[
     "teams",
     "clusters",
     "worker",
+    "iac",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,6 +54,8 @@ pub struct Settings {
     /// Clusters requests can target.
     pub clusters: Vec<ClusterSettings>,
     pub worker: WorkerSettings,
+    /// The git repository every applied change is committed to.
+    pub iac: crate::iac::IacSettings,
 }
 
 /// The web server's limits.
@@ -165,6 +168,18 @@ pub struct ClusterSettings {
     /// as published, e.g. behind a tunnel, or in tests).
     #[serde(default)]
     pub api_server: Option<String>,
+    /// How approved changes reach it: applied by the worker (`direct`), or committed and
+    /// pushed to the IaC remote for Argo CD or Flux to apply (`gitops`).
+    #[serde(default)]
+    pub delivery: Delivery,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    #[default]
+    Direct,
+    Gitops,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -330,6 +345,7 @@ impl Default for Settings {
             teams: Vec::new(),
             clusters: Vec::new(),
             worker: WorkerSettings::default(),
+            iac: crate::iac::IacSettings::default(),
         }
     }
 }
@@ -561,6 +577,26 @@ impl Settings {
                 }
                 _ => {}
             }
+            if cluster.delivery == Delivery::Gitops {
+                if cluster.kind == ClusterKind::DryRun {
+                    return Err(invalid(
+                        "clusters.delivery",
+                        format!(
+                            "dry-run cluster {} cannot be gitops: nothing would apply it",
+                            cluster.name
+                        ),
+                    ));
+                }
+                if self.iac.remote.is_none() {
+                    return Err(invalid(
+                        "clusters.delivery",
+                        format!(
+                            "gitops cluster {} needs iac.remote: that is where Argo CD or Flux reads its changes",
+                            cluster.name
+                        ),
+                    ));
+                }
+            }
         }
         if self.worker.lease_seconds < 3 {
             return Err(invalid(
@@ -570,6 +606,9 @@ impl Settings {
         }
         if self.worker.max_attempts == 0 {
             return Err(invalid("worker.max_attempts", "must be at least 1"));
+        }
+        if !git2::Reference::is_valid_name(&format!("refs/heads/{}", self.iac.branch)) {
+            return Err(invalid("iac.branch", "is not a valid git branch name"));
         }
         Ok(())
     }

@@ -108,6 +108,7 @@ pub fn apply_demo_settings(settings: &mut Settings) {
             kubeconfig: None,
             aws_endpoint_url: None,
             api_server: None,
+            delivery: Default::default(),
         }];
     }
     if settings.auth.admin_groups.is_empty() {

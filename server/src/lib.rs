@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod iac;
 pub mod portal;
 pub mod seed;
 pub mod startup;

@@ -9,7 +9,6 @@ use tokio::{
 };
 
 use crate::{
-    apply::Clusters,
     auth::{Auth, AuthSetupError, refresh::refresh_groups_periodically},
     config::{ConfigError, Settings},
     demo,
@@ -113,8 +112,7 @@ impl Application {
             Worker::new(
                 store.clone(),
                 Replanner::new(store.clone(), policy.clone()),
-                Arc::new(Clusters::from_settings(settings)),
-                settings.worker.clone(),
+                settings,
                 wake.clone(),
                 metrics.worker.clone(),
             )
@@ -217,8 +215,7 @@ pub async fn run_worker(settings: &Settings) -> Result<(), StartupError> {
     let worker = Worker::new(
         store.clone(),
         Replanner::new(store.clone(), policy),
-        Arc::new(Clusters::from_settings(settings)),
-        settings.worker.clone(),
+        settings,
         wake,
         Arc::new(WorkerMetrics::register(&mut registry)),
     );

@@ -289,6 +289,7 @@ async fn scenario(moto: &str) {
             kubeconfig: None,
             aws_endpoint_url: Some(moto.to_owned()),
             api_server: Some(kube.url.clone()),
+            delivery: Default::default(),
         }],
         ..server::config::Settings::default()
     };

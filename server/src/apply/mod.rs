@@ -11,7 +11,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 pub use kube_target::{FIELD_MANAGER, KubeTarget, describe};
 use tokio::sync::OnceCell;
 
-use crate::config::{ClusterKind, ClusterSettings, Settings};
+use crate::config::{ClusterKind, ClusterSettings, Delivery, Settings};
 
 /// Why applying did not finish, and whether another attempt may succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,6 +129,21 @@ impl Clusters {
             clusters,
             timeout: Duration::from_secs(settings.worker.request_timeout_seconds.max(1)),
         }
+    }
+
+    /// How `name` receives its changes (`direct` for a cluster no longer configured: its
+    /// jobs fail when they ask for its target).
+    pub fn delivery(&self, name: &str) -> Delivery {
+        self.clusters
+            .get(name)
+            .map_or(Delivery::Direct, |c| c.settings.delivery)
+    }
+
+    /// Whether `name` only records what would be applied.
+    pub fn is_dry_run(&self, name: &str) -> bool {
+        self.clusters
+            .get(name)
+            .is_some_and(|c| c.settings.kind == ClusterKind::DryRun)
     }
 
     /// The target for `name`, connecting on first use.

@@ -25,6 +25,14 @@ pub struct JobRequest<'a> {
     pub spec: &'a RequestSpec,
 }
 
+/// How a job's objects were delivered: the commit that holds them, and whether the cluster
+/// only records (dry run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub dry_run: bool,
+    pub commit: String,
+}
+
 /// A step of the request behind a job, as `decide` allowed it.
 #[derive(Debug, Clone, Copy)]
 pub struct JobStep<'a> {
@@ -123,15 +131,16 @@ impl Store {
         Ok(())
     }
 
-    /// Applied and ready: the job is done, the request `applied`, the objects recorded as
-    /// applied and the catalog updated. `false` (nothing written) if the lease was lost.
+    /// Applied and ready: the job is done, the request `applied` with the IaC commit that
+    /// holds it, the objects recorded as applied and the catalog updated. `false` (nothing
+    /// written) if the lease was lost.
     /// `HostHeld` (nothing written) if the catalog gives the host to another service.
     pub async fn finish_apply(
         &self,
         step: &JobStep<'_>,
         request: &JobRequest<'_>,
         objects: &[Value],
-        dry_run: bool,
+        delivered: &Delivered,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         if !still_ours(&mut tx, step.job, step.worker, "done").await?
@@ -139,6 +148,12 @@ impl Store {
         {
             return Ok(false);
         }
+        sqlx::query("UPDATE requests SET iac_commit = $1, applied_at = $2 WHERE id = $3")
+            .bind(&delivered.commit)
+            .bind(now())
+            .bind(request.id)
+            .execute(&mut *tx)
+            .await?;
         record_objects(&mut tx, request.cluster, objects, Some(request.id)).await?;
         update_catalog(&mut tx, request, objects).await?;
         audit_for_team(
@@ -147,7 +162,10 @@ impl Store {
             "request.succeed",
             &subject(request.id),
             Some(request.team),
-            serde_json::json!({ "objects": objects.len(), "dry_run": dry_run, "to": step.to }),
+            serde_json::json!({
+                "objects": objects.len(), "dry_run": delivered.dry_run,
+                "commit": delivered.commit, "to": step.to,
+            }),
         )
         .await?;
         tx.commit().await?;

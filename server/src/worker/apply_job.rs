@@ -1,5 +1,6 @@
 //! Applying one job's objects: server-side apply in order, then waiting until each is
 //! ready, with progress on the request's timeline, while the job's lease is renewed.
+//! (`deliver` decides when each happens, and when the commit is made.)
 
 use std::time::Duration;
 
@@ -8,8 +9,8 @@ use tokio::sync::watch;
 
 use super::Worker;
 use crate::{
-    apply::{ApplyError, describe, readiness},
-    store::{ClaimedJob, JobRequest},
+    apply::{ApplyError, KubeTarget, describe, readiness},
+    store::{ClaimedJob, Delivered, JobRequest, RequestRecord},
 };
 
 /// The manifests as approved, one JSON object per document.
@@ -24,12 +25,13 @@ pub(super) fn objects_of(manifests: &str) -> Result<Vec<Value>, String> {
 impl Worker {
     /// Applies while renewing the job's lease; `None` when the lease was lost (another
     /// worker has the job now, so this one stops).
-    pub(super) async fn apply_holding_lease(
+    pub(super) async fn deliver_holding_lease(
         &self,
         job: &ClaimedJob,
+        record: &RequestRecord,
         request: &JobRequest<'_>,
         objects: &[Value],
-    ) -> Option<Result<bool, ApplyError>> {
+    ) -> Option<Result<Delivered, ApplyError>> {
         let (lost_tx, mut lost) = watch::channel(false);
         let renewer = {
             let store = self.store.clone();
@@ -51,14 +53,14 @@ impl Worker {
             })
         };
         let applied = tokio::select! {
-            result = self.apply(request, objects) => Some(result),
+            result = self.deliver(job, record, request, objects) => Some(result),
             _ = lost.changed() => None,
         };
         renewer.abort();
         applied
     }
 
-    async fn progress(&self, request: &JobRequest<'_>, message: String, detail: Value) {
+    pub(super) async fn progress(&self, request: &JobRequest<'_>, message: String, detail: Value) {
         if let Err(error) = self
             .store
             .apply_progress(request, &self.id, &message, detail)
@@ -68,23 +70,14 @@ impl Worker {
         }
     }
 
-    /// Applies every object in order, then waits for each to be ready. `Ok(true)` for a
-    /// dry run (nothing left Stargate).
-    async fn apply(&self, request: &JobRequest<'_>, objects: &[Value]) -> Result<bool, ApplyError> {
-        let target = self.clusters.target(request.cluster).await?;
+    /// Applies every object in order (server-side apply).
+    pub(super) async fn apply(
+        &self,
+        request: &JobRequest<'_>,
+        kube: &KubeTarget,
+        objects: &[Value],
+    ) -> Result<(), ApplyError> {
         let total = objects.len();
-        let kube = match target.kube().await? {
-            None => {
-                self.progress(
-                    request,
-                    format!("dry run: {total} objects rendered and validated; nothing was sent to a cluster"),
-                    json!({ "step": "dry_run", "of": total }),
-                )
-                .await;
-                return Ok(true);
-            }
-            Some(kube) => kube,
-        };
         for (i, object) in objects.iter().enumerate() {
             self.progress(
                 request,
@@ -94,6 +87,16 @@ impl Worker {
             .await;
             kube.apply(object).await?;
         }
+        Ok(())
+    }
+
+    /// Waits until each object that has a notion of ready is.
+    pub(super) async fn wait_ready(
+        &self,
+        request: &JobRequest<'_>,
+        kube: &KubeTarget,
+        objects: &[Value],
+    ) -> Result<(), ApplyError> {
         let timeout = Duration::from_secs(self.settings.readiness_timeout_seconds.max(1));
         for object in objects
             .iter()
@@ -110,9 +113,9 @@ impl Worker {
         self.progress(
             request,
             "ready".into(),
-            json!({ "step": "ready", "of": total }),
+            json!({ "step": "ready", "of": objects.len() }),
         )
         .await;
-        Ok(false)
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! allows for Stargate itself (`Who::System`).
 
 mod apply_job;
+mod deliver;
 mod metrics;
 mod wake;
 
@@ -24,9 +25,10 @@ pub use wake::{JOBS_CHANNEL, listen_for_jobs};
 
 use crate::{
     apply::{ApplyError, Clusters},
-    config::WorkerSettings,
+    config::{Settings, WorkerSettings},
+    iac::IacRepo,
     portal::{Recheck, Replanner},
-    store::{ClaimedJob, JobRequest, JobStep, RequestRecord, Store, StoreError},
+    store::{ClaimedJob, Delivered, JobRequest, JobStep, RequestRecord, Store, StoreError},
 };
 
 #[derive(Clone)]
@@ -35,6 +37,10 @@ pub struct Worker {
     replanner: Replanner,
     clusters: Arc<Clusters>,
     settings: WorkerSettings,
+    /// Every applied change is a commit here.
+    iac: IacRepo,
+    /// Where requests are seen, for the links in commit messages.
+    public_url: String,
     /// `worker:<pid>-<random>`: who the audit log and leases name.
     id: String,
     wake: Arc<Notify>,
@@ -82,11 +88,11 @@ pub fn backoff(settings: &WorkerSettings, attempt: u32) -> Duration {
 }
 
 impl Worker {
+    /// A worker for `settings`' clusters, worker settings and IaC repository.
     pub fn new(
         store: Store,
         replanner: Replanner,
-        clusters: Arc<Clusters>,
-        settings: WorkerSettings,
+        settings: &Settings,
         wake: Arc<Notify>,
         metrics: Arc<WorkerMetrics>,
     ) -> Self {
@@ -95,8 +101,10 @@ impl Worker {
         Self {
             store,
             replanner,
-            clusters,
-            settings,
+            clusters: Arc::new(Clusters::from_settings(settings)),
+            settings: settings.worker.clone(),
+            iac: IacRepo::new(&settings.iac, &settings.data_dir),
+            public_url: settings.public_url(),
             id,
             wake,
             metrics,
@@ -115,6 +123,16 @@ impl Worker {
     /// safety-net poll).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "worker started");
+        match self.catch_up_iac().await {
+            Ok(0) => {}
+            Ok(made) => tracing::info!(
+                commits = made,
+                "the IaC repository caught up with applied requests"
+            ),
+            Err(error) => {
+                tracing::error!(%error, "the IaC repository could not catch up; it will be tried at the next start")
+            }
+        }
         let poll = Duration::from_secs(self.settings.poll_seconds.max(1));
         loop {
             if *stop.borrow() {
@@ -291,7 +309,10 @@ impl Worker {
             },
             ..record.clone()
         };
-        let Some(result) = self.apply_holding_lease(job, &request, &objects).await else {
+        let Some(result) = self
+            .deliver_holding_lease(job, &record, &request, &objects)
+            .await
+        else {
             tracing::warn!("lease lost mid-apply; another worker took the job over");
             return Ok(());
         };
@@ -334,17 +355,16 @@ impl Worker {
         applying: &RequestRecord,
         request: &JobRequest<'_>,
         objects: &[serde_json::Value],
-        result: Result<bool, ApplyError>,
+        result: Result<Delivered, ApplyError>,
     ) -> Result<(), JobError> {
-        let dry_run = matches!(result, Ok(true));
         match result {
-            Ok(_) => {
+            Ok(delivered) => {
                 let Some(done) = self.step(job, applying, Action::Succeed) else {
                     return Ok(());
                 };
                 match self
                     .store
-                    .finish_apply(&done.borrowed(), request, objects, dry_run)
+                    .finish_apply(&done.borrowed(), request, objects, &delivered)
                     .await
                 {
                     Ok(true) => {

@@ -400,8 +400,7 @@ impl TestApp {
         let worker = server::worker::Worker::new(
             self.store.clone(),
             server::portal::Replanner::new(self.store.clone(), policy),
-            Arc::new(server::apply::Clusters::from_settings(settings)),
-            settings.worker.clone(),
+            settings,
             Arc::new(tokio::sync::Notify::new()),
             Arc::new(server::worker::WorkerMetrics::register(&mut registry)),
         );

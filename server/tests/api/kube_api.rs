@@ -82,6 +82,7 @@ impl KubeApi {
             kubeconfig: Some(self.kubeconfig(token).await),
             aws_endpoint_url: None,
             api_server: None,
+            delivery: Default::default(),
         }
     }
 

@@ -1,0 +1,194 @@
+//! Writing the repository: one commit per applied request on the branch, moved by
+//! compare-and-set so that workers sharing the repository never lose each other's commits;
+//! and finding the commit a request already has, so a worker that stopped between
+//! committing and recording is completed rather than repeated.
+
+use std::collections::HashMap;
+
+use domain::iac::{CommitFacts, ObjectPath, Person, object_file, request_of};
+use serde_json::Value;
+
+use super::{IacError, IacRepo};
+
+/// How many times the branch may move under a commit before giving up (each time the
+/// commit is rebuilt on the new tip).
+const MOVES_TOLERATED: usize = 16;
+
+/// How far back a request's commit is looked for when a job is taken over. It was made
+/// moments before its worker stopped, so it sits near the tip.
+const LOOKBACK: usize = 10_000;
+
+/// What one applied request adds to the repository.
+#[derive(Debug, Clone)]
+pub struct AppliedChange {
+    pub cluster: String,
+    /// The objects exactly as applied (approved).
+    pub objects: Vec<Value>,
+    pub facts: CommitFacts,
+}
+
+impl IacRepo {
+    /// Commits `change` at the branch's tip; the commit id (hex).
+    pub async fn commit(&self, change: AppliedChange) -> Result<String, IacError> {
+        self.blocking(move |repo| repo.write(&change).map(|id| id.to_string()))
+            .await
+    }
+
+    /// The commit on the branch that recorded `request_id`, if one does.
+    pub async fn commit_of(&self, request_id: i64) -> Result<Option<String>, IacError> {
+        self.blocking(move |repo| Ok(repo.request_commits(Some(LOOKBACK))?.remove(&request_id)))
+            .await
+    }
+
+    /// Every request with a commit on the branch, and that commit.
+    pub async fn all_request_commits(&self) -> Result<HashMap<i64, String>, IacError> {
+        self.blocking(|repo| repo.request_commits(None)).await
+    }
+
+    /// Sends the branch to the remote, if there is one. When the push fails, the branch is
+    /// moved back off `commit` (if it is still the tip), so the repository holds only what
+    /// was delivered and the next attempt commits afresh.
+    pub async fn publish(&self, commit: &str) -> Result<(), IacError> {
+        let Some(remote) = &self.inner.remote else {
+            return Ok(());
+        };
+        match remote.push(&self.inner.path, &self.inner.branch).await {
+            Ok(()) => Ok(()),
+            Err(refused) => {
+                let commit = commit.to_owned();
+                self.blocking(move |repo| repo.rewind(&commit)).await?;
+                Err(refused)
+            }
+        }
+    }
+
+    fn git<T>(&self, result: Result<T, git2::Error>) -> Result<T, IacError> {
+        result.map_err(|e| self.error(e.message()))
+    }
+
+    fn write(&self, change: &AppliedChange) -> Result<git2::Oid, IacError> {
+        let files = change
+            .objects
+            .iter()
+            .map(|object| {
+                Ok((
+                    ObjectPath::of(&change.cluster, object)?.path(),
+                    object_file(object),
+                ))
+            })
+            .collect::<Result<Vec<_>, IacError>>()?;
+        let _writing = self
+            .inner
+            .writing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let repo = self.open()?;
+        let blobs = files
+            .iter()
+            .map(|(path, text)| Ok((path.as_str(), self.git(repo.blob(text.as_bytes()))?)))
+            .collect::<Result<Vec<_>, IacError>>()?;
+        let author = self.signature(&change.facts.requester)?;
+        let committer = self.signature(&self.inner.committer)?;
+        let message = change.facts.message();
+        let branch = self.branch_ref();
+        for _ in 0..MOVES_TOLERATED {
+            let tip = self.head(&repo)?;
+            let parent = tip.map(|id| self.git(repo.find_commit(id))).transpose()?;
+            let base = match &parent {
+                Some(parent) => self.git(parent.tree())?,
+                None => {
+                    let empty = self.git(repo.treebuilder(None).and_then(|b| b.write()))?;
+                    self.git(repo.find_tree(empty))?
+                }
+            };
+            let mut update = git2::build::TreeUpdateBuilder::new();
+            for (path, blob) in &blobs {
+                update.upsert(*path, *blob, git2::FileMode::Blob);
+            }
+            let tree = self.git(update.create_updated(&repo, &base))?;
+            let tree = self.git(repo.find_tree(tree))?;
+            let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+            let id = self.git(repo.commit(None, &author, &committer, &message, &tree, &parents))?;
+            let log = format!("stargate: request {}", change.facts.request_id);
+            let moved = match tip {
+                Some(tip) => repo.reference_matching(&branch, id, true, tip, &log),
+                None => repo.reference(&branch, id, false, &log),
+            };
+            match moved {
+                Ok(_) => return Ok(id),
+                // Another writer moved the branch: build on its commit instead.
+                Err(e) if is_race(&e) => continue,
+                Err(e) => return Err(self.error(e.message())),
+            }
+        }
+        Err(self.error("the branch kept moving under the commit; try again"))
+    }
+
+    /// Moves the branch from `commit` back to its parent (removing the branch if it was the
+    /// first); leaves it alone if something else is the tip now.
+    fn rewind(&self, commit: &str) -> Result<(), IacError> {
+        let _writing = self
+            .inner
+            .writing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let repo = self.open()?;
+        let id = self.git(git2::Oid::from_str(commit))?;
+        if self.head(&repo)? != Some(id) {
+            return Ok(());
+        }
+        let parent = self.git(repo.find_commit(id))?.parent_id(0).ok();
+        let branch = self.branch_ref();
+        let log = "stargate: the push was refused";
+        let moved = match parent {
+            Some(parent) => repo
+                .reference_matching(&branch, parent, true, id, log)
+                .map(drop),
+            None => repo.find_reference(&branch).and_then(|mut r| r.delete()),
+        };
+        match moved {
+            Err(e) if !is_race(&e) => Err(self.error(e.message())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Request id → commit, for the newest `limit` commits of the branch (all without one).
+    fn request_commits(&self, limit: Option<usize>) -> Result<HashMap<i64, String>, IacError> {
+        let repo = self.open()?;
+        let Some(tip) = self.head(&repo)? else {
+            return Ok(HashMap::new());
+        };
+        let mut walk = self.git(repo.revwalk())?;
+        self.git(walk.push(tip))?;
+        self.git(walk.simplify_first_parent())?;
+        let mut found = HashMap::new();
+        for id in walk.take(limit.unwrap_or(usize::MAX)) {
+            let id = self.git(id)?;
+            let commit = self.git(repo.find_commit(id))?;
+            if let Some(request) = commit.message().ok().and_then(request_of) {
+                // Walking back from the tip: the newest commit of a request wins.
+                found.entry(request).or_insert_with(|| id.to_string());
+            }
+        }
+        Ok(found)
+    }
+
+    fn signature(&self, person: &Person) -> Result<git2::Signature<'static>, IacError> {
+        // git refuses angle brackets and line breaks in names and addresses.
+        let clean = |s: &str| s.replace(['<', '>', '\n', '\r'], "").trim().to_owned();
+        let email = clean(&person.email);
+        let name = match clean(&person.name) {
+            name if name.is_empty() => email.clone(),
+            name => name,
+        };
+        self.git(git2::Signature::now(&name, &email))
+    }
+}
+
+/// The branch moved (or was locked) under a compare-and-set.
+fn is_race(e: &git2::Error) -> bool {
+    matches!(
+        e.code(),
+        git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::Locked
+    )
+}

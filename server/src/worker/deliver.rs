@@ -1,0 +1,209 @@
+//! Delivering a job: what reaches the cluster and the commit that records it, in an order
+//! that a worker stopping at any point cannot break.
+//!
+//! - `direct`: server-side apply, wait until ready, commit (and push); then the request is
+//!   recorded applied with its commit. A commit therefore always means "applied and ready".
+//! - `gitops`: commit and push (Argo CD or Flux applies it), wait until ready on the
+//!   cluster; then the request is recorded applied.
+//!
+//! A worker that stops after committing but before recording leaves a commit without its
+//! record: the worker that takes the job over finds that commit and completes it instead of
+//! committing again. A refused push moves the branch back, so nothing is half-committed.
+
+use domain::iac::CommitFacts;
+use serde_json::{Value, json};
+
+use super::{Worker, apply_job::objects_of};
+use crate::{
+    apply::ApplyError,
+    config::Delivery,
+    iac::{AppliedChange, IacError},
+    store::{ClaimedJob, Delivered, JobRequest, RequestRecord},
+};
+
+impl From<IacError> for ApplyError {
+    fn from(error: IacError) -> Self {
+        match error {
+            // The object itself cannot be laid out: another attempt writes the same.
+            IacError::Layout(_) => Self::Permanent(error.to_string()),
+            // A full disk, a lock, a refused or unreachable remote: worth another attempt;
+            // after the last one the request fails with this reason.
+            _ => Self::Retryable(error.to_string()),
+        }
+    }
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+impl Worker {
+    pub(super) async fn deliver(
+        &self,
+        job: &ClaimedJob,
+        record: &RequestRecord,
+        request: &JobRequest<'_>,
+        objects: &[Value],
+    ) -> Result<Delivered, ApplyError> {
+        let target = self.clusters.target(request.cluster).await?;
+        let kube = target.kube().await?;
+        let dry_run = kube.is_none();
+        let gitops = self.clusters.delivery(request.cluster) == Delivery::Gitops;
+        // Only an attempt after the first can find its own commit.
+        if job.attempt > 1
+            && let Some(commit) = self.iac.commit_of(request.id).await?
+        {
+            self.progress(
+                request,
+                format!(
+                    "commit {} from an earlier attempt holds this change; completing it",
+                    short(&commit)
+                ),
+                json!({ "step": "resume", "commit": commit }),
+            )
+            .await;
+            self.iac.publish(&commit).await?;
+            if gitops && let Some(kube) = &kube {
+                self.wait_ready(request, kube, objects).await?;
+            }
+            return Ok(Delivered { dry_run, commit });
+        }
+        match (&kube, gitops) {
+            (None, _) => {
+                self.progress(
+                    request,
+                    format!(
+                        "dry run: {} objects rendered and validated; nothing was sent to a cluster",
+                        objects.len()
+                    ),
+                    json!({ "step": "dry_run", "of": objects.len() }),
+                )
+                .await;
+            }
+            (Some(kube), false) => {
+                self.apply(request, kube, objects).await?;
+                self.wait_ready(request, kube, objects).await?;
+            }
+            (Some(_), true) => {}
+        }
+        let facts = self.facts(record, dry_run).await?;
+        let commit = self.commit(request, objects, facts).await?;
+        if gitops && let Some(kube) = &kube {
+            self.progress(
+                request,
+                format!(
+                    "waiting for the GitOps controller to apply commit {}",
+                    short(&commit)
+                ),
+                json!({ "step": "gitops", "commit": commit }),
+            )
+            .await;
+            self.wait_ready(request, kube, objects).await?;
+        }
+        Ok(Delivered { dry_run, commit })
+    }
+
+    async fn facts(
+        &self,
+        record: &RequestRecord,
+        dry_run: bool,
+    ) -> Result<CommitFacts, ApplyError> {
+        self.store
+            .commit_facts(record, &self.public_url, dry_run)
+            .await
+            .map_err(|e| ApplyError::Retryable(e.to_string()))
+    }
+
+    /// Commits the objects as applied and pushes them (when there is a remote).
+    async fn commit(
+        &self,
+        request: &JobRequest<'_>,
+        objects: &[Value],
+        facts: CommitFacts,
+    ) -> Result<String, ApplyError> {
+        let commit = self
+            .iac
+            .commit(AppliedChange {
+                cluster: request.cluster.to_owned(),
+                objects: objects.to_vec(),
+                facts,
+            })
+            .await?;
+        self.iac.publish(&commit).await?;
+        let pushed = if self.iac.has_remote() {
+            " and pushed"
+        } else {
+            ""
+        };
+        self.progress(
+            request,
+            format!("committed {}{pushed} to the IaC repository", short(&commit)),
+            json!({ "step": "commit", "commit": commit }),
+        )
+        .await;
+        Ok(commit)
+    }
+
+    /// Gives every applied request that has no commit in the repository one, in the order
+    /// they were applied (a repository created after them, or lost and started afresh), and
+    /// records the commit of each whose record lacks it. Runs when the worker starts; one
+    /// process at a time per repository.
+    pub(super) async fn catch_up_iac(&self) -> Result<usize, String> {
+        let _only_us = self.iac.lock().await.map_err(|e| e.to_string())?;
+        let committed = self
+            .iac
+            .all_request_commits()
+            .await
+            .map_err(|e| e.to_string())?;
+        let applied = self
+            .store
+            .applied_in_order()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut made = 0;
+        for request in applied {
+            let commit = match committed.get(&request.id) {
+                Some(commit) if request.iac_commit.as_ref() == Some(commit) => continue,
+                Some(commit) => commit.clone(),
+                None => {
+                    let commit = self.recommit(request.id).await?;
+                    made += 1;
+                    commit
+                }
+            };
+            self.store
+                .record_iac_commit(request.id, &commit, &self.id)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(made)
+    }
+
+    /// A commit for applied request `id`, from its approved manifests.
+    async fn recommit(&self, id: i64) -> Result<String, String> {
+        let record = self
+            .store
+            .request(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("request {id} is gone"))?;
+        let objects = objects_of(&record.manifests)?;
+        let dry_run = self.clusters.is_dry_run(&record.summary.cluster);
+        let facts = self
+            .store
+            .commit_facts(&record, &self.public_url, dry_run)
+            .await
+            .map_err(|e| e.to_string())?;
+        let commit = self
+            .iac
+            .commit(AppliedChange {
+                cluster: record.summary.cluster.clone(),
+                objects,
+                facts,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        self.iac.publish(&commit).await.map_err(|e| e.to_string())?;
+        Ok(commit)
+    }
+}
