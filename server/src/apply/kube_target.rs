@@ -154,8 +154,16 @@ impl KubeTarget {
         Ok(())
     }
 
-    /// Reads the object back until it is ready or `timeout` passes.
-    pub async fn wait_ready(&self, object: &Value, timeout: Duration) -> Result<(), ApplyError> {
+    /// Reads the object back until it is ready or `timeout` passes. With `absent_is_waiting`
+    /// (a GitOps controller has yet to apply it) a missing object, or one without the
+    /// committed spec, is waited for; otherwise a missing object is an error at once (it was
+    /// just applied, so its kind is unknown or it was deleted).
+    pub async fn wait_ready(
+        &self,
+        object: &Value,
+        timeout: Duration,
+        absent_is_waiting: bool,
+    ) -> Result<(), ApplyError> {
         let what = describe(object);
         let (api, name) = self.api(object)?;
         let started = Instant::now();
@@ -164,10 +172,17 @@ impl KubeTarget {
             match api.get(&name).await {
                 Ok(live) => {
                     let live = serde_json::to_value(&live).unwrap_or_default();
-                    match readiness::check(&live) {
-                        readiness::Readiness::Ready => return Ok(()),
-                        readiness::Readiness::Waiting(why) => last = why,
+                    if absent_is_waiting && !readiness::carries(&live, object) {
+                        last = format!("{what} does not carry the committed version yet");
+                    } else {
+                        match readiness::check(&live) {
+                            readiness::Readiness::Ready => return Ok(()),
+                            readiness::Readiness::Waiting(why) => last = why,
+                        }
                     }
+                }
+                Err(kube::Error::Api(status)) if status.code == 404 && absent_is_waiting => {
+                    last = format!("{what} is not on the cluster yet");
                 }
                 Err(error) => match classify(error, &what) {
                     ApplyError::Retryable(why) => last = why,

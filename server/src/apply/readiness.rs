@@ -64,6 +64,32 @@ pub fn check(live: &Value) -> Readiness {
     }
 }
 
+/// Whether the live object carries `desired`'s spec and labels: a GitOps controller has
+/// applied the committed version (an older version may be ready too, which proves nothing).
+/// Fields the API server fills in beyond what was committed do not count against it.
+pub fn carries(live: &Value, desired: &Value) -> bool {
+    ["spec", "data"]
+        .iter()
+        .all(|field| contains(&live[field], &desired[field]))
+        && contains(&live["metadata"]["labels"], &desired["metadata"]["labels"])
+}
+
+fn contains(live: &Value, desired: &Value) -> bool {
+    match (live, desired) {
+        (_, Value::Null) => true,
+        // An API server drops empty maps and lists.
+        (Value::Null, Value::Object(d)) if d.is_empty() => true,
+        (Value::Null, Value::Array(d)) if d.is_empty() => true,
+        (Value::Object(live), Value::Object(desired)) => desired
+            .iter()
+            .all(|(key, value)| contains(live.get(key).unwrap_or(&Value::Null), value)),
+        (Value::Array(live), Value::Array(desired)) => {
+            live.len() == desired.len() && live.iter().zip(desired).all(|(l, d)| contains(l, d))
+        }
+        (live, desired) => live == desired,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -95,5 +121,27 @@ mod tests {
         let ready = json!({"kind": "Ingress", "status": {"loadBalancer": {"ingress": [{"hostname": "lb.example.com"}]}}});
         assert_eq!(check(&ready), Readiness::Ready);
         assert_eq!(check(&json!({"kind": "Service"})), Readiness::Ready);
+    }
+
+    #[test]
+    fn a_live_object_carries_the_committed_spec_whatever_the_server_added() {
+        let desired = json!({
+            "kind": "Deployment", "metadata": { "name": "a", "labels": { "app": "a" } },
+            "spec": { "replicas": 2, "template": { "spec": { "containers": [{ "image": "x:2" }] } } }
+        });
+        let mut live = desired.clone();
+        live["metadata"]["labels"]["added-by"] = json!("controller");
+        live["spec"]["strategy"] = json!({ "type": "RollingUpdate" });
+        live["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] =
+            json!("IfNotPresent");
+        assert!(carries(&live, &desired));
+        live["spec"]["template"]["spec"]["containers"][0]["image"] = json!("x:1");
+        assert!(
+            !carries(&live, &desired),
+            "an older image is not the committed version"
+        );
+        let mut fewer = desired.clone();
+        fewer["spec"]["replicas"] = json!(1);
+        assert!(!carries(&fewer, &desired));
     }
 }

@@ -90,12 +90,14 @@ impl Worker {
         Ok(())
     }
 
-    /// Waits until each object that has a notion of ready is.
+    /// Waits until each object that has a notion of ready is; `gitops`: objects not yet on
+    /// the cluster are waited for too.
     pub(super) async fn wait_ready(
         &self,
         request: &JobRequest<'_>,
         kube: &KubeTarget,
         objects: &[Value],
+        gitops: bool,
     ) -> Result<(), ApplyError> {
         let timeout = Duration::from_secs(self.settings.readiness_timeout_seconds.max(1));
         for object in objects
@@ -108,7 +110,7 @@ impl Worker {
                 json!({ "step": "wait" }),
             )
             .await;
-            kube.wait_ready(object, timeout).await?;
+            kube.wait_ready(object, timeout, gitops).await?;
         }
         self.progress(
             request,

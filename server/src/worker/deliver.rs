@@ -64,7 +64,7 @@ impl Worker {
             .await;
             self.iac.publish(&commit).await?;
             if gitops && let Some(kube) = &kube {
-                self.wait_ready(request, kube, objects).await?;
+                self.wait_ready(request, kube, objects, true).await?;
             }
             return Ok(Delivered { dry_run, commit });
         }
@@ -82,7 +82,7 @@ impl Worker {
             }
             (Some(kube), false) => {
                 self.apply(request, kube, objects).await?;
-                self.wait_ready(request, kube, objects).await?;
+                self.wait_ready(request, kube, objects, false).await?;
             }
             (Some(_), true) => {}
         }
@@ -98,7 +98,7 @@ impl Worker {
                 json!({ "step": "gitops", "commit": commit }),
             )
             .await;
-            self.wait_ready(request, kube, objects).await?;
+            self.wait_ready(request, kube, objects, true).await?;
         }
         Ok(Delivered { dry_run, commit })
     }

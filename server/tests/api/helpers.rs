@@ -142,6 +142,9 @@ pub struct TestApp {
     pub store: Store,
     pub database: TestDatabase,
     pub settings: Settings,
+    /// `data_dir` (the IaC repository is `iac` in it unless `Options::iac` moves it);
+    /// removed with the app.
+    _data_dir: tempfile::TempDir,
     /// Each signed-in persona's token: its id and secret.
     tokens: Vec<(Persona, i64, String)>,
     _shutdown: oneshot::Sender<()>,
@@ -176,6 +179,8 @@ pub struct Options {
     pub public_url: Option<String>,
     /// `metrics.token`: what `/metrics` asks for.
     pub metrics_token: Option<String>,
+    /// `[iac]` (repository path, remote); by default a repository in the app's `data_dir`.
+    pub iac: Option<server::iac::IacSettings>,
     /// Any other setting, changed last (e.g. `http.trusted_proxies`).
     pub configure: fn(&mut Settings),
 }
@@ -192,6 +197,7 @@ impl Default for Options {
             worker_settings: None,
             public_url: None,
             metrics_token: None,
+            iac: None,
             configure: |_| {},
         }
     }
@@ -218,9 +224,12 @@ pub async fn spawn_empty_app(db: Db) -> TestApp {
 pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>) -> TestApp {
     init_test_logging();
     let (database, url) = TestDatabase::create(db).await;
+    let data_dir = tempfile::tempdir().expect("data dir");
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: data_dir.path().to_owned(),
         database_url: Some(url.clone()),
+        iac: options.iac.unwrap_or_default(),
         site_root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site"),
         ..Settings::default()
     };
@@ -290,6 +299,7 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
         store,
         database,
         settings,
+        _data_dir: data_dir,
         tokens,
         _shutdown: shutdown,
     }

@@ -114,3 +114,39 @@ impl KubeApi {
             .expect("JSON writes")
     }
 }
+
+/// The API path a server-side apply of `object` goes to.
+pub fn api_path(object: &Value) -> String {
+    let name = object["metadata"]["name"].as_str().expect("name");
+    let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
+    match object["kind"].as_str().expect("kind") {
+        "Namespace" => format!("/api/v1/namespaces/{name}"),
+        "Deployment" => format!("/apis/apps/v1/namespaces/{namespace}/deployments/{name}"),
+        "Service" => format!("/api/v1/namespaces/{namespace}/services/{name}"),
+        other => panic!("no path for {other}"),
+    }
+}
+
+impl KubeApi {
+    /// Server-side applies `object` as field manager `manager` (as Argo CD or a person
+    /// with kubectl would).
+    pub async fn apply_as(&self, manager: &str, object: &Value) {
+        let response = self
+            .client
+            .patch(format!(
+                "{}{}?fieldManager={manager}&force=true",
+                self.url,
+                api_path(object)
+            ))
+            .header("content-type", "application/apply-patch+yaml")
+            .json(object)
+            .send()
+            .await
+            .expect("apply");
+        assert!(
+            response.status().is_success(),
+            "{:?}",
+            response.text().await
+        );
+    }
+}

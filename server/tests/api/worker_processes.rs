@@ -253,18 +253,6 @@ async fn get_json(client: &reqwest::Client, url: &str) -> Value {
         .expect("JSON")
 }
 
-/// The API path a server-side apply of `object` goes to.
-fn object_path(object: &Value) -> String {
-    let name = object["metadata"]["name"].as_str().expect("name");
-    let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
-    match object["kind"].as_str().expect("kind") {
-        "Namespace" => format!("/api/v1/namespaces/{name}"),
-        "Deployment" => format!("/apis/apps/v1/namespaces/{namespace}/deployments/{name}"),
-        "Service" => format!("/api/v1/namespaces/{namespace}/services/{name}"),
-        other => panic!("no path for {other}"),
-    }
-}
-
 /// Stored objects without what differs between two servers however they were written
 /// (uids, resource versions, timestamps, allocated cluster IPs), keyed by kind/ns/name.
 fn normalized(objects: &[Value]) -> BTreeMap<String, Value> {
@@ -441,7 +429,7 @@ async fn a_worker_killed_mid_apply_is_taken_over_and_the_writes_converge() {
             .patch(format!(
                 "{}{}?fieldManager=stargate&force=true",
                 clean.url,
-                object_path(object)
+                crate::kube_api::api_path(object)
             ))
             .header("content-type", "application/apply-patch+yaml")
             .json(object)
