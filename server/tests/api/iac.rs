@@ -52,7 +52,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Whether `dir` has branch `main`.
-fn has_main(dir: &Path) -> bool {
+pub(crate) fn has_main(dir: &Path) -> bool {
     Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -81,7 +81,7 @@ pub fn make_executable(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
-fn service(name: &str, cluster: &str) -> Value {
+pub(crate) fn service(name: &str, cluster: &str) -> Value {
     json!({
         "kind": "service", "team": "payments", "cluster": cluster, "reason": "IaC test",
         "spec": {"name": name, "image": "ghcr.io/acme/orders:1.0.0", "port": 8080, "replicas": 2}
@@ -89,7 +89,7 @@ fn service(name: &str, cluster: &str) -> Value {
 }
 
 /// Submitted by engineer A, approved by lead A; the request id.
-async fn approved(app: &TestApp, body: &Value) -> i64 {
+pub(crate) async fn approved(app: &TestApp, body: &Value) -> i64 {
     let created = app
         .request(Persona::EngineerA, Method::POST, "/api/v1/requests")
         .json(body)
@@ -105,7 +105,7 @@ async fn approved(app: &TestApp, body: &Value) -> i64 {
 }
 
 /// Waits until request `id` is one of `statuses`; its detail.
-async fn settled(app: &TestApp, id: i64, statuses: &[&str]) -> Value {
+pub(crate) async fn settled(app: &TestApp, id: i64, statuses: &[&str]) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     loop {
         let (_, detail) = app.get_json(&format!("/api/v1/requests/{id}")).await;
@@ -121,7 +121,7 @@ async fn settled(app: &TestApp, id: i64, statuses: &[&str]) -> Value {
     }
 }
 
-fn timeline(detail: &Value) -> String {
+pub(crate) fn timeline(detail: &Value) -> String {
     detail["events"]
         .as_array()
         .into_iter()
@@ -131,7 +131,7 @@ fn timeline(detail: &Value) -> String {
 }
 
 /// The commit the database records for request `id`.
-async fn recorded_commit(app: &TestApp, id: i64) -> Option<String> {
+pub(crate) async fn recorded_commit(app: &TestApp, id: i64) -> Option<String> {
     use sqlx::{Connection, Row};
     let url = app.settings.database_url.as_deref().expect("database URL");
     let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");

@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// Worker timings for the tests: a short lease, quick retries, a 1 s safety-net poll.
-fn worker_settings(lease_seconds: u64) -> WorkerSettings {
+pub(crate) fn worker_settings(lease_seconds: u64) -> WorkerSettings {
     WorkerSettings {
         embedded: false,
         lease_seconds,
@@ -41,7 +41,7 @@ fn worker_settings(lease_seconds: u64) -> WorkerSettings {
 }
 
 /// The API alone (no embedded worker), on PostgreSQL, knowing cluster `kind`.
-async fn spawn_api(kube: &KubeApi) -> TestApp {
+pub(crate) async fn spawn_api(kube: &KubeApi) -> TestApp {
     let options = Options {
         worker: false,
         clusters: vec![kube.cluster("kind", "api").await],
@@ -56,7 +56,7 @@ fn quoted(text: &str) -> String {
 }
 
 /// One `stargate worker` child process; killed when dropped.
-struct WorkerProcess {
+pub(crate) struct WorkerProcess {
     token: String,
     child: Child,
     pid: u32,
@@ -73,10 +73,25 @@ impl WorkerProcess {
         token: &str,
         settings: &WorkerSettings,
     ) -> WorkerProcess {
+        Self::start_with(kube, dir, database_url, token, settings, "").await
+    }
+
+    /// As `start`, with `extra` TOML at the end of its configuration. Its data folder (and
+    /// so its IaC repository, unless `extra` moves it) is `dir`, shared with the other
+    /// workers of the test.
+    pub(crate) async fn start_with(
+        kube: &KubeApi,
+        dir: &Path,
+        database_url: &str,
+        token: &str,
+        settings: &WorkerSettings,
+        extra: &str,
+    ) -> WorkerProcess {
         let kubeconfig = kube.kubeconfig(token).await;
         let config = dir.join(format!("worker-{token}.toml"));
         let toml = format!(
             "database_url = {database_url}\n\
+             data_dir = {data_dir}\n\
              \n\
              [worker]\n\
              lease_seconds = {lease}\n\
@@ -95,8 +110,10 @@ impl WorkerProcess {
              name = \"kind\"\n\
              kind = \"kubeconfig\"\n\
              kubeconfig = {kubeconfig}\n\
-             context = \"test\"\n",
+             context = \"test\"\n\
+             {extra}\n",
             database_url = quoted(database_url),
+            data_dir = quoted(&dir.display().to_string()),
             lease = settings.lease_seconds,
             max_attempts = settings.max_attempts,
             backoff_base = settings.backoff_base_ms,
@@ -151,7 +168,7 @@ impl WorkerProcess {
     }
 
     /// `kill -9` and reap.
-    async fn kill(&mut self) {
+    pub(crate) async fn kill(&mut self) {
         self.child.start_kill().expect("SIGKILL the worker");
         let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
             .await
@@ -594,6 +611,24 @@ async fn three_workers_apply_200_jobs_each_exactly_once() {
             .unwrap_or_else(|| panic!("{id}: succeeded by an unknown worker {succeeded:?}"));
         applied_by.insert(*id, token.clone());
     }
+
+    // Three processes committing to one repository: one commit per request, none lost.
+    let log = crate::iac::git(
+        &dir.path().join("iac"),
+        &[
+            "log",
+            "--format=%(trailers:key=Stargate-Request,valueonly,separator=)",
+            "main",
+        ],
+    );
+    let mut committed: Vec<i64> = log
+        .lines()
+        .map(|l| l.parse().expect("a request id"))
+        .collect();
+    committed.sort_unstable();
+    let mut expected: Vec<i64> = ids.iter().copied().chain([warmup]).collect();
+    expected.sort_unstable();
+    assert_eq!(committed, expected);
 
     // From the recorder: who wrote each request's objects, and when.
     let writes = kube.writes().await.split_off(warmup_writes);
