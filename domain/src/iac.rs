@@ -163,6 +163,79 @@ fn sorted(value: &Value) -> Value {
     }
 }
 
+/// The files of a desired state: path → text, for `(cluster, object)` pairs.
+pub fn tree_files(
+    objects: &[(String, Value)],
+) -> Result<std::collections::BTreeMap<String, String>, LayoutError> {
+    objects
+        .iter()
+        .map(|(cluster, object)| Ok((ObjectPath::of(cluster, object)?.path(), object_file(object))))
+        .collect()
+}
+
+/// How a repository's tree differs from the applied state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeDifference {
+    /// Applied, but not in the repository.
+    Missing(String),
+    /// In the repository, but not applied.
+    Unexpected(String),
+    /// In both, with other content.
+    Differs(String),
+}
+
+impl std::fmt::Display for TreeDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing(path) => write!(f, "missing from the repository: {path}"),
+            Self::Unexpected(path) => write!(f, "in the repository but not applied: {path}"),
+            Self::Differs(path) => write!(f, "differs from what was applied: {path}"),
+        }
+    }
+}
+
+/// Every difference between the `applied` files and the repository's `committed` ones, by
+/// path.
+pub fn compare_trees(
+    applied: &std::collections::BTreeMap<String, String>,
+    committed: &std::collections::BTreeMap<String, String>,
+) -> Vec<TreeDifference> {
+    let mut differences: Vec<TreeDifference> = applied
+        .iter()
+        .filter_map(|(path, text)| match committed.get(path) {
+            None => Some(TreeDifference::Missing(path.clone())),
+            Some(other) if other != text => Some(TreeDifference::Differs(path.clone())),
+            Some(_) => None,
+        })
+        .chain(
+            committed
+                .keys()
+                .filter(|path| !applied.contains_key(*path))
+                .map(|path| TreeDifference::Unexpected(path.clone())),
+        )
+        .collect();
+    differences.sort_by(|a, b| path_of(a).cmp(path_of(b)));
+    differences
+}
+
+fn path_of(difference: &TreeDifference) -> &str {
+    match difference {
+        TreeDifference::Missing(p) | TreeDifference::Unexpected(p) | TreeDifference::Differs(p) => {
+            p
+        }
+    }
+}
+
+/// The message of the first commit of a repository started where objects were already
+/// applied without a request (demo data, an import).
+pub fn baseline_message(objects: usize) -> String {
+    format!(
+        "Record the state applied before this repository\n\n\
+         {objects} objects were applied without a request that this repository holds \
+         (demo data or an import); later commits change them through reviewed requests.\n"
+    )
+}
+
 /// Who a commit names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {

@@ -155,3 +155,45 @@ fn a_message_without_the_trailer_names_no_request() {
     assert_eq!(request_of("Initial commit\n"), None);
     assert_eq!(request_of("x\n\nStargate-Request: nope\n"), None);
 }
+
+#[test]
+fn a_tree_compares_file_by_file() {
+    let files = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let applied = files(&[("a.yaml", "1"), ("b.yaml", "2"), ("c.yaml", "3")]);
+    let committed = files(&[("b.yaml", "2"), ("c.yaml", "three"), ("d.yaml", "4")]);
+    assert_eq!(
+        compare_trees(&applied, &committed),
+        [
+            TreeDifference::Missing("a.yaml".into()),
+            TreeDifference::Differs("c.yaml".into()),
+            TreeDifference::Unexpected("d.yaml".into()),
+        ]
+    );
+    assert_eq!(compare_trees(&applied, &applied), []);
+    assert_eq!(
+        TreeDifference::Missing("a.yaml".into()).to_string(),
+        "missing from the repository: a.yaml"
+    );
+}
+
+#[test]
+fn tree_files_lay_out_every_object_of_every_cluster() {
+    let files = tree_files(&[
+        ("prod".into(), deployment()),
+        ("staging".into(), deployment()),
+    ])
+    .unwrap();
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        [
+            "clusters/prod/payments/deployment-ledger.yaml",
+            "clusters/staging/payments/deployment-ledger.yaml"
+        ]
+    );
+    assert_eq!(files.values().next().unwrap(), &object_file(&deployment()));
+}

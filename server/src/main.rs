@@ -47,6 +47,18 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         services: u32,
     },
+    /// Write the applied state (every object as last applied) to DIR, in the IaC
+    /// repository's layout: to bootstrap a GitOps repository, or to restore one.
+    Export {
+        /// Only this cluster's objects.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// An empty (or new) folder.
+        dir: PathBuf,
+    },
+    /// The IaC repository of applied changes.
+    #[command(subcommand)]
+    Iac(IacCommand),
     /// Personal access tokens for bootstrap and automation.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -55,6 +67,13 @@ enum Command {
     /// Replace the (SQLite) database with the backup FILE; every stargate process using it
     /// must be stopped.
     Restore { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum IacCommand {
+    /// Check that the repository's tip holds exactly the applied state recorded in the
+    /// database; print each difference and exit with status 1 if there is any.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -136,6 +155,37 @@ async fn main() -> anyhow::Result<()> {
                 Store::open_with(&settings.database_url(), settings.store_options()).await?;
             let took = server::seed::seed(&store, services).await?;
             tracing::info!(services, seconds = took.as_secs_f64(), "seeded the catalog");
+        }
+        Command::Export { cluster, dir } => {
+            let store =
+                Store::open_with(&settings.database_url(), settings.store_options()).await?;
+            let exported = server::iac::export(&store, cluster.as_deref(), &dir).await?;
+            println!(
+                "wrote {} objects of {} clusters to {}",
+                exported.objects,
+                exported.clusters,
+                dir.display()
+            );
+        }
+        Command::Iac(IacCommand::Verify) => {
+            let store =
+                Store::open_with(&settings.database_url(), settings.store_options()).await?;
+            let repo = server::iac::IacRepo::new(&settings.iac, &settings.data_dir);
+            let differences = server::iac::verify(&store, &repo).await?;
+            for difference in &differences {
+                println!("{difference}");
+            }
+            if !differences.is_empty() {
+                anyhow::bail!(
+                    "the IaC repository at {} differs from the applied state in {} places",
+                    repo.path().display(),
+                    differences.len()
+                );
+            }
+            println!(
+                "the IaC repository at {} holds exactly the applied state",
+                repo.path().display()
+            );
         }
         Command::Token(TokenCommand::Create {
             user,

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use domain::iac::{CommitFacts, ObjectPath, Person, object_file, request_of};
+use std::collections::BTreeMap;
+
+use domain::iac::{CommitFacts, Person, request_of, tree_files};
 use serde_json::Value;
 
 use super::{IacError, IacRepo};
@@ -18,13 +20,31 @@ const MOVES_TOLERATED: usize = 16;
 /// moments before its worker stopped, so it sits near the tip.
 const LOOKBACK: usize = 10_000;
 
-/// What one applied request adds to the repository.
+/// What one commit adds to the repository.
 #[derive(Debug, Clone)]
 pub struct AppliedChange {
-    pub cluster: String,
-    /// The objects exactly as applied (approved).
-    pub objects: Vec<Value>,
-    pub facts: CommitFacts,
+    /// `(cluster, object)`, each object exactly as applied (approved).
+    pub objects: Vec<(String, Value)>,
+    pub message: String,
+    /// The requester; Stargate itself when `None`.
+    pub author: Option<Person>,
+    /// Named in the branch's reflog.
+    pub request_id: Option<i64>,
+}
+
+impl AppliedChange {
+    /// The commit of an applied request: its objects on its cluster, by its requester.
+    pub fn of_request(cluster: &str, objects: &[Value], facts: &CommitFacts) -> Self {
+        Self {
+            objects: objects
+                .iter()
+                .map(|o| (cluster.to_owned(), o.clone()))
+                .collect(),
+            message: facts.message(),
+            author: Some(facts.requester.clone()),
+            request_id: Some(facts.request_id),
+        }
+    }
 }
 
 impl IacRepo {
@@ -66,17 +86,46 @@ impl IacRepo {
         result.map_err(|e| self.error(e.message()))
     }
 
+    /// Whether the branch has no commit yet.
+    pub async fn is_empty(&self) -> Result<bool, IacError> {
+        self.blocking(|repo| {
+            let git = repo.open()?;
+            Ok(repo.head(&git)?.is_none())
+        })
+        .await
+    }
+
+    /// The object files at the branch's tip: path → text (none for an empty repository).
+    pub async fn files_at_tip(&self) -> Result<BTreeMap<String, String>, IacError> {
+        self.blocking(|repo| {
+            let git = repo.open()?;
+            let Some(tip) = repo.head(&git)? else {
+                return Ok(BTreeMap::new());
+            };
+            let tree = repo.git(git.find_commit(tip).and_then(|c| c.tree()))?;
+            let mut blobs = Vec::new();
+            repo.git(tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
+                if entry.kind() == Some(git2::ObjectType::Blob)
+                    && let Ok(name) = entry.name()
+                {
+                    blobs.push((format!("{root}{name}"), entry.id()));
+                }
+                git2::TreeWalkResult::Ok
+            }))?;
+            blobs
+                .into_iter()
+                .filter(|(path, _)| path.starts_with(domain::iac::CLUSTERS_DIR))
+                .map(|(path, id)| {
+                    let blob = repo.git(git.find_blob(id))?;
+                    Ok((path, String::from_utf8_lossy(blob.content()).into_owned()))
+                })
+                .collect()
+        })
+        .await
+    }
+
     fn write(&self, change: &AppliedChange) -> Result<git2::Oid, IacError> {
-        let files = change
-            .objects
-            .iter()
-            .map(|object| {
-                Ok((
-                    ObjectPath::of(&change.cluster, object)?.path(),
-                    object_file(object),
-                ))
-            })
-            .collect::<Result<Vec<_>, IacError>>()?;
+        let files = tree_files(&change.objects)?;
         let _writing = self
             .inner
             .writing
@@ -87,9 +136,12 @@ impl IacRepo {
             .iter()
             .map(|(path, text)| Ok((path.as_str(), self.git(repo.blob(text.as_bytes()))?)))
             .collect::<Result<Vec<_>, IacError>>()?;
-        let author = self.signature(&change.facts.requester)?;
         let committer = self.signature(&self.inner.committer)?;
-        let message = change.facts.message();
+        let author = match &change.author {
+            Some(author) => self.signature(author)?,
+            None => committer.clone(),
+        };
+        let message = &change.message;
         let branch = self.branch_ref();
         for _ in 0..MOVES_TOLERATED {
             let tip = self.head(&repo)?;
@@ -108,8 +160,11 @@ impl IacRepo {
             let tree = self.git(update.create_updated(&repo, &base))?;
             let tree = self.git(repo.find_tree(tree))?;
             let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-            let id = self.git(repo.commit(None, &author, &committer, &message, &tree, &parents))?;
-            let log = format!("stargate: request {}", change.facts.request_id);
+            let id = self.git(repo.commit(None, &author, &committer, message, &tree, &parents))?;
+            let log = match change.request_id {
+                Some(id) => format!("stargate: request {id}"),
+                None => "stargate: baseline".to_owned(),
+            };
             let moved = match tip {
                 Some(tip) => repo.reference_matching(&branch, id, true, tip, &log),
                 None => repo.reference(&branch, id, false, &log),

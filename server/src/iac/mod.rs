@@ -5,6 +5,7 @@
 //! credentials work the way they do for people (SSH keys, credential helpers).
 
 mod commit;
+mod export;
 mod remote;
 mod settings;
 
@@ -16,6 +17,7 @@ use std::{
 use domain::iac::{LayoutError, Person};
 
 pub use commit::AppliedChange;
+pub use export::{ExportError, Exported, export, verify};
 pub use settings::IacSettings;
 
 /// Why the repository could not do what was asked.

@@ -70,6 +70,33 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every object as last applied, as `(cluster, object)`, ordered by place: of one
+    /// cluster, or of all; with `without_request`, only those no request applied (demo
+    /// data, imports).
+    pub async fn applied_state(
+        &self,
+        cluster: Option<&str>,
+        without_request: bool,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        sqlx::query(
+            "SELECT cluster, manifest_json FROM applied_objects
+             WHERE ($1 IS NULL OR cluster = $1) AND ($2 = 0 OR request_id IS NULL)
+             ORDER BY cluster, namespace, kind, name",
+        )
+        .bind(cluster)
+        .bind(i64::from(without_request))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            use sqlx::Row;
+            Ok((row.try_get("cluster")?, json(row, "manifest_json")?))
+        })
+        .collect()
+    }
+}
+
 /// `(kind, namespace, name)` of an object as the API takes it.
 pub(super) fn key_of(object: &Value) -> (String, String, String) {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();

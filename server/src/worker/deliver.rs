@@ -33,6 +33,19 @@ impl From<IacError> for ApplyError {
     }
 }
 
+/// Why the repository could not catch up with the applied requests.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum CatchUpError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Iac(#[from] IacError),
+    #[error("request {0} is gone")]
+    Gone(i64),
+    #[error("the approved manifests of request {0} cannot be read: {1}")]
+    Unreadable(i64, String),
+}
+
 fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
 }
@@ -123,11 +136,7 @@ impl Worker {
     ) -> Result<String, ApplyError> {
         let commit = self
             .iac
-            .commit(AppliedChange {
-                cluster: request.cluster.to_owned(),
-                objects: objects.to_vec(),
-                facts,
-            })
+            .commit(AppliedChange::of_request(request.cluster, objects, &facts))
             .await?;
         self.iac.publish(&commit).await?;
         let pushed = if self.iac.has_remote() {
@@ -148,19 +157,14 @@ impl Worker {
     /// they were applied (a repository created after them, or lost and started afresh), and
     /// records the commit of each whose record lacks it. Runs when the worker starts; one
     /// process at a time per repository.
-    pub(super) async fn catch_up_iac(&self) -> Result<usize, String> {
-        let _only_us = self.iac.lock().await.map_err(|e| e.to_string())?;
-        let committed = self
-            .iac
-            .all_request_commits()
-            .await
-            .map_err(|e| e.to_string())?;
-        let applied = self
-            .store
-            .applied_in_order()
-            .await
-            .map_err(|e| e.to_string())?;
+    pub(super) async fn catch_up_iac(&self) -> Result<usize, CatchUpError> {
+        let _only_us = self.iac.lock().await?;
+        let committed = self.iac.all_request_commits().await?;
+        let applied = self.store.applied_in_order().await?;
         let mut made = 0;
+        if self.iac.is_empty().await? {
+            made += self.commit_baseline().await?;
+        }
         for request in applied {
             let commit = match committed.get(&request.id) {
                 Some(commit) if request.iac_commit.as_ref() == Some(commit) => continue,
@@ -173,37 +177,54 @@ impl Worker {
             };
             self.store
                 .record_iac_commit(request.id, &commit, &self.id)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
         }
         Ok(made)
     }
 
+    /// A new repository starts with what was applied without a request (demo data, an
+    /// import), so that its tree is the whole applied state. 1 if it made that commit.
+    async fn commit_baseline(&self) -> Result<usize, CatchUpError> {
+        let objects = self.store.applied_state(None, true).await?;
+        if objects.is_empty() {
+            return Ok(0);
+        }
+        let commit = self
+            .iac
+            .commit(AppliedChange {
+                message: domain::iac::baseline_message(objects.len()),
+                objects,
+                author: None,
+                request_id: None,
+            })
+            .await?;
+        self.iac.publish(&commit).await?;
+        Ok(1)
+    }
+
     /// A commit for applied request `id`, from its approved manifests.
-    async fn recommit(&self, id: i64) -> Result<String, String> {
+    async fn recommit(&self, id: i64) -> Result<String, CatchUpError> {
         let record = self
             .store
             .request(id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("request {id} is gone"))?;
-        let objects = objects_of(&record.manifests)?;
+            .await?
+            .ok_or(CatchUpError::Gone(id))?;
+        let objects =
+            objects_of(&record.manifests).map_err(|why| CatchUpError::Unreadable(id, why))?;
         let dry_run = self.clusters.is_dry_run(&record.summary.cluster);
         let facts = self
             .store
             .commit_facts(&record, &self.public_url, dry_run)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let commit = self
             .iac
-            .commit(AppliedChange {
-                cluster: record.summary.cluster.clone(),
-                objects,
-                facts,
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        self.iac.publish(&commit).await.map_err(|e| e.to_string())?;
+            .commit(AppliedChange::of_request(
+                &record.summary.cluster,
+                &objects,
+                &facts,
+            ))
+            .await?;
+        self.iac.publish(&commit).await?;
         Ok(commit)
     }
 }

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use crate::{
-    iac::{approved, bare_remote, git, make_executable, recorded_commit, service, settled, timeline},
+    iac::{
+        approved, bare_remote, git, make_executable, recorded_commit, service, settled, timeline,
+    },
     kube_api::KubeApi,
     worker_processes::{WorkerProcess, spawn_api, worker_settings},
 };
@@ -37,9 +39,15 @@ async fn a_worker_killed_between_commit_and_record_is_completed_without_a_second
         serde_json::to_string(&remote.display().to_string()).expect("TOML string")
     );
     let settings = worker_settings(3);
-    let mut first =
-        WorkerProcess::start_with(&kube, dir.path(), &database_url, "worker-1", &settings, &extra)
-            .await;
+    let mut first = WorkerProcess::start_with(
+        &kube,
+        dir.path(),
+        &database_url,
+        "worker-1",
+        &settings,
+        &extra,
+    )
+    .await;
     let id = approved(&app, &service("crash-iac", "kind")).await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -54,14 +62,27 @@ async fn a_worker_killed_between_commit_and_record_is_completed_without_a_second
     first.kill().await;
     std::fs::remove_file(&slow).expect("no longer slow");
 
-    let _second =
-        WorkerProcess::start_with(&kube, dir.path(), &database_url, "worker-2", &settings, &extra)
-            .await;
+    let _second = WorkerProcess::start_with(
+        &kube,
+        dir.path(),
+        &database_url,
+        "worker-2",
+        &settings,
+        &extra,
+    )
+    .await;
     let detail = settled(&app, id, &["applied", "failed"]).await;
     let events = timeline(&detail);
     assert_eq!(detail["request"]["status"], "applied", "{events}");
     assert!(events.contains("from an earlier attempt"), "{events}");
-    assert_eq!(recorded_commit(&app, id).await.as_deref(), Some(commit.as_str()));
-    assert_eq!(git(&repo, &["rev-list", "--count", "main"]), "1", "one commit");
+    assert_eq!(
+        recorded_commit(&app, id).await.as_deref(),
+        Some(commit.as_str())
+    );
+    assert_eq!(
+        git(&repo, &["rev-list", "--count", "main"]),
+        "1",
+        "one commit"
+    );
     assert_eq!(git(&remote, &["rev-parse", "main"]), commit);
 }
