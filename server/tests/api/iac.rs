@@ -184,10 +184,12 @@ async fn three_applied_requests_are_three_commits_of_exactly_the_applied_objects
     let commits: Vec<Vec<&str>> = log
         .split('\x1e')
         .map(str::trim)
-        .filter(|c| !c.is_empty())
+        .filter(|c| c.contains("Stargate-Request: "))
         .map(|c| c.split('\x1f').collect())
         .collect();
     assert_eq!(commits.len(), 3, "{log}");
+    // Before them, the first commit holds the demo catalog's objects.
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]), "4", "{log}");
     for (commit, id) in commits.iter().zip(ids.iter().rev()) {
         let [sha, _author, author_email, committer, message] = commit[..] else {
             panic!("{commit:?}")
@@ -215,10 +217,13 @@ async fn three_applied_requests_are_three_commits_of_exactly_the_applied_objects
     }
 
     // The tree holds one file per object the API server received, with that object.
-    let files: BTreeSet<String> = git(&repo, &["ls-tree", "-r", "--name-only", "main"])
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let files: BTreeSet<String> = git(
+        &repo,
+        &["ls-tree", "-r", "--name-only", "main", "clusters/kind"],
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect();
     let applied: Vec<Value> = kube
         .writes()
         .await
@@ -489,6 +494,7 @@ async fn applied_requests_without_a_commit_get_one_in_apply_order_when_a_worker_
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let commits = loop {
         let commits: Vec<String> = if has_main(&repo) {
+            // Only the requests' commits (the first holds the demo catalog).
             git(
                 &repo,
                 &[
@@ -499,6 +505,10 @@ async fn applied_requests_without_a_commit_get_one_in_apply_order_when_a_worker_
                 ],
             )
             .lines()
+            .filter(|l| {
+                l.split_once(' ')
+                    .is_some_and(|(_, request)| !request.is_empty())
+            })
             .map(str::to_owned)
             .collect()
         } else {

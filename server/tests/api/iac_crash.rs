@@ -19,14 +19,17 @@ async fn a_worker_killed_between_commit_and_record_is_completed_without_a_second
     let database_url = app.settings.database_url.clone().expect("database URL");
     let dir = tempfile::tempdir().expect("temp dir");
     let remote = bare_remote(dir.path(), None);
-    // While `slow` exists the remote takes the push, says so, and holds the pusher there:
-    // the commit is made and delivered, the record not yet written.
+    // While `slow` exists the remote takes a request's commit, says so, and holds the
+    // pusher there: the commit is made and delivered, the record not yet written. (The
+    // first commit, of the demo catalog, passes.)
     let (slow, arrived) = (dir.path().join("slow"), dir.path().join("arrived"));
     let hook = remote.join("hooks/post-receive");
     std::fs::write(
         &hook,
         format!(
-            "#!/bin/sh\nif [ -e '{}' ]; then touch '{}'; sleep 30; fi\n",
+            "#!/bin/sh\nread old new ref\n\
+             git log -1 --format=%B \"$new\" | grep -q '^Stargate-Request: ' || exit 0\n\
+             if [ -e '{}' ]; then touch '{}'; sleep 30; fi\n",
             slow.display(),
             arrived.display()
         ),
@@ -79,10 +82,21 @@ async fn a_worker_killed_between_commit_and_record_is_completed_without_a_second
         recorded_commit(&app, id).await.as_deref(),
         Some(commit.as_str())
     );
+    let requests = git(
+        &repo,
+        &[
+            "log",
+            "--format=%(trailers:key=Stargate-Request,valueonly,separator=)",
+            "main",
+        ],
+    );
     assert_eq!(
-        git(&repo, &["rev-list", "--count", "main"]),
-        "1",
-        "one commit"
+        requests
+            .lines()
+            .filter(|r| !r.is_empty())
+            .collect::<Vec<_>>(),
+        [id.to_string()],
+        "one commit for the request"
     );
     assert_eq!(git(&remote, &["rev-parse", "main"]), commit);
 }
