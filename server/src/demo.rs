@@ -156,8 +156,9 @@ pub async fn load(store: &Store) -> Result<bool, StoreError> {
     Ok(loaded)
 }
 
-/// The demo services' objects, as if applied: plans for changes to them show updates.
-fn applied_objects(services: &[NewService]) -> Result<Vec<Object>, StoreError> {
+/// Services' objects, as if applied (in their team's namespace, named as the team): plans
+/// for changes to them show updates, and the IaC repository starts from them.
+pub(crate) fn applied_objects(services: &[NewService]) -> Result<Vec<Object>, StoreError> {
     let mut objects = Vec::new();
     for service in services {
         let ctx = RenderContext {

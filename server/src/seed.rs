@@ -98,5 +98,15 @@ pub async fn seed(store: &Store, services: u32) -> Result<std::time::Duration, S
     }
     store.insert_services(&rows).await?;
     store.add_objects(&hosts, &[]).await?;
+    // Their objects as if applied, so exports, plans and the IaC repository see them.
+    for cluster in ["prod-eu", "prod-us"] {
+        let on_cluster: Vec<NewService> = rows
+            .iter()
+            .filter(|s| s.cluster == cluster)
+            .cloned()
+            .collect();
+        let objects = crate::demo::applied_objects(&on_cluster)?;
+        store.record_applied(cluster, &objects, None).await?;
+    }
     Ok(started.elapsed())
 }

@@ -55,6 +55,11 @@ struct Inner {
 impl IacRepo {
     /// The repository the settings name; nothing is touched on disk until it is used.
     pub fn new(settings: &IacSettings, data_dir: &Path) -> Self {
+        static OPTIONS: std::sync::Once = std::sync::Once::new();
+        // Every object a tree names was written just before by this code; checking that
+        // each of a folder's thousands of entries exists made a commit cost a stat per
+        // entry.
+        OPTIONS.call_once(|| git2::opts::strict_object_creation(false));
         Self {
             inner: Arc::new(Inner {
                 path: settings.repo_path(data_dir),
