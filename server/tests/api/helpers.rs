@@ -142,6 +142,8 @@ pub struct TestApp {
     pub store: Store,
     pub database: TestDatabase,
     pub settings: Settings,
+    /// Removed with the app (the IaC repository is in it).
+    pub data_dir: tempfile::TempDir,
     /// Each signed-in persona's token: its id and secret.
     tokens: Vec<(Persona, i64, String)>,
     _shutdown: oneshot::Sender<()>,
@@ -218,8 +220,11 @@ pub async fn spawn_empty_app(db: Db) -> TestApp {
 pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>) -> TestApp {
     init_test_logging();
     let (database, url) = TestDatabase::create(db).await;
+    // Each test its own data directory: the IaC repository lives there.
+    let data_dir = tempfile::tempdir().expect("data dir");
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: data_dir.path().to_owned(),
         database_url: Some(url.clone()),
         site_root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site"),
         ..Settings::default()
@@ -290,6 +295,7 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
         store,
         database,
         settings,
+        data_dir,
         tokens,
         _shutdown: shutdown,
     }

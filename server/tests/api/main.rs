@@ -17,6 +17,7 @@ mod cli;
 mod events;
 mod forms;
 mod health;
+mod iac_browse;
 mod identity;
 mod offboarding;
 mod offboarding_pages;
