@@ -197,13 +197,11 @@ impl IacRepo {
         let Some((repo, tip)) = self.existing()? else {
             return Ok(history);
         };
-        let mut looked_at = 0;
-        for id in self.first_parents(&repo, tip)? {
+        for (looked_at, id) in self.first_parents(&repo, tip)?.enumerate() {
             if looked_at == WALK_LIMIT || history.entries.len() == HISTORY_LIMIT {
                 history.complete = false;
                 break;
             }
-            looked_at += 1;
             let commit = self.git(repo.find_commit(self.git(id)?))?;
             let parent = commit.parents().next();
             let now = self.blob_id(&self.git(commit.tree())?, &path)?;
