@@ -24,6 +24,7 @@ use pages::{
     catalog::CatalogPage,
     clusters::ClustersPage,
     hosts::{CertificatesPage, HostsPage},
+    infrastructure::{CommitPage, InfrastructurePage, ObjectPage},
     new_request::NewRequestPage,
     not_found::NotFound,
     request::RequestPage,
@@ -82,6 +83,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/clusters") view=ClustersPage ssr=SsrMode::Async />
                     <Route path=path!("/hosts") view=HostsPage ssr=SsrMode::Async />
                     <Route path=path!("/certificates") view=CertificatesPage ssr=SsrMode::Async />
+                    <Route path=path!("/infrastructure") view=InfrastructurePage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/infrastructure/commits/:id")
+                        view=CommitPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/infrastructure/object") view=ObjectPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/services/:team/:name")
                         view=ServicePage

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod catalog;
 pub mod field_error;
 pub mod iac;
+pub mod infrastructure;
 pub mod names;
 pub mod portal;
 pub mod query;

@@ -9,6 +9,11 @@ use crate::{
     Actor, AuditEvent, AuditQuery, Certificate, Cluster, Deactivation, FieldErrors, Host, NewToken,
     Page, PageRequest, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail,
     TeamName, TokenForm, TokenView, UserDetail, UserQuery, UserSummary,
+    iac::ObjectPath,
+    infrastructure::{
+        ClusterTree, CommitDetail, CommitId, CommitLog, CommitLogQuery, FileQuery, IacFile,
+        ObjectHistory, TreeQuery,
+    },
     request::{
         RequestDetail, RequestEvent, RequestQuery, RequestStatus, RequestSummary,
         change::PreparedChange, plan::Plan,
@@ -177,4 +182,21 @@ pub trait Portal: Send + Sync + 'static {
         actor: &Actor,
         query: &AuditQuery,
     ) -> Result<Page<AuditEvent>, PortalError>;
+
+    /// The IaC branch's commits, newest first (only those that changed one cluster's
+    /// folder, if asked). Anyone signed in may browse the repository, as the catalog.
+    async fn iac_commits(&self, query: &CommitLogQuery) -> Result<CommitLog, PortalError>;
+
+    /// One commit of the branch with its message and per-file diffs; `NotFound` for an id
+    /// that names no commit on the branch.
+    async fn iac_commit(&self, id: &CommitId) -> Result<CommitDetail, PortalError>;
+
+    /// A cluster's objects at a commit (the tip by default).
+    async fn iac_tree(&self, query: &TreeQuery) -> Result<ClusterTree, PortalError>;
+
+    /// One object's file at a commit (the tip by default).
+    async fn iac_file(&self, query: &FileQuery) -> Result<IacFile, PortalError>;
+
+    /// The commits that changed one object's file, newest first, each with its diff.
+    async fn iac_history(&self, path: &ObjectPath) -> Result<ObjectHistory, PortalError>;
 }

@@ -115,7 +115,11 @@ impl PageRequest {
         errors.into_result(request)
     }
 
-    fn collect(errors: &mut FieldErrors, page: &Option<String>, per_page: &Option<String>) -> Self {
+    pub(crate) fn collect(
+        errors: &mut FieldErrors,
+        page: &Option<String>,
+        per_page: &Option<String>,
+    ) -> Self {
         // Numbers are not trimmed: `page=` or `page= 2` is a mistake worth naming.
         let page = page
             .as_deref()

@@ -16,6 +16,8 @@ const pages = [
   "/hosts",
   "/certificates",
   "/clusters",
+  "/infrastructure",
+  "/infrastructure/object?path=clusters/demo/payments/deployment-ledger.yaml",
   "/requests",
   "/requests/new?kind=service",
   "/requests/new?kind=ingress",

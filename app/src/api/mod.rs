@@ -8,10 +8,12 @@ use crate::error::UiError;
 
 mod admin;
 mod audit;
+mod infrastructure;
 mod requests;
 
 pub use admin::*;
 pub use audit::*;
+pub use infrastructure::*;
 pub use requests::*;
 
 /// The portal implementation, provided by the server through Leptos context.

@@ -31,6 +31,7 @@ pub fn Header() -> impl IntoView {
                     <A href="/hosts">"Hosts"</A>
                     <A href="/certificates">"Certificates"</A>
                     <A href="/clusters">"Clusters"</A>
+                    <A href="/infrastructure">"Infrastructure"</A>
                     <A href="/requests">"Requests"</A>
                     <A href="/reviews">
                         "Reviews"

@@ -1,3 +1,4 @@
+pub mod diff;
 pub mod empty_state;
 pub mod error_panel;
 pub mod filter_select;

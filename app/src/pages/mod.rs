@@ -3,6 +3,7 @@ pub mod audit;
 pub mod catalog;
 pub mod clusters;
 pub mod hosts;
+pub mod infrastructure;
 pub mod new_request;
 pub mod not_found;
 pub mod request;

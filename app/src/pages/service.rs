@@ -1,4 +1,4 @@
-use domain::ServiceDetail;
+use domain::{ServiceDetail, iac::ObjectPath, request::render::ingress_name};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
@@ -11,7 +11,7 @@ use crate::{
         timestamp::Timestamp,
     },
     error::UiError,
-    pages::not_found::NotFound,
+    pages::{infrastructure::object_href, not_found::NotFound},
 };
 
 #[component]
@@ -45,6 +45,7 @@ pub fn ServicePage() -> impl IntoView {
 fn ServiceView(detail: ServiceDetail) -> impl IntoView {
     let title = format!("{}/{}", detail.team, detail.name);
     let team_href = format!("/services?team={}", detail.team);
+    let iac = detail.clone();
     view! {
         <Title text=title.clone() />
         <nav class="breadcrumbs" aria-label="Breadcrumb">
@@ -151,12 +152,46 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+        <IacLinks detail=iac />
         <section class="card section" data-testid="service-applied">
             <h2>"As last applied"</h2>
             {match detail.applied_manifests.clone() {
                 Some(yaml) => view! { <pre class="yaml"><code>{yaml}</code></pre> }.into_any(),
                 None => view! { <p class="muted">"Stargate has not applied this service yet."</p> }.into_any(),
             }}
+        </section>
+    }
+}
+
+/// Links to the history of each of the service's objects in the IaC repository: its
+/// Deployment and Service, and the Ingress of each host.
+#[component]
+fn IacLinks(detail: ServiceDetail) -> impl IntoView {
+    let object = |kind: &str, name: String| ObjectPath {
+        cluster: detail.cluster.clone(),
+        folder: detail.namespace.clone(),
+        kind: kind.to_owned(),
+        name,
+    };
+    let name = detail.name.to_string();
+    let mut objects = vec![
+        ("Deployment".to_owned(), object("deployment", name.clone())),
+        ("Service".to_owned(), object("service", name.clone())),
+    ];
+    for host in &detail.hosts {
+        let ingress = object("ingress", ingress_name(&name, &host.host));
+        objects.push((format!("Ingress for {}", host.host), ingress));
+    }
+    view! {
+        <section class="card section" data-testid="service-iac">
+            <h2>"In the IaC repository"</h2>
+            <p class="muted small">"Each object's file and every applied change to it, with the diff."</p>
+            <ul class="plain">
+                {objects.into_iter().map(|(label, path)| view! {
+                    <li><A href=object_href(&path.path(), None)>{label}" history"</A>" "
+                        <code class="muted small">{path.path()}</code></li>
+                }).collect_view()}
+            </ul>
         </section>
     }
 }

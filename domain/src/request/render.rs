@@ -466,6 +466,12 @@ pub fn certificate_secret_name(certificate: &str) -> String {
     format!("{certificate}-tls")
 }
 
+/// The Ingress object of `service` for `host`: the service and the host's first label
+/// (the service page links its history by this name).
+pub fn ingress_name(service: &str, host: &str) -> String {
+    format!("{service}-{}", host.split('.').next().unwrap_or("host"))
+}
+
 /// The Ingress for an ingress request, with the annotations its controller needs. With
 /// cert-manager TLS it serves the secret of `tls_certificate`, the Certificate that covers
 /// its host (the rules find it).
@@ -475,11 +481,7 @@ pub fn render_ingress(
     tls_certificate: Option<&str>,
 ) -> Object {
     let host = spec.host.as_str();
-    let name = format!(
-        "{}-{}",
-        spec.service,
-        host.split('.').next().unwrap_or("host")
-    );
+    let name = ingress_name(spec.service.as_str(), host);
     let mut annotations = BTreeMap::new();
     let (class, tls) = match spec.class {
         IngressClass::Nginx => {

@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod forms;
 mod health;
+mod infrastructure;
 mod live;
 pub mod metrics;
 pub mod openapi;
@@ -121,6 +122,11 @@ pub fn build_router(state: AppState) -> Router {
         .routes(routes!(admin::deactivate_user))
         .routes(routes!(admin::reactivate_user))
         .routes(routes!(admin::revoke_token))
+        .routes(routes!(infrastructure::list_commits))
+        .routes(routes!(infrastructure::get_commit))
+        .routes(routes!(infrastructure::get_tree))
+        .routes(routes!(infrastructure::get_file))
+        .routes(routes!(infrastructure::get_history))
         .layer(DefaultBodyLimit::max(requests::MAX_BODY_BYTES))
         .split_for_parts();
     let api_v1 = api_v1

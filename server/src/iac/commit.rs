@@ -82,7 +82,7 @@ impl IacRepo {
         }
     }
 
-    fn git<T>(&self, result: Result<T, git2::Error>) -> Result<T, IacError> {
+    pub(super) fn git<T>(&self, result: Result<T, git2::Error>) -> Result<T, IacError> {
         result.map_err(|e| self.error(e.message()))
     }
 

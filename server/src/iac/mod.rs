@@ -4,6 +4,7 @@
 //! libgit2 (`git2`) writes and reads it; pushing uses the `git` program, so the remote's
 //! credentials work the way they do for people (SSH keys, credential helpers).
 
+mod browse;
 mod commit;
 mod export;
 mod remote;

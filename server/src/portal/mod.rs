@@ -13,6 +13,14 @@ use domain::{
     TeamDetail, TokenForm, TokenRequest, TokenView, UserDetail, UserQuery, UserSummary,
 };
 
+use domain::{
+    iac::ObjectPath,
+    infrastructure::{
+        ClusterTree, CommitDetail, CommitId, CommitLog, CommitLogQuery, FileQuery, IacFile,
+        ObjectHistory, TreeQuery,
+    },
+};
+
 use domain::request::{
     RequestDetail, RequestEvent, RequestQuery, RequestStatus, RequestSummary,
     change::PreparedChange, lifecycle::Action,
@@ -21,10 +29,12 @@ use serde_json::Value;
 
 use crate::{
     auth::Auth,
+    iac::IacRepo,
     store::{Store, StoreError, UserRecord},
 };
 
 mod audit;
+mod infrastructure;
 mod read_model;
 mod replan;
 mod requests;
@@ -45,6 +55,8 @@ pub struct PortalService {
     read_model: Arc<CatalogReadModel>,
     /// Wakes this process's worker when a request is queued.
     wake: Arc<tokio::sync::Notify>,
+    /// The repository of applied changes, read by the infrastructure pages.
+    iac: IacRepo,
 }
 
 impl PortalService {
@@ -53,6 +65,7 @@ impl PortalService {
         auth: Arc<Auth>,
         policy: Arc<RequestPolicy>,
         wake: Arc<tokio::sync::Notify>,
+        iac: IacRepo,
     ) -> Self {
         Self {
             read_model: Arc::new(CatalogReadModel::new(store.data_version())),
@@ -61,6 +74,7 @@ impl PortalService {
             auth,
             policy,
             wake,
+            iac,
         }
     }
 }
@@ -378,5 +392,30 @@ impl Portal for PortalService {
         query: &AuditQuery,
     ) -> Result<Page<AuditEvent>, PortalError> {
         self.audit(actor, query).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn iac_commits(&self, query: &CommitLogQuery) -> Result<CommitLog, PortalError> {
+        self.commits(query).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn iac_commit(&self, id: &CommitId) -> Result<CommitDetail, PortalError> {
+        self.commit(id).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn iac_tree(&self, query: &TreeQuery) -> Result<ClusterTree, PortalError> {
+        self.tree(query).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn iac_file(&self, query: &FileQuery) -> Result<IacFile, PortalError> {
+        self.file(query).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn iac_history(&self, path: &ObjectPath) -> Result<ObjectHistory, PortalError> {
+        self.history(path).await
     }
 }

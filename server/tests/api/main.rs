@@ -18,6 +18,7 @@ mod events;
 mod forms;
 mod health;
 mod iac;
+mod iac_browse;
 mod iac_cli;
 mod iac_crash;
 mod identity;
