@@ -7,6 +7,9 @@
 # theirs to cancel (404). "Database unchanged" therefore still means "no refused call
 # writes anything". The seed is fixed so a run can be repeated; SCHEMATHESIS_SEED=<another
 # number> explores elsewhere.
+# `ignored_auth` is left out: it sends a bad token to every operation from this one address,
+# and after 10 bad tokens a minute the portal answers 429 (a guessing client is slowed down)
+# where the check wants 401. tests/api/openapi.rs checks every operation's 401 instead.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -44,7 +47,7 @@ before=$(rows)
 "$venv/bin/schemathesis" run "http://127.0.0.1:$port/api/openapi.json" \
   --url "http://127.0.0.1:$port/api/v1" \
   -H "Authorization: Bearer $token" \
-  --checks all --max-examples "${MAX_EXAMPLES:-60}" \
+  --checks all --exclude-checks ignored_auth --max-examples "${MAX_EXAMPLES:-60}" \
   --seed "${SCHEMATHESIS_SEED:-20261126}" \
   --generation-with-security-parameters false
 after=$(rows)

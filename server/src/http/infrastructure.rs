@@ -60,9 +60,10 @@ pub async fn get_tree(
     Ok(Json(state.portal.iac_tree(&query).await?))
 }
 
-/// One object's file (YAML) at a commit (the branch's tip by default).
+/// One object's file (YAML) at a commit (the branch's tip by default): one Kubernetes
+/// object.
 #[utoipa::path(get, path = "/iac/files", tag = "infrastructure", params(RawFileQuery),
-    responses((status = 200, content_type = "application/yaml", body = String),
+    responses((status = 200, content_type = "application/yaml", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn get_file(
