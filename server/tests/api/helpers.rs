@@ -431,6 +431,55 @@ impl TestApp {
         self.get_as(Persona::EngineerA, path).await
     }
 
+    /// Submitted by engineer A (`body` as `POST /api/v1/requests` takes it) and approved
+    /// by lead A; the request id.
+    pub async fn submit_approved(&self, body: &serde_json::Value) -> i64 {
+        let created = self
+            .request(
+                Persona::EngineerA,
+                reqwest::Method::POST,
+                "/api/v1/requests",
+            )
+            .json(body)
+            .send()
+            .await
+            .expect("submit");
+        assert_eq!(created.status(), 201, "{:?}", created.text().await);
+        let created: serde_json::Value = created.json().await.expect("json");
+        let id = created["request"]["id"].as_i64().expect("id");
+        let approved = self.approve(Persona::LeadA, id).await;
+        assert_eq!(approved.status(), 200, "{:?}", approved.text().await);
+        id
+    }
+
+    /// Waits (at most 40 s) until request `id` is one of `statuses`; its detail.
+    pub async fn settled(&self, id: i64, statuses: &[&str]) -> serde_json::Value {
+        self.settled_within(id, statuses, std::time::Duration::from_secs(40))
+            .await
+    }
+
+    /// Waits (at most `within`) until request `id` is one of `statuses`; its detail.
+    pub async fn settled_within(
+        &self,
+        id: i64,
+        statuses: &[&str],
+        within: std::time::Duration,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let (_, detail) = self.get_json(&format!("/api/v1/requests/{id}")).await;
+            let status = detail["request"]["status"].as_str().unwrap_or_default();
+            if statuses.contains(&status) {
+                return detail;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "request {id} stayed {status}: {detail}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// The hash of request `id`'s current plan, as a reviewer reads it.
     pub async fn plan_hash(&self, id: i64) -> String {
         let (status, detail) = self.get_json(&format!("/api/v1/requests/{id}")).await;

@@ -10,7 +10,6 @@ use std::{
     time::Duration,
 };
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use server::{
     config::{ClusterSettings, Delivery, WorkerSettings},
@@ -18,7 +17,7 @@ use server::{
 };
 
 use crate::{
-    helpers::{Db, Options, Persona, TestApp, spawn_with},
+    helpers::{Db, Options, TestApp, spawn_with},
     kube_api::KubeApi,
 };
 
@@ -88,39 +87,6 @@ pub(crate) fn service(name: &str, cluster: &str) -> Value {
     })
 }
 
-/// Submitted by engineer A, approved by lead A; the request id.
-pub(crate) async fn approved(app: &TestApp, body: &Value) -> i64 {
-    let created = app
-        .request(Persona::EngineerA, Method::POST, "/api/v1/requests")
-        .json(body)
-        .send()
-        .await
-        .expect("submit");
-    assert_eq!(created.status(), 201);
-    let created: Value = created.json().await.expect("json");
-    let id = created["request"]["id"].as_i64().expect("id");
-    let approval = app.approve(Persona::LeadA, id).await;
-    assert_eq!(approval.status(), 200);
-    id
-}
-
-/// Waits until request `id` is one of `statuses`; its detail.
-pub(crate) async fn settled(app: &TestApp, id: i64, statuses: &[&str]) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let (_, detail) = app.get_json(&format!("/api/v1/requests/{id}")).await;
-        let status = detail["request"]["status"].as_str().unwrap_or_default();
-        if statuses.contains(&status) {
-            return detail;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "request {id} stayed {status}: {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 pub(crate) fn timeline(detail: &Value) -> String {
     detail["events"]
         .as_array()
@@ -170,8 +136,8 @@ async fn three_applied_requests_are_three_commits_of_exactly_the_applied_objects
     let app = with_cluster(Db::Sqlite, cluster, IacSettings::default(), 3).await;
     let mut ids = Vec::new();
     for name in ["iac-one", "iac-two", "iac-three"] {
-        let id = approved(&app, &service(name, "kind")).await;
-        settled(&app, id, &["applied"]).await;
+        let id = app.submit_approved(&service(name, "kind")).await;
+        app.settled(id, &["applied"]).await;
         ids.push(id);
     }
     let repo = repo_of(&app);
@@ -284,8 +250,8 @@ async fn a_dry_run_cluster_is_committed_too_and_says_so() {
         ..Options::default()
     };
     let app = spawn_with(Db::Postgres, options, None).await;
-    let id = approved(&app, &service("dryrun-iac", "demo")).await;
-    settled(&app, id, &["applied"]).await;
+    let id = app.submit_approved(&service("dryrun-iac", "demo")).await;
+    app.settled(id, &["applied"]).await;
     let repo = repo_of(&app);
     let message = git(&repo, &["log", "-1", "--format=%B", "main"]);
     assert!(message.contains("Dry run"), "{message}");
@@ -311,7 +277,7 @@ async fn gitops_pushes_the_commit_never_writes_to_the_cluster_and_waits_for_read
         ..IacSettings::default()
     };
     let app = with_cluster(Db::Sqlite, cluster, iac, 3).await;
-    let id = approved(&app, &service("iac-gitops", "kind")).await;
+    let id = app.submit_approved(&service("iac-gitops", "kind")).await;
 
     // The commit reaches the remote; the request waits for the GitOps controller.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -320,7 +286,7 @@ async fn gitops_pushes_the_commit_never_writes_to_the_cluster_and_waits_for_read
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let waiting = settled(&app, id, &["applying", "applied", "failed"]).await;
+    let waiting = app.settled(id, &["applying", "applied", "failed"]).await;
     assert_eq!(
         waiting["request"]["status"],
         "applying",
@@ -347,7 +313,7 @@ async fn gitops_pushes_the_commit_never_writes_to_the_cluster_and_waits_for_read
     for object in &objects {
         kube.apply_as("argocd", object).await;
     }
-    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
     assert_eq!(
         detail["request"]["status"],
         "applied",
@@ -384,8 +350,8 @@ async fn a_refused_push_fails_with_the_remotes_words_and_leaves_no_commit() {
         ..Options::default()
     };
     let app = spawn_with(Db::Sqlite, options, None).await;
-    let id = approved(&app, &service("refused", "demo")).await;
-    let detail = settled(&app, id, &["failed", "applied"]).await;
+    let id = app.submit_approved(&service("refused", "demo")).await;
+    let detail = app.settled(id, &["failed", "applied"]).await;
     assert_eq!(detail["request"]["status"], "failed");
     let events = timeline(&detail);
     assert!(
@@ -420,8 +386,8 @@ async fn an_unwritable_repository_path_fails_the_request_with_that_reason() {
         ..Options::default()
     };
     let app = spawn_with(Db::Sqlite, options, None).await;
-    let id = approved(&app, &service("unwritable", "demo")).await;
-    let detail = settled(&app, id, &["failed", "applied"]).await;
+    let id = app.submit_approved(&service("unwritable", "demo")).await;
+    let detail = app.settled(id, &["failed", "applied"]).await;
     assert_eq!(detail["request"]["status"], "failed");
     let events = timeline(&detail);
     assert!(
@@ -447,16 +413,16 @@ async fn a_damaged_repository_fails_the_request_and_the_database_still_agrees() 
         ..Options::default()
     };
     let app = spawn_with(Db::Sqlite, options, None).await;
-    let first = approved(&app, &service("intact", "demo")).await;
-    settled(&app, first, &["applied"]).await;
+    let first = app.submit_approved(&service("intact", "demo")).await;
+    app.settled(first, &["applied"]).await;
     let repo = repo_of(&app);
     let tip = git(&repo, &["rev-parse", "main"]);
     // The tip's commit object is overwritten with garbage.
     let object = repo.join("objects").join(&tip[..2]).join(&tip[2..]);
     std::fs::write(&object, b"not a git object").expect("damage");
 
-    let second = approved(&app, &service("after-damage", "demo")).await;
-    let detail = settled(&app, second, &["failed", "applied"]).await;
+    let second = app.submit_approved(&service("after-damage", "demo")).await;
+    let detail = app.settled(second, &["failed", "applied"]).await;
     assert_eq!(detail["request"]["status"], "failed");
     assert!(
         timeline(&detail).contains("the IaC repository at"),
@@ -482,8 +448,8 @@ async fn applied_requests_without_a_commit_get_one_in_apply_order_when_a_worker_
     let app = spawn_with(Db::Postgres, options, None).await;
     let mut ids = Vec::new();
     for name in ["first", "second"] {
-        let id = approved(&app, &service(name, "demo")).await;
-        settled(&app, id, &["applied"]).await;
+        let id = app.submit_approved(&service(name, "demo")).await;
+        app.settled(id, &["applied"]).await;
         ids.push(id);
     }
     // The repository is lost (or predates these requests).

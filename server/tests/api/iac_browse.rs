@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
@@ -25,36 +24,16 @@ async fn spawn_with_worker(db: Db) -> TestApp {
     spawn_with(db, options, None).await
 }
 
-/// Submits as engineer A, approves as lead A and waits until applied; the request id.
-async fn applied(app: &TestApp, body: Value) -> i64 {
-    let created = app
-        .request(Persona::EngineerA, Method::POST, "/api/v1/requests")
-        .json(&body)
-        .send()
-        .await
-        .expect("submit");
-    assert_eq!(created.status(), 201);
-    let created: Value = created.json().await.expect("json");
-    let id = created["request"]["id"].as_i64().expect("id");
-    let approved = app.approve(Persona::LeadA, id).await;
-    assert_eq!(approved.status(), 200, "{:?}", approved.text().await);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, detail) = app.get_json(&format!("/api/v1/requests/{id}")).await;
-        match detail["request"]["status"].as_str().unwrap_or_default() {
-            "applied" => return id,
-            "failed" => panic!("request {id} failed: {detail}"),
-            status => assert!(
-                tokio::time::Instant::now() < deadline,
-                "request {id} stayed {status}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The service `atlas`, then an ALB ingress with instance targets for it: that switches
 /// the Service to NodePort, so its file changes twice and the Deployment's once.
+/// Submitted, approved and applied; the request id.
+async fn applied(app: &TestApp, body: Value) -> i64 {
+    let id = app.submit_approved(&body).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
+    assert_eq!(detail["request"]["status"], "applied", "{detail}");
+    id
+}
+
 async fn service_then_ingress(app: &TestApp) -> (i64, i64) {
     let service = applied(
         app,

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, path::Path, process::Command};
 
 use crate::{
     helpers::{Db, Options, TestApp, spawn_with, stargate_command},
-    iac::{approved, git, service, settled},
+    iac::{git, service},
 };
 
 /// `stargate <args>` with only the app's database and data folder configured.
@@ -52,8 +52,8 @@ async fn app_with_two_applied(db: Db) -> TestApp {
     };
     let app = spawn_with(db, options, None).await;
     for name in ["export-one", "export-two"] {
-        let id = approved(&app, &service(name, "demo")).await;
-        settled(&app, id, &["applied"]).await;
+        let id = app.submit_approved(&service(name, "demo")).await;
+        app.settled(id, &["applied"]).await;
     }
     app
 }

@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use crate::{
-    iac::{
-        approved, bare_remote, git, make_executable, recorded_commit, service, settled, timeline,
-    },
+    iac::{bare_remote, git, make_executable, recorded_commit, service, timeline},
     kube_api::KubeApi,
     worker_processes::{WorkerProcess, spawn_api, worker_settings},
 };
@@ -51,7 +49,7 @@ async fn a_worker_killed_between_commit_and_record_is_completed_without_a_second
         &extra,
     )
     .await;
-    let id = approved(&app, &service("crash-iac", "kind")).await;
+    let id = app.submit_approved(&service("crash-iac", "kind")).await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !arrived.exists() {
@@ -74,7 +72,7 @@ async fn a_worker_killed_between_commit_and_record_is_completed_without_a_second
         &extra,
     )
     .await;
-    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
     let events = timeline(&detail);
     assert_eq!(detail["request"]["status"], "applied", "{events}");
     assert!(events.contains("from an earlier attempt"), "{events}");

@@ -2,8 +2,6 @@
 //! server-side apply, waited on until ready and recorded; failures retry with backoff or
 //! end `failed` with the API server's message.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use server::config::WorkerSettings;
@@ -44,39 +42,6 @@ fn service(name: &str) -> Value {
     })
 }
 
-/// Submits as engineer A and approves as lead A; returns the request id.
-async fn approved(app: &TestApp, body: &Value) -> i64 {
-    let created = app
-        .request(Persona::EngineerA, Method::POST, "/api/v1/requests")
-        .json(body)
-        .send()
-        .await
-        .expect("submit");
-    assert_eq!(created.status(), 201);
-    let created: Value = created.json().await.expect("json");
-    let id = created["request"]["id"].as_i64().expect("id");
-    let approved = app.approve(Persona::LeadA, id).await;
-    assert_eq!(approved.status(), 200, "{:?}", approved.text().await);
-    id
-}
-
-/// Waits until the request reaches one of `statuses`; returns its detail.
-async fn settled(app: &TestApp, id: i64, statuses: &[&str]) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, detail) = app.get_json(&format!("/api/v1/requests/{id}")).await;
-        let status = detail["request"]["status"].as_str().unwrap_or_default();
-        if statuses.contains(&status) {
-            return detail;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "request {id} stayed {status}: {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn timeline(detail: &Value) -> Vec<String> {
     detail["events"]
         .as_array()
@@ -99,8 +64,8 @@ async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
     let kube = KubeApi::start(&["--rollout-ms", "300"]).await;
     let app = spawn_with_cluster(db, &kube, quick_worker()).await;
     let before = app.get_json("/api/v1/services").await.1["total"].as_u64();
-    let id = approved(&app, &service("orders")).await;
-    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let id = app.submit_approved(&service("orders")).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
     assert_eq!(
         detail["request"]["status"],
         "applied",
@@ -162,8 +127,8 @@ async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
         "spec": {"host": "orders.payments.example.com", "service": "orders", "port": 8080,
                  "class": "alb", "alb": {"target_type": "instance"}}
     });
-    let id = approved(&app, &ingress).await;
-    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let id = app.submit_approved(&ingress).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
     assert_eq!(
         detail["request"]["status"],
         "applied",
@@ -205,8 +170,8 @@ async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
 async fn server_errors_are_retried_with_backoff_until_applied(db: Db) {
     let kube = KubeApi::start(&["--fail-writes", "2", "--fail-status", "500"]).await;
     let app = spawn_with_cluster(db, &kube, quick_worker()).await;
-    let id = approved(&app, &service("payouts-v2")).await;
-    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let id = app.submit_approved(&service("payouts-v2")).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
     let story = timeline(&detail);
     assert_eq!(detail["request"]["status"], "applied", "{story:?}");
     let retries: Vec<&String> = story.iter().filter(|l| l.contains("retrying in")).collect();
@@ -235,8 +200,8 @@ async fn a_hung_api_server_times_out_and_is_retried(db: Db) {
         ..quick_worker()
     };
     let app = spawn_with_cluster(db, &kube, worker).await;
-    let id = approved(&app, &service("slowpoke")).await;
-    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let id = app.submit_approved(&service("slowpoke")).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
     let story = timeline(&detail);
     assert_eq!(detail["request"]["status"], "applied", "{story:?}");
     let retry = story
@@ -249,8 +214,8 @@ async fn a_hung_api_server_times_out_and_is_retried(db: Db) {
 async fn an_invalid_object_fails_with_the_api_servers_message(db: Db) {
     let kube = KubeApi::start(&["--reject-names", "Deployment/broken"]).await;
     let app = spawn_with_cluster(db, &kube, quick_worker()).await;
-    let id = approved(&app, &service("broken")).await;
-    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let id = app.submit_approved(&service("broken")).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
     assert_eq!(detail["request"]["status"], "failed");
     let failure = detail["events"]
         .as_array()
@@ -285,7 +250,7 @@ async fn an_invalid_object_fails_with_the_api_servers_message(db: Db) {
         .await
         .expect("retry");
     assert_eq!(retried.status(), 200);
-    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
     assert_eq!(
         detail["request"]["status"],
         "applied",
@@ -301,8 +266,8 @@ async fn objects_that_never_become_ready_fail_clearly(db: Db) {
         ..quick_worker()
     };
     let app = spawn_with_cluster(db, &kube, worker).await;
-    let id = approved(&app, &service("stuck")).await;
-    let detail = settled(&app, id, &["applied", "failed"]).await;
+    let id = app.submit_approved(&service("stuck")).await;
+    let detail = app.settled(id, &["applied", "failed"]).await;
     assert_eq!(detail["request"]["status"], "failed");
     let story = timeline(&detail).join("\n");
     assert!(

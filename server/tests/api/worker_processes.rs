@@ -13,7 +13,6 @@ use std::{
 };
 
 use futures::StreamExt;
-use reqwest::Method;
 use serde_json::{Value, json};
 use server::config::WorkerSettings;
 use tokio::{
@@ -22,7 +21,7 @@ use tokio::{
 };
 
 use crate::{
-    helpers::{Db, Options, Persona, TestApp, spawn_with},
+    helpers::{Db, Options, TestApp, spawn_with},
     kube_api::KubeApi,
 };
 
@@ -185,40 +184,6 @@ fn service(name: &str) -> Value {
     })
 }
 
-/// Submits as engineer A and approves as lead A; returns the request id.
-async fn approved(app: &TestApp, body: &Value) -> i64 {
-    let created = app
-        .request(Persona::EngineerA, Method::POST, "/api/v1/requests")
-        .json(body)
-        .send()
-        .await
-        .expect("submit");
-    assert_eq!(created.status(), 201, "{:?}", created.text().await);
-    let created: Value = created.json().await.expect("json");
-    let id = created["request"]["id"].as_i64().expect("id");
-    let approved = app.approve(Persona::LeadA, id).await;
-    assert_eq!(approved.status(), 200, "{:?}", approved.text().await);
-    id
-}
-
-/// Waits until the request reaches one of `statuses`; returns its detail.
-async fn settled(app: &TestApp, id: i64, statuses: &[&str], within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (_, detail) = app.get_json(&format!("/api/v1/requests/{id}")).await;
-        let status = detail["request"]["status"].as_str().unwrap_or_default();
-        if statuses.contains(&status) {
-            return detail;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "request {id} stayed {status}: {:?}",
-            timeline(&detail)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn events(detail: &Value) -> Vec<Value> {
     detail["events"].as_array().cloned().unwrap_or_default()
 }
@@ -334,7 +299,7 @@ async fn a_worker_killed_mid_apply_is_taken_over_and_the_writes_converge() {
         .await;
     let mut first =
         WorkerProcess::start(&kube, dir.path(), &database_url, "worker-1", &settings).await;
-    let id = approved(&app, &service("orders")).await;
+    let id = app.submit_approved(&service("orders")).await;
 
     // Mid-apply: the timeline says it is applying the Namespace, and that write has reached
     // the API server and hangs there (the hang counter was used up).
@@ -365,7 +330,9 @@ async fn a_worker_killed_mid_apply_is_taken_over_and_the_writes_converge() {
     let second =
         WorkerProcess::start(&kube, dir.path(), &database_url, "worker-2", &settings).await;
 
-    let detail = settled(&app, id, &["applied", "failed"], Duration::from_secs(90)).await;
+    let detail = app
+        .settled_within(id, &["applied", "failed"], Duration::from_secs(90))
+        .await;
     let story = timeline(&detail);
     assert_eq!(
         detail["request"]["status"],
@@ -526,14 +493,10 @@ async fn three_workers_apply_200_jobs_each_exactly_once() {
     // The team's Namespace first: a request planned before it existed plans to create it,
     // and once another request has created it, that plan is stale and approving it is
     // refused (409, "review the new plan"). One request applied first avoids the churn.
-    let warmup = approved(&app, &service("warmup")).await;
-    let detail = settled(
-        &app,
-        warmup,
-        &["applied", "failed"],
-        Duration::from_secs(60),
-    )
-    .await;
+    let warmup = app.submit_approved(&service("warmup")).await;
+    let detail = app
+        .settled_within(warmup, &["applied", "failed"], Duration::from_secs(60))
+        .await;
     assert_eq!(
         detail["request"]["status"],
         "applied",
@@ -546,7 +509,7 @@ async fn three_workers_apply_200_jobs_each_exactly_once() {
     let ids: Vec<i64> = futures::stream::iter(0..JOBS)
         .map(|i| {
             let app = &app;
-            async move { approved(app, &service(&format!("svc-{i:03}"))).await }
+            async move { app.submit_approved(&service(&format!("svc-{i:03}"))).await }
         })
         .buffer_unordered(8)
         .collect()
