@@ -607,6 +607,14 @@ impl Settings {
         if self.worker.max_attempts == 0 {
             return Err(invalid("worker.max_attempts", "must be at least 1"));
         }
+        if self
+            .iac
+            .remote
+            .as_deref()
+            .is_some_and(|r| r.starts_with('-') || r.trim().is_empty())
+        {
+            return Err(invalid("iac.remote", "must be a URL or a path"));
+        }
         if !git2::Reference::is_valid_name(&format!("refs/heads/{}", self.iac.branch)) {
             return Err(invalid("iac.branch", "is not a valid git branch name"));
         }

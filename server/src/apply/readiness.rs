@@ -86,8 +86,43 @@ fn contains(live: &Value, desired: &Value) -> bool {
         (Value::Array(live), Value::Array(desired)) => {
             live.len() == desired.len() && live.iter().zip(desired).all(|(l, d)| contains(l, d))
         }
+        // The API server writes quantities its own way (`0.5` as `500m`, `1024Mi` as `1Gi`).
+        (Value::String(live), Value::String(desired)) => {
+            live == desired
+                || quantity(live)
+                    .zip(quantity(desired))
+                    .is_some_and(|(l, d)| (l - d).abs() <= d.abs() * 1e-9)
+        }
         (live, desired) => live == desired,
     }
+}
+
+/// A Kubernetes quantity's value (`500m` → 0.5, `1Gi` → 1073741824); `None` for other text.
+fn quantity(text: &str) -> Option<f64> {
+    const SUFFIXES: [(&str, f64); 13] = [
+        ("Ki", 1024.0),
+        ("Mi", 1_048_576.0),
+        ("Gi", 1_073_741_824.0),
+        ("Ti", 1_099_511_627_776.0),
+        ("Pi", 1_125_899_906_842_624.0),
+        ("Ei", 1_152_921_504_606_846_976.0),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    let (number, factor) = SUFFIXES
+        .iter()
+        .find_map(|(suffix, factor)| text.strip_suffix(suffix).map(|n| (n, *factor)))
+        .unwrap_or((text, 1.0));
+    let starts_numeric = number.starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    starts_numeric
+        .then(|| number.parse::<f64>().ok())
+        .flatten()
+        .map(|n| n * factor)
 }
 
 #[cfg(test)]
@@ -140,6 +175,16 @@ mod tests {
             !carries(&live, &desired),
             "an older image is not the committed version"
         );
+        let mut canonical = desired.clone();
+        canonical["spec"]["template"]["spec"]["containers"][0]["resources"] =
+            json!({ "limits": { "cpu": "500m", "memory": "1Gi" } });
+        let mut written = desired.clone();
+        written["spec"]["template"]["spec"]["containers"][0]["resources"] =
+            json!({ "limits": { "cpu": "0.5", "memory": "1024Mi" } });
+        assert!(carries(&canonical, &written), "quantities compare by value");
+        written["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] =
+            json!("1");
+        assert!(!carries(&canonical, &written));
         let mut fewer = desired.clone();
         fewer["spec"]["replicas"] = json!(1);
         assert!(!carries(&fewer, &desired));

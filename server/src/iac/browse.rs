@@ -55,7 +55,7 @@ impl IacRepo {
 
     /// The repository and its tip; `None` before the first commit, and before the
     /// repository exists (reading never creates it: that is the writer's business).
-    fn existing(&self) -> Result<Option<(git2::Repository, git2::Oid)>, IacError> {
+    pub(super) fn existing(&self) -> Result<Option<(git2::Repository, git2::Oid)>, IacError> {
         let path = self.path();
         if !path.exists() || is_empty_dir(path) {
             return Ok(None);

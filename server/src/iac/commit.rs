@@ -72,13 +72,32 @@ impl IacRepo {
         let Some(remote) = &self.inner.remote else {
             return Ok(());
         };
-        match remote.push(&self.inner.path, &self.inner.branch).await {
-            Ok(()) => Ok(()),
-            Err(refused) => {
-                let commit = commit.to_owned();
-                self.blocking(move |repo| repo.rewind(&commit)).await?;
-                Err(refused)
+        let Err(refused) = remote.push(&self.inner.path, &self.inner.branch).await else {
+            return Ok(());
+        };
+        // Another worker's push may have delivered this commit already (a push sends the
+        // whole branch): then it is delivered, and taking it back would split the branch
+        // from the remote.
+        if let Ok(Some(remote_tip)) = remote.tip(&self.inner.path, &self.inner.branch).await {
+            let (commit, tip) = (commit.to_owned(), remote_tip);
+            if self
+                .blocking(move |repo| repo.contains(&tip, &commit))
+                .await
+                .unwrap_or(false)
+            {
+                return Ok(());
             }
+        }
+        let commit = commit.to_owned();
+        self.blocking(move |repo| repo.rewind(&commit)).await?;
+        Err(refused)
+    }
+
+    /// Sends the branch to the remote, if there is one, taking nothing back if it fails.
+    pub async fn push(&self) -> Result<(), IacError> {
+        match &self.inner.remote {
+            Some(remote) => remote.push(&self.inner.path, &self.inner.branch).await,
+            None => Ok(()),
         }
     }
 
@@ -95,11 +114,11 @@ impl IacRepo {
         .await
     }
 
-    /// The object files at the branch's tip: path → text (none for an empty repository).
+    /// The object files at the branch's tip: path → text (none for an empty or missing
+    /// repository, which is not created by asking).
     pub async fn files_at_tip(&self) -> Result<BTreeMap<String, String>, IacError> {
         self.blocking(|repo| {
-            let git = repo.open()?;
-            let Some(tip) = repo.head(&git)? else {
+            let Some((git, tip)) = repo.existing()? else {
                 return Ok(BTreeMap::new());
             };
             let tree = repo.git(git.find_commit(tip).and_then(|c| c.tree()))?;
@@ -173,10 +192,32 @@ impl IacRepo {
                 Ok(_) => return Ok(id),
                 // Another writer moved the branch: build on its commit instead.
                 Err(e) if is_race(&e) => continue,
+                // Another writer is moving it right now; a lock left by a writer that
+                // was killed stays, and the error below names it.
+                Err(e) if e.code() == git2::ErrorCode::Locked => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    continue;
+                }
                 Err(e) => return Err(self.error(e.message())),
             }
         }
-        Err(self.error("the branch kept moving under the commit; try again"))
+        Err(self.error(format!(
+            "the branch stayed locked or kept moving while committing; if no stargate \
+             process is writing, remove {}.lock",
+            self.inner.path.join(&branch).display()
+        )))
+    }
+
+    /// Whether commit `tip` is `commit` or comes after it (false if `tip` is unknown here).
+    fn contains(&self, tip: &str, commit: &str) -> Result<bool, IacError> {
+        let repo = self.open()?;
+        let (tip, commit) = (
+            self.git(git2::Oid::from_str(tip))?,
+            self.git(git2::Oid::from_str(commit))?,
+        );
+        Ok(tip == commit
+            || (repo.find_commit(tip).is_ok()
+                && self.git(repo.graph_descendant_of(tip, commit))?))
     }
 
     /// Moves the branch from `commit` back to its parent (removing the branch if it was the
@@ -240,10 +281,10 @@ impl IacRepo {
     }
 }
 
-/// The branch moved (or was locked) under a compare-and-set.
+/// The branch moved under a compare-and-set.
 fn is_race(e: &git2::Error) -> bool {
     matches!(
         e.code(),
-        git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::Locked
+        git2::ErrorCode::Modified | git2::ErrorCode::Exists
     )
 }

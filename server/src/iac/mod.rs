@@ -125,9 +125,10 @@ impl IacRepo {
         }
     }
 
-    /// Holds the repository's lock file until the returned file is dropped: one process
-    /// at a time rebuilds missing commits.
-    pub async fn lock(&self) -> Result<std::fs::File, IacError> {
+    /// The repository's lock file, held until the returned file is dropped; `None` when
+    /// another process holds it (one process at a time rebuilds missing commits, and the
+    /// others do not wait for it).
+    pub async fn try_lock(&self) -> Result<Option<std::fs::File>, IacError> {
         self.blocking(|repo| {
             repo.open()?;
             let file = std::fs::OpenOptions::new()
@@ -136,8 +137,11 @@ impl IacRepo {
                 .write(true)
                 .open(repo.inner.path.join("stargate.lock"))
                 .map_err(|e| repo.error(e))?;
-            file.lock().map_err(|e| repo.error(e))?;
-            Ok(file)
+            match file.try_lock() {
+                Ok(()) => Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => Err(repo.error(e)),
+            }
         })
         .await
     }

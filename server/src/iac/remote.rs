@@ -36,15 +36,30 @@ impl Remote {
     /// remote's own words when it refuses.
     pub(super) async fn push(&self, repo: &Path, branch: &str) -> Result<(), IacError> {
         let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+        self.run(repo, &["push", "--porcelain", "--quiet"], &refspec)
+            .await
+            .map(drop)
+    }
+
+    /// The remote's commit for `branch` (`None` if it has no such branch).
+    pub(super) async fn tip(&self, repo: &Path, branch: &str) -> Result<Option<String>, IacError> {
+        let out = self
+            .run(repo, &["ls-remote"], &format!("refs/heads/{branch}"))
+            .await?;
+        Ok(out.split_whitespace().next().map(str::to_owned))
+    }
+
+    /// `git <args> <remote> <last>` in `repo` with the remote's credentials; its output.
+    async fn run(&self, repo: &Path, args: &[&str], last: &str) -> Result<String, IacError> {
         let mut git = tokio::process::Command::new("git");
         git.arg("-C")
             .arg(repo)
             // No helper configured elsewhere answers first, and nothing prompts.
             .args(["-c", "credential.helper="])
             .args(["-c", CREDENTIAL_HELPER])
-            .args(["push", "--porcelain", "--quiet"])
+            .args(args)
             .arg(&self.url)
-            .arg(&refspec)
+            .arg(last)
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("STARGATE_IAC_USERNAME", &self.https_username)
             .env(
@@ -78,7 +93,7 @@ impl Remote {
             })?
             .map_err(|e| IacError::Push(format!("cannot run git: {e}")))?;
         if output.status.success() {
-            return Ok(());
+            return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
         }
         Err(IacError::Push(refusal(&output.stdout, &output.stderr)))
     }

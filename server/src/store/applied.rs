@@ -97,6 +97,26 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The objects request `id` applied that no later request has changed, as
+    /// `(cluster, object)`.
+    pub async fn applied_by_request(&self, id: i64) -> Result<Vec<(String, Value)>, StoreError> {
+        sqlx::query(
+            "SELECT cluster, manifest_json FROM applied_objects WHERE request_id = $1
+             ORDER BY cluster, namespace, kind, name",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            use sqlx::Row;
+            Ok((row.try_get("cluster")?, json(row, "manifest_json")?))
+        })
+        .collect()
+    }
+}
+
 /// `(kind, namespace, name)` of an object as the API takes it.
 pub(super) fn key_of(object: &Value) -> (String, String, String) {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();

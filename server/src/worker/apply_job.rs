@@ -100,9 +100,10 @@ impl Worker {
         gitops: bool,
     ) -> Result<(), ApplyError> {
         let timeout = Duration::from_secs(self.settings.readiness_timeout_seconds.max(1));
+        // A GitOps controller may not have applied any of them yet: each is waited for.
         for object in objects
             .iter()
-            .filter(|o| readiness::needs_wait(o["kind"].as_str().unwrap_or_default()))
+            .filter(|o| gitops || readiness::needs_wait(o["kind"].as_str().unwrap_or_default()))
         {
             self.progress(
                 request,

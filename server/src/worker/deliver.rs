@@ -13,7 +13,7 @@
 use domain::iac::CommitFacts;
 use serde_json::{Value, json};
 
-use super::{Worker, apply_job::objects_of};
+use super::Worker;
 use crate::{
     apply::ApplyError,
     config::Delivery,
@@ -42,8 +42,6 @@ pub(super) enum CatchUpError {
     Iac(#[from] IacError),
     #[error("request {0} is gone")]
     Gone(i64),
-    #[error("the approved manifests of request {0} cannot be read: {1}")]
-    Unreadable(i64, String),
 }
 
 fn short(commit: &str) -> &str {
@@ -158,9 +156,14 @@ impl Worker {
     /// records the commit of each whose record lacks it. Runs when the worker starts; one
     /// process at a time per repository.
     pub(super) async fn catch_up_iac(&self) -> Result<usize, CatchUpError> {
-        let _only_us = self.iac.lock().await?;
-        let committed = self.iac.all_request_commits().await?;
+        let Some(_only_us) = self.iac.try_lock().await? else {
+            tracing::info!("another process is bringing the IaC repository up to date");
+            return Ok(0);
+        };
+        // The records first: a commit is always made before its record, so every request
+        // recorded by now has its commit among those read next.
         let applied = self.store.applied_in_order().await?;
+        let committed = self.iac.all_request_commits().await?;
         let mut made = 0;
         if self.iac.is_empty().await? {
             made += self.commit_baseline().await?;
@@ -179,6 +182,10 @@ impl Worker {
                 .record_iac_commit(request.id, &commit, &self.id)
                 .await?;
         }
+        if made > 0 {
+            // One push for them all; a refusal leaves them for the next push to deliver.
+            self.iac.push().await?;
+        }
         Ok(made)
     }
 
@@ -189,8 +196,7 @@ impl Worker {
         if objects.is_empty() {
             return Ok(0);
         }
-        let commit = self
-            .iac
+        self.iac
             .commit(AppliedChange {
                 message: domain::iac::baseline_message(objects.len()),
                 objects,
@@ -198,33 +204,28 @@ impl Worker {
                 request_id: None,
             })
             .await?;
-        self.iac.publish(&commit).await?;
         Ok(1)
     }
 
-    /// A commit for applied request `id`, from its approved manifests.
+    /// A commit for applied request `id`: its objects as applied now, where no later
+    /// request has changed them (those are in the later requests' commits), so replaying
+    /// an older request never puts an old version back at the tip.
     async fn recommit(&self, id: i64) -> Result<String, CatchUpError> {
         let record = self
             .store
             .request(id)
             .await?
             .ok_or(CatchUpError::Gone(id))?;
-        let objects =
-            objects_of(&record.manifests).map_err(|why| CatchUpError::Unreadable(id, why))?;
+        let objects = self.store.applied_by_request(id).await?;
         let dry_run = self.clusters.is_dry_run(&record.summary.cluster);
         let facts = self
             .store
             .commit_facts(&record, &self.public_url, dry_run)
             .await?;
-        let commit = self
-            .iac
-            .commit(AppliedChange::of_request(
-                &record.summary.cluster,
-                &objects,
-                &facts,
-            ))
-            .await?;
-        self.iac.publish(&commit).await?;
-        Ok(commit)
+        let change = AppliedChange {
+            objects,
+            ..AppliedChange::of_request(&record.summary.cluster, &[], &facts)
+        };
+        Ok(self.iac.commit(change).await?)
     }
 }

@@ -76,6 +76,21 @@ impl JobStepOwned {
     }
 }
 
+/// The approved spec and objects of a stored request, or why they cannot be read.
+fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, Vec<serde_json::Value>), String> {
+    let summary = &record.summary;
+    let input = json!({
+        "kind": summary.kind, "team": summary.team, "cluster": summary.cluster,
+        "reason": summary.reason, "spec": record.spec,
+    });
+    let spec = NewRequest::parse(&input)
+        .map_err(|errors| format!("the stored request no longer reads as valid: {errors}"))?
+        .spec;
+    let objects = objects_of(&record.manifests)
+        .map_err(|why| format!("the approved manifests cannot be read: {why}"))?;
+    Ok((spec, objects))
+}
+
 /// `base × 2^(attempt-1)`, capped.
 pub fn backoff(settings: &WorkerSettings, attempt: u32) -> Duration {
     let factor = 2_u64.saturating_pow(attempt.saturating_sub(1));
@@ -198,11 +213,51 @@ impl Worker {
         );
         let outcome = async {
             let record = self.store.request(job.request_id).await?;
+            if let Some(record) = &record
+                && self.completed_from_commit(&job, record).await?
+            {
+                return Ok(());
+            }
             self.give_up(&job, record.as_ref(), &why).await
         };
         if let Err(error) = outcome.await {
             tracing::error!(%error, "failing an abandoned job failed");
         }
+    }
+
+    /// A job out of attempts whose last worker committed before it stopped (a `direct`
+    /// cluster's commit means applied and ready): the request is recorded applied with that
+    /// commit rather than failed. `false` when there is no such commit.
+    async fn completed_from_commit(
+        &self,
+        job: &ClaimedJob,
+        record: &RequestRecord,
+    ) -> Result<bool, JobError> {
+        let summary = &record.summary;
+        if summary.status != RequestStatus::Applying
+            || self.clusters.delivery(&summary.cluster) != crate::config::Delivery::Direct
+        {
+            return Ok(false);
+        }
+        let Ok(Some(commit)) = self.iac.commit_of(summary.id).await else {
+            return Ok(false);
+        };
+        let Ok((spec, objects)) = approved_parts(record) else {
+            return Ok(false);
+        };
+        let request = JobRequest {
+            id: summary.id,
+            team: summary.team.as_str(),
+            cluster: &summary.cluster,
+            spec: &spec,
+        };
+        let delivered = Delivered {
+            dry_run: self.clusters.is_dry_run(&summary.cluster),
+            commit,
+        };
+        self.record_outcome(job, record, &request, &objects, Ok(delivered))
+            .await?;
+        Ok(true)
     }
 
     /// The step `decide` allows Stargate from `status`, or `None` (then the request moved
@@ -255,23 +310,9 @@ impl Worker {
             return self.give_up(job, None, &why).await;
         };
         let summary = &record.summary;
-        let input = json!({
-            "kind": summary.kind, "team": summary.team, "cluster": summary.cluster,
-            "reason": summary.reason, "spec": record.spec,
-        });
-        let spec: RequestSpec = match NewRequest::parse(&input) {
-            Ok(request) => request.spec,
-            Err(errors) => {
-                let why = format!("the stored request no longer reads as valid: {errors}");
-                return self.give_up(job, Some(&record), &why).await;
-            }
-        };
-        let objects = match objects_of(&record.manifests) {
-            Ok(objects) => objects,
-            Err(why) => {
-                let why = format!("the approved manifests cannot be read: {why}");
-                return self.give_up(job, Some(&record), &why).await;
-            }
+        let (spec, objects) = match approved_parts(&record) {
+            Ok(parts) => parts,
+            Err(why) => return self.give_up(job, Some(&record), &why).await,
         };
         // First claim: the world may have moved since the approval. A job taken over from
         // a worker that stopped was checked when it was first claimed.
