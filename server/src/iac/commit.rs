@@ -50,8 +50,11 @@ impl AppliedChange {
 impl IacRepo {
     /// Commits `change` at the branch's tip; the commit id (hex).
     pub async fn commit(&self, change: AppliedChange) -> Result<String, IacError> {
-        self.blocking(move |repo| repo.write(&change).map(|id| id.to_string()))
-            .await
+        let commit = self
+            .blocking(move |repo| repo.write(&change).map(|id| id.to_string()))
+            .await?;
+        self.count_commit();
+        Ok(commit)
     }
 
     /// The commit on the branch that recorded `request_id`, if one does.

@@ -136,18 +136,9 @@ impl Worker {
             .iac
             .commit(AppliedChange::of_request(request.cluster, objects, &facts))
             .await?;
+        // No progress event of its own: the job's end (`request.succeed`) names the commit
+        // in the same transaction, and one write fewer per job keeps the worker's pace.
         self.iac.publish(&commit).await?;
-        let pushed = if self.iac.has_remote() {
-            " and pushed"
-        } else {
-            ""
-        };
-        self.progress(
-            request,
-            format!("committed {}{pushed} to the IaC repository", short(&commit)),
-            json!({ "step": "commit", "commit": commit }),
-        )
-        .await;
         Ok(commit)
     }
 
