@@ -105,6 +105,13 @@ fn matrix() -> Vec<Row> {
         // The live timeline of a request that can change no more ends after its history.
         get("/api/v1/requests/{id}/events", signed_in),
         get("/api/v1/audit", admins),
+        // The IaC repository is read by everyone signed in, like the catalog (nothing is
+        // applied in this app: the commit asked for is unknown, and so is the file).
+        get("/api/v1/iac/commits", signed_in),
+        get("/api/v1/iac/commits/{id}", [401, 404, 404, 404, 404]),
+        get("/api/v1/iac/tree", signed_in),
+        get("/api/v1/iac/files", [401, 404, 404, 404, 404]),
+        get("/api/v1/iac/history", signed_in),
         post("/api/v1/requests", [401, 201, 403, 201, 403]),
         post("/api/v1/requests/preview", payments_requesters),
         // Pages. The root is the app's own redirect to the catalog (302).
@@ -120,6 +127,9 @@ fn matrix() -> Vec<Row> {
         get("/requests/new", page),
         get("/requests/{id}", page),
         get("/reviews", page),
+        get("/infrastructure", page),
+        get("/infrastructure/commits/{id}", [303, 404, 404, 404, 404]),
+        get("/infrastructure/object", [303, 404, 404, 404, 404]),
         // The audit page says 403 to everyone but admins.
         get("/audit", [303, 403, 403, 403, 200]),
         // The tokens page works from a browser session; with a token it says 403.
@@ -141,6 +151,11 @@ fn matrix() -> Vec<Row> {
         post("/rpc/requests", signed_in),
         post("/rpc/request", signed_in),
         post("/rpc/reviews", signed_in),
+        post("/rpc/iac/commits", signed_in),
+        post("/rpc/iac/commit", [401, 404, 404, 404, 404]),
+        post("/rpc/iac/tree", signed_in),
+        post("/rpc/iac/file", [401, 404, 404, 404, 404]),
+        post("/rpc/iac/history", signed_in),
         post("/rpc/audit", admins),
         post("/rpc/requests/preview", payments_requesters),
         post("/rpc/requests/submit", payments_requesters),
@@ -224,11 +239,19 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
     } else {
         id.clone()
     };
+    let object = "clusters/demo/payments/deployment-ledger.yaml";
     let path = row
         .path
         .replace("{team}", "payments")
         .replace("{name}", "ledger")
-        .replace("{id}", &id_in_path);
+        .replace("{id}", &id_in_path)
+        + match row.path {
+            "/api/v1/iac/tree" => "?cluster=demo",
+            "/api/v1/iac/files" | "/api/v1/iac/history" | "/infrastructure/object" => {
+                "?path=clusters/demo/payments/deployment-ledger.yaml"
+            }
+            _ => "",
+        };
     let leaver = subjects.leaver.to_string();
     let form = |pairs: &[(&'static str, &str)]| {
         Body::Form(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect())
@@ -245,7 +268,12 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
         p if p.ends_with("/approve") && p.starts_with("/api/") => {
             Body::Json(json!({ "plan_hash": subjects.plan }))
         }
-        "/rpc/services" | "/rpc/requests" | "/rpc/audit" => Body::Json(json!({ "query": {} })),
+        "/rpc/services" | "/rpc/requests" | "/rpc/audit" | "/rpc/iac/commits" => {
+            Body::Json(json!({ "query": {} }))
+        }
+        "/rpc/iac/commit" => Body::Json(json!({ "id": "0000000" })),
+        "/rpc/iac/tree" => Body::Json(json!({ "query": { "cluster": "demo" } })),
+        "/rpc/iac/file" | "/rpc/iac/history" => Body::Json(json!({ "query": { "path": object } })),
         "/rpc/team" => Body::Json(json!({ "team": "payments" })),
         "/rpc/service" => Body::Json(json!({ "team": "payments", "name": "ledger" })),
         "/rpc/request" => Body::Json(json!({ "id": subjects.request })),
