@@ -302,7 +302,8 @@ fn Preview(
         }
     };
     view! {
-        <aside class="card preview" aria-live="polite" data-testid="preview">
+        // Focusable: the preview scrolls on its own, and keyboard users must reach all of it.
+        <aside class="card preview" aria-live="polite" aria-label="Preview" tabindex="0" data-testid="preview">
             <h2>"Preview" {move || preview.pending().get().then_some(view! { <span class="muted small">" updating…"</span> })}</h2>
             {body}
         </aside>
