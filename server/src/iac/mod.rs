@@ -161,7 +161,7 @@ impl IacRepo {
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
-        if made % PACK_EVERY != 0 {
+        if !made.is_multiple_of(PACK_EVERY) {
             return;
         }
         let path = self.inner.path.clone();
