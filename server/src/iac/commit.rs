@@ -146,13 +146,18 @@ impl IacRepo {
         .await
     }
 
-    fn write(&self, change: &AppliedChange) -> Result<git2::Oid, IacError> {
-        let files = tree_files(&change.objects)?;
-        let _writing = self
-            .inner
+    /// This process's one writer at a time (a writer that panicked left nothing half
+    /// done: the branch only moves by compare-and-set).
+    fn writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
             .writing
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self, change: &AppliedChange) -> Result<git2::Oid, IacError> {
+        let files = tree_files(&change.objects)?;
+        let _writing = self.writer();
         let repo = self.open()?;
         let blobs = files
             .iter()
@@ -226,11 +231,7 @@ impl IacRepo {
     /// Moves the branch from `commit` back to its parent (removing the branch if it was the
     /// first); leaves it alone if something else is the tip now.
     fn rewind(&self, commit: &str) -> Result<(), IacError> {
-        let _writing = self
-            .inner
-            .writing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _writing = self.writer();
         let repo = self.open()?;
         let id = self.git(git2::Oid::from_str(commit))?;
         if self.head(&repo)? != Some(id) {

@@ -89,10 +89,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            use sqlx::Row;
-            Ok((row.try_get("cluster")?, json(row, "manifest_json")?))
-        })
+        .map(placed)
         .collect()
     }
 }
@@ -109,12 +106,15 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            use sqlx::Row;
-            Ok((row.try_get("cluster")?, json(row, "manifest_json")?))
-        })
+        .map(placed)
         .collect()
     }
+}
+
+/// `(cluster, object)` of an `applied_objects` row.
+fn placed(row: &sqlx::any::AnyRow) -> Result<(String, Value), StoreError> {
+    use sqlx::Row;
+    Ok((row.try_get("cluster")?, json(row, "manifest_json")?))
 }
 
 /// `(kind, namespace, name)` of an object as the API takes it.
