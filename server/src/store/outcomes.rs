@@ -25,6 +25,18 @@ pub struct JobRequest<'a> {
     pub spec: &'a RequestSpec,
 }
 
+impl<'a> JobRequest<'a> {
+    /// The job's request as its stored summary and approved spec give it.
+    pub fn of(summary: &'a domain::request::RequestSummary, spec: &'a RequestSpec) -> Self {
+        Self {
+            id: summary.id,
+            team: summary.team.as_str(),
+            cluster: &summary.cluster,
+            spec,
+        }
+    }
+}
+
 /// How a job's objects were delivered: the commit that holds them, and whether the cluster
 /// only records (dry run).
 #[derive(Debug, Clone, PartialEq, Eq)]

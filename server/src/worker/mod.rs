@@ -245,12 +245,7 @@ impl Worker {
         let Ok((spec, objects)) = approved_parts(record) else {
             return Ok(false);
         };
-        let request = JobRequest {
-            id: summary.id,
-            team: summary.team.as_str(),
-            cluster: &summary.cluster,
-            spec: &spec,
-        };
+        let request = JobRequest::of(summary, &spec);
         let delivered = Delivered {
             dry_run: self.clusters.is_dry_run(&summary.cluster),
             commit,
@@ -337,12 +332,7 @@ impl Worker {
         {
             return Ok(());
         }
-        let request = JobRequest {
-            id: summary.id,
-            team: summary.team.as_str(),
-            cluster: &summary.cluster,
-            spec: &spec,
-        };
+        let request = JobRequest::of(summary, &spec);
         let applying = RequestRecord {
             summary: domain::request::RequestSummary {
                 status: RequestStatus::Applying,
