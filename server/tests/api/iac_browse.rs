@@ -250,7 +250,13 @@ async fn bad_questions_are_400_and_unknown_commits_404(db: Db) {
 /// exist yet or the worker created the repository without a commit.
 #[tokio::test]
 async fn nothing_applied_yet_reads_as_empty() {
-    let app = spawn_with(Db::Sqlite, Options::default(), None).await;
+    // Without the demo catalog: its objects would become the first commit right after
+    // the worker creates the repository, racing the second look.
+    let options = Options {
+        demo_catalog: false,
+        ..Options::default()
+    };
+    let app = spawn_with(Db::Sqlite, options, None).await;
     let repository = app.settings.data_dir.join("iac");
     reads_as_empty(&app).await;
     assert!(!repository.exists(), "reading created nothing");
