@@ -5,15 +5,13 @@
 #       embedded worker) and on PostgreSQL (`stargate serve` without one, plus one
 #       `stargate worker` process);
 #   (b) jobs applied per second on PostgreSQL with 1 and with 3 `stargate worker` processes
-#       (JOBS approved jobs queued first, then the workers start), all of one team (whose
-#       changes to a cluster are applied one at a time) and spread over TEAMS teams.
+#       (JOBS approved jobs queued first, then the workers start).
 #
 #   cargo build --release --bin stargate && bench/worker.sh     (release build, the default)
 #   bench/worker.sh debug                                        (the debug build)
 #   bench/worker.sh /path/to/stargate
 #
-# LATENCY_COUNT (40) requests one at a time for (a), JOBS (200) and TEAMS (8) for (b),
-# CONCURRENCY (worker.concurrency, 4), PORT (3310).
+# LATENCY_COUNT (40) requests one at a time for (a), JOBS (200) for (b), PORT (3310).
 # PostgreSQL at 127.0.0.1:5432, user postgres (trust), as for the tests. The client side is
 # bench/worker_client.py (Python 3 standard library). Prints a results table.
 set -euo pipefail
@@ -26,9 +24,6 @@ esac
 [ -x "$bin" ] || { echo "no stargate binary at $bin (build it first)" >&2; exit 1; }
 latency_count=${LATENCY_COUNT:-40}
 jobs=${JOBS:-200}
-teams=${TEAMS:-8}
-concurrency=${CONCURRENCY:-4}
-team_names=payments$(for t in $(seq 2 "$teams"); do printf ',team-%02d' "$t"; done)
 port=${PORT:-3310}
 url=http://127.0.0.1:$port
 client=bench/worker_client.py
@@ -68,7 +63,11 @@ filter = "warn"
 [auth]
 mode = "dev"
 
-$(for team in ${team_names//,/ }; do printf '[[teams]]\nname = "%s"\nmember_groups = ["%s"]\nlead_groups = ["%s-leads"]\n\n' "$team" "$team" "$team"; done)
+[[teams]]
+name = "payments"
+member_groups = ["payments"]
+lead_groups = ["payments-leads"]
+
 [[clusters]]
 name = "kind"
 kind = "kubeconfig"
@@ -77,15 +76,14 @@ context = "test"
 
 [worker]
 embedded = $3
-concurrency = $concurrency
 TOML
 }
 
 # serve CONFIG: starts the portal and creates the two users' tokens.
 serve() {
   "$bin" --config "$1" migrate
-  engineer=$("$bin" --config "$1" token create --user pat@example.com --groups "$team_names" --scopes read,request 2>/dev/null | tail -n 1)
-  lead=$("$bin" --config "$1" token create --user lee@example.com --groups "$team_names,${team_names//,/-leads,}-leads" --scopes read,request,review 2>/dev/null | tail -n 1)
+  engineer=$("$bin" --config "$1" token create --user pat@example.com --groups payments --scopes read,request 2>/dev/null | tail -n 1)
+  lead=$("$bin" --config "$1" token create --user lee@example.com --groups payments,payments-leads --scopes read,request,review 2>/dev/null | tail -n 1)
   "$bin" --config "$1" serve & serve_pid=$!; pids+=("$serve_pid")
   until curl -sf "$url/readyz" >/dev/null; do sleep 0.05; done
 }
@@ -115,21 +113,17 @@ python3 "$client" latency --url "$url" --engineer "$engineer" --lead "$lead" --l
   --results "$results" --count "$latency_count" --prefix lat-pg
 kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
 
-# (b) PostgreSQL throughput, 1 and 3 worker processes; one team, then TEAMS teams.
-for spread in payments "$team_names"; do
-  n_teams=$(tr ',' '\n' <<<"$spread" | wc -l)
-  for n in 1 3; do
-    workers=()
-    for i in $(seq 1 "$n"); do workers+=(--worker "$bin --config $dir/worker-$i.toml worker"); done
-    python3 "$client" throughput --url "$url" --engineer "$engineer" --lead "$lead" --kube "$kube" \
-      --label "postgres, $n worker process$([ "$n" = 1 ] || echo es), $n_teams team$([ "$n_teams" = 1 ] || echo s)" \
-      --results "$results" --count "$jobs" --prefix "tput$n-$n_teams" --teams "$spread" "${workers[@]}"
-  done
+# (b) PostgreSQL throughput, 1 and 3 worker processes.
+for n in 1 3; do
+  workers=()
+  for i in $(seq 1 "$n"); do workers+=(--worker "$bin --config $dir/worker-$i.toml worker"); done
+  python3 "$client" throughput --url "$url" --engineer "$engineer" --lead "$lead" --kube "$kube" \
+    --label "postgres, $n worker process$([ "$n" = 1 ] || echo es)" --results "$results" --count "$jobs" --prefix "tput$n" "${workers[@]}"
 done
 stop_serve
 
 echo
 echo "approval -> apply start (client: approve response -> first GET not 'queued', 5 ms polls;"
 echo "audit: request.approve -> request.claim, second precision); jobs/s: from worker start,"
-echo "and between the first and last write the API server received; worker.concurrency $concurrency"
+echo "and between the first and last write the API server received"
 python3 "$client" table "$results"

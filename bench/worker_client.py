@@ -3,16 +3,15 @@
 
     worker_client.py latency    --url U --engineer T --lead T --label L [--count N] [--prefix P]
     worker_client.py throughput --url U --engineer T --lead T --label L --kube URL
-                                [--count N] [--prefix P] [--teams A,B,...]
-                                --worker 'CMD' [--worker 'CMD' ...]
+                                [--count N] [--prefix P] --worker 'CMD' [--worker 'CMD' ...]
     worker_client.py table FILE
 
 `latency` submits and approves one service request at a time (the queue is idle each
 time) and measures approval -> apply start twice: on the client, from the approve
 response to the first GET /api/v1/requests/{id} (polled every 5 ms) that no longer says
 `queued`; on the server, from the `request.approve` to the `request.claim` audit event
-(second precision). `throughput` queues N approved requests (spread over --teams in turn) with no worker
-running, then starts the worker commands and times until all N are `applied`. Both append a row to
+(second precision). `throughput` queues N approved requests with no worker running, then
+starts the worker commands and times until all N are `applied`. Both append a row to
 --results (tab-separated), which `table` prints.
 """
 
@@ -71,9 +70,9 @@ class Api:
         return response.status, payload
 
 
-def service(prefix, i, team="payments"):
+def service(prefix, i):
     return {
-        "kind": "service", "team": team, "cluster": "kind", "reason": "worker benchmark",
+        "kind": "service", "team": "payments", "cluster": "kind", "reason": "worker benchmark",
         "spec": {"name": f"{prefix}-{i:03d}", "image": "ghcr.io/acme/bench:1.0.0",
                  "port": 8080, "replicas": 1},
     }
@@ -81,9 +80,7 @@ def service(prefix, i, team="payments"):
 
 def submit_and_approve(api, args, i):
     """Returns (id, monotonic time the approve response arrived)."""
-    teams = getattr(args, "teams", None) or ["payments"]
-    body = service(args.prefix, i, teams[i % len(teams)])
-    status, body = api.call("POST", "/api/v1/requests", args.engineer, body)
+    status, body = api.call("POST", "/api/v1/requests", args.engineer, service(args.prefix, i))
     if status != 201:
         sys.exit(f"submit {args.prefix}-{i:03d}: HTTP {status} {body}")
     rid = body["request"]["id"]
@@ -157,7 +154,7 @@ def latency(args):
 
 
 def count(api, token, status):
-    code, page = api.call("GET", f"/api/v1/requests?status={status}&per_page=1", token)
+    code, page = api.call("GET", f"/api/v1/requests?team=payments&status={status}&per_page=1", token)
     if code != 200:
         sys.exit(f"list requests: HTTP {code} {page}")
     return page["total"]
@@ -237,8 +234,6 @@ def main():
         if name == "throughput":
             p.add_argument("--kube", required=True)
             p.add_argument("--worker", action="append", required=True)
-            p.add_argument("--teams", type=lambda t: t.split(","), default=["payments"],
-                           help="comma-separated; the requests go to them in turn")
     p = sub.add_parser("table")
     p.add_argument("file")
     args = parser.parse_args()

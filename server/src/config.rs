@@ -106,9 +106,6 @@ pub struct MetricsSettings {
     pub token: Option<SecretString>,
 }
 
-/// The most jobs one worker process may work on at once (each holds database connections).
-pub const MAX_WORKER_CONCURRENCY: u32 = 64;
-
 /// The worker that applies approved changes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -128,10 +125,6 @@ pub struct WorkerSettings {
     pub readiness_timeout_seconds: u64,
     /// Each call to a cluster's API server.
     pub request_timeout_seconds: u64,
-    /// Jobs one worker process works on at once. One team's changes to one cluster are
-    /// still applied one at a time, in order; this lets other teams' changes go ahead
-    /// while a slow rollout is awaited.
-    pub concurrency: u32,
 }
 
 impl Default for WorkerSettings {
@@ -145,7 +138,6 @@ impl Default for WorkerSettings {
             poll_seconds: 5,
             readiness_timeout_seconds: 300,
             request_timeout_seconds: 15,
-            concurrency: 4,
         }
     }
 }
@@ -560,8 +552,7 @@ impl Settings {
         if self.teams.is_empty() {
             return Err(invalid(
                 "teams",
-                "a worker re-checks each request against its team's rules before applying it, \
-                 so it needs the same [[teams]] as `stargate serve`; none are configured",
+                "a worker re-checks each request against its team's rules before applying it,                  so it needs the same [[teams]] as `stargate serve`; none are configured",
             ));
         }
         self.validate_clusters()
@@ -616,12 +607,6 @@ impl Settings {
         if self.worker.max_attempts == 0 {
             return Err(invalid("worker.max_attempts", "must be at least 1"));
         }
-        if !(1..=MAX_WORKER_CONCURRENCY).contains(&self.worker.concurrency) {
-            return Err(invalid(
-                "worker.concurrency",
-                format!("must be between 1 and {MAX_WORKER_CONCURRENCY}"),
-            ));
-        }
         if self
             .iac
             .remote
@@ -640,8 +625,6 @@ impl Settings {
     pub fn store_options(&self) -> crate::store::StoreOptions {
         crate::store::StoreOptions {
             synchronous_full: self.storage.synchronous == Synchronous::Full,
-            // Each job holds one connection at a time, its lease renewal another.
-            min_pool_size: 2 * self.worker.concurrency + 2,
         }
     }
 

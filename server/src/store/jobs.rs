@@ -18,21 +18,14 @@ pub struct ClaimedJob {
 }
 
 /// Due jobs with attempts left (`$4` is the most attempts a job gets): queued ones, and
-/// running ones whose lease ran out (their worker stopped); but none of a team whose
-/// change to the same cluster is being applied right now. One team's changes to a cluster
-/// go one at a time, so each is checked again against the applied state its predecessor
-/// left (that is what keeps an approval true); other teams' changes need not wait.
+/// running ones whose lease ran out (their worker stopped).
 macro_rules! claimable {
     () => {
-        "SELECT j.id FROM jobs j JOIN requests r ON r.id = j.request_id
-         WHERE ((j.status = 'queued' AND j.run_after <= $3)
-             OR (j.status = 'running' AND j.lease_until < $3))
-           AND j.attempts < $4
-           AND NOT EXISTS (
-               SELECT 1 FROM jobs busy JOIN requests br ON br.id = busy.request_id
-               WHERE busy.status = 'running' AND busy.lease_until >= $3
-                 AND busy.cluster = j.cluster AND br.team_name = r.team_name)
-         ORDER BY j.run_after, j.id LIMIT 1"
+        "SELECT id FROM jobs
+         WHERE ((status = 'queued' AND run_after <= $3)
+             OR (status = 'running' AND lease_until < $3))
+           AND attempts < $4
+         ORDER BY run_after, id LIMIT 1"
     };
 }
 
@@ -63,13 +56,10 @@ macro_rules! take {
 }
 
 // PostgreSQL skips rows other workers hold; SQLite has one writer at a time anyway.
-const CLAIM_POSTGRES: &str = take!("attempts + 1", claimable!(), " FOR UPDATE OF j SKIP LOCKED");
+const CLAIM_POSTGRES: &str = take!("attempts + 1", claimable!(), " FOR UPDATE SKIP LOCKED");
 const CLAIM_SQLITE: &str = take!("attempts + 1", claimable!(), "");
 const EXHAUSTED_POSTGRES: &str = take!("attempts", exhausted!(), " FOR UPDATE SKIP LOCKED");
 const EXHAUSTED_SQLITE: &str = take!("attempts", exhausted!(), "");
-
-/// The PostgreSQL advisory lock claims take turns on (any constant of our own).
-const CLAIM_LOCK: i64 = 0x5354_4152_4741_5445; // "STARGATE"
 
 fn lease_end(lease: std::time::Duration) -> String {
     now_plus(time::Duration::seconds(
@@ -115,28 +105,13 @@ impl Store {
         lease: std::time::Duration,
         max_attempts: u32,
     ) -> Result<Option<ClaimedJob>, StoreError> {
-        let query = sqlx::query(sql)
+        let row = sqlx::query(sql)
             .bind(worker)
             .bind(lease_end(lease))
             .bind(now())
-            .bind(i64::from(max_attempts.max(1)));
-        let row = match self.backend {
-            // One writer at a time: the statement alone is atomic.
-            Backend::Sqlite => query.fetch_optional(&self.pool).await?,
-            Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                // Claims take turns: otherwise two workers could each see a team's lane
-                // free (neither sees the other's uncommitted claim) and apply two of its
-                // changes at once. A claim is one short statement, so the turn is brief.
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(CLAIM_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                let row = query.fetch_optional(&mut *tx).await?;
-                tx.commit().await?;
-                row
-            }
-        };
+            .bind(i64::from(max_attempts.max(1)))
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|row| {
             let attempts: i64 = row.try_get("attempts")?;
             Ok(ClaimedJob {

@@ -91,8 +91,6 @@ pub struct Store {
 pub struct StoreOptions {
     /// SQLite: `PRAGMA synchronous = FULL` instead of `NORMAL`.
     pub synchronous_full: bool,
-    /// At least this many pooled connections (the worker's concurrency needs them).
-    pub min_pool_size: u32,
 }
 
 impl Store {
@@ -119,14 +117,11 @@ impl Store {
         let uses = Arc::new(AtomicU64::new(0));
         let counted = uses.clone();
         let pool = AnyPoolOptions::new()
-            .max_connections(
-                match backend {
-                    // SQLite serialises writers anyway; a few readers are plenty.
-                    Backend::Sqlite => 8,
-                    Backend::Postgres => 10,
-                }
-                .max(options.min_pool_size),
-            )
+            .max_connections(match backend {
+                // SQLite serialises writers anyway; a few readers are plenty.
+                Backend::Sqlite => 8,
+                Backend::Postgres => 10,
+            })
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

@@ -8,7 +8,7 @@ use domain::request::{RequestSpec, RequestStatus, change::PreparedChange};
 use serde_json::Value;
 
 use super::{
-    Backend, ClaimedJob, Store, StoreError,
+    ClaimedJob, Store, StoreError,
     applied::record_objects,
     auth::audit_for_team,
     lifecycle::{Move, move_request, with_to},
@@ -126,14 +126,6 @@ impl Store {
         detail: Value,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        if self.backend == Backend::Postgres {
-            // A step of progress changes no state: it need not wait for its own disk
-            // flush. A crash may lose the last fraction of a second of them; the job's
-            // next state change flushes them, in order, with itself.
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await?;
-        }
         let mut detail = detail;
         if let Value::Object(map) = &mut detail {
             map.insert("message".into(), Value::String(message.to_owned()));

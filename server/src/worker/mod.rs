@@ -134,11 +134,10 @@ impl Worker {
         Duration::from_secs(self.settings.lease_seconds.max(1))
     }
 
-    /// Works until `stop` turns true: brings the IaC repository up to date, then works
-    /// `worker.concurrency` jobs at a time. A job under way when `stop` turns is finished.
-    pub async fn run(self, stop: watch::Receiver<bool>) {
-        let slots = self.settings.concurrency.max(1);
-        tracing::info!(worker = %self.id, slots, "worker started");
+    /// Works until `stop` turns true: takes every due job, then sleeps until woken (or the
+    /// safety-net poll).
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.id, "worker started");
         match self.catch_up_iac().await {
             Ok(0) => {}
             Ok(made) => tracing::info!(
@@ -149,21 +148,6 @@ impl Worker {
                 tracing::error!(%error, "the IaC repository could not catch up; it will be tried at the next start")
             }
         }
-        let mut running = tokio::task::JoinSet::new();
-        for slot in 0..slots {
-            let span = tracing::info_span!("slot", slot);
-            running.spawn(self.clone().work(stop.clone()).instrument(span));
-        }
-        while let Some(ended) = running.join_next().await {
-            if let Err(error) = ended {
-                tracing::error!(%error, "a worker slot ended abnormally");
-            }
-        }
-        tracing::info!(worker = %self.id, "worker stopped");
-    }
-
-    /// One slot: takes every due job, then sleeps until woken (or the safety-net poll).
-    async fn work(self, mut stop: watch::Receiver<bool>) {
         let poll = Duration::from_secs(self.settings.poll_seconds.max(1));
         loop {
             if *stop.borrow() {
@@ -208,6 +192,7 @@ impl Worker {
                 _ = stop.changed() => {}
             }
         }
+        tracing::info!(worker = %self.id, "worker stopped");
     }
 
     async fn process(&self, job: ClaimedJob) {

@@ -103,7 +103,6 @@ async fn storage_synchronous_full_makes_every_commit_durable() {
         &url,
         StoreOptions {
             synchronous_full: true,
-            ..StoreOptions::default()
         },
     )
     .await

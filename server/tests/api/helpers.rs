@@ -434,20 +434,12 @@ impl TestApp {
     /// Submitted by engineer A (`body` as `POST /api/v1/requests` takes it) and approved
     /// by lead A; the request id.
     pub async fn submit_approved(&self, body: &serde_json::Value) -> i64 {
-        self.submit_approved_as(body, Persona::EngineerA, Persona::LeadA)
-            .await
-    }
-
-    /// Submitted by `submitter` and approved by `approver` (e.g. a `search` request:
-    /// `EngineerB`, `Admin`); its id.
-    pub async fn submit_approved_as(
-        &self,
-        body: &serde_json::Value,
-        submitter: Persona,
-        approver: Persona,
-    ) -> i64 {
         let created = self
-            .request(submitter, reqwest::Method::POST, "/api/v1/requests")
+            .request(
+                Persona::EngineerA,
+                reqwest::Method::POST,
+                "/api/v1/requests",
+            )
             .json(body)
             .send()
             .await
@@ -455,7 +447,7 @@ impl TestApp {
         assert_eq!(created.status(), 201, "{:?}", created.text().await);
         let created: serde_json::Value = created.json().await.expect("json");
         let id = created["request"]["id"].as_i64().expect("id");
-        let approved = self.approve(approver, id).await;
+        let approved = self.approve(Persona::LeadA, id).await;
         assert_eq!(approved.status(), 200, "{:?}", approved.text().await);
         id
     }

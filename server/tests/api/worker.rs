@@ -280,54 +280,7 @@ async fn objects_that_never_become_ready_fail_clearly(db: Db) {
     );
 }
 
-/// The worker works several jobs at once, but one team's changes to a cluster one at a
-/// time: a rollout that hangs holds up its own team's next change (which must be checked
-/// against what the first one leaves), never another team's.
-async fn a_slow_rollout_holds_up_only_its_own_teams_changes(db: Db) {
-    let kube = KubeApi::start(&["--never-ready-names", "stuck"]).await;
-    let worker = WorkerSettings {
-        readiness_timeout_seconds: 8,
-        max_attempts: 1,
-        ..quick_worker()
-    };
-    let app = spawn_with_cluster(db, &kube, worker).await;
-    let stuck = app.submit_approved(&service("stuck")).await;
-    app.settled(stuck, &["applying"]).await;
-    let next = app.submit_approved(&service("next-in-line")).await;
-
-    let search = json!({
-        "kind": "service", "team": "search", "cluster": "kind", "reason": "worker test",
-        "spec": {"name": "reindexer", "image": "ghcr.io/acme/reindexer:2.0.0", "port": 8080, "replicas": 1}
-    });
-    let other = app
-        .submit_approved_as(&search, Persona::EngineerB, Persona::Admin)
-        .await;
-    let detail = app.settled(other, &["applied", "failed"]).await;
-    assert_eq!(
-        detail["request"]["status"],
-        "applied",
-        "{:?}",
-        timeline(&detail)
-    );
-
-    // Still rolling out, and its team's next change waits behind it.
-    for (id, expected) in [(stuck, "applying"), (next, "queued")] {
-        let (_, detail) = app.get_json(&format!("/api/v1/requests/{id}")).await;
-        assert_eq!(detail["request"]["status"], expected, "request {id}");
-    }
-    let detail = app.settled(stuck, &["applied", "failed"]).await;
-    assert_eq!(detail["request"]["status"], "failed");
-    let detail = app.settled(next, &["applied", "failed"]).await;
-    assert_eq!(
-        detail["request"]["status"],
-        "applied",
-        "{:?}",
-        timeline(&detail)
-    );
-}
-
 on_both_databases!(
-    a_slow_rollout_holds_up_only_its_own_teams_changes,
     an_approved_service_is_applied_ready_and_recorded,
     server_errors_are_retried_with_backoff_until_applied,
     a_hung_api_server_times_out_and_is_retried,
