@@ -552,7 +552,8 @@ impl Settings {
         if self.teams.is_empty() {
             return Err(invalid(
                 "teams",
-                "a worker re-checks each request against its team's rules before applying it,                  so it needs the same [[teams]] as `stargate serve`; none are configured",
+                "a worker re-checks each request against its team's rules before applying it, \
+                 so it needs the same [[teams]] as `stargate serve`; none are configured",
             ));
         }
         self.validate_clusters()
