@@ -68,6 +68,10 @@ pub struct HttpSettings {
     /// Proxies (CIDR ranges or addresses) whose `X-Forwarded-For` names the client; empty:
     /// the TCP peer is the client. Rate limits and the audit trail count that address.
     pub trusted_proxies: TrustedProxies,
+    /// Seconds between SIGTERM and the end of serving: `/readyz` answers 503 at once while
+    /// requests are still served, so a load balancer stops sending before the listener
+    /// closes (Kubernetes removes a pod from its Service asynchronously). 0 stops at once.
+    pub drain_seconds: u32,
 }
 
 impl Default for HttpSettings {
@@ -75,6 +79,7 @@ impl Default for HttpSettings {
         Self {
             max_streams_per_user: 20,
             trusted_proxies: TrustedProxies::default(),
+            drain_seconds: 0,
         }
     }
 }
@@ -518,6 +523,12 @@ impl Settings {
             if !(1..=max).contains(&value) {
                 return Err(invalid(key, format!("must be from 1 to {max}{span}")));
             }
+        }
+        if self.http.drain_seconds > 300 {
+            return Err(invalid(
+                "http.drain_seconds",
+                "must be from 0 to 300 (five minutes)",
+            ));
         }
         self.validate_clusters()
     }

@@ -43,6 +43,9 @@ pub struct Application {
     worker: Option<Worker>,
     /// Set when shutdown begins: the worker and open event streams end on it.
     stop: watch::Sender<bool>,
+    /// Set at the shutdown signal, `drain` before `stop`.
+    draining: watch::Sender<bool>,
+    drain: std::time::Duration,
 }
 
 impl Application {
@@ -122,10 +125,12 @@ impl Application {
             listen_for_jobs(settings.database_url(), wake.clone());
         }
         let (stop, stopping) = watch::channel(false);
+        let (draining_tx, draining) = watch::channel(false);
         let live = LiveViews::start(store.clone(), auth.clone(), stopping.clone());
         tokio::spawn(refresh_groups_periodically(auth.clone(), stopping.clone()));
         let state = AppState {
             stopping,
+            draining,
             leptos_options,
             portal: Arc::new(PortalService::new(
                 store.clone(),
@@ -147,6 +152,8 @@ impl Application {
             store,
             worker,
             stop,
+            draining: draining_tx,
+            drain: std::time::Duration::from_secs(settings.http.drain_seconds.into()),
         })
     }
 
@@ -171,10 +178,19 @@ impl Application {
             .into_make_service_with_connect_info::<SocketAddr>();
         let stop = self.stop;
         let worker = self.worker.map(|w| tokio::spawn(w.run(stop.subscribe())));
+        let (draining, drain) = (self.draining, self.drain);
         // Graceful shutdown waits for every open connection; event streams would keep it
         // waiting forever, so they are told to end first.
         let stopping = async move {
             shutdown.await;
+            if !drain.is_zero() {
+                let _ = draining.send(true);
+                tracing::info!(
+                    seconds = drain.as_secs(),
+                    "draining: /readyz fails, requests are still served"
+                );
+                tokio::time::sleep(drain).await;
+            }
             let _ = stop.send(true);
         };
         axum::serve(self.listener, service)

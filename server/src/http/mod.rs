@@ -59,6 +59,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct AppState {
     /// Turns true when the server begins to shut down.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Turns true at SIGTERM, `http.drain_seconds` before `stopping`: `/readyz` fails.
+    pub draining: tokio::sync::watch::Receiver<bool>,
     pub leptos_options: LeptosOptions,
     pub portal: Arc<dyn Portal>,
     pub store: Store,
