@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod iac;
+pub mod install;
 pub mod portal;
 pub mod seed;
 pub mod startup;

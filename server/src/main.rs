@@ -59,6 +59,26 @@ enum Command {
     /// The IaC repository of applied changes.
     #[command(subcommand)]
     Iac(IacCommand),
+    /// Print the Kubernetes objects that run Stargate with this configuration file: the
+    /// objects `deploy/kubernetes/` builds, ready for `kubectl apply -f -` or a review.
+    InstallManifests {
+        /// The namespace Stargate runs in.
+        #[arg(long, default_value = "stargate")]
+        namespace: String,
+        /// The image, e.g. `registry.example.com/platform/stargate:0.1.0`.
+        #[arg(long, default_value_t = server::install::default_image())]
+        image: String,
+        /// `postgres`: web pods and workers apart, highly available; `sqlite`: one pod.
+        /// Inferred from the file's `database_url` when left out.
+        #[arg(long, value_enum)]
+        database: Option<server::install::Database>,
+        /// Web pods (PostgreSQL only).
+        #[arg(long, default_value_t = 2)]
+        replicas: u16,
+        /// Worker pods (PostgreSQL only).
+        #[arg(long, default_value_t = 2)]
+        workers: u16,
+    },
     /// Personal access tokens for bootstrap and automation.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -114,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
     // Every process using a SQLite database holds a shared lock on it: a restore waits
     // for none of them and refuses while any runs.
     let _database = match cli.command {
-        Command::Restore { .. } => None,
+        Command::Restore { .. } | Command::InstallManifests { .. } => None,
         _ => Some(hold_database(&settings.database_url())?),
     };
     match cli.command {
@@ -142,6 +162,25 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal())
                 .await
                 .context("server failed")?;
+        }
+        Command::InstallManifests {
+            namespace,
+            image,
+            database,
+            replicas,
+            workers,
+        } => {
+            let config = std::fs::read_to_string(&cli.config)
+                .with_context(|| format!("reading {}", cli.config.display()))?;
+            let options = server::install::InstallOptions {
+                namespace,
+                image,
+                database,
+                replicas,
+                workers,
+            };
+            let objects = server::install::install_manifests(&config, &options)?;
+            print!("{}", server::install::to_yaml(&objects)?);
         }
         Command::Worker => {
             server::startup::run_worker(&settings).await?;

@@ -22,6 +22,7 @@ mod iac_browse;
 mod iac_cli;
 mod iac_crash;
 mod identity;
+mod install_manifests;
 mod offboarding;
 mod offboarding_pages;
 mod openapi;
