@@ -30,6 +30,7 @@ mod pages;
 mod proxy;
 mod requests;
 mod reviews;
+mod rolling_upgrade;
 mod tokens_cli;
 mod upgrades;
 mod worker;

@@ -85,3 +85,72 @@ async fn users_and_tokens_of_older_versions_survive_the_upgrade(db: Db) {
 }
 
 on_both_databases!(users_and_tokens_of_older_versions_survive_the_upgrade);
+
+/// The statements of `sql` the previous version would not run on: a dropped or renamed
+/// table or column, a changed column, a new `NOT NULL` column without a default
+/// (docs/deploying/upgrades.md).
+fn breaking_changes(sql: &str) -> Vec<String> {
+    let without_comments: String = sql
+        .lines()
+        .map(|line| line.split("--").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ");
+    without_comments
+        .split(';')
+        .map(|statement| {
+            statement
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_uppercase()
+        })
+        .filter(|s| {
+            ["DROP TABLE", "DROP COLUMN", "RENAME ", "ALTER COLUMN"]
+                .iter()
+                .any(|p| s.contains(p))
+                || (s.contains("ADD COLUMN") && s.contains("NOT NULL") && !s.contains("DEFAULT"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_rule_catches_what_the_previous_version_would_not_run_on() {
+    for bad in [
+        "ALTER TABLE services DROP COLUMN image;",
+        "alter table services\n  rename column image to container_image;",
+        "ALTER TABLE services ADD COLUMN owner TEXT NOT NULL;",
+        "ALTER TABLE services ALTER COLUMN replicas TYPE BIGINT;",
+        "DROP TABLE services;",
+    ] {
+        assert_eq!(breaking_changes(bad).len(), 1, "{bad}");
+    }
+    for fine in [
+        "ALTER TABLE services ADD COLUMN owner TEXT NOT NULL DEFAULT '';",
+        "ALTER TABLE services ADD COLUMN owner TEXT; -- DROP COLUMN later",
+        "CREATE INDEX services_team ON services (team); DROP INDEX old_index;",
+    ] {
+        assert!(breaking_changes(fine).is_empty(), "{fine}");
+    }
+}
+
+/// Every migration keeps the schema the previous version runs on, so old pods keep serving
+/// during a rolling upgrade.
+#[test]
+fn every_migration_leaves_a_schema_the_previous_version_runs_on() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut checked = 0;
+    for folder in ["sqlite", "postgres"] {
+        for entry in std::fs::read_dir(root.join(folder)).expect("migrations") {
+            let path = entry.expect("entry").path();
+            let sql = std::fs::read_to_string(&path).expect("read");
+            let breaking = breaking_changes(&sql);
+            assert!(
+                breaking.is_empty(),
+                "{}: the previous version would not run on this: {breaking:#?}",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "found the migrations ({checked})");
+}

@@ -49,9 +49,110 @@ pub(crate) async fn spawn_api(kube: &KubeApi) -> TestApp {
     spawn_with(Db::Postgres, options, None).await
 }
 
+/// SIGTERM to `pid`, then its exit, which must be clean (within 30 s); `log` is shown if not.
+pub(crate) async fn terminate(child: &mut Child, pid: u32, log: &Path) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "SIGTERM to {pid}");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("a terminated process exits")
+        .expect("reap");
+    assert!(
+        status.success(),
+        "a SIGTERM ends the process cleanly, not {status}:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// `stargate --config <config> <command>`, its stderr (at `warn`) in `log`, killed when
+/// dropped; the child and its pid.
+pub(crate) fn spawn_stargate(config: &Path, log: &Path, command: &str) -> (Child, u32) {
+    let log_file = std::fs::File::create(log).expect("log file");
+    let mut stargate = Command::new(env!("CARGO_BIN_EXE_stargate"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("STARGATE_") {
+            stargate.env_remove(key);
+        }
+    }
+    let child = stargate
+        .env("RUST_LOG", "warn")
+        .arg("--config")
+        .arg(config)
+        .arg(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log_file))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start `stargate {command}`: {e}"));
+    let pid = child.id().expect("a running child has a pid");
+    (child, pid)
+}
+
 /// A TOML basic string (JSON string escapes are valid TOML ones).
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).expect("a string serializes")
+}
+
+/// Writes `<dir>/<name>.toml` for a `stargate` process of the test: `top` (top-level keys),
+/// a database, worker timings, team `payments` (members `payments`, leads
+/// `payments-leads`) and cluster `kind` (its own kubeconfig and token `name`), then
+/// `extra` tables; its path.
+pub(crate) async fn process_config(
+    kube: &KubeApi,
+    dir: &Path,
+    database_url: &str,
+    name: &str,
+    settings: &WorkerSettings,
+    top: &str,
+    extra: &str,
+) -> PathBuf {
+    let kubeconfig = kube.kubeconfig(name).await;
+    let config = dir.join(format!("worker-{name}.toml"));
+    let toml = format!(
+        "{top}\n\
+         database_url = {database_url}\n\
+         data_dir = {data_dir}\n\
+         \n\
+         [worker]\n\
+         embedded = {embedded}\n\
+         lease_seconds = {lease}\n\
+         max_attempts = {max_attempts}\n\
+         backoff_base_ms = {backoff_base}\n\
+         backoff_max_ms = {backoff_max}\n\
+         poll_seconds = {poll}\n\
+         readiness_timeout_seconds = {readiness}\n\
+         request_timeout_seconds = {request_timeout}\n\
+         \n\
+         [[teams]]\n\
+         name = \"payments\"\n\
+         member_groups = [\"payments\"]\n\
+         lead_groups = [\"payments-leads\"]\n\
+         allowed_domains = [\"payments.example.com\"]\n\
+         \n\
+         [[clusters]]\n\
+         name = \"kind\"\n\
+         kind = \"kubeconfig\"\n\
+         kubeconfig = {kubeconfig}\n\
+         context = \"test\"\n\
+         {extra}\n",
+        database_url = quoted(database_url),
+        data_dir = quoted(&dir.display().to_string()),
+        embedded = settings.embedded,
+        lease = settings.lease_seconds,
+        max_attempts = settings.max_attempts,
+        backoff_base = settings.backoff_base_ms,
+        backoff_max = settings.backoff_max_ms,
+        poll = settings.poll_seconds,
+        readiness = settings.readiness_timeout_seconds,
+        request_timeout = settings.request_timeout_seconds,
+        kubeconfig = quoted(&kubeconfig.display().to_string()),
+    );
+    std::fs::write(&config, toml).expect("write process config");
+    config
 }
 
 /// One `stargate worker` child process; killed when dropped.
@@ -65,7 +166,7 @@ pub(crate) struct WorkerProcess {
 impl WorkerProcess {
     /// Starts `stargate worker --config <toml>` with only a database, worker timings and
     /// cluster `kind` (its own kubeconfig and token): no `auth`, no `teams`.
-    async fn start(
+    pub(crate) async fn start(
         kube: &KubeApi,
         dir: &Path,
         database_url: &str,
@@ -86,63 +187,9 @@ impl WorkerProcess {
         settings: &WorkerSettings,
         extra: &str,
     ) -> WorkerProcess {
-        let kubeconfig = kube.kubeconfig(token).await;
-        let config = dir.join(format!("worker-{token}.toml"));
-        let toml = format!(
-            "database_url = {database_url}\n\
-             data_dir = {data_dir}\n\
-             \n\
-             [worker]\n\
-             lease_seconds = {lease}\n\
-             max_attempts = {max_attempts}\n\
-             backoff_base_ms = {backoff_base}\n\
-             backoff_max_ms = {backoff_max}\n\
-             poll_seconds = {poll}\n\
-             readiness_timeout_seconds = {readiness}\n\
-             request_timeout_seconds = {request_timeout}\n\
-             \n\
-             [[teams]]\n\
-             name = \"payments\"\n\
-             allowed_domains = [\"payments.example.com\"]\n\
-             \n\
-             [[clusters]]\n\
-             name = \"kind\"\n\
-             kind = \"kubeconfig\"\n\
-             kubeconfig = {kubeconfig}\n\
-             context = \"test\"\n\
-             {extra}\n",
-            database_url = quoted(database_url),
-            data_dir = quoted(&dir.display().to_string()),
-            lease = settings.lease_seconds,
-            max_attempts = settings.max_attempts,
-            backoff_base = settings.backoff_base_ms,
-            backoff_max = settings.backoff_max_ms,
-            poll = settings.poll_seconds,
-            readiness = settings.readiness_timeout_seconds,
-            request_timeout = settings.request_timeout_seconds,
-            kubeconfig = quoted(&kubeconfig.display().to_string()),
-        );
-        std::fs::write(&config, toml).expect("write worker config");
+        let config = process_config(kube, dir, database_url, token, settings, "", extra).await;
         let log = dir.join(format!("worker-{token}.log"));
-        let log_file = std::fs::File::create(&log).expect("worker log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_stargate"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("STARGATE_") {
-                command.env_remove(key);
-            }
-        }
-        let child = command
-            .env("RUST_LOG", "warn")
-            .arg("--config")
-            .arg(&config)
-            .arg("worker")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log_file))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start `stargate worker`");
-        let pid = child.id().expect("a running child has a pid");
+        let (child, pid) = spawn_stargate(&config, &log, "worker");
         WorkerProcess {
             token: token.to_owned(),
             child,
@@ -151,12 +198,12 @@ impl WorkerProcess {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Fails the test (with the worker's log) if the process has exited.
-    fn assert_running(&mut self) {
+    pub(crate) fn assert_running(&mut self) {
         if let Some(status) = self.child.try_wait().expect("poll worker") {
             panic!(
                 "`stargate worker` ({}) exited with {status}:\n{}",
@@ -164,6 +211,11 @@ impl WorkerProcess {
                 self.log()
             );
         }
+    }
+
+    /// SIGTERM, as Kubernetes stops a pod, and wait for a clean exit.
+    pub(crate) async fn terminate(&mut self) {
+        terminate(&mut self.child, self.pid, &self.log).await;
     }
 
     /// `kill -9` and reap.
@@ -177,7 +229,7 @@ impl WorkerProcess {
     }
 }
 
-fn service(name: &str) -> Value {
+pub(crate) fn service(name: &str) -> Value {
     json!({
         "kind": "service", "team": "payments", "cluster": "kind", "reason": "worker processes",
         "spec": {"name": name, "image": "ghcr.io/acme/orders:1.0.0", "port": 8080, "replicas": 2}
@@ -188,7 +240,7 @@ fn events(detail: &Value) -> Vec<Value> {
     detail["events"].as_array().cloned().unwrap_or_default()
 }
 
-fn timeline(detail: &Value) -> Vec<String> {
+pub(crate) fn timeline(detail: &Value) -> Vec<String> {
     events(detail)
         .iter()
         .map(|e| {
@@ -206,7 +258,7 @@ fn timeline(detail: &Value) -> Vec<String> {
 }
 
 /// The actors of the request's events with `action`.
-fn actors(detail: &Value, action: &str) -> Vec<String> {
+pub(crate) fn actors(detail: &Value, action: &str) -> Vec<String> {
     events(detail)
         .iter()
         .filter(|e| e["action"] == action)
@@ -215,7 +267,7 @@ fn actors(detail: &Value, action: &str) -> Vec<String> {
 }
 
 /// The process id in a worker's name (`worker:<pid>-<random>`).
-fn worker_pid(actor: &str) -> Option<u32> {
+pub(crate) fn worker_pid(actor: &str) -> Option<u32> {
     actor
         .strip_prefix("worker:")?
         .split('-')
