@@ -22,12 +22,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM_OPT_BIN := $(CURDIR)/tools/binaryen/node_modules/.bin
 RELEASE_BUILD := PATH="$(WASM_OPT_BIN):$$PATH" cargo leptos build --release
 
-.PHONY: help run test build tools test-tools browser-tools wasm-opt lint clean
+.PHONY: help run test build image tools test-tools browser-tools wasm-opt lint clean
 
 help:
 	@echo "make run    start the portal at http://127.0.0.1:3000 (SQLite, demo data)"
 	@echo "make test   run every test: unit, integration (SQLite and PostgreSQL), browser"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
+	@echo "make image  build the OCI image (target/image) without a container engine"
 
 # Rust-side tools: wasm target, cargo-leptos, wasm-bindgen-cli (versions pinned).
 tools:
@@ -77,10 +78,18 @@ run: tools wasm-opt
 # and Playwright starts that same binary. The browser loads the release bundle built exactly
 # as `make run` builds it, so a bundle that only works in debug fails here.
 test: tools test-tools browser-tools wasm-opt
+	$(call apt_install,umoci curl git ca-certificates)
 	$(RELEASE_BUILD) --frontend-only
 	cargo nextest run --workspace --no-fail-fast
+	bash testing/image.sh "$(TARGET_DIR)/debug/stargate"
 	STARGATE_BIN="$(TARGET_DIR)/debug/stargate" bash testing/schemathesis.sh
 	cd end2end && STARGATE_BIN="$(TARGET_DIR)/debug/stargate" npx playwright test
+
+# The release binary and site bundle in an OCI image, by umoci (no daemon): target/image.
+image: tools wasm-opt
+	$(call apt_install,umoci git ca-certificates)
+	$(RELEASE_BUILD)
+	bash deploy/image/build.sh "$(TARGET_DIR)/release/stargate" target/site target/image
 
 lint:
 	cargo fmt --all -- --check
