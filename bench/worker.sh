@@ -6,6 +6,7 @@
 #       `stargate worker` process);
 #   (b) jobs applied per second on PostgreSQL with 1 and with 3 `stargate worker` processes
 #       (JOBS approved jobs queued first, then the workers start).
+#   (c) the peak RSS of `serve` (with and without its worker) and of `stargate worker`.
 #
 #   cargo build --release --bin stargate && bench/worker.sh     (release build, the default)
 #   bench/worker.sh debug                                        (the debug build)
@@ -90,6 +91,11 @@ serve() {
 stop_serve() {
   kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 }
+# Peak resident memory of a process so far (VmHWM), for the install manifests' requests.
+peak_rss() {
+  awk '/^VmHWM/ {printf "%d MB", $2 / 1024}' "/proc/$1/status"
+}
+rss=()
 
 echo "binary: $bin"
 echo "test API server: $kube (rollout_ms 0)"
@@ -100,6 +106,7 @@ config "$dir/sqlite.toml" "sqlite://$dir/data/stargate.db" true embedded
 serve "$dir/sqlite.toml"
 python3 "$client" latency --url "$url" --engineer "$engineer" --lead "$lead" --label "sqlite, embedded worker" \
   --results "$results" --count "$latency_count" --prefix lat-sqlite
+rss+=("serve with its embedded worker, SQLite: $(peak_rss "$serve_pid")")
 stop_serve
 
 # (a) PostgreSQL, one `stargate worker` process.
@@ -111,6 +118,7 @@ for n in 1 2 3; do config "$dir/worker-$n.toml" "$pg" false "worker-$n"; done
 "$bin" --config "$dir/worker-1.toml" worker & worker_pid=$!; pids+=("$worker_pid")
 python3 "$client" latency --url "$url" --engineer "$engineer" --lead "$lead" --label "postgres, 1 worker process" \
   --results "$results" --count "$latency_count" --prefix lat-pg
+rss+=("stargate worker, PostgreSQL: $(peak_rss "$worker_pid")")
 kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
 
 # (b) PostgreSQL throughput, 1 and 3 worker processes.
@@ -120,8 +128,11 @@ for n in 1 3; do
   python3 "$client" throughput --url "$url" --engineer "$engineer" --lead "$lead" --kube "$kube" \
     --label "postgres, $n worker process$([ "$n" = 1 ] || echo es)" --results "$results" --count "$jobs" --prefix "tput$n" "${workers[@]}"
 done
+rss+=("serve without a worker, PostgreSQL: $(peak_rss "$serve_pid")")
 stop_serve
 
+echo "peak RSS (VmHWM) after the runs above:"
+printf '  %s\n' "${rss[@]}"
 echo
 echo "approval -> apply start (client: approve response -> first GET not 'queued', 5 ms polls;"
 echo "audit: request.approve -> request.claim, second precision); jobs/s: from worker start,"
