@@ -527,6 +527,16 @@ impl TestApp {
     }
 }
 
+/// A Kubernetes object's `Kind/namespace/name`.
+pub fn object_key(object: &serde_json::Value) -> String {
+    format!(
+        "{}/{}/{}",
+        object["kind"].as_str().unwrap_or_default(),
+        object["metadata"]["namespace"].as_str().unwrap_or_default(),
+        object["metadata"]["name"].as_str().unwrap_or_default()
+    )
+}
+
 /// Runs each named `async fn(Db)` once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_databases {

@@ -29,15 +29,7 @@ fn objects(yaml: &str) -> BTreeMap<String, Value> {
             let object = Value::deserialize(document).expect("YAML");
             (!object.is_null()).then_some(object)
         })
-        .map(|object| {
-            let key = format!(
-                "{}/{}/{}",
-                object["kind"].as_str().unwrap_or_default(),
-                object["metadata"]["namespace"].as_str().unwrap_or_default(),
-                object["metadata"]["name"].as_str().unwrap_or_default()
-            );
-            (key, object)
-        })
+        .map(|object| (crate::helpers::object_key(&object), object))
         .collect()
 }
 

@@ -314,12 +314,7 @@ fn normalized(objects: &[Value]) -> BTreeMap<String, Value> {
     objects
         .iter()
         .map(|object| {
-            let key = format!(
-                "{}/{}/{}",
-                object["kind"].as_str().unwrap_or_default(),
-                object["metadata"]["namespace"].as_str().unwrap_or_default(),
-                object["metadata"]["name"].as_str().unwrap_or_default()
-            );
+            let key = crate::helpers::object_key(object);
             let mut object = object.clone();
             strip(&mut object);
             (key, object)
