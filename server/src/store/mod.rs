@@ -56,8 +56,17 @@ pub use sign_in::{DueRefresh, SignIn};
 pub use snapshot::TeamRules;
 pub use users::UserChange;
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+// A database a newer version migrated further is used as it is (`ignore_missing`): during
+// a rolling upgrade and after a rollback this version runs on a schema one version ahead,
+// which migrations keep compatible (they only add; docs/deploying/upgrades.md).
+static SQLITE_MIGRATIONS: Migrator = Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("../migrations/sqlite")
+};
+static POSTGRES_MIGRATIONS: Migrator = Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("../migrations/postgres")
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

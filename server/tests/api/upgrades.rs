@@ -154,3 +154,116 @@ fn every_migration_leaves_a_schema_the_previous_version_runs_on() {
     }
     assert!(checked >= 30, "found the migrations ({checked})");
 }
+
+/// The previous version on the next one's schema, as old pods run during a rolling upgrade
+/// (and this version after a rollback): the database has a column, a table and a migration
+/// this binary has never seen, and `stargate serve` still starts and answers catalog reads.
+async fn this_version_serves_on_a_schema_a_newer_version_migrated(db: Db) {
+    sqlx::any::install_default_drivers();
+    let (_database, url) = TestDatabase::create(db).await;
+    let url = match db {
+        Db::Sqlite => format!("{url}?mode=rwc"),
+        Db::Postgres => url,
+    };
+    server::store::Store::open(&url)
+        .await
+        .expect("this version's migrations")
+        .close()
+        .await;
+    let mut conn = AnyConnection::connect(&url).await.expect("connect");
+    for next_version in [
+        "ALTER TABLE services ADD COLUMN owner_email TEXT",
+        "CREATE TABLE service_links (service_id BIGINT NOT NULL, url TEXT NOT NULL)",
+    ] {
+        sqlx::Executor::execute(&mut conn, next_version)
+            .await
+            .expect(next_version);
+    }
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(9999_i64)
+    .bind("the next version")
+    .bind(true)
+    .bind(vec![0_u8; 48])
+    .bind(1_i64)
+    .execute(&mut conn)
+    .await
+    .expect("record the next version's migration");
+    conn.close().await.expect("close");
+
+    let data = tempfile::tempdir().expect("data dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let env = |command: &mut std::process::Command| {
+        command
+            .env("STARGATE_DATABASE_URL", &url)
+            .env("STARGATE_DATA_DIR", data.path())
+            .env("STARGATE_AUTH__MODE", "dev")
+            .env("STARGATE_LISTEN", format!("127.0.0.1:{port}"));
+    };
+    let mut create = crate::helpers::stargate_command();
+    env(&mut create);
+    let created = create
+        .args(["token", "create", "--user", "pat@example.com"])
+        .args(["--groups", "payments", "--scopes", "read"])
+        .output()
+        .expect("stargate token create");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = String::from_utf8_lossy(&created.stdout)
+        .lines()
+        .last()
+        .expect("a token")
+        .trim()
+        .to_owned();
+
+    let mut serve = crate::helpers::stargate_command();
+    env(&mut serve);
+    serve
+        .args(["serve", "--demo"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut serve = tokio::process::Command::from(serve)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start stargate serve");
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(status) = serve.try_wait().expect("poll serve") {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = serve.stderr.take() {
+                let _ = tokio::io::AsyncReadExt::read_to_string(&mut pipe, &mut stderr).await;
+            }
+            panic!("stargate serve exited with {status} on the newer schema:\n{stderr}");
+        }
+        let ready = client.get(format!("{base}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let page: serde_json::Value = client
+        .get(format!("{base}/api/v1/services?team=payments"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("catalog read")
+        .error_for_status()
+        .expect("the catalog answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(page["total"].as_u64().unwrap_or_default() > 0, "{page}");
+}
+
+on_both_databases!(this_version_serves_on_a_schema_a_newer_version_migrated);
