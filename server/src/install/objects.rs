@@ -348,9 +348,14 @@ impl Installation<'_> {
                 .iter()
                 .map(|(key, variable, required)| secret(variable, key, *required)),
         );
-        let (cpu, memory, limit) = match component {
-            Component::Web => ("100m", "128Mi", "512Mi"),
-            Component::Worker => ("50m", "64Mi", "256Mi"),
+        // Requests from measured peak RSS (release build, bench/worker.sh and
+        // bench/catalog.sh): serve 28 MB idle-to-busy and up to 40 MB under catalog load on
+        // PostgreSQL; with SQLite and the embedded worker 39 MB, up to 100 MB with 10,000
+        // services (the database's mapped pages); a worker 23 MB. Limits catch leaks.
+        let (cpu, memory, limit) = match (component, self.database) {
+            (Component::Web, Database::Postgres) => ("100m", "64Mi", "512Mi"),
+            (Component::Web, Database::Sqlite) => ("100m", "128Mi", "512Mi"),
+            (Component::Worker, _) => ("50m", "48Mi", "256Mi"),
         };
         Container {
             name: name.into(),
