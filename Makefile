@@ -89,7 +89,7 @@ test: tools test-tools browser-tools wasm-opt
 image: tools wasm-opt
 	$(call apt_install,umoci git ca-certificates)
 	$(RELEASE_BUILD)
-	bash deploy/image/build.sh "$(TARGET_DIR)/release/stargate" target/site target/image
+	$(SUDO) bash deploy/image/build.sh "$(TARGET_DIR)/release/stargate" target/site target/image
 
 lint:
 	cargo fmt --all -- --check

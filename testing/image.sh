@@ -54,14 +54,15 @@ $SUDO env -i "${env[@]}" STARGATE_LISTEN="127.0.0.1:$port" STARGATE_AUTH__MODE=d
   > "$work/serve.log" 2>&1 &
 pid=$!
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   curl -fsS "$base/readyz" >/dev/null 2>&1 && break
   kill -0 "$pid" 2>/dev/null || fail "stargate serve exited"
   sleep 0.2
 done
 ready=$(curl -sS "$base/readyz") || fail "/readyz did not answer"
 grep -q '"ready"' <<<"$ready" || fail "/readyz: $ready"
-curl -fsSL "$base/" | grep -q '/pkg/stargate' \
+page=$(curl -fsSL "$base/") || fail "the portal page does not answer"
+grep -q '/pkg/stargate' <<<"$page" \
   || fail "the portal page does not load the site bundle"
 wasm_type=$(curl -fsS -o /dev/null -w '%{content_type}' "$base/pkg/stargate.wasm") \
   || fail "/pkg/stargate.wasm is not served from the image"

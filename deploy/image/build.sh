@@ -37,6 +37,8 @@ install -m 0755 /bin/dash "$root/bin/sh"
 # Every shared library those link, at the path the dynamic loader looks for it.
 for elf in "$root/usr/local/bin/stargate" "$root/usr/bin/git" \
   "$root/usr/lib/git-core/git-remote-https" "$root/bin/sh"; do
+  missing=$(ldd "$elf" | grep 'not found' || true)
+  [ -z "$missing" ] || { echo "$elf links libraries this machine lacks: $missing" >&2; exit 1; }
   ldd "$elf" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}'
 done | sort -u | while read -r lib; do
   mkdir -p "$root$(dirname "$lib")"
@@ -64,6 +66,7 @@ umoci config --image "$image" \
   --config.entrypoint /usr/local/bin/stargate \
   --config.cmd serve \
   --config.workingdir /var/lib/stargate \
+  --config.env PATH=/usr/local/bin:/usr/bin:/bin \
   --config.env STARGATE_SITE_ROOT=/usr/share/stargate/site \
   --config.env STARGATE_DATA_DIR=/var/lib/stargate \
   --config.env STARGATE_LISTEN=0.0.0.0:3000 \

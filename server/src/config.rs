@@ -410,6 +410,8 @@ impl Settings {
     pub fn unknown_variables() -> Vec<String> {
         std::env::vars_os()
             .filter_map(|(name, _)| name.into_string().ok())
+            // The command line's own: the configuration file (`--config`).
+            .filter(|name| name != "STARGATE_CONFIG")
             .filter(|name| {
                 name.strip_prefix("STARGATE_").is_some_and(|rest| {
                     let top = rest.split("__").next().unwrap_or_default();

@@ -127,7 +127,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(&cli.config)?;
-    telemetry::init(&settings.log);
+    // install-manifests prints YAML on stdout for `kubectl apply -f -`: no log line there.
+    if !matches!(cli.command, Command::InstallManifests { .. }) {
+        telemetry::init(&settings.log);
+    }
     for variable in Settings::unknown_variables() {
         tracing::warn!(%variable, "not a Stargate setting; ignored");
     }

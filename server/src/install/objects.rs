@@ -331,11 +331,14 @@ impl Installation<'_> {
         ];
         if command == "serve" {
             env.push(value("STARGATE_LISTEN", &format!("0.0.0.0:{PORT}")));
-            // Endpoints drop a terminating pod asynchronously: keep serving meanwhile.
-            env.push(value(
-                "STARGATE_HTTP__DRAIN_SECONDS",
-                &DRAIN_SECONDS.to_string(),
-            ));
+            if ha {
+                // Endpoints drop a terminating pod asynchronously while the others take
+                // over: keep serving meanwhile. (One SQLite pod has nobody to take over.)
+                env.push(value(
+                    "STARGATE_HTTP__DRAIN_SECONDS",
+                    &DRAIN_SECONDS.to_string(),
+                ));
+            }
         }
         if ha {
             env.push(secret("STARGATE_DATABASE_URL", DATABASE_URL_KEY, true));

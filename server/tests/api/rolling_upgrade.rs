@@ -26,7 +26,7 @@ use crate::{
 };
 
 /// `http.drain_seconds` of the serve processes: longer than the balancer takes to notice.
-const DRAIN_SECONDS: u64 = 2;
+const DRAIN_SECONDS: u64 = 3;
 const POLL: Duration = Duration::from_millis(100);
 /// How long a backend keeps receiving requests after its `/readyz` first fails: a
 /// Kubernetes Service notices after the readiness probe's period and failure threshold,
@@ -86,7 +86,7 @@ impl ServeProcess {
 async fn ready(client: &reqwest::Client, address: &str) -> bool {
     client
         .get(format!("{address}/readyz"))
-        .timeout(Duration::from_secs(1))
+        .timeout(Duration::from_millis(500))
         .send()
         .await
         .is_ok_and(|r| r.status() == 200)
@@ -120,6 +120,19 @@ impl Balancer {
         ready[self.next.fetch_add(1, Ordering::Relaxed) % ready.len()].clone()
     }
 
+    /// Marks each backend up, or failing since the first poll that found it down.
+    fn record(&self, addresses: &[String], answers: &[bool]) {
+        let mut backends = self.backends.lock().expect("lock");
+        for (address, up) in addresses.iter().zip(answers) {
+            if let Some(backend) = backends.iter_mut().find(|b| &b.0 == address) {
+                backend.1 = match (up, backend.1) {
+                    (true, _) => None,
+                    (false, since) => Some(since.unwrap_or_else(Instant::now)),
+                };
+            }
+        }
+    }
+
     /// Polls every backend's readiness until `stop`.
     async fn follow_readiness(self, stop: Arc<AtomicBool>) {
         let client = reqwest::Client::new();
@@ -128,16 +141,11 @@ impl Balancer {
                 let backends = self.backends.lock().expect("lock");
                 backends.iter().map(|b| b.0.clone()).collect()
             };
-            for address in addresses {
-                let up = ready(&client, &address).await;
-                let mut backends = self.backends.lock().expect("lock");
-                if let Some(backend) = backends.iter_mut().find(|b| b.0 == address) {
-                    backend.1 = match (up, backend.1) {
-                        (true, _) => None,
-                        (false, since) => Some(since.unwrap_or_else(Instant::now)),
-                    };
-                }
-            }
+            // All at once: one slow answer must not delay noticing another backend.
+            let answers =
+                futures::future::join_all(addresses.iter().map(|address| ready(&client, address)))
+                    .await;
+            self.record(&addresses, &answers);
             tokio::time::sleep(POLL).await;
         }
     }

@@ -70,7 +70,9 @@ pub(crate) async fn terminate(child: &mut Child, pid: u32, log: &Path) {
 /// `stargate --config <config> <command>`, its stderr (at `warn`) in `log`, killed when
 /// dropped; the child and its pid.
 pub(crate) fn spawn_stargate(config: &Path, log: &Path, command: &str) -> (Child, u32) {
+    // Logs go to stdout, panics and start-up errors to stderr: both into `log`.
     let log_file = std::fs::File::create(log).expect("log file");
+    let stdout = log_file.try_clone().expect("log file");
     let mut stargate = Command::new(env!("CARGO_BIN_EXE_stargate"));
     for (key, _) in std::env::vars() {
         if key.starts_with("STARGATE_") {
@@ -83,7 +85,7 @@ pub(crate) fn spawn_stargate(config: &Path, log: &Path, command: &str) -> (Child
         .arg(config)
         .arg(command)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(log_file))
         .kill_on_drop(true)
         .spawn()
