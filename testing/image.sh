@@ -47,10 +47,11 @@ $SUDO chroot --userspec=10001:10001 "$root" /usr/bin/git --version >/dev/null \
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 IFS='|' read -r -a env <<<"$env_lines"
+chroot=$(command -v chroot) # found on this machine's PATH, not the image's
 # The image's environment, then what this test needs: a loopback address (dev sign-in
 # insists on one) and the demo catalog.
 $SUDO env -i "${env[@]}" STARGATE_LISTEN="127.0.0.1:$port" STARGATE_AUTH__MODE=dev \
-  chroot --userspec="$user" "$root" /usr/local/bin/stargate serve --demo \
+  "$chroot" --userspec="$user" "$root" /usr/local/bin/stargate serve --demo \
   > "$work/serve.log" 2>&1 &
 pid=$!
 base="http://127.0.0.1:$port"
