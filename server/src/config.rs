@@ -5,12 +5,23 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use figment::{
     Figment,
-    providers::{Env, Format, Toml},
+    providers::{Env, Format, Serialized, Toml},
 };
 use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use crate::http::client_addr::TrustedProxies;
+
+/// Secret settings read from the environment as written (see `Settings::figment`).
+const VERBATIM_VARIABLES: &[(&str, &str)] = &[
+    (
+        "STARGATE_AUTH__OIDC__CLIENT_SECRET",
+        "auth.oidc.client_secret",
+    ),
+    ("STARGATE_METRICS__TOKEN", "metrics.token"),
+    ("STARGATE_IAC__HTTPS_TOKEN", "iac.https_token"),
+    ("STARGATE_DATABASE_URL", "database_url"),
+];
 
 /// Top-level keys; environment variables outside them (e.g. tools sharing the prefix)
 /// are not ours and are ignored rather than rejected.
@@ -422,12 +433,21 @@ impl Settings {
     }
 
     pub fn figment(file: &std::path::Path) -> Figment {
-        Figment::new()
-            .merge(Toml::file(file))
-            .merge(Env::prefixed("STARGATE_").split("__").filter(|key| {
+        let mut figment = Figment::new().merge(Toml::file(file)).merge(
+            Env::prefixed("STARGATE_").split("__").filter(|key| {
                 let top = key.as_str().split('.').next().unwrap_or_default();
                 KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
-            }))
+            }),
+        );
+        // Figment reads `123456` or `true` in a variable as a number or a boolean, and a
+        // secret that looks like one would not load (or, as `007`, lose its zeros): the
+        // secrets are taken from the environment verbatim.
+        for (variable, key) in VERBATIM_VARIABLES {
+            if let Ok(value) = std::env::var(variable) {
+                figment = figment.merge(Serialized::default(key, value));
+            }
+        }
+        figment
     }
 
     pub fn database_url(&self) -> String {
@@ -655,6 +675,7 @@ impl Settings {
 mod tests {
     use super::*;
     use figment::Jail;
+    use secrecy::ExposeSecret;
 
     /// Why the settings from `file` and the environment do not load.
     fn load_error(file: &str) -> String {
@@ -695,6 +716,22 @@ mod tests {
             assert_eq!(settings.listen.port(), 5000);
             assert_eq!(settings.log.format, LogFormat::Json);
             assert_eq!(settings.log.filter, "debug");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_that_look_like_numbers_or_booleans_load_as_written() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STARGATE_METRICS__TOKEN", "007");
+            jail.set_env("STARGATE_AUTH__OIDC__CLIENT_SECRET", "true");
+            jail.set_env("STARGATE_IAC__HTTPS_TOKEN", "123456");
+            let settings = Settings::load("stargate.toml".as_ref()).unwrap();
+            let token = settings.metrics.token.as_ref().map(|t| t.expose_secret());
+            assert_eq!(token, Some("007"));
+            assert_eq!(settings.auth.oidc.client_secret.expose_secret(), "true");
+            let https = settings.iac.https_token.as_ref().map(|t| t.expose_secret());
+            assert_eq!(https, Some("123456"));
             Ok(())
         });
     }
