@@ -79,6 +79,8 @@ run: tools wasm-opt
 # as `make run` builds it, so a bundle that only works in debug fails here.
 test: tools test-tools browser-tools wasm-opt
 	$(call apt_install,umoci curl git ca-certificates)
+	@command -v kubectl >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends kubernetes-client; }
 	$(RELEASE_BUILD) --frontend-only
 	cargo nextest run --workspace --no-fail-fast
 	bash testing/image.sh "$(TARGET_DIR)/debug/stargate"
