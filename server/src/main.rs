@@ -78,6 +78,10 @@ enum Command {
         /// Worker pods (PostgreSQL only).
         #[arg(long, default_value_t = 2)]
         workers: u16,
+        /// The data volume's StorageClass (ReadWriteMany on PostgreSQL, e.g. EFS's);
+        /// the cluster's default when left out.
+        #[arg(long)]
+        storage_class: Option<String>,
     },
     /// Personal access tokens for bootstrap and automation.
     #[command(subcommand)]
@@ -172,6 +176,7 @@ async fn main() -> anyhow::Result<()> {
             database,
             replicas,
             workers,
+            storage_class,
         } => {
             let config = std::fs::read_to_string(&cli.config)
                 .with_context(|| format!("reading {}", cli.config.display()))?;
@@ -181,6 +186,7 @@ async fn main() -> anyhow::Result<()> {
                 database,
                 replicas,
                 workers,
+                storage_class,
             };
             let objects = server::install::install_manifests(&config, &options)?;
             print!("{}", server::install::to_yaml(&objects)?);

@@ -50,6 +50,9 @@ pub struct InstallOptions {
     pub replicas: u16,
     /// `stargate worker` pods on PostgreSQL.
     pub workers: u16,
+    /// The data volume's StorageClass; the cluster's default when unset. On PostgreSQL
+    /// the volume is ReadWriteMany, which e.g. EKS's default (EBS) cannot give.
+    pub storage_class: Option<String>,
 }
 
 impl Default for InstallOptions {
@@ -60,6 +63,7 @@ impl Default for InstallOptions {
             database: None,
             replicas: 2,
             workers: 2,
+            storage_class: None,
         }
     }
 }
@@ -115,6 +119,14 @@ pub fn install_manifests(
             format!("{:?} is not a Kubernetes namespace name", options.namespace),
         ));
     }
+    if let Some(class) = &options.storage_class
+        && domain::TeamName::parse("--storage-class", class).is_err()
+    {
+        return Err(invalid(
+            "--storage-class",
+            format!("{class:?} is not a StorageClass name"),
+        ));
+    }
     if database == Database::Postgres && (options.replicas == 0 || options.workers == 0) {
         return Err(invalid("--replicas/--workers", "at least 1 each"));
     }
@@ -124,6 +136,7 @@ pub fn install_manifests(
         database,
         replicas: options.replicas,
         workers: options.workers,
+        storage_class: options.storage_class.as_deref(),
         host: &host.0,
         tls: host.1,
         config_text,

@@ -51,6 +51,7 @@ pub(super) struct Installation<'a> {
     pub database: Database,
     pub replicas: u16,
     pub workers: u16,
+    pub storage_class: Option<&'a str>,
     pub host: &'a str,
     pub tls: bool,
     pub config_text: &'a str,
@@ -154,6 +155,7 @@ impl Installation<'_> {
             metadata: self.metadata(DATA_CLAIM, None),
             spec: Some(PersistentVolumeClaimSpec {
                 access_modes: Some(vec![access.into()]),
+                storage_class_name: self.storage_class.map(Into::into),
                 resources: Some(VolumeResourceRequirements {
                     requests: Some(BTreeMap::from([("storage".into(), Quantity("5Gi".into()))])),
                     ..VolumeResourceRequirements::default()

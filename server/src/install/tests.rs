@@ -187,3 +187,34 @@ fn a_namespace_that_is_not_a_dns_label_is_refused() {
     let message = install_manifests(OIDC, &options).unwrap_err().to_string();
     assert!(message.starts_with("--namespace"), "{message}");
 }
+
+#[test]
+fn the_data_volume_takes_the_storage_class_asked_for() {
+    let options = InstallOptions {
+        database: Some(Database::Postgres),
+        storage_class: Some("efs-sc".into()),
+        ..InstallOptions::default()
+    };
+    let objects = objects(OIDC, &options);
+    let claim = find(&objects, "PersistentVolumeClaim", "stargate-data").expect("claim");
+    assert_eq!(claim["spec"]["storageClassName"], "efs-sc");
+    assert_eq!(claim["spec"]["accessModes"][0], "ReadWriteMany");
+    let default = objects_default_claim();
+    assert!(
+        default["spec"].get("storageClassName").is_none(),
+        "{default}"
+    );
+    let bad = InstallOptions {
+        storage_class: Some("EFS SC".into()),
+        ..InstallOptions::default()
+    };
+    let error = install_manifests(OIDC, &bad).unwrap_err().to_string();
+    assert!(error.contains("--storage-class"), "{error}");
+}
+
+fn objects_default_claim() -> Value {
+    let objects = objects(OIDC, &InstallOptions::default());
+    find(&objects, "PersistentVolumeClaim", "stargate-data")
+        .expect("claim")
+        .clone()
+}
