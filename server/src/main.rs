@@ -61,28 +61,7 @@ enum Command {
     Iac(IacCommand),
     /// Print the Kubernetes objects that run Stargate with this configuration file: the
     /// objects `deploy/kubernetes/` builds, ready for `kubectl apply -f -` or a review.
-    InstallManifests {
-        /// The namespace Stargate runs in.
-        #[arg(long, default_value = "stargate")]
-        namespace: String,
-        /// The image, e.g. `registry.example.com/platform/stargate:0.1.0`.
-        #[arg(long, default_value_t = server::install::default_image())]
-        image: String,
-        /// `postgres`: web pods and workers apart, highly available; `sqlite`: one pod.
-        /// Inferred from the file's `database_url` when left out.
-        #[arg(long, value_enum)]
-        database: Option<server::install::Database>,
-        /// Web pods (PostgreSQL only).
-        #[arg(long, default_value_t = 2)]
-        replicas: u16,
-        /// Worker pods (PostgreSQL only).
-        #[arg(long, default_value_t = 2)]
-        workers: u16,
-        /// The data volume's StorageClass (ReadWriteMany on PostgreSQL, e.g. EFS's);
-        /// the cluster's default when left out.
-        #[arg(long)]
-        storage_class: Option<String>,
-    },
+    InstallManifests(server::install::InstallOptions),
     /// Personal access tokens for bootstrap and automation.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -132,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(&cli.config)?;
     // install-manifests prints YAML on stdout for `kubectl apply -f -`: no log line there.
-    if !matches!(cli.command, Command::InstallManifests { .. }) {
+    if !matches!(cli.command, Command::InstallManifests(_)) {
         telemetry::init(&settings.log);
     }
     for variable in Settings::unknown_variables() {
@@ -141,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
     // Every process using a SQLite database holds a shared lock on it: a restore waits
     // for none of them and refuses while any runs.
     let _database = match cli.command {
-        Command::Restore { .. } | Command::InstallManifests { .. } => None,
+        Command::Restore { .. } | Command::InstallManifests(_) => None,
         _ => Some(hold_database(&settings.database_url())?),
     };
     match cli.command {
@@ -170,24 +149,9 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("server failed")?;
         }
-        Command::InstallManifests {
-            namespace,
-            image,
-            database,
-            replicas,
-            workers,
-            storage_class,
-        } => {
+        Command::InstallManifests(options) => {
             let config = std::fs::read_to_string(&cli.config)
                 .with_context(|| format!("reading {}", cli.config.display()))?;
-            let options = server::install::InstallOptions {
-                namespace,
-                image,
-                database,
-                replicas,
-                workers,
-                storage_class,
-            };
             let objects = server::install::install_manifests(&config, &options)?;
             print!("{}", server::install::to_yaml(&objects)?);
         }

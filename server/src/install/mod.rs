@@ -39,32 +39,41 @@ pub enum Database {
     Postgres,
 }
 
-/// What the command line chooses beyond the configuration file.
-#[derive(Debug, Clone)]
+/// What the command line chooses beyond the configuration file (`stargate
+/// install-manifests`'s options; the defaults are `Default`'s).
+#[derive(Debug, Clone, clap::Args)]
 pub struct InstallOptions {
+    /// The namespace Stargate runs in.
+    #[arg(long, default_value = "stargate")]
     pub namespace: String,
+    /// The image, e.g. `registry.example.com/platform/stargate:0.1.0`.
+    #[arg(long, default_value_t = default_image())]
     pub image: String,
-    /// The database; inferred from the file's `database_url` when unset (SQLite without one).
+    /// `postgres`: web pods and workers apart, highly available; `sqlite`: one pod.
+    /// Inferred from the file's `database_url` when left out.
+    #[arg(long, value_enum)]
     pub database: Option<Database>,
-    /// Web (`serve`) pods on PostgreSQL.
+    /// Web (`serve`) pods (PostgreSQL only).
+    #[arg(long, default_value_t = 2)]
     pub replicas: u16,
-    /// `stargate worker` pods on PostgreSQL.
+    /// `stargate worker` pods (PostgreSQL only).
+    #[arg(long, default_value_t = 2)]
     pub workers: u16,
-    /// The data volume's StorageClass; the cluster's default when unset. On PostgreSQL
-    /// the volume is ReadWriteMany, which e.g. EKS's default (EBS) cannot give.
+    /// The data volume's StorageClass; the cluster's default when left out. On
+    /// PostgreSQL the volume is ReadWriteMany, which EKS's default (EBS) cannot give.
+    #[arg(long)]
     pub storage_class: Option<String>,
 }
 
+/// The command line's defaults, stated once (in the `#[arg]`s).
 impl Default for InstallOptions {
     fn default() -> Self {
-        Self {
-            namespace: "stargate".into(),
-            image: default_image(),
-            database: None,
-            replicas: 2,
-            workers: 2,
-            storage_class: None,
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            options: InstallOptions,
         }
+        <Command as clap::Parser>::parse_from(["install-manifests"]).options
     }
 }
 

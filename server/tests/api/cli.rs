@@ -76,10 +76,7 @@ fn an_unsupported_database_url_is_refused() {
 #[tokio::test]
 async fn sigterm_stops_serve_while_an_event_stream_is_open() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = crate::helpers::free_port();
     let env = |command: &mut Command| {
         command
             .env("STARGATE_DATA_DIR", dir.path())
@@ -95,19 +92,10 @@ async fn sigterm_stops_serve_while_an_event_stream_is_open() {
         .expect("start serve");
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "serve never got ready"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    crate::helpers::wait_until_ready(&base, std::time::Duration::from_secs(60), || {
+        Some(server.try_wait().expect("poll serve")?.to_string())
+    })
+    .await;
 
     let mut create = stargate();
     env(&mut create);

@@ -527,6 +527,43 @@ impl TestApp {
     }
 }
 
+/// A loopback port nothing listens on, for a server process the test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until `{base}/readyz` answers 200, at most `within`; fails sooner when `exited`
+/// says the server process has ended (and what it logged).
+pub async fn wait_until_ready(
+    base: &str,
+    within: std::time::Duration,
+    mut exited: impl FnMut() -> Option<String>,
+) {
+    let client = Client::new();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(why) = exited() {
+            panic!("the server at {base} exited: {why}");
+        }
+        let ready = client
+            .get(format!("{base}/readyz"))
+            .timeout(std::time::Duration::from_secs(1))
+            .send()
+            .await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{base} never became ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// A Kubernetes object's `Kind/namespace/name`.
 pub fn object_key(object: &serde_json::Value) -> String {
     format!(

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::{process::Child, time::Instant};
 
 use crate::{
-    helpers::{Persona, TestApp},
+    helpers::{Persona, TestApp, free_port, wait_until_ready},
     kube_api::KubeApi,
     worker_processes::{
         WorkerProcess, actors, process_config, spawn_api, spawn_stargate, terminate, timeline,
@@ -43,10 +43,7 @@ struct ServeProcess {
 
 impl ServeProcess {
     async fn start(kube: &KubeApi, dir: &Path, database_url: &str, name: &str) -> ServeProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let config = process_config(
             kube,
             dir,
@@ -58,18 +55,14 @@ impl ServeProcess {
         )
         .await;
         let log = dir.join(format!("{name}.log"));
-        let (child, pid) = spawn_stargate(&config, &log, "serve");
+        let (mut child, pid) = spawn_stargate(&config, &log, "serve");
         let address = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !ready(&client, &address).await {
-            assert!(
-                Instant::now() < deadline,
-                "{name} never became ready:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            tokio::time::sleep(POLL).await;
-        }
+        wait_until_ready(&address, Duration::from_secs(30), || {
+            let status = child.try_wait().expect("poll serve")?;
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            Some(format!("{name}: {status}\n{said}"))
+        })
+        .await;
         ServeProcess {
             child,
             pid,

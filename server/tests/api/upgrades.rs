@@ -194,10 +194,7 @@ async fn this_version_serves_on_a_schema_a_newer_version_migrated(db: Db) {
     conn.close().await.expect("close");
 
     let data = tempfile::tempdir().expect("data dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = crate::helpers::free_port();
     let env = |command: &mut std::process::Command| {
         command
             .env("STARGATE_DATABASE_URL", &url)
@@ -224,34 +221,25 @@ async fn this_version_serves_on_a_schema_a_newer_version_migrated(db: Db) {
         .trim()
         .to_owned();
 
+    let log = data.path().join("serve.log");
     let mut serve = crate::helpers::stargate_command();
     env(&mut serve);
     serve
         .args(["serve", "--demo"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
+        .stdout(std::fs::File::create(&log).expect("log file"))
+        .stderr(std::process::Stdio::null());
     let mut serve = tokio::process::Command::from(serve)
         .kill_on_drop(true)
         .spawn()
         .expect("start stargate serve");
-    let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if let Some(status) = serve.try_wait().expect("poll serve") {
-            let mut stderr = String::new();
-            if let Some(mut pipe) = serve.stderr.take() {
-                let _ = tokio::io::AsyncReadExt::read_to_string(&mut pipe, &mut stderr).await;
-            }
-            panic!("stargate serve exited with {status} on the newer schema:\n{stderr}");
-        }
-        let ready = client.get(format!("{base}/readyz")).send().await;
-        if ready.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never ready");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::helpers::wait_until_ready(&base, std::time::Duration::from_secs(30), || {
+        let status = serve.try_wait().expect("poll serve")?;
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        Some(format!("{status} on the newer schema:\n{said}"))
+    })
+    .await;
+    let client = reqwest::Client::new();
     let page: serde_json::Value = client
         .get(format!("{base}/api/v1/services?team=payments"))
         .bearer_auth(&token)
