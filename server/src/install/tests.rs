@@ -195,11 +195,12 @@ fn the_data_volume_takes_the_storage_class_asked_for() {
         storage_class: Some("efs-sc".into()),
         ..InstallOptions::default()
     };
-    let objects = objects(OIDC, &options);
-    let claim = find(&objects, "PersistentVolumeClaim", "stargate-data").expect("claim");
+    let asked = objects(OIDC, &options);
+    let claim = find(&asked, "PersistentVolumeClaim", "stargate-data").expect("claim");
     assert_eq!(claim["spec"]["storageClassName"], "efs-sc");
     assert_eq!(claim["spec"]["accessModes"][0], "ReadWriteMany");
-    let default = objects_default_claim();
+    let default = objects(OIDC, &InstallOptions::default());
+    let default = find(&default, "PersistentVolumeClaim", "stargate-data").expect("claim");
     assert!(
         default["spec"].get("storageClassName").is_none(),
         "{default}"
@@ -210,11 +211,4 @@ fn the_data_volume_takes_the_storage_class_asked_for() {
     };
     let error = install_manifests(OIDC, &bad).unwrap_err().to_string();
     assert!(error.contains("--storage-class"), "{error}");
-}
-
-fn objects_default_claim() -> Value {
-    let objects = objects(OIDC, &InstallOptions::default());
-    find(&objects, "PersistentVolumeClaim", "stargate-data")
-        .expect("claim")
-        .clone()
 }

@@ -87,7 +87,12 @@ fn validate(yaml: &str) -> (bool, String) {
     )
 }
 
-fn overlay_equals_install_manifests(overlay: &str, database: &str, kinds: &[&str]) {
+/// Checks the overlay against install-manifests and validates both; the overlay's objects.
+fn overlay_equals_install_manifests(
+    overlay: &str,
+    database: &str,
+    kinds: &[&str],
+) -> BTreeMap<String, Value> {
     let built = kustomize(overlay);
     let printed = install_manifests(&deploy().join("base/stargate.toml"), database);
     let (built_objects, printed_objects) = (objects(&built), objects(&printed));
@@ -113,11 +118,12 @@ fn overlay_equals_install_manifests(overlay: &str, database: &str, kinds: &[&str
         let (valid, report) = validate(yaml);
         assert!(valid, "strict validation: {report}");
     }
+    built_objects
 }
 
 #[test]
 fn the_postgres_ha_overlay_is_what_install_manifests_prints_and_validates() {
-    overlay_equals_install_manifests(
+    let objects = overlay_equals_install_manifests(
         "postgres-ha",
         "postgres",
         &[
@@ -131,7 +137,6 @@ fn the_postgres_ha_overlay_is_what_install_manifests_prints_and_validates() {
             "ServiceAccount",
         ],
     );
-    let objects = objects(&kustomize("postgres-ha"));
     let web = &objects["Deployment/stargate/stargate"];
     assert_eq!(web["spec"]["replicas"], 2);
     let env = &web["spec"]["template"]["spec"]["containers"][0]["env"];
@@ -148,7 +153,7 @@ fn the_postgres_ha_overlay_is_what_install_manifests_prints_and_validates() {
 
 #[test]
 fn the_sqlite_overlay_is_one_pod_with_its_worker_and_validates() {
-    overlay_equals_install_manifests(
+    let objects = overlay_equals_install_manifests(
         "sqlite",
         "sqlite",
         &[
@@ -161,7 +166,6 @@ fn the_sqlite_overlay_is_one_pod_with_its_worker_and_validates() {
             "ServiceAccount",
         ],
     );
-    let objects = objects(&kustomize("sqlite"));
     let web = &objects["Deployment/stargate/stargate"];
     assert_eq!(web["spec"]["replicas"], 1);
     assert_eq!(web["spec"]["strategy"]["type"], "Recreate");
