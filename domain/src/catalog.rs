@@ -142,6 +142,10 @@ pub struct ServiceDetail {
     pub created_at: String,
     /// RFC 3339, UTC.
     pub updated_at: String,
+    /// RFC 3339, UTC: when a decommission took the service off its cluster (it is no
+    /// longer listed; requesting it again brings it back).
+    #[serde(default)]
+    pub decommissioned_at: Option<String>,
     pub hosts: Vec<Host>,
     pub certificates: Vec<Certificate>,
     /// Emails of the owning team's leads the portal knows.

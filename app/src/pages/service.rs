@@ -14,6 +14,18 @@ use crate::{
     pages::{infrastructure::object_href, not_found::NotFound},
 };
 
+/// `text` as a query string value.
+fn encode_query(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 #[component]
 pub fn ServicePage() -> impl IntoView {
     let params = use_params_map();
@@ -46,6 +58,79 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
     let title = format!("{}/{}", detail.team, detail.name);
     let team_href = format!("/services?team={}", detail.team);
     let iac = detail.clone();
+    let team = detail.team.to_string();
+    let live = detail.decommissioned_at.is_none();
+    // "Change" opens the form with the approved state (the newest applied request for the
+    // object); what the catalog knows rides in the link too, for objects that were there
+    // before Stargate (demo data, an import) and have no request to start from.
+    let change_href = {
+        let team = team.clone();
+        move |kind: &str, name: &str, known: &[(&str, String)]| {
+            let mut href = format!(
+                "/requests/new?kind={kind}&team={team}&of={}",
+                encode_query(name)
+            );
+            for (field, value) in known {
+                href.push_str(&format!("&{field}={}", encode_query(value)));
+            }
+            href
+        }
+    };
+    let decommission_href = {
+        let mut href = format!(
+            "/requests/new?kind=decommission&team={team}&cluster={}&spec.services={}",
+            encode_query(&detail.cluster),
+            detail.name
+        );
+        if !detail.hosts.is_empty() {
+            let hosts: Vec<&str> = detail.hosts.iter().map(|h| h.host.as_str()).collect();
+            href.push_str(&format!("&spec.hosts={}", encode_query(&hosts.join("\n"))));
+        }
+        href
+    };
+    let service_change = change_href(
+        "service",
+        detail.name.as_str(),
+        &[
+            ("cluster", detail.cluster.clone()),
+            ("spec.name", detail.name.to_string()),
+            ("spec.image", detail.image.clone()),
+            ("spec.port", detail.port.to_string()),
+            ("spec.replicas", detail.replicas.to_string()),
+        ],
+    );
+    let host_change = {
+        let change_href = change_href.clone();
+        let (cluster, service) = (detail.cluster.clone(), detail.name.to_string());
+        move |host: &domain::Host| {
+            change_href(
+                "ingress",
+                &host.host,
+                &[
+                    ("cluster", cluster.clone()),
+                    ("spec.host", host.host.clone()),
+                    ("spec.service", service.clone()),
+                    ("spec.class", host.class.clone()),
+                    ("spec.tls", host.tls.clone()),
+                ],
+            )
+        }
+    };
+    let certificate_change = {
+        let cluster = detail.cluster.clone();
+        move |certificate: &domain::Certificate| {
+            change_href(
+                "certificate",
+                &certificate.name,
+                &[
+                    ("cluster", cluster.clone()),
+                    ("spec.name", certificate.name.clone()),
+                    ("spec.dns_names", certificate.dns_names.join("\n")),
+                    ("spec.issuer", certificate.issuer.clone()),
+                ],
+            )
+        }
+    };
     view! {
         <Title text=title.clone() />
         <nav class="breadcrumbs" aria-label="Breadcrumb">
@@ -56,7 +141,17 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
         <div class="page-header">
             <h1>{detail.name.to_string()} " " <StatusBadge status=detail.status /></h1>
             <p class="muted">{detail.description.clone()}</p>
+            {live.then(|| view! {
+                <p class="actions">
+                    <a href=service_change.clone() class="button small">"Change"</a>" "
+                    <a href=decommission_href.clone() class="button small danger">"Decommission"</a>
+                </p>
+            })}
         </div>
+        {detail.decommissioned_at.clone().map(|at| view! {
+            <p class="notice" role="status">"Decommissioned " <Timestamp value=at />
+                ": its objects were deleted from the cluster. Requesting a service of this name brings it back."</p>
+        })}
         <div class="grid">
             <section class="card">
                 <h2>"Ownership"</h2>
@@ -107,7 +202,8 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                     <ul class="plain">
                         {detail.hosts.iter().map(|h| view! {
                             <li><a href=format!("https://{}", h.host) rel="external noopener"><code>{h.host.clone()}</code></a>
-                            <span class="muted small">{format!(" {} ingress, TLS {}", h.class, h.tls.replace('_', "-"))}</span></li>
+                            <span class="muted small">{format!(" {} ingress, TLS {}", h.class, h.tls.replace('_', "-"))}</span>" "
+                            <a href=host_change(h) class="small" aria-label=format!("Change host {}", h.host)>"Change"</a></li>
                         }).collect_view()}
                     </ul>
                 }.into_any()
@@ -127,7 +223,8 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                                     Some(at) => view! { "expires " <Timestamp value=at date_only=true /> }.into_any(),
                                     None => "not issued yet".into_any(),
                                 }}
-                                {c.expiring_soon.then(|| view! { " " <span class="badge badge-degraded">"expiring soon"</span> })}
+                                {c.expiring_soon.then(|| view! { " " <span class="badge badge-degraded">"expiring soon"</span> })}" "
+                                <a href=certificate_change(c) class="small" aria-label=format!("Change certificate {}", c.name)>"Change"</a>
                             </li>
                         }).collect_view()}
                     </ul>
@@ -135,7 +232,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
             }}
         </section>
         <section class="card section" data-testid="service-history">
-            <h2>"Request history " <A href="/requests/new?kind=service" attr:class="button small">"Request a change"</A></h2>
+            <h2>"Request history"</h2>
             {if detail.history.is_empty() {
                 view! { <p class="muted">"No requests through Stargate yet."</p> }.into_any()
             } else {

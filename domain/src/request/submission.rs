@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CertificateSpec, IngressSpec, ServiceSpec};
+use super::{CertificateSpec, DecommissionSpec, IngressSpec, ServiceSpec};
 use crate::{FieldError, FieldErrors, TeamName, field_error::choice, names::check_dns_label};
 
 /// Longest reason accepted, in characters.
@@ -16,16 +16,24 @@ pub enum RequestKind {
     Service,
     Ingress,
     Certificate,
+    /// Takes services, hosts and certificates off their cluster.
+    Decommission,
 }
 
 impl RequestKind {
-    pub const ALL: [Self; 3] = [Self::Service, Self::Ingress, Self::Certificate];
+    pub const ALL: [Self; 4] = [
+        Self::Service,
+        Self::Ingress,
+        Self::Certificate,
+        Self::Decommission,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Service => "service",
             Self::Ingress => "ingress",
             Self::Certificate => "certificate",
+            Self::Decommission => "decommission",
         }
     }
 
@@ -41,13 +49,14 @@ impl std::fmt::Display for RequestKind {
     }
 }
 
-/// A validated spec of one of the three kinds.
+/// A validated spec of one of the kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "spec", rename_all = "snake_case")]
 pub enum RequestSpec {
     Service(ServiceSpec),
     Ingress(IngressSpec),
     Certificate(CertificateSpec),
+    Decommission(DecommissionSpec),
 }
 
 impl RequestSpec {
@@ -56,6 +65,7 @@ impl RequestSpec {
             Self::Service(_) => RequestKind::Service,
             Self::Ingress(_) => RequestKind::Ingress,
             Self::Certificate(_) => RequestKind::Certificate,
+            Self::Decommission(_) => RequestKind::Decommission,
         }
     }
 
@@ -65,6 +75,7 @@ impl RequestSpec {
             Self::Service(s) => format!("service {}", s.name),
             Self::Ingress(s) => format!("ingress {}", s.host.as_str()),
             Self::Certificate(s) => format!("certificate {}", s.name),
+            Self::Decommission(s) => format!("decommission {}", s.summary()),
         }
     }
 
@@ -74,6 +85,7 @@ impl RequestSpec {
             RequestKind::Service => Self::Service(ServiceSpec::parse(spec)?),
             RequestKind::Ingress => Self::Ingress(IngressSpec::parse(spec)?),
             RequestKind::Certificate => Self::Certificate(CertificateSpec::parse(spec)?),
+            RequestKind::Decommission => Self::Decommission(DecommissionSpec::parse(spec)?),
         })
     }
 }

@@ -98,7 +98,7 @@ impl Replanner {
         };
         let live = self
             .store
-            .applied_objects(&request.cluster, &rendered.objects)
+            .applied_objects(&request.cluster, rendered.keys())
             .await?;
         prepare(rendered, &live)
             .map(Ok)

@@ -35,7 +35,8 @@ macro_rules! service_filter {
     () => {
         "
     FROM services s
-    WHERE ($1 IS NULL OR s.team_name = $1)
+    WHERE s.decommissioned_at IS NULL
+      AND ($1 IS NULL OR s.team_name = $1)
       AND ($2 IS NULL OR s.status = $2)
       AND ($4 IS NULL OR s.cluster = $4)
       AND ($3 IS NULL OR s.search_text LIKE $3 ESCAPE '\\'

@@ -308,6 +308,31 @@ impl Store {
         .await?)
     }
 
+    /// The newest applied request of `kind` for the object `name` of `team` (a service's
+    /// name, a host, a certificate's name): the approved state a change starts from.
+    pub async fn latest_applied(
+        &self,
+        kind: RequestKind,
+        team: &str,
+        name: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let title = match kind {
+            RequestKind::Service => format!("service {name}"),
+            RequestKind::Ingress => format!("ingress {name}"),
+            RequestKind::Certificate => format!("certificate {name}"),
+            RequestKind::Decommission => return Ok(None),
+        };
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(id) FROM requests
+             WHERE kind = $1 AND team_name = $2 AND title = $3 AND status = 'applied'",
+        )
+        .bind(kind.as_str())
+        .bind(team)
+        .bind(title)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     pub async fn count_requests(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM requests")
             .fetch_one(&self.pool)
@@ -324,7 +349,9 @@ pub fn subject(id: i64) -> String {
 fn host_of(spec: &RequestSpec) -> Option<&str> {
     match spec {
         RequestSpec::Ingress(s) => Some(s.host.as_str()),
-        RequestSpec::Service(_) | RequestSpec::Certificate(_) => None,
+        RequestSpec::Service(_) | RequestSpec::Certificate(_) | RequestSpec::Decommission(_) => {
+            None
+        }
     }
 }
 
@@ -334,6 +361,9 @@ fn service_of(spec: &RequestSpec) -> Option<&str> {
         RequestSpec::Service(s) => Some(s.name.as_str()),
         RequestSpec::Ingress(s) => Some(s.service.as_str()),
         RequestSpec::Certificate(_) => None,
+        // The first service it takes away; a decommission of hosts alone belongs to their
+        // service's history through its ingresses' requests.
+        RequestSpec::Decommission(s) => s.services.first().map(|n| n.as_str()),
     }
 }
 

@@ -169,6 +169,12 @@ mod tests {
         fn certificate_for(&self, _: &TeamName, host: &Hostname) -> Option<String> {
             (host.as_str() == "secure.payments.example.com").then(|| "secure".to_owned())
         }
+        fn hosts_of(&self, _: &TeamName, _: &ServiceName) -> Vec<String> {
+            Vec::new()
+        }
+        fn has_certificate(&self, _: &TeamName, name: &str) -> bool {
+            name == "secure"
+        }
     }
 
     fn ingress(spec: serde_json::Value) -> IngressSpec {

@@ -3,12 +3,14 @@
 //! exist.
 
 mod certificate;
+mod decommission;
 mod ingress;
 mod service;
 
 use serde::{Deserialize, Serialize};
 
 pub use certificate::check_certificate;
+pub use decommission::{ObjectKey, check_decommission};
 pub use ingress::{IngressConsequences, check_ingress};
 pub use service::check_service;
 
@@ -40,6 +42,10 @@ pub trait CatalogView {
     /// The name of a certificate of the team that covers `host`, if any: an nginx Ingress
     /// serves the secret that Certificate writes.
     fn certificate_for(&self, team: &TeamName, host: &Hostname) -> Option<String>;
+    /// The hosts that route to a service of the team.
+    fn hosts_of(&self, team: &TeamName, service: &ServiceName) -> Vec<String>;
+    /// Whether the team holds a certificate of that name.
+    fn has_certificate(&self, team: &TeamName, name: &str) -> bool;
 }
 
 /// A request that holds a host it has not been applied for yet.
@@ -106,6 +112,20 @@ impl CatalogView for CatalogSnapshot {
             .iter()
             .find(|(t, _, names)| t == team && names.iter().any(|n| n.covers(host)))
             .map(|(_, name, _)| name.clone())
+    }
+
+    fn hosts_of(&self, team: &TeamName, service: &ServiceName) -> Vec<String> {
+        self.hosts
+            .iter()
+            .filter(|(_, t, s)| t == team && s == service)
+            .map(|(host, _, _)| host.clone())
+            .collect()
+    }
+
+    fn has_certificate(&self, team: &TeamName, name: &str) -> bool {
+        self.certificates
+            .iter()
+            .any(|(t, n, _)| t == team && n == name)
     }
 }
 

@@ -1,8 +1,9 @@
-//! The three request kinds and their validated specs. Rules that need no catalog live
+//! The request kinds and their validated specs. Rules that need no catalog live
 //! here; rules against the catalog (host held by someone else, allowed domains, the
 //! target service) come with the cross-object checks.
 
 mod certificate;
+mod decommission;
 mod env;
 mod ingress;
 mod service;
@@ -10,6 +11,7 @@ mod service;
 use serde::{Deserialize, Serialize};
 
 pub use certificate::CertificateSpec;
+pub use decommission::DecommissionSpec;
 pub use env::{EnvValue, ExternalRef, looks_secret};
 pub use ingress::{AlbSettings, IngressSpec};
 pub use service::ServiceSpec;
