@@ -7,25 +7,25 @@ test("an engineer changes an image from the service page and follows it to appli
   const engineer = await (await browser.newContext()).newPage();
   const lead = await (await browser.newContext()).newPage();
 
-  await signInAsDemoUser(engineer, "Payments Engineer", "/services/payments/ledger");
+  await signInAsDemoUser(engineer, "Payments Engineer", "/services/payments/payouts");
   await hydrated(engineer);
   await engineer.getByRole("link", { name: "Change", exact: true }).click();
-  await expect(engineer).toHaveURL(/\/requests\/new\?kind=service&team=payments&of=ledger/);
+  await expect(engineer).toHaveURL(/\/requests\/new\?kind=service&team=payments&of=payouts/);
 
   // The form holds the approved state; only what should differ is typed.
-  await expect(engineer.getByLabel("Name", { exact: true })).toHaveValue("ledger");
+  await expect(engineer.getByLabel("Name", { exact: true })).toHaveValue("payouts");
   const image = engineer.getByLabel("Image", { exact: true });
-  await expect(image).toHaveValue(/^ghcr\.io\/acme\/ledger:/);
-  await image.fill("ghcr.io/acme/ledger:3.2.0");
+  await expect(image).toHaveValue(/^ghcr\.io\/acme\/payouts:/);
+  await image.fill("ghcr.io/acme/payouts:2.4.0");
 
   // The plan shows that one field, nothing else.
   const plan = engineer.getByTestId("plan");
-  const deployment = plan.locator("li", { hasText: "Deployment payments/ledger" });
-  await expect(deployment.locator("td.added")).toHaveText("ghcr.io/acme/ledger:3.2.0");
+  const deployment = plan.locator("li", { hasText: "Deployment payments/payouts" });
+  await expect(deployment.locator("td.added")).toHaveText("ghcr.io/acme/payouts:2.4.0");
   await expect(deployment.locator("tr")).toHaveCount(1);
-  await expect(plan.locator("li", { hasText: "Service payments/ledger" })).toContainText("unchanged");
+  await expect(plan.locator("li", { hasText: "Service payments/payouts" })).toContainText("unchanged");
 
-  await engineer.getByLabel("Reason").fill("3.2 fixes the export");
+  await engineer.getByLabel("Reason").fill("2.4 writes settlement files faster");
   await engineer.getByRole("button", { name: "Submit for review" }).click();
   await expect(engineer).toHaveURL(/\/requests\/\d+$/);
   const requestPath = new URL(engineer.url()).pathname;
@@ -39,8 +39,8 @@ test("an engineer changes an image from the service page and follows it to appli
   await expect(engineer.getByRole("heading", { level: 1 })).toContainText("Applied", {
     timeout: 15_000,
   });
-  await engineer.goto("/services/payments/ledger");
-  await expect(engineer.getByText("ghcr.io/acme/ledger:3.2.0", { exact: true })).toBeVisible();
+  await engineer.goto("/services/payments/payouts");
+  await expect(engineer.getByText("ghcr.io/acme/payouts:2.4.0", { exact: true })).toBeVisible();
 });
 
 test("decommission opens filled from the service page and names what a host still needs", async ({

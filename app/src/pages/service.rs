@@ -143,8 +143,8 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
             <p class="muted">{detail.description.clone()}</p>
             {live.then(|| view! {
                 <p class="actions">
-                    <a href=service_change.clone() class="button small">"Change"</a>" "
-                    <a href=decommission_href.clone() class="button small danger">"Decommission"</a>
+                    <a href=service_change.clone() class="button small secondary">"Change"</a>" "
+                    <a href=decommission_href.clone() class="button small secondary danger">"Decommission"</a>
                 </p>
             })}
         </div>
