@@ -6,6 +6,9 @@ use leptos_router::{components::A, hooks::use_params_map};
 use crate::{
     api::get_service,
     components::{
+        day_two_links::{
+            certificate_change_href, change_href, decommission_href, host_change_href,
+        },
         error_panel::ErrorPanel,
         status_badge::{RequestStatusBadge, StatusBadge},
         timestamp::Timestamp,
@@ -13,18 +16,6 @@ use crate::{
     error::UiError,
     pages::{infrastructure::object_href, not_found::NotFound},
 };
-
-/// `text` as a query string value.
-fn encode_query(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
 
 #[component]
 pub fn ServicePage() -> impl IntoView {
@@ -60,77 +51,30 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
     let iac = detail.clone();
     let team = detail.team.to_string();
     let live = detail.decommissioned_at.is_none();
-    // "Change" opens the form with the approved state (the newest applied request for the
-    // object); what the catalog knows rides in the link too, for objects that were there
-    // before Stargate (demo data, an import) and have no request to start from.
-    let change_href = {
-        let team = team.clone();
-        move |kind: &str, name: &str, known: &[(&str, String)]| {
-            let mut href = format!(
-                "/requests/new?kind={kind}&team={team}&of={}",
-                encode_query(name)
-            );
-            for (field, value) in known {
-                href.push_str(&format!("&{field}={}", encode_query(value)));
-            }
-            href
-        }
-    };
-    let decommission_href = {
-        let mut href = format!(
-            "/requests/new?kind=decommission&team={team}&cluster={}&spec.services={}",
-            encode_query(&detail.cluster),
-            detail.name
-        );
-        if !detail.hosts.is_empty() {
-            let hosts: Vec<&str> = detail.hosts.iter().map(|h| h.host.as_str()).collect();
-            href.push_str(&format!("&spec.hosts={}", encode_query(&hosts.join("\n"))));
-        }
-        href
-    };
+    let cluster = detail.cluster.clone();
     let service_change = change_href(
         "service",
+        &team,
         detail.name.as_str(),
         &[
-            ("cluster", detail.cluster.clone()),
+            ("cluster", cluster.clone()),
             ("spec.name", detail.name.to_string()),
             ("spec.image", detail.image.clone()),
             ("spec.port", detail.port.to_string()),
             ("spec.replicas", detail.replicas.to_string()),
         ],
     );
-    let host_change = {
-        let change_href = change_href.clone();
-        let (cluster, service) = (detail.cluster.clone(), detail.name.to_string());
-        move |host: &domain::Host| {
-            change_href(
-                "ingress",
-                &host.host,
-                &[
-                    ("cluster", cluster.clone()),
-                    ("spec.host", host.host.clone()),
-                    ("spec.service", service.clone()),
-                    ("spec.class", host.class.clone()),
-                    ("spec.tls", host.tls.clone()),
-                ],
-            )
-        }
-    };
-    let certificate_change = {
-        let cluster = detail.cluster.clone();
-        move |certificate: &domain::Certificate| {
-            change_href(
-                "certificate",
-                &certificate.name,
-                &[
-                    ("cluster", cluster.clone()),
-                    ("spec.name", certificate.name.clone()),
-                    ("spec.dns_names", certificate.dns_names.join("\n")),
-                    ("spec.issuer", certificate.issuer.clone()),
-                ],
-            )
-        }
-    };
+    let decommission = decommission_href(
+        &team,
+        &cluster,
+        &[
+            ("spec.services", vec![detail.name.to_string()]),
+            (
+                "spec.hosts",
+                detail.hosts.iter().map(|h| h.host.clone()).collect(),
+            ),
+        ],
+    );
     view! {
         <Title text=title.clone() />
         <nav class="breadcrumbs" aria-label="Breadcrumb">
@@ -144,7 +88,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
             {live.then(|| view! {
                 <p class="actions">
                     <a href=service_change.clone() class="button small secondary">"Change"</a>" "
-                    <a href=decommission_href.clone() class="button small secondary danger">"Decommission"</a>
+                    <a href=decommission.clone() class="button small secondary danger">"Decommission"</a>
                 </p>
             })}
         </div>
@@ -203,7 +147,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                         {detail.hosts.iter().map(|h| view! {
                             <li><a href=format!("https://{}", h.host) rel="external noopener"><code>{h.host.clone()}</code></a>
                             <span class="muted small">{format!(" {} ingress, TLS {}", h.class, h.tls.replace('_', "-"))}</span>" "
-                            <a href=host_change(h) class="small" aria-label=format!("Change host {}", h.host)>"Change"</a></li>
+                            <a href=host_change_href(h, &cluster) class="small" aria-label=format!("Change host {}", h.host)>"Change"</a></li>
                         }).collect_view()}
                     </ul>
                 }.into_any()
@@ -224,7 +168,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                                     None => "not issued yet".into_any(),
                                 }}
                                 {c.expiring_soon.then(|| view! { " " <span class="badge badge-degraded">"expiring soon"</span> })}" "
-                                <a href=certificate_change(c) class="small" aria-label=format!("Change certificate {}", c.name)>"Change"</a>
+                                <a href=certificate_change_href(c, &cluster) class="small" aria-label=format!("Change certificate {}", c.name)>"Change"</a>
                             </li>
                         }).collect_view()}
                     </ul>

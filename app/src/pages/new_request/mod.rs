@@ -220,7 +220,7 @@ pub fn NewRequestPage() -> impl IntoView {
                         <p class="notice" role="status">"Filled with the approved state: change what should differ. The plan shows only those fields."</p>
                     }.into_any()),
                     Ok(None) if asks_change => Some(view! {
-                        <p class="notice" role="status">"Stargate has no applied request for this yet: fill in the state you want."</p>
+                        <p class="notice" role="status">"Filled with what the catalog shows (no request made this yet): change what should differ. The plan shows only those fields."</p>
                     }.into_any()),
                     Err(error) => Some(view! { <ErrorPanel error=error.clone() /> }.into_any()),
                     Ok(None) => None,
