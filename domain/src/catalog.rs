@@ -17,10 +17,19 @@ pub enum ServiceStatus {
     Degraded,
     /// The last change failed to apply.
     Failed,
+    /// Taken off its cluster by a decommission: kept in history, listed only when asked
+    /// for by this status.
+    Decommissioned,
 }
 
 impl ServiceStatus {
-    pub const ALL: [ServiceStatus; 4] = [Self::Pending, Self::Live, Self::Degraded, Self::Failed];
+    pub const ALL: [ServiceStatus; 5] = [
+        Self::Pending,
+        Self::Live,
+        Self::Degraded,
+        Self::Failed,
+        Self::Decommissioned,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -28,6 +37,7 @@ impl ServiceStatus {
             Self::Live => "live",
             Self::Degraded => "degraded",
             Self::Failed => "failed",
+            Self::Decommissioned => "decommissioned",
         }
     }
 
@@ -37,6 +47,7 @@ impl ServiceStatus {
             Self::Live => "Live",
             Self::Degraded => "Degraded",
             Self::Failed => "Failed",
+            Self::Decommissioned => "Decommissioned",
         }
     }
 

@@ -18,7 +18,8 @@ pub const HISTORY_LEN: i64 = 10;
 /// `$1` team, `$2` service, `$3` the lead groups as a JSON array, `$4` history length.
 const SQLITE: &str = "
 SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description, s.cluster,
-       s.status, s.image, s.replicas, s.port, s.created_at, s.updated_at, s.decommissioned_at,
+       CASE WHEN s.decommissioned_at IS NULL THEN s.status ELSE 'decommissioned' END AS status,
+       s.image, s.replicas, s.port, s.created_at, s.updated_at, s.decommissioned_at,
        (SELECT json_group_array(json_object('host', h.host, 'class', h.class, 'tls', h.tls)
                                 ORDER BY h.host)
           FROM hosts h WHERE h.service_id = s.id) AS hosts,
@@ -47,7 +48,8 @@ WHERE t.name = $1 AND s.name = $2";
 /// The same for PostgreSQL (`json_agg` is NULL over no rows; the driver reads text).
 const POSTGRES: &str = "
 SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description, s.cluster,
-       s.status, s.image, s.replicas, s.port, s.created_at, s.updated_at, s.decommissioned_at,
+       CASE WHEN s.decommissioned_at IS NULL THEN s.status ELSE 'decommissioned' END AS status,
+       s.image, s.replicas, s.port, s.created_at, s.updated_at, s.decommissioned_at,
        COALESCE((SELECT json_agg(json_build_object('host', h.host, 'class', h.class,
                                                    'tls', h.tls) ORDER BY h.host)
           FROM hosts h WHERE h.service_id = s.id), '[]')::text AS hosts,

@@ -261,7 +261,12 @@ async fn a_service_goes_with_its_host_and_certificate_and_its_name_is_free_again
     let (status, service) = app.get_json("/api/v1/services/payments/orders").await;
     assert_eq!(status, 200);
     assert!(service["decommissioned_at"].is_string(), "{service}");
+    assert_eq!(service["status"], "decommissioned");
     assert_eq!(service["history"][0]["id"], id);
+    let (_, gone) = app.get_json("/api/v1/services?status=decommissioned").await;
+    assert_eq!(gone["total"], 1, "{gone}");
+    assert_eq!(gone["items"][0]["name"], "orders");
+    assert_eq!(gone["items"][0]["status"], "decommissioned");
 
     // The name is free again.
     applied(&app, &orders("ghcr.io/acme/orders:2.0.0", 2)).await;
