@@ -252,6 +252,21 @@ async fn a_service_goes_with_its_host_and_certificate_and_its_name_is_free_again
     let story = detail["events"].to_string();
     assert!(story.contains("waiting until Deployment payments/orders is gone"));
 
+    // The IaC commit of the decommission removed the objects' files.
+    let (status, tree) = app.get_json("/api/v1/iac/tree?cluster=kind").await;
+    assert_eq!(status, 200, "{tree}");
+    assert_eq!(tree["commit"]["request_id"], id);
+    let files = tree["files"].to_string();
+    for gone in [
+        "deployment-orders",
+        "service-orders",
+        "ingress-orders",
+        "certificate-orders-tls",
+    ] {
+        assert!(!files.contains(gone), "{gone} in {files}");
+    }
+    assert!(files.contains("namespace-payments"), "{files}");
+
     // Out of the lists, kept in history.
     assert_eq!(total().await, listed);
     let (_, hosts) = app.get_json("/api/v1/hosts?per_page=100").await;
