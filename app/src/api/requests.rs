@@ -1,8 +1,11 @@
-//! Server functions for requests: preview, submit, list, read, cancel.
+//! Server functions for requests: preview, submit, list, read, cancel, review.
 
 use domain::{
     Page,
-    request::{RequestDetail, RequestSummary, change::PreparedChange, view::RawRequestQuery},
+    request::{
+        RequestDetail, RequestSummary, bulk::ReviewItem, change::PreparedChange,
+        view::RawRequestQuery,
+    },
 };
 use leptos::{prelude::*, server_fn::codec::Json};
 use serde_json::Value;
@@ -89,7 +92,7 @@ pub async fn comment_on_request(id: i64, comment: String) -> Result<RequestDetai
 }
 
 #[server(prefix = "/rpc", endpoint = "reviews", input = Json)]
-pub async fn review_queue() -> Result<Vec<RequestSummary>, UiError> {
+pub async fn review_queue() -> Result<Vec<ReviewItem>, UiError> {
     answer(async move { Ok(portal()?.review_queue(&actor()?).await?) }.await)
 }
 

@@ -32,7 +32,7 @@ pub fn ReviewsPage() -> impl IntoView {
                                 <th scope="col">"Asked by"</th><th scope="col">"Waiting since"</th>
                             </tr></thead>
                             <tbody>
-                                {items.into_iter().map(|r| view! {
+                                {items.into_iter().map(|item| item.request).map(|r| view! {
                                     <tr>
                                         <td><A href=format!("/requests/{}", r.id)>{format!("#{} {}", r.id, r.title)}</A></td>
                                         <td>{r.team.to_string()}</td>
