@@ -3,7 +3,9 @@
 use domain::{
     Page,
     request::{
-        RequestDetail, RequestSummary, bulk::ReviewItem, change::PreparedChange,
+        RequestDetail, RequestSummary,
+        bulk::{ApprovalItem, ApprovalResult, ReviewItem},
+        change::PreparedChange,
         view::RawRequestQuery,
     },
 };
@@ -94,6 +96,23 @@ pub async fn comment_on_request(id: i64, comment: String) -> Result<RequestDetai
 #[server(prefix = "/rpc", endpoint = "reviews", input = Json)]
 pub async fn review_queue() -> Result<Vec<ReviewItem>, UiError> {
     answer(async move { Ok(portal()?.review_queue(&actor()?).await?) }.await)
+}
+
+/// The review queue's "Approve selected": each request bound to the plan hash the queue
+/// showed. Without wasm the page posts the same form to `POST /reviews` instead.
+#[server(prefix = "/rpc", endpoint = "reviews/approve", input = Json)]
+pub async fn approve_selected(
+    approvals: Vec<ApprovalItem>,
+    comment: String,
+) -> Result<Vec<ApprovalResult>, UiError> {
+    answer(
+        async move {
+            let bulk = domain::request::bulk::BulkApproval::new(approvals, &comment)
+                .map_err(UiError::Invalid)?;
+            Ok(portal()?.approve_requests(&actor()?, &bulk).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "requests/retry")]

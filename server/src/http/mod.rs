@@ -168,6 +168,7 @@ pub fn build_router(state: AppState) -> Router {
     let protected = Router::new()
         .nest("/api/v1", api_v1)
         .route("/requests/new", post(forms::submit_request))
+        .route("/reviews", post(forms::approve_selected))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

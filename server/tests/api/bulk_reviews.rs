@@ -1,5 +1,5 @@
 //! Approving several requests from the review queue at once: each item is its own approval
-//! bound to its own plan, and refused items change nothing.
+//! bound to its own plan, refused items change nothing, and the page works without wasm.
 
 use domain::request::{
     ServiceSpec,
@@ -411,6 +411,84 @@ async fn a_token_without_the_review_scope_approves_nothing(db: Db) {
     assert_eq!(app.count_rows("approvals").await, 0);
 }
 
+/// Posts the queue's form as a browser without wasm does, from a session of `persona`.
+async fn post_queue_form(app: &TestApp, persona: Persona, form: &[(&str, &str)]) -> (u16, String) {
+    let cookie = app.session_cookie(persona).await.expect("signed in");
+    let response = app
+        .client
+        .post(format!("{}/reviews", app.address))
+        .header(header::COOKIE, cookie)
+        .header(header::ORIGIN, &app.address)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .form(form)
+        .send()
+        .await
+        .expect("post");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("html"))
+}
+
+async fn the_queue_form_works_without_wasm(db: Db) {
+    let app = spawn_app(db).await;
+    let first = submit(&app, Persona::EngineerA, "payments", "basket").await;
+    let second = submit(&app, Persona::EngineerA, "payments", "wallet").await;
+    let third = submit(&app, Persona::EngineerA, "payments", "coupons").await;
+    // The queue offers each request with the plan it shows.
+    let page = app
+        .request(Persona::LeadA, Method::GET, "/reviews")
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let value = |id: i64, hash: &str| format!("{id}:{hash}");
+    let (first_hash, second_hash) = (app.plan_hash(first).await, app.plan_hash(second).await);
+    assert!(
+        page.contains(&format!(r#"value="{}""#, value(first, &first_hash))),
+        "{page}"
+    );
+    assert!(page.contains(&format!("Select #{first} service basket")));
+
+    let (status, html) = post_queue_form(
+        &app,
+        Persona::LeadA,
+        &[
+            ("approve", &value(first, &first_hash)),
+            ("approve", &value(second, &second_hash)),
+            ("comment", "fine without JavaScript"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Approved 2 of 2."), "{html}");
+    assert!(
+        html.contains("approved service basket; it is queued"),
+        "{html}"
+    );
+    // The queue below is current: the third still waits, the two approved are gone.
+    assert!(html.contains(&format!("Select #{third} service coupons")));
+    assert!(!html.contains(&format!("Select #{first} ")));
+    assert_eq!(status_of(&app, first).await, "queued");
+    assert_eq!(status_of(&app, second).await, "queued");
+    let approvals = app
+        .store
+        .approvals(first, &first_hash)
+        .await
+        .expect("approvals");
+    assert_eq!(approvals[0].comment, "fine without JavaScript");
+
+    // Nothing ticked: the page says so, nothing changes.
+    let (status, html) = post_queue_form(&app, Persona::LeadA, &[("comment", "")]).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("select at least one request to approve"),
+        "{html}"
+    );
+    assert_eq!(status_of(&app, third).await, "pending_review");
+}
+
 on_both_databases!(
     a_lead_approves_three_requests_at_once,
     two_required_approvals_take_two_bulk_reviews,
@@ -419,4 +497,5 @@ on_both_databases!(
     nobody_approves_their_own_request_in_bulk,
     malformed_bodies_are_refused_naming_the_field,
     a_token_without_the_review_scope_approves_nothing,
+    the_queue_form_works_without_wasm,
 );
