@@ -176,7 +176,7 @@ fn read_item(i: usize, item: &Value, errors: &mut FieldErrors) -> Option<Approva
             errors.push(FieldError::new(format!("{path}.request_id"), "is required"));
             None
         }
-        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+        Some(Value::Number(n)) if whole_number(n).is_some() => whole_number(n),
         Some(_) => {
             errors.push(FieldError::new(
                 format!("{path}.request_id"),
@@ -205,6 +205,16 @@ fn read_item(i: usize, item: &Value, errors: &mut FieldErrors) -> Option<Approva
     Some(ApprovalItem {
         request_id: request_id?,
         plan_hash: plan_hash?,
+    })
+}
+
+/// A JSON number that is a whole number: `62` or, as JSON Schema also counts it, `62.0`.
+fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        // Every f64 inside i64's range with no fraction converts exactly.
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64)
+            .map(|f| f as i64)
     })
 }
 

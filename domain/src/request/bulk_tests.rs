@@ -32,6 +32,16 @@ fn reads_a_list_with_one_comment() {
         [12, 13]
     );
     assert_eq!(bulk.comment(), "both fine");
+    // JSON Schema counts 62.0 as an integer, so a client may send it.
+    let float = json!({"approvals": [{"request_id": 62.0, "plan_hash": HASH}]});
+    assert_eq!(
+        BulkApproval::parse(&float).unwrap().items()[0].request_id,
+        62
+    );
+    assert_eq!(
+        paths(json!({"approvals": [{"request_id": 62.5, "plan_hash": HASH}]})),
+        ["approvals[0].request_id"]
+    );
     let without_comment =
         BulkApproval::parse(&json!({"approvals": [{"request_id": 1, "plan_hash": HASH}]})).unwrap();
     assert_eq!(without_comment.comment(), "");

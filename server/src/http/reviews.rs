@@ -24,10 +24,12 @@ pub struct BulkApprovalBody {
     /// 1 to 100 requests. An entry for a request listed before is not acted on again.
     #[schema(min_items = 1, max_items = 100)]
     approvals: Vec<ApprovalEntry>,
-    /// Recorded with every approval.
+    /// Recorded with every approval: text without control characters (line breaks and
+    /// tabs are fine).
     #[schema(
         example = "Reviewed together with the release notes.",
-        max_length = 4000
+        max_length = 4000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
     )]
     comment: Option<String>,
 }
