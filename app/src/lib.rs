@@ -18,6 +18,7 @@ use leptos_router::{
 
 use components::layout::Header;
 pub use pages::new_request::{PostedRequest, request_input};
+pub use pages::reviews::{PostedApprovals, approvals_from_form};
 use pages::{
     admin_users::{AdminUserPage, AdminUsersPage},
     audit::AuditPage,

@@ -16,7 +16,9 @@ use crate::{
     },
     request::{
         RequestDetail, RequestEvent, RequestQuery, RequestStatus, RequestSummary,
-        change::PreparedChange, plan::Plan,
+        bulk::{ApprovalResult, BulkApproval, ReviewItem},
+        change::PreparedChange,
+        plan::Plan,
     },
 };
 
@@ -163,8 +165,18 @@ pub trait Portal: Send + Sync + 'static {
         comment: &str,
     ) -> Result<RequestDetail, PortalError>;
 
-    /// Requests waiting for the actor's review, oldest first.
-    async fn review_queue(&self, actor: &Actor) -> Result<Vec<RequestSummary>, PortalError>;
+    /// Requests waiting for the actor's review, oldest first, each with the hash of the
+    /// plan a bulk approval binds to.
+    async fn review_queue(&self, actor: &Actor) -> Result<Vec<ReviewItem>, PortalError>;
+
+    /// Approves each listed request as `approve_request` would, bound to its own plan hash,
+    /// and says per request what became of it: one refused item leaves the others alone.
+    /// `Forbidden` as a whole only for a token that may not approve at all.
+    async fn approve_requests(
+        &self,
+        actor: &Actor,
+        approvals: &BulkApproval,
+    ) -> Result<Vec<ApprovalResult>, PortalError>;
 
     /// People, by email, with their session and token counts; for admins only.
     async fn list_users(

@@ -1,8 +1,13 @@
-//! Server functions for requests: preview, submit, list, read, cancel.
+//! Server functions for requests: preview, submit, list, read, cancel, review.
 
 use domain::{
     Page,
-    request::{RequestDetail, RequestSummary, change::PreparedChange, view::RawRequestQuery},
+    request::{
+        RequestDetail, RequestSummary,
+        bulk::{ApprovalItem, ApprovalResult, ReviewItem},
+        change::PreparedChange,
+        view::RawRequestQuery,
+    },
 };
 use leptos::{prelude::*, server_fn::codec::Json};
 use serde_json::Value;
@@ -110,8 +115,25 @@ pub async fn comment_on_request(id: i64, comment: String) -> Result<RequestDetai
 }
 
 #[server(prefix = "/rpc", endpoint = "reviews", input = Json)]
-pub async fn review_queue() -> Result<Vec<RequestSummary>, UiError> {
+pub async fn review_queue() -> Result<Vec<ReviewItem>, UiError> {
     answer(async move { Ok(portal()?.review_queue(&actor()?).await?) }.await)
+}
+
+/// The review queue's "Approve selected": each request bound to the plan hash the queue
+/// showed. Without wasm the page posts the same form to `POST /reviews` instead.
+#[server(prefix = "/rpc", endpoint = "reviews/approve", input = Json)]
+pub async fn approve_selected(
+    approvals: Vec<ApprovalItem>,
+    comment: String,
+) -> Result<Vec<ApprovalResult>, UiError> {
+    answer(
+        async move {
+            let bulk = domain::request::bulk::BulkApproval::new(approvals, &comment)
+                .map_err(UiError::Invalid)?;
+            Ok(portal()?.approve_requests(&actor()?, &bulk).await?)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "requests/retry")]

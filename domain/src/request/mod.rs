@@ -1,6 +1,7 @@
 //! Requests for infrastructure: their fields, the rules that keep them valid, the objects
 //! they render to and the plan a reviewer approves.
 
+pub mod bulk;
 pub mod change;
 pub mod fields;
 pub mod lifecycle;

@@ -2,14 +2,22 @@
 //! off): the same portal operation as the page's JSON call, answered with a redirect to
 //! the result or with the page again, the inputs as typed and the errors in place.
 
-use app::{PostedRequest, error::UiError, request_input, shell};
+use app::{
+    PostedApprovals, PostedRequest, approvals_from_form,
+    error::{UiError, action_error},
+    request_input, shell,
+};
 use axum::{
     Form,
     body::Body,
     extract::{FromRequest, Request, State},
+    http::{StatusCode, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
-use domain::{Actor, PortalError, request::RequestKind};
+use domain::{
+    Actor, PortalError,
+    request::{RequestKind, bulk::BulkApproval},
+};
 use leptos::prelude::provide_context;
 
 use super::{AppState, error::ApiError};
@@ -58,6 +66,54 @@ pub async fn submit_request(State(state): State<AppState>, request: Request) -> 
             message: Some(UiError::from(other).to_string()),
         },
     };
+    render_page(&state, parts, status, posted).await
+}
+
+/// `POST /reviews`: "Approve selected" in the review queue. The queue comes back with each
+/// request's result above it (200), or with why nothing was approved (the API's status).
+pub async fn approve_selected(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(actor) = parts.extensions.get::<Actor>().cloned() else {
+        return ApiError::Forbidden("sign in to approve requests".into()).into_response();
+    };
+    let fields = match Form::<Vec<(String, String)>>::from_request(
+        Request::from_parts(parts.clone(), body),
+        &state,
+    )
+    .await
+    {
+        Ok(Form(fields)) => fields,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let (items, comment) = approvals_from_form(&fields);
+    let answer = match BulkApproval::new(items, &comment) {
+        Ok(approvals) => state.portal.approve_requests(&actor, &approvals).await,
+        Err(errors) => Err(PortalError::Invalid(errors)),
+    };
+    let (status, posted) = match answer {
+        Ok(results) => (
+            StatusCode::OK,
+            PostedApprovals {
+                results,
+                message: None,
+            },
+        ),
+        Err(error) => (
+            ApiError::from(error.clone()).status(),
+            PostedApprovals {
+                results: Vec::new(),
+                message: action_error::<()>(Some(Err(UiError::from(error)))),
+            },
+        ),
+    };
+    render_page(&state, parts, status, posted).await
+}
+
+/// The page the form was on, rendered with `posted` (what the post came to) in context.
+async fn render_page<T>(state: &AppState, parts: Parts, status: StatusCode, posted: T) -> Response
+where
+    T: Clone + Send + Sync + 'static,
+{
     let context = state.page_context();
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_async_with_context(

@@ -13,6 +13,7 @@ mod live;
 pub mod metrics;
 pub mod openapi;
 mod requests;
+mod reviews;
 mod security;
 mod stream_slots;
 
@@ -117,6 +118,7 @@ pub fn build_router(state: AppState) -> Router {
         .routes(routes!(requests::reject_request))
         .routes(routes!(requests::comment_on_request))
         .routes(routes!(requests::retry_request))
+        .routes(routes!(reviews::approve_requests))
         .routes(routes!(events::request_events))
         .routes(routes!(audit::audit_log))
         .routes(routes!(admin::list_users))
@@ -166,6 +168,7 @@ pub fn build_router(state: AppState) -> Router {
     let protected = Router::new()
         .nest("/api/v1", api_v1)
         .route("/requests/new", post(forms::submit_request))
+        .route("/reviews", post(forms::approve_selected))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

@@ -17,6 +17,7 @@ use utoipa::{
     security(("bearer" = []), ("session" = [])),
     tags((name = "catalog", description = "Teams, services, hosts, certificates, clusters"),
          (name = "requests", description = "Requests for services, ingress hosts and certificates"),
+         (name = "reviews", description = "The review queue: approving several requests at once"),
          (name = "infrastructure", description = "The IaC repository: every applied change is a commit"),
          (name = "audit", description = "The append-only audit log (admins)"),
          (name = "admin", description = "People, their sessions and tokens; offboarding (admins)"),

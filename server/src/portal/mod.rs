@@ -23,7 +23,9 @@ use domain::{
 
 use domain::request::{
     RequestDetail, RequestEvent, RequestQuery, RequestStatus, RequestSummary,
-    change::PreparedChange, lifecycle::Action,
+    bulk::{ApprovalResult, BulkApproval, ReviewItem},
+    change::PreparedChange,
+    lifecycle::Action,
 };
 use serde_json::Value;
 
@@ -363,8 +365,17 @@ impl Portal for PortalService {
     }
 
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
-    async fn review_queue(&self, actor: &Actor) -> Result<Vec<RequestSummary>, PortalError> {
+    async fn review_queue(&self, actor: &Actor) -> Result<Vec<ReviewItem>, PortalError> {
         self.queue_for(actor).await
+    }
+
+    #[tracing::instrument(skip(self, actor, approvals), fields(user = %actor.email, count = approvals.items().len()))]
+    async fn approve_requests(
+        &self,
+        actor: &Actor,
+        approvals: &BulkApproval,
+    ) -> Result<Vec<ApprovalResult>, PortalError> {
+        self.approve_many(actor, approvals).await
     }
 
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]

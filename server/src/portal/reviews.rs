@@ -1,14 +1,20 @@
-//! Review operations: approve, reject, cancel, retry, comment, and the leads' queue. Who
+//! Review operations: approve, reject, cancel, retry, comment, the leads' queue and
+//! approving several requests from it at once. Who
 //! may do what, from which state, is `domain::request::lifecycle::decide`; this layer reads
 //! the request, asks it, checks the plan the reviewer saw is still the plan, re-checks the
 //! change against today's catalog where it matters, and stores the step.
 
+use std::collections::HashSet;
+
 use domain::{
-    Actor, FieldError, FieldErrors, PortalError,
+    Actor, FieldError, FieldErrors, Portal, PortalError, Review,
     request::{
-        RequestDetail, RequestSummary,
+        RequestDetail,
+        bulk::{ApprovalResult, BulkApproval, ReviewItem},
         change::PreparedChange,
-        lifecycle::{Action, Refusal, RequestFacts, Who, comment_problem, decide, offers},
+        lifecycle::{
+            Action, Refusal, RequestFacts, Who, comment_problem, decide, missing_scope, offers,
+        },
         plan::Plan,
     },
 };
@@ -204,10 +210,7 @@ impl PortalService {
 
     /// Pending requests the actor may review now (what `decide` would let them approve:
     /// their teams as lead, every team as admin, never their own, not twice), oldest first.
-    pub(super) async fn queue_for(
-        &self,
-        actor: &Actor,
-    ) -> Result<Vec<RequestSummary>, PortalError> {
+    pub(super) async fn queue_for(&self, actor: &Actor) -> Result<Vec<ReviewItem>, PortalError> {
         let pending = self.store.pending_requests().await.map_err(unavailable)?;
         Ok(pending
             .into_iter()
@@ -220,7 +223,42 @@ impl PortalService {
                 };
                 offers(&facts, actor, self.review_policy(&p.summary.team)).review
             })
-            .map(|p| p.summary)
+            .map(|p| ReviewItem {
+                request: p.summary,
+                plan_hash: p.plan_hash,
+            })
             .collect())
+    }
+
+    /// Each item through the single approval (`approve_request`: the same rules, re-plan,
+    /// audit event and queueing), one after the other, each its own transaction.
+    pub(super) async fn approve_many(
+        &self,
+        actor: &Actor,
+        bulk: &BulkApproval,
+    ) -> Result<Vec<ApprovalResult>, PortalError> {
+        // A token that may not approve gets one clear refusal, not one per item.
+        if !actor.scopes.review {
+            let approve = Action::Approve {
+                comment: String::new(),
+            };
+            return Err(PortalError::Forbidden(missing_scope("review", &approve)));
+        }
+        let mut seen = HashSet::new();
+        let mut results = Vec::with_capacity(bulk.items().len());
+        for item in bulk.items() {
+            let id = item.request_id;
+            if !seen.insert(id) {
+                results.push(ApprovalResult::listed_twice(id));
+                continue;
+            }
+            let review = Review {
+                comment: bulk.comment().to_owned(),
+                plan_hash: item.plan_hash.clone(),
+            };
+            let answer = self.approve_request(actor, id, &review).await;
+            results.push(ApprovalResult::of(id, answer));
+        }
+        Ok(results)
     }
 }

@@ -33,6 +33,8 @@ pub struct PendingRequest {
     pub requester_id: i64,
     /// People who approved its current plan.
     pub approved_by: Vec<i64>,
+    /// Its current plan's hash: what a reviewer approves.
+    pub plan_hash: String,
 }
 
 /// Columns of a request summary, over `requests r JOIN users u` (the requester).
@@ -253,7 +255,6 @@ impl Store {
         })
     }
 
-    /// Requests waiting for review, oldest first, with who asked.
     /// Requests waiting for review, oldest first, each with its requester and the people
     /// who approved its current plan.
     pub async fn pending_requests(&self) -> Result<Vec<PendingRequest>, StoreError> {
@@ -281,6 +282,7 @@ impl Store {
                     .collect::<Result<_, _>>()?;
                 Ok(PendingRequest {
                     requester_id: row.try_get("requester_id")?,
+                    plan_hash: row.try_get("plan_hash")?,
                     summary,
                     approved_by,
                 })

@@ -175,6 +175,11 @@ fn matrix() -> Vec<Row> {
         post("/rpc/requests/approve", [401, 403, 403, 409, 409]),
         post("/api/v1/requests/{id}/retry", [401, 403, 403, 409, 409]),
         post("/rpc/requests/retry", [401, 403, 403, 409, 409]),
+        // Approving several at once answers per request (this one is refused to each, for
+        // who they are or for its state), so everyone signed in gets the list.
+        post("/api/v1/reviews/approvals", signed_in),
+        post("/rpc/reviews/approve", signed_in),
+        post("/reviews", page),
         // Offboarding, on a leaver of their own (admins only; the writes change it, so
         // each runs once per admin: revoke, then deactivate and reactivate twice over).
         get("/api/v1/admin/users", admins),
@@ -296,6 +301,11 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
         "/rpc/requests/approve" => {
             form(&[("id", &id), ("comment", ""), ("plan_hash", &subjects.plan)])
         }
+        "/api/v1/reviews/approvals" | "/rpc/reviews/approve" => Body::Json(json!({
+            "approvals": [{ "request_id": subjects.request, "plan_hash": subjects.plan }],
+            "comment": "",
+        })),
+        "/reviews" => form(&[("approve", &format!("{id}:{}", subjects.plan))]),
         _ => Body::Json(json!({})),
     };
     Call { path, body }

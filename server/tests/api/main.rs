@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod backup;
+mod bulk_reviews;
 mod catalog_api;
 mod catalog_changes;
 mod catalog_objects;

@@ -63,6 +63,7 @@ async fn every_documented_operation_answers_as_documented() {
             "/requests/{id}/manifests",
             "/requests/{id}/reject",
             "/requests/{id}/retry",
+            "/reviews/approvals",
             "/services",
             "/services/{team}/{name}",
             "/teams",
