@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CertificateSpec, IngressSpec, ServiceSpec};
+use super::{CertificateSpec, ExposureSpec, IngressSpec, ServiceSpec};
 use crate::{FieldError, FieldErrors, TeamName, field_error::choice, names::check_dns_label};
 
 /// Longest reason accepted, in characters.
@@ -16,16 +16,23 @@ pub enum RequestKind {
     Service,
     Ingress,
     Certificate,
+    Exposure,
 }
 
 impl RequestKind {
-    pub const ALL: [Self; 3] = [Self::Service, Self::Ingress, Self::Certificate];
+    pub const ALL: [Self; 4] = [
+        Self::Service,
+        Self::Ingress,
+        Self::Certificate,
+        Self::Exposure,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Service => "service",
             Self::Ingress => "ingress",
             Self::Certificate => "certificate",
+            Self::Exposure => "exposure",
         }
     }
 
@@ -41,13 +48,14 @@ impl std::fmt::Display for RequestKind {
     }
 }
 
-/// A validated spec of one of the three kinds.
+/// A validated spec of one of the kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "spec", rename_all = "snake_case")]
 pub enum RequestSpec {
     Service(ServiceSpec),
     Ingress(IngressSpec),
     Certificate(CertificateSpec),
+    Exposure(ExposureSpec),
 }
 
 impl RequestSpec {
@@ -56,15 +64,23 @@ impl RequestSpec {
             Self::Service(_) => RequestKind::Service,
             Self::Ingress(_) => RequestKind::Ingress,
             Self::Certificate(_) => RequestKind::Certificate,
+            Self::Exposure(_) => RequestKind::Exposure,
         }
     }
 
-    /// What the request is about, in a few words: `service ledger`, `ingress api.example.com`.
+    /// What the request is about, in a few words: `service ledger`, `ingress api.example.com`,
+    /// `exposure tcp 9000 → ledger`.
     pub fn title(&self) -> String {
         match self {
             Self::Service(s) => format!("service {}", s.name),
             Self::Ingress(s) => format!("ingress {}", s.host.as_str()),
             Self::Certificate(s) => format!("certificate {}", s.name),
+            Self::Exposure(s) => format!(
+                "exposure {} {} → {}",
+                s.protocol.as_str(),
+                s.external_port,
+                s.service
+            ),
         }
     }
 
@@ -74,6 +90,7 @@ impl RequestSpec {
             RequestKind::Service => Self::Service(ServiceSpec::parse(spec)?),
             RequestKind::Ingress => Self::Ingress(IngressSpec::parse(spec)?),
             RequestKind::Certificate => Self::Certificate(CertificateSpec::parse(spec)?),
+            RequestKind::Exposure => Self::Exposure(ExposureSpec::parse(spec)?),
         })
     }
 }
@@ -226,6 +243,24 @@ mod tests {
         assert_eq!(request.spec.title(), "service ledger");
         assert_eq!(request.reason, "new API");
         assert_eq!(request.team.as_str(), "payments");
+    }
+
+    #[test]
+    fn an_exposure_is_titled_by_what_clients_reach() {
+        let request = NewRequest::parse(&json!({
+            "kind": "exposure", "team": "payments", "cluster": "demo",
+            "spec": {"service": "ledger", "port": 8080, "protocol": "tcp", "external_port": 9000, "via": "nginx"}
+        }))
+        .unwrap();
+        assert_eq!(request.spec.kind(), RequestKind::Exposure);
+        assert_eq!(request.spec.title(), "exposure tcp 9000 → ledger");
+        assert_eq!(
+            paths(
+                json!({"kind": "exposure", "team": "payments", "cluster": "demo",
+                "spec": {"service": "ledger", "port": 8080, "protocol": "tcp", "external_port": 0, "via": "nginx"}})
+            ),
+            ["spec.external_port"]
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! The three request kinds and their validated specs. Rules that need no catalog live
+//! The request kinds and their validated specs. Rules that need no catalog live
 //! here; rules against the catalog (host held by someone else, allowed domains, the
 //! target service) come with the cross-object checks.
 
 mod certificate;
 mod env;
+mod exposure;
 mod ingress;
 mod service;
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use certificate::CertificateSpec;
 pub use env::{EnvValue, ExternalRef, looks_secret};
+pub use exposure::{ExposureSpec, ExposureVia, NGINX_OWN_PORTS, NlbScheme, Transport};
 pub use ingress::{AlbSettings, IngressSpec};
 pub use service::ServiceSpec;
 
