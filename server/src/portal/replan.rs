@@ -109,9 +109,13 @@ impl Replanner {
     pub async fn recheck(&self, record: &RequestRecord) -> Result<Recheck, StoreError> {
         Ok(match self.current_change(record).await? {
             Err(errors) => Recheck::Broken(errors),
+            // Caught up only if the objects are the ones approved: the world moved towards
+            // them. Objects rendered differently now (ingress-nginx's shared ConfigMap gained
+            // another entry) would lose that change if the approved ones were applied.
             Ok(change)
                 if change.plan.hash == record.plan.hash
-                    || only_caught_up(&record.plan, &change.plan) =>
+                    || (change.manifests == record.manifests
+                        && only_caught_up(&record.plan, &change.plan)) =>
             {
                 Recheck::Same
             }
