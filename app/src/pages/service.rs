@@ -1,4 +1,4 @@
-use domain::{ServiceDetail, iac::ObjectPath, request::render::ingress_name};
+use domain::{Exposure, ServiceDetail, iac::ObjectPath, request::render::ingress_name};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
@@ -46,6 +46,8 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
     let title = format!("{}/{}", detail.team, detail.name);
     let team_href = format!("/services?team={}", detail.team);
     let iac = detail.clone();
+    let exposures = detail.exposures.clone();
+    let service = detail.name.to_string();
     view! {
         <Title text=title.clone() />
         <nav class="breadcrumbs" aria-label="Breadcrumb">
@@ -134,6 +136,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+        <Exposures service exposures />
         <section class="card section" data-testid="service-history">
             <h2>"Request history " <A href="/requests/new?kind=service" attr:class="button small">"Request a change"</A></h2>
             {if detail.history.is_empty() {
@@ -158,6 +161,37 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
             {match detail.applied_manifests.clone() {
                 Some(yaml) => view! { <pre class="yaml"><code>{yaml}</code></pre> }.into_any(),
                 None => view! { <p class="muted">"Stargate has not applied this service yet."</p> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The service's ports exposed over TCP or UDP, and what carries each.
+#[component]
+fn Exposures(service: String, exposures: Vec<Exposure>) -> impl IntoView {
+    let carrier = move |e: &Exposure| match (e.via.as_str(), e.scheme.as_deref()) {
+        ("nlb", scheme) => format!(
+            "an {} NLB (Service {service}-{}-{})",
+            scheme.unwrap_or("internal"),
+            e.protocol,
+            e.external_port
+        ),
+        _ => format!("ingress-nginx ({}-services)", e.protocol),
+    };
+    view! {
+        <section class="card section" data-testid="service-exposures">
+            <h2>"TCP/UDP ports " <A href="/requests/new?kind=exposure" attr:class="button small">"Expose a port"</A></h2>
+            {if exposures.is_empty() {
+                view! { <p class="muted">"No port exposed over TCP or UDP."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain">
+                        {exposures.iter().map(|e| view! {
+                            <li><code>{format!("{} {}", e.protocol.to_uppercase(), e.external_port)}</code>
+                            <span class="muted small">{format!(" → port {} through {}", e.port, carrier(e))}</span></li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
             }}
         </section>
     }
