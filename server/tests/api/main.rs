@@ -15,6 +15,7 @@ mod catalog_changes;
 mod catalog_objects;
 mod cli;
 mod events;
+mod exposures;
 mod forms;
 mod health;
 mod iac;
