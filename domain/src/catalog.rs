@@ -17,10 +17,19 @@ pub enum ServiceStatus {
     Degraded,
     /// The last change failed to apply.
     Failed,
+    /// Taken off its cluster by a decommission: kept in history, listed only when asked
+    /// for by this status.
+    Decommissioned,
 }
 
 impl ServiceStatus {
-    pub const ALL: [ServiceStatus; 4] = [Self::Pending, Self::Live, Self::Degraded, Self::Failed];
+    pub const ALL: [ServiceStatus; 5] = [
+        Self::Pending,
+        Self::Live,
+        Self::Degraded,
+        Self::Failed,
+        Self::Decommissioned,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -28,6 +37,7 @@ impl ServiceStatus {
             Self::Live => "live",
             Self::Degraded => "degraded",
             Self::Failed => "failed",
+            Self::Decommissioned => "decommissioned",
         }
     }
 
@@ -37,6 +47,7 @@ impl ServiceStatus {
             Self::Live => "Live",
             Self::Degraded => "Degraded",
             Self::Failed => "Failed",
+            Self::Decommissioned => "Decommissioned",
         }
     }
 
@@ -159,6 +170,10 @@ pub struct ServiceDetail {
     pub created_at: String,
     /// RFC 3339, UTC.
     pub updated_at: String,
+    /// RFC 3339, UTC: when a decommission took the service off its cluster (it is no
+    /// longer listed; requesting it again brings it back).
+    #[serde(default)]
+    pub decommissioned_at: Option<String>,
     pub hosts: Vec<Host>,
     pub certificates: Vec<Certificate>,
     /// Its ports exposed over TCP or UDP, by protocol and external port.

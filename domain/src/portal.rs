@@ -113,6 +113,16 @@ pub trait Portal: Send + Sync + 'static {
 
     async fn request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError>;
 
+    /// The body that would request the approved state of `team`'s object `name` (of
+    /// `kind`) again: where a change starts. `None` when no applied request made it.
+    async fn approved_input(
+        &self,
+        actor: &Actor,
+        kind: crate::request::RequestKind,
+        team: &str,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, PortalError>;
+
     /// The requester withdraws a request still pending review.
     async fn cancel_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError>;
 

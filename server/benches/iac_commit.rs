@@ -106,6 +106,7 @@ fn main() {
         let started = Instant::now();
         repo.commit(AppliedChange {
             objects: all,
+            removed: Vec::new(),
             message: domain::iac::baseline_message(count),
             author: None,
             request_id: None,

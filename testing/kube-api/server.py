@@ -786,6 +786,7 @@ class Store:
         self.cond = threading.Condition()
         self.objects: dict[tuple, Entry] = {}
         self.pending: set[tuple] = set()  # keys of objects with a due readiness
+        self.deleting: dict[tuple, float] = {}  # keys in foreground deletion -> when they go
         self.events: list[Event] = []
         self.event_rvs: list[int] = []
         self.rv = 0
@@ -844,6 +845,7 @@ class Store:
         never = self.config["never_ready_names"]
         dues = [e.due for e in (self.objects[k] for k in self.pending)
                 if e.due is not None and not name_in(never, e.res.kind, e.obj["metadata"]["name"])]
+        dues += list(self.deleting.values())
         return min(dues) if dues else None
 
     def _run_due_locked(self):
@@ -860,6 +862,12 @@ class Store:
             e.due = None
             self.pending.discard(key)
             changed = True
+        # Foreground deletion: the object goes once its dependents (pods) would be gone.
+        for key in sorted(k for k, due in self.deleting.items() if due <= now):
+            del self.deleting[key]
+            if key in self.objects:
+                self._remove_locked([key])
+                changed = True
         if changed:
             self.cond.notify_all()
 
@@ -1131,28 +1139,48 @@ class Store:
         return ApiError(409, msg, "Conflict", {"name": name, "group": res.group, "kind": res.plural,
                                                "causes": causes})
 
-    def delete(self, route: Route):
+    def delete(self, route: Route, options: dict | None = None):
+        """DELETE with DeleteOptions. `propagationPolicy: Foreground` (with rollout_ms > 0)
+        marks the object as being deleted (deletionTimestamp, the foregroundDeletion
+        finalizer) and removes it rollout_ms later, as a real API server does once the
+        garbage collector has removed its dependents; otherwise it goes at once."""
         res, ns, name = route.res, route.namespace, route.name
+        policy = (options or {}).get("propagationPolicy")
         with self.cond:
             self._run_due_locked()
             key = (res.plural, ns or "", name)
             entry = self.objects.get(key)
             if entry is None:
                 raise not_found(res, name)
+            if policy == "Foreground" and self.config["rollout_ms"] > 0 and res.kind != "Namespace":
+                if key not in self.deleting:
+                    obj = copy.deepcopy(entry.obj)
+                    obj["metadata"]["deletionTimestamp"] = now_rfc3339()
+                    finalizers = obj["metadata"].setdefault("finalizers", [])
+                    if "foregroundDeletion" not in finalizers:
+                        finalizers.append("foregroundDeletion")
+                    self._commit_locked(key, entry, obj, "MODIFIED")
+                    self.deleting[key] = time.time() + self.config["rollout_ms"] / 1000.0
+                    self.cond.notify_all()
+                return ordered(copy.deepcopy(self.objects[key].obj))
             doomed = [key]
             if res.kind == "Namespace":
                 doomed += sorted(k for k in self.objects if k[1] == name and k[0] != "namespaces")
-            for k in reversed(doomed):
-                e = self.objects.pop(k)
-                self.pending.discard(k)
-                self.rv += 1
-                obj = copy.deepcopy(e.obj)
-                obj["metadata"]["resourceVersion"] = str(self.rv)
-                self._event_locked(Event(self.rv, "DELETED", e.res, obj, e.obj))
+            self._remove_locked(doomed)
             self.cond.notify_all()
             return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                     "details": {"name": name, "group": res.group, "kind": res.plural,
                                 "uid": entry.obj["metadata"]["uid"]}}
+
+    def _remove_locked(self, doomed: list):
+        for k in reversed(doomed):
+            e = self.objects.pop(k)
+            self.pending.discard(k)
+            self.deleting.pop(k, None)
+            self.rv += 1
+            obj = copy.deepcopy(e.obj)
+            obj["metadata"]["resourceVersion"] = str(self.rv)
+            self._event_locked(Event(self.rv, "DELETED", e.res, obj, e.obj))
 
     # ---- reads
     def get(self, route: Route) -> dict:
@@ -1477,7 +1505,10 @@ class Handler(BaseHTTPRequestHandler):
                 if isinstance(rec["object"], dict) and isinstance(rec["object"].get("metadata"), dict) else None
             raise fault_error(fail, res, route.namespace, route.name or body_name, source="fail_writes")
         if method == "DELETE":
-            self._send_json(200, self.store.delete(route))
+            options = rec["object"] if isinstance(rec["object"], dict) else None
+            if options is None and query.get("propagationPolicy"):
+                options = {"propagationPolicy": query.get("propagationPolicy")}
+            self._send_json(200, self.store.delete(route, options))
             return 200
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if method == "PATCH":

@@ -517,6 +517,31 @@ class ServerTest(unittest.TestCase):
         self.assertEqual((code, body["status"]), (200, "Success"))
         self.assertEqual(self.k.get(f"{DEP}/web")[0], 404)
 
+    def test_foreground_delete_keeps_the_object_marked_until_its_dependents_are_gone(self):
+        self.k.control(rollout_ms=300)
+        self.k.apply(f"{DEP}/web", deployment("web"))
+        code, _, body = self.k.request("DELETE", f"{DEP}/web", {"propagationPolicy": "Foreground"},
+                                       "application/json")
+        self.assertEqual(code, 200)
+        self.assertIn("deletionTimestamp", body["metadata"])
+        self.assertIn("foregroundDeletion", body["metadata"]["finalizers"])
+        code, _, live = self.k.get(f"{DEP}/web")
+        self.assertEqual(code, 200)
+        self.assertIn("deletionTimestamp", live["metadata"])
+        # Deleting again while it goes is no error, and does not restart the clock.
+        self.assertEqual(self.k.request("DELETE", f"{DEP}/web", {"propagationPolicy": "Foreground"},
+                                        "application/json")[0], 200)
+        deadline = time.time() + 3
+        while self.k.get(f"{DEP}/web")[0] != 404 and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.k.get(f"{DEP}/web")[0], 404)
+        # Background (or none given) deletes at once.
+        self.k.apply(f"{DEP}/api", deployment("api"))
+        code, _, body = self.k.request("DELETE", f"{DEP}/api", {"propagationPolicy": "Background"},
+                                       "application/json")
+        self.assertEqual((code, body["status"]), (200, "Success"))
+        self.assertEqual(self.k.get(f"{DEP}/api")[0], 404)
+
     # ---- watch
 
     def _watch(self, path, timeout=5):

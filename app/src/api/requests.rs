@@ -17,6 +17,27 @@ pub async fn preview_request(input: Value) -> Result<PreparedChange, UiError> {
     answer(async move { Ok(portal()?.preview_request(&actor()?, &input).await?) }.await)
 }
 
+/// The request body that would submit the approved state of an object again (`kind`
+/// service, ingress or certificate; `name` the service, host or certificate): what
+/// "Change" fills the form with. `None` when no applied request made it.
+#[server(prefix = "/rpc", endpoint = "requests/approved", input = Json)]
+pub async fn approved_input(
+    kind: String,
+    team: String,
+    name: String,
+) -> Result<Option<Value>, UiError> {
+    answer(
+        async move {
+            let kind = domain::request::RequestKind::parse("kind", &kind)
+                .map_err(|e| UiError::Invalid(domain::FieldErrors(vec![e])))?;
+            Ok(portal()?
+                .approved_input(&actor()?, kind, &team, &name)
+                .await?)
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/rpc", endpoint = "requests/submit", input = Json)]
 pub async fn submit_request(input: Value) -> Result<RequestDetail, UiError> {
     answer(async move { Ok(portal()?.submit_request(&actor()?, &input).await?) }.await)

@@ -1,3 +1,4 @@
+pub mod day_two_links;
 pub mod diff;
 pub mod empty_state;
 pub mod error_panel;

@@ -1,10 +1,10 @@
-//! A plan as a readable diff: per object, created, changed (each field before → after) or
-//! unchanged.
+//! A plan as a readable diff: per object, created, changed (each field before → after),
+//! unchanged or deleted.
 
 use domain::request::plan::{Change, FieldChange, PlannedObject};
 use leptos::prelude::*;
 
-/// Per object: created, changed (each field before → after) or unchanged.
+/// Per object: created, changed (each field before → after), unchanged or deleted.
 #[component]
 pub fn PlanView(objects: Vec<PlannedObject>) -> impl IntoView {
     view! {
@@ -18,6 +18,7 @@ pub fn PlanView(objects: Vec<PlannedObject>) -> impl IntoView {
                     Change::Create => ("plan-create", "create", Vec::new()),
                     Change::Update { fields } => ("plan-update", "update", fields),
                     Change::Unchanged => ("plan-unchanged", "unchanged", Vec::new()),
+                    Change::Delete => ("plan-delete", "delete", Vec::new()),
                 };
                 view! {
                     <li class=class>

@@ -7,6 +7,7 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     api::{list_certificates, list_hosts},
     components::{
+        day_two_links::{certificate_change_href, decommission_href, host_change_href},
         empty_state::EmptyState,
         error_panel::ErrorPanel,
         pagination::{Pagination, with_query},
@@ -38,7 +39,7 @@ pub fn HostsPage() -> impl IntoView {
                     Ok(page) if page.total == 0 => view! { <EmptyState title="No ingress hosts yet" hint="Hosts appear here once a request for one is approved and applied." /> }.into_any(),
                     Ok(page) => view! {
                         <table class="table" data-testid="hosts">
-                            <thead><tr><th scope="col">"Host"</th><th scope="col">"Service"</th><th scope="col">"Ingress"</th><th scope="col">"TLS"</th></tr></thead>
+                            <thead><tr><th scope="col">"Host"</th><th scope="col">"Service"</th><th scope="col">"Ingress"</th><th scope="col">"TLS"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {page.items.clone().into_iter().map(|h| view! {
                                     <tr>
@@ -46,6 +47,11 @@ pub fn HostsPage() -> impl IntoView {
                                         <td><A href=format!("/services/{}/{}", h.team, h.service)>{format!("{}/{}", h.team, h.service)}</A></td>
                                         <td>{h.class.clone()}</td>
                                         <td>{tls_label(&h.tls)}</td>
+                                        <td class="row-actions">
+                                            <a href=host_change_href(&h, "") aria-label=format!("Change host {}", h.host)>"Change"</a>" "
+                                            <a href=decommission_href(h.team.as_str(), "", &[("spec.hosts", vec![h.host.clone()])])
+                                                aria-label=format!("Decommission host {}", h.host)>"Decommission"</a>
+                                        </td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -75,7 +81,7 @@ pub fn CertificatesPage() -> impl IntoView {
                     Ok(page) if page.total == 0 => view! { <EmptyState title="No certificates yet" hint="Certificates appear here once a request for one is approved and applied." /> }.into_any(),
                     Ok(page) => view! {
                         <table class="table" data-testid="certificates">
-                            <thead><tr><th scope="col">"Certificate"</th><th scope="col">"DNS names"</th><th scope="col">"Issuer"</th><th scope="col">"Expires"</th><th scope="col">"Status"</th></tr></thead>
+                            <thead><tr><th scope="col">"Certificate"</th><th scope="col">"DNS names"</th><th scope="col">"Issuer"</th><th scope="col">"Expires"</th><th scope="col">"Status"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {page.items.clone().into_iter().map(|c| view! {
                                     <tr class:expiring=c.expiring_soon>
@@ -87,6 +93,11 @@ pub fn CertificatesPage() -> impl IntoView {
                                             {c.expiring_soon.then(|| view! { <span class="badge badge-degraded">"expiring soon"</span> })}
                                         </td>
                                         <td>{c.status.clone()}</td>
+                                        <td class="row-actions">
+                                            <a href=certificate_change_href(&c, "") aria-label=format!("Change certificate {}", c.name)>"Change"</a>" "
+                                            <a href=decommission_href(c.team.as_str(), "", &[("spec.certificates", vec![c.name.clone()])])
+                                                aria-label=format!("Decommission certificate {}", c.name)>"Decommission"</a>
+                                        </td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

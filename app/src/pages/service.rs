@@ -6,6 +6,9 @@ use leptos_router::{components::A, hooks::use_params_map};
 use crate::{
     api::get_service,
     components::{
+        day_two_links::{
+            certificate_change_href, change_href, decommission_href, host_change_href,
+        },
         error_panel::ErrorPanel,
         status_badge::{RequestStatusBadge, StatusBadge},
         timestamp::Timestamp,
@@ -48,6 +51,32 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
     let iac = detail.clone();
     let exposures = detail.exposures.clone();
     let service = detail.name.to_string();
+    let team = detail.team.to_string();
+    let live = detail.decommissioned_at.is_none();
+    let cluster = detail.cluster.clone();
+    let service_change = change_href(
+        "service",
+        &team,
+        detail.name.as_str(),
+        &[
+            ("cluster", cluster.clone()),
+            ("spec.name", detail.name.to_string()),
+            ("spec.image", detail.image.clone()),
+            ("spec.port", detail.port.to_string()),
+            ("spec.replicas", detail.replicas.to_string()),
+        ],
+    );
+    let decommission = decommission_href(
+        &team,
+        &cluster,
+        &[
+            ("spec.services", vec![detail.name.to_string()]),
+            (
+                "spec.hosts",
+                detail.hosts.iter().map(|h| h.host.clone()).collect(),
+            ),
+        ],
+    );
     view! {
         <Title text=title.clone() />
         <nav class="breadcrumbs" aria-label="Breadcrumb">
@@ -58,7 +87,17 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
         <div class="page-header">
             <h1>{detail.name.to_string()} " " <StatusBadge status=detail.status /></h1>
             <p class="muted">{detail.description.clone()}</p>
+            {live.then(|| view! {
+                <p class="actions">
+                    <a href=service_change.clone() class="button small secondary">"Change"</a>" "
+                    <a href=decommission.clone() class="button small secondary danger">"Decommission"</a>
+                </p>
+            })}
         </div>
+        {detail.decommissioned_at.clone().map(|at| view! {
+            <p class="notice" role="status">"Decommissioned " <Timestamp value=at />
+                ": its objects were deleted from the cluster. Requesting a service of this name brings it back."</p>
+        })}
         <div class="grid">
             <section class="card">
                 <h2>"Ownership"</h2>
@@ -109,7 +148,8 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                     <ul class="plain">
                         {detail.hosts.iter().map(|h| view! {
                             <li><a href=format!("https://{}", h.host) rel="external noopener"><code>{h.host.clone()}</code></a>
-                            <span class="muted small">{format!(" {} ingress, TLS {}", h.class, h.tls.replace('_', "-"))}</span></li>
+                            <span class="muted small">{format!(" {} ingress, TLS {}", h.class, h.tls.replace('_', "-"))}</span>" "
+                            <a href=host_change_href(h, &cluster) class="small" aria-label=format!("Change host {}", h.host)>"Change"</a></li>
                         }).collect_view()}
                     </ul>
                 }.into_any()
@@ -129,7 +169,8 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                                     Some(at) => view! { "expires " <Timestamp value=at date_only=true /> }.into_any(),
                                     None => "not issued yet".into_any(),
                                 }}
-                                {c.expiring_soon.then(|| view! { " " <span class="badge badge-degraded">"expiring soon"</span> })}
+                                {c.expiring_soon.then(|| view! { " " <span class="badge badge-degraded">"expiring soon"</span> })}" "
+                                <a href=certificate_change_href(c, &cluster) class="small" aria-label=format!("Change certificate {}", c.name)>"Change"</a>
                             </li>
                         }).collect_view()}
                     </ul>
@@ -138,7 +179,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
         </section>
         <Exposures service exposures />
         <section class="card section" data-testid="service-history">
-            <h2>"Request history " <A href="/requests/new?kind=service" attr:class="button small">"Request a change"</A></h2>
+            <h2>"Request history"</h2>
             {if detail.history.is_empty() {
                 view! { <p class="muted">"No requests through Stargate yet."</p> }.into_any()
             } else {

@@ -5,22 +5,47 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ExposureSpec, ExposureVia,
-    plan::{LiveObjects, Plan, plan},
+    plan::{LiveObjects, Plan, plan, plan_notes},
     render::{
         NGINX_NAMESPACE, Object, RenderContext, RenderError, ServiceType, certificate_secret_name,
         nginx_config_map_name, render_backend_service, render_certificate, render_ingress,
         render_namespace, render_nginx_exposure, render_nlb_exposure, render_service, to_yaml,
     },
-    rules::{CatalogView, check_certificate, check_exposure, check_ingress, check_service},
+    rules::{
+        CatalogView, ObjectKey, check_certificate, check_decommission, check_exposure,
+        check_ingress, check_service,
+    },
     submission::{NewRequest, RequestSpec},
 };
 use crate::FieldErrors;
 
-/// The objects a request renders, with notes for the reviewer.
+/// The objects a request renders (or deletes), with notes for the reviewer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderedChange {
     pub objects: Vec<Object>,
+    /// Objects to delete, in order (a decommission).
+    pub deletions: Vec<ObjectKey>,
     pub notes: Vec<String>,
+}
+
+impl RenderedChange {
+    fn applying(objects: Vec<Object>, notes: Vec<String>) -> Self {
+        Self {
+            objects,
+            deletions: Vec::new(),
+            notes,
+        }
+    }
+
+    /// Every object the change touches, as `(kind, namespace, name)`: what its plan
+    /// compares with the objects as last applied.
+    pub fn keys(&self) -> Vec<ObjectKey> {
+        self.objects
+            .iter()
+            .map(Object::key)
+            .chain(self.deletions.iter().cloned())
+            .collect()
+    }
 }
 
 /// A change ready to be stored and reviewed.
@@ -58,10 +83,10 @@ pub fn render_change(
                     spec.name
                 ));
             }
-            Ok(RenderedChange {
-                objects: render_service(ctx, spec, service_type),
+            Ok(RenderedChange::applying(
+                render_service(ctx, spec, service_type),
                 notes,
-            })
+            ))
         }
         RequestSpec::Ingress(spec) => {
             let consequences = check_ingress(team, &request.cluster, spec, catalog)?;
@@ -95,13 +120,31 @@ pub fn render_change(
                 spec,
                 consequences.tls_certificate.as_deref(),
             ));
-            Ok(RenderedChange { objects, notes })
+            Ok(RenderedChange::applying(objects, notes))
         }
         RequestSpec::Certificate(spec) => {
             check_certificate(team, spec, catalog)?;
+            Ok(RenderedChange::applying(
+                vec![render_namespace(ctx), render_certificate(ctx, spec)],
+                Vec::new(),
+            ))
+        }
+        RequestSpec::Decommission(spec) => {
+            let deletions =
+                check_decommission(team, &request.cluster, &ctx.namespace, spec, catalog)?;
+            let mut notes = vec![format!(
+                "Deleted with foreground propagation: the worker waits until each object and what it owns (a Deployment's pods) are gone. The namespace {} stays.",
+                ctx.namespace
+            )];
+            if !spec.certificates.is_empty() {
+                notes.push(
+                    "cert-manager leaves a deleted Certificate's Secret in place; nothing Stargate applies reads it once the certificate is gone.".into(),
+                );
+            }
             Ok(RenderedChange {
-                objects: vec![render_namespace(ctx), render_certificate(ctx, spec)],
-                notes: Vec::new(),
+                objects: Vec::new(),
+                deletions,
+                notes,
             })
         }
         RequestSpec::Exposure(spec) => {
@@ -144,21 +187,31 @@ fn exposure_change(
             (render_nlb_exposure(ctx, spec), vec![note])
         }
     };
-    RenderedChange {
-        objects: vec![render_namespace(ctx), object],
-        notes,
-    }
+    RenderedChange::applying(vec![render_namespace(ctx), object], notes)
 }
 
-/// The rendered change as YAML and a plan against the objects as last applied.
+/// The rendered change as YAML and a plan against the objects as last applied. A
+/// decommission's manifests are the objects it deletes, as last applied: what the reviewer
+/// sees go, and what the worker deletes.
 pub fn prepare(
     rendered: RenderedChange,
     live: &dyn LiveObjects,
 ) -> Result<PreparedChange, RenderError> {
+    let plan = plan(&rendered.objects, &rendered.deletions, live)?;
+    let mut manifests = to_yaml(&rendered.objects)?;
+    for (kind, namespace, name) in &rendered.deletions {
+        let namespace = (!namespace.is_empty()).then_some(namespace.as_str());
+        if let Some(object) = live.live(kind, namespace, name) {
+            let yaml = serde_norway::to_string(&object).map_err(RenderError::from_yaml)?;
+            manifests.push_str(&format!("---\n{yaml}"));
+        }
+    }
+    let mut notes = rendered.notes;
+    notes.extend(plan_notes(&plan));
     Ok(PreparedChange {
-        manifests: to_yaml(&rendered.objects)?,
-        plan: plan(&rendered.objects, live)?,
-        notes: rendered.notes,
+        manifests,
+        plan,
+        notes,
     })
 }
 

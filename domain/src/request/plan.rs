@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::render::{Object, RenderError};
+use super::{
+    render::{Object, RenderError},
+    rules::ObjectKey,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -21,8 +24,12 @@ pub struct FieldChange {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Change {
     Create,
-    Update { fields: Vec<FieldChange> },
+    Update {
+        fields: Vec<FieldChange>,
+    },
     Unchanged,
+    /// Deleted from the cluster (a decommission).
+    Delete,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,8 +93,13 @@ pub trait LiveObjects {
 
 /// Compares each desired object with the live (last applied) one `live` finds by
 /// (kind, namespace, name). Only fields we set are compared, so server-added status and
-/// defaults do not show as changes.
-pub fn plan(desired: &[Object], live: &dyn LiveObjects) -> Result<Plan, RenderError> {
+/// defaults do not show as changes. Each of `deletions` that `live` holds is deleted (one
+/// it does not hold was never applied, or is gone already: nothing to do).
+pub fn plan(
+    desired: &[Object],
+    deletions: &[ObjectKey],
+    live: &dyn LiveObjects,
+) -> Result<Plan, RenderError> {
     let mut hasher = Sha256::new();
     let mut objects = Vec::with_capacity(desired.len());
     for object in desired {
@@ -120,6 +132,20 @@ pub fn plan(desired: &[Object], live: &dyn LiveObjects) -> Result<Plan, RenderEr
             change,
         });
     }
+    for (kind, namespace, name) in deletions {
+        let namespace = (!namespace.is_empty()).then(|| namespace.clone());
+        let Some(before) = live.live(kind, namespace.as_deref(), name) else {
+            continue;
+        };
+        hasher.update("delete");
+        hasher.update(before.to_string());
+        objects.push(PlannedObject {
+            kind: kind.clone(),
+            namespace,
+            name: name.clone(),
+            change: Change::Delete,
+        });
+    }
     let hash = hasher
         .finalize()
         .iter()
@@ -140,6 +166,59 @@ pub fn only_caught_up(old: &Plan, new: &Plan) -> bool {
                 && (o.change == n.change
                     || (o.change == Change::Create && n.change == Change::Unchanged))
         })
+}
+
+/// Fields the API server will not change in place, by kind and path prefix, and what
+/// changing them means for the people running the service.
+const REPLACED_ON_CHANGE: &[(&str, &str, &str)] = &[
+    (
+        "Deployment",
+        "spec.selector",
+        "its selector cannot change in place: the Deployment is deleted and created again, and every pod restarts at once",
+    ),
+    (
+        "Service",
+        "spec.clusterIP",
+        "its cluster IP cannot change in place: the Service is deleted and created again, and clients briefly cannot reach it",
+    ),
+    (
+        "Certificate",
+        "spec.secretName",
+        "it moves to another Secret: cert-manager issues a new certificate there, and whatever reads the old Secret keeps the old certificate",
+    ),
+];
+
+/// What a reviewer must know beyond the field diffs: objects the change will replace
+/// rather than update, and a host moving to another ingress controller.
+pub fn plan_notes(plan: &Plan) -> Vec<String> {
+    let mut notes = Vec::new();
+    for object in &plan.objects {
+        let Change::Update { fields } = &object.change else {
+            continue;
+        };
+        for (kind, prefix, why) in REPLACED_ON_CHANGE {
+            if object.kind == *kind && fields.iter().any(|f| f.path.starts_with(prefix)) {
+                notes.push(format!("{} {}: {why}.", object.kind, object.name));
+            }
+        }
+        if object.kind == "Ingress"
+            && let Some(class) = fields.iter().find(|f| f.path == "spec.ingressClassName")
+        {
+            let name = |v: &Option<Value>| {
+                v.as_ref()
+                    .and_then(Value::as_str)
+                    .unwrap_or("none")
+                    .to_owned()
+            };
+            notes.push(format!(
+                "Ingress {} moves from {} to {}: the host gets a new address, so its DNS record must point there before traffic arrives.",
+                object.name,
+                name(&class.before),
+                name(&class.after)
+            ));
+        }
+    }
+    notes
 }
 
 /// `live` reduced to the keys `desired` has (recursively in objects).
@@ -209,15 +288,15 @@ mod tests {
     #[test]
     fn a_plan_that_only_caught_up_keeps_its_approvals() {
         let desired = objects("ghcr.io/a/api:1", ServiceType::ClusterIp);
-        let before = plan(&desired, &EmptyCluster).unwrap();
+        let before = plan(&desired, &[], &EmptyCluster).unwrap();
         // The namespace landed meanwhile, exactly as desired.
         let namespace_only = Applied(vec![desired[0].clone()]);
-        let after = plan(&desired, &namespace_only).unwrap();
+        let after = plan(&desired, &[], &namespace_only).unwrap();
         assert_ne!(before.hash, after.hash);
         assert!(only_caught_up(&before, &after));
         // Someone else's Deployment landed: that is a different change to review.
         let other = Applied(objects("ghcr.io/a/api:0", ServiceType::ClusterIp));
-        let changed = plan(&desired, &other).unwrap();
+        let changed = plan(&desired, &[], &other).unwrap();
         assert!(!only_caught_up(&before, &changed));
     }
 
@@ -233,7 +312,7 @@ mod tests {
             ServiceSpec::parse(&json!({"name": "api", "image": "ghcr.io/a/api:2", "port": 8080}))
                 .unwrap();
         let next = render_service(&ctx, &spec, ServiceType::ClusterIp);
-        let plan = plan(&next, &applied).unwrap();
+        let plan = plan(&next, &[], &applied).unwrap();
         let changes: Vec<(&str, &Change)> = plan
             .objects
             .iter()
@@ -248,13 +327,17 @@ mod tests {
         let paths: Vec<&str> = fields.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["spec.template.spec.containers[0].image"]);
         // The hash still covers the whole objects, label included.
-        assert_ne!(plan.hash, super::plan(&applied.0, &applied).unwrap().hash);
+        assert_ne!(
+            plan.hash,
+            super::plan(&applied.0, &[], &applied).unwrap().hash
+        );
     }
 
     #[test]
     fn everything_is_created_on_an_empty_cluster() {
         let plan = plan(
             &objects("ghcr.io/a/api:1", ServiceType::ClusterIp),
+            &[],
             &EmptyCluster,
         )
         .unwrap();
@@ -266,7 +349,7 @@ mod tests {
     #[test]
     fn a_new_image_and_a_node_port_show_as_field_updates() {
         let applied = Applied(objects("ghcr.io/a/api:1", ServiceType::ClusterIp));
-        let unchanged = plan(&applied.0, &applied).unwrap();
+        let unchanged = plan(&applied.0, &[], &applied).unwrap();
         assert!(
             unchanged
                 .objects
@@ -276,7 +359,7 @@ mod tests {
         );
 
         let desired = objects("ghcr.io/a/api:2", ServiceType::NodePort);
-        let plan = plan(&desired, &applied).unwrap();
+        let plan = plan(&desired, &[], &applied).unwrap();
         let Change::Update { fields } = &plan.objects[1].change else {
             panic!("{:?}", plan.objects[1])
         };
@@ -295,5 +378,60 @@ mod tests {
             plan.hash, unchanged.hash,
             "a different plan has a different hash"
         );
+    }
+
+    #[test]
+    fn deletions_plan_only_what_was_applied_and_change_the_hash() {
+        let applied = Applied(objects("ghcr.io/a/api:1", ServiceType::ClusterIp));
+        let key =
+            |kind: &str, name: &str| (kind.to_owned(), "payments".to_owned(), name.to_owned());
+        let deletions = [key("Service", "api"), key("ExternalSecret", "api-env")];
+        let plan = plan(&[], &deletions, &applied).unwrap();
+        let planned: Vec<(&str, &Change)> = plan
+            .objects
+            .iter()
+            .map(|o| (o.kind.as_str(), &o.change))
+            .collect();
+        assert_eq!(planned, [("Service", &Change::Delete)]);
+        let other = super::plan(&[], &deletions[..0], &applied).unwrap();
+        assert_ne!(plan.hash, other.hash);
+    }
+
+    #[test]
+    fn a_replaced_object_and_a_host_changing_controller_are_explained() {
+        let update = |kind: &str, path: &str, before: Value, after: Value| PlannedObject {
+            kind: kind.into(),
+            namespace: Some("payments".into()),
+            name: "api".into(),
+            change: Change::Update {
+                fields: vec![FieldChange {
+                    path: path.into(),
+                    before: Some(before),
+                    after: Some(after),
+                }],
+            },
+        };
+        let plan = Plan {
+            objects: vec![
+                update(
+                    "Deployment",
+                    "spec.selector.matchLabels.app",
+                    json!("a"),
+                    json!("b"),
+                ),
+                update("Deployment", "spec.replicas", json!(2), json!(4)),
+                update(
+                    "Ingress",
+                    "spec.ingressClassName",
+                    json!("nginx"),
+                    json!("alb"),
+                ),
+            ],
+            hash: String::new(),
+        };
+        let notes = plan_notes(&plan);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].starts_with("Deployment api: its selector cannot change in place"));
+        assert!(notes[1].contains("moves from nginx to alb"), "{notes:?}");
     }
 }

@@ -163,6 +163,12 @@ pub enum Object {
 #[error("rendering failed: {0}")]
 pub struct RenderError(String);
 
+impl RenderError {
+    pub fn from_yaml(error: serde_norway::Error) -> Self {
+        Self(error.to_string())
+    }
+}
+
 impl Object {
     pub fn kind(&self) -> &'static str {
         match self {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CertificateSpec, ExposureSpec, IngressSpec, ServiceSpec};
+use super::{CertificateSpec, DecommissionSpec, ExposureSpec, IngressSpec, ServiceSpec};
 use crate::{FieldError, FieldErrors, TeamName, field_error::choice, names::check_dns_label};
 
 /// Longest reason accepted, in characters.
@@ -17,14 +17,17 @@ pub enum RequestKind {
     Ingress,
     Certificate,
     Exposure,
+    /// Takes services, hosts and certificates off their cluster.
+    Decommission,
 }
 
 impl RequestKind {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Service,
         Self::Ingress,
         Self::Certificate,
         Self::Exposure,
+        Self::Decommission,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +36,7 @@ impl RequestKind {
             Self::Ingress => "ingress",
             Self::Certificate => "certificate",
             Self::Exposure => "exposure",
+            Self::Decommission => "decommission",
         }
     }
 
@@ -56,6 +60,7 @@ pub enum RequestSpec {
     Ingress(IngressSpec),
     Certificate(CertificateSpec),
     Exposure(ExposureSpec),
+    Decommission(DecommissionSpec),
 }
 
 impl RequestSpec {
@@ -65,6 +70,7 @@ impl RequestSpec {
             Self::Ingress(_) => RequestKind::Ingress,
             Self::Certificate(_) => RequestKind::Certificate,
             Self::Exposure(_) => RequestKind::Exposure,
+            Self::Decommission(_) => RequestKind::Decommission,
         }
     }
 
@@ -81,6 +87,7 @@ impl RequestSpec {
                 s.external_port,
                 s.service
             ),
+            Self::Decommission(s) => format!("decommission {}", s.summary()),
         }
     }
 
@@ -91,6 +98,7 @@ impl RequestSpec {
             RequestKind::Ingress => Self::Ingress(IngressSpec::parse(spec)?),
             RequestKind::Certificate => Self::Certificate(CertificateSpec::parse(spec)?),
             RequestKind::Exposure => Self::Exposure(ExposureSpec::parse(spec)?),
+            RequestKind::Decommission => Self::Decommission(DecommissionSpec::parse(spec)?),
         })
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use kube::{
     Client, Config,
-    api::{Api, DynamicObject, Patch, PatchParams},
+    api::{Api, DeleteParams, DynamicObject, Patch, PatchParams},
     config::{KubeConfigOptions, Kubeconfig},
     core::{ApiResource, GroupVersionKind},
 };
@@ -153,6 +153,46 @@ impl KubeTarget {
         .await
         .map_err(|e| classify(e, &what))?;
         Ok(())
+    }
+
+    /// Deletes the object with foreground propagation (what it owns, a Deployment's
+    /// ReplicaSets and pods, goes first). One already gone is fine: that is the goal.
+    pub async fn delete(&self, object: &Value) -> Result<(), ApplyError> {
+        let what = describe(object);
+        let (api, name) = self.api(object)?;
+        match api.delete(&name, &DeleteParams::foreground()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(error) => Err(classify(error, &what)),
+        }
+    }
+
+    /// Reads the object back until the API server no longer has it, or `timeout` passes.
+    pub async fn wait_gone(&self, object: &Value, timeout: Duration) -> Result<(), ApplyError> {
+        let what = describe(object);
+        let (api, name) = self.api(object)?;
+        let started = Instant::now();
+        let mut last;
+        loop {
+            match api.get(&name).await {
+                Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+                Ok(live) if live.metadata.deletion_timestamp.is_some() => {
+                    last = format!("{what} is being deleted");
+                }
+                Ok(_) => last = format!("{what} is still there"),
+                Err(error) => match classify(error, &what) {
+                    ApplyError::Retryable(why) => last = why,
+                    permanent => return Err(permanent),
+                },
+            }
+            if started.elapsed() >= timeout {
+                return Err(ApplyError::NotReady(format!(
+                    "{what} was not gone within {} s: {last}",
+                    timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     /// Reads the object back until it is ready or `timeout` passes. With `absent_is_waiting`

@@ -25,6 +25,8 @@ const LOOKBACK: usize = 10_000;
 pub struct AppliedChange {
     /// `(cluster, object)`, each object exactly as applied (approved).
     pub objects: Vec<(String, Value)>,
+    /// `(cluster, object)` deleted from the cluster: their files go.
+    pub removed: Vec<(String, Value)>,
     pub message: String,
     /// The requester; Stargate itself when `None`.
     pub author: Option<Person>,
@@ -40,9 +42,20 @@ impl AppliedChange {
                 .iter()
                 .map(|o| (cluster.to_owned(), o.clone()))
                 .collect(),
+            removed: Vec::new(),
             message: facts.message(),
             author: Some(facts.requester.clone()),
             request_id: Some(facts.request_id),
+        }
+    }
+
+    /// The commit of an applied decommission: its objects' files removed.
+    pub fn removal_of_request(cluster: &str, objects: &[Value], facts: &CommitFacts) -> Self {
+        let applied = Self::of_request(cluster, objects, facts);
+        Self {
+            objects: Vec::new(),
+            removed: applied.objects,
+            ..applied
         }
     }
 }
@@ -157,6 +170,7 @@ impl IacRepo {
 
     fn write(&self, change: &AppliedChange) -> Result<git2::Oid, IacError> {
         let files = tree_files(&change.objects)?;
+        let removed = tree_files(&change.removed)?;
         let _writing = self.writer();
         let repo = self.open()?;
         let blobs = files
@@ -183,6 +197,9 @@ impl IacRepo {
             let mut update = git2::build::TreeUpdateBuilder::new();
             for (path, blob) in &blobs {
                 update.upsert(*path, *blob, git2::FileMode::Blob);
+            }
+            for path in removed.keys() {
+                update.remove(path);
             }
             let tree = self.git(update.create_updated(&repo, &base))?;
             let tree = self.git(repo.find_tree(tree))?;

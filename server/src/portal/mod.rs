@@ -275,6 +275,17 @@ impl Portal for PortalService {
     }
 
     #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
+    async fn approved_input(
+        &self,
+        actor: &Actor,
+        kind: domain::request::RequestKind,
+        team: &str,
+        name: &str,
+    ) -> Result<Option<Value>, PortalError> {
+        self.approved(actor, kind, team, name).await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(user = %actor.email))]
     async fn cancel_request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, PortalError> {
         self.act(actor, id, Action::Cancel, None).await
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use domain::{
     Actor, FieldError, FieldErrors, Page, PortalError, TeamName,
     request::{
-        NewRequest, RequestDetail, RequestQuery, RequestSummary,
+        NewRequest, RequestDetail, RequestKind, RequestQuery, RequestSummary,
         change::{PrepareError, PreparedChange, RenderedChange, prepare, render_change},
         lifecycle::{RequestFacts, ReviewPolicy, offers},
         render::RenderContext,
@@ -144,7 +144,7 @@ impl PortalService {
         let rendered = render_change(&request, &ctx, &snapshot).map_err(PortalError::Invalid)?;
         let live = self
             .store
-            .applied_objects(&request.cluster, &rendered.objects)
+            .applied_objects(&request.cluster, rendered.keys())
             .await
             .map_err(unavailable)?;
         Ok(Checked {
@@ -272,6 +272,30 @@ impl PortalService {
             may_review: offered.review,
             may_retry: offered.retry,
         })
+    }
+
+    /// Everyone signed in may read requests, so anyone may start a change from one.
+    pub(super) async fn approved(
+        &self,
+        _actor: &Actor,
+        kind: RequestKind,
+        team: &str,
+        name: &str,
+    ) -> Result<Option<Value>, PortalError> {
+        let Some(id) = self
+            .store
+            .latest_applied(kind, team, name)
+            .await
+            .map_err(unavailable)?
+        else {
+            return Ok(None);
+        };
+        let record = self.record(id).await?;
+        let summary = &record.summary;
+        Ok(Some(serde_json::json!({
+            "kind": summary.kind, "team": summary.team, "cluster": summary.cluster,
+            "reason": "", "spec": record.spec,
+        })))
     }
 
     pub(super) fn review_policy(&self, team: &TeamName) -> ReviewPolicy {

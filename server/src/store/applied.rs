@@ -25,15 +25,15 @@ impl LiveObjects for AppliedObjects {
 }
 
 impl Store {
-    /// What `cluster` holds, as last applied, of the objects in `desired`.
+    /// What `cluster` holds, as last applied, of the objects with these
+    /// `(kind, namespace, name)` keys.
     pub async fn applied_objects(
         &self,
         cluster: &str,
-        desired: &[Object],
+        keys: Vec<(String, String, String)>,
     ) -> Result<AppliedObjects, StoreError> {
         let mut applied = AppliedObjects::default();
-        for object in desired {
-            let key = object.key();
+        for key in keys {
             let row = sqlx::query(
                 "SELECT manifest_json FROM applied_objects
                  WHERE cluster = $1 AND kind = $2 AND namespace = $3 AND name = $4",
@@ -152,6 +152,29 @@ pub(super) async fn record_objects(
         .bind(manifest.to_string())
         .bind(request_id)
         .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Forgets `objects` as applied to `cluster` (they were deleted), inside the caller's
+/// transaction.
+pub(super) async fn forget_objects(
+    tx: &mut sqlx::AnyConnection,
+    cluster: &str,
+    objects: &[Value],
+) -> Result<(), StoreError> {
+    for manifest in objects {
+        let (kind, namespace, name) = key_of(manifest);
+        sqlx::query(
+            "DELETE FROM applied_objects
+             WHERE cluster = $1 AND kind = $2 AND namespace = $3 AND name = $4",
+        )
+        .bind(cluster)
+        .bind(kind)
+        .bind(namespace)
+        .bind(name)
         .execute(&mut *tx)
         .await?;
     }

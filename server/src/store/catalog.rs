@@ -36,7 +36,9 @@ macro_rules! service_filter {
         "
     FROM services s
     WHERE ($1 IS NULL OR s.team_name = $1)
-      AND ($2 IS NULL OR s.status = $2)
+      AND (($2 IS NULL AND s.decommissioned_at IS NULL)
+           OR ($2 = 'decommissioned' AND s.decommissioned_at IS NOT NULL)
+           OR (s.status = $2 AND s.decommissioned_at IS NULL))
       AND ($4 IS NULL OR s.cluster = $4)
       AND ($3 IS NULL OR s.search_text LIKE $3 ESCAPE '\\'
            OR s.id IN (SELECT h.service_id FROM hosts h WHERE h.host LIKE $3 ESCAPE '\\'))"
@@ -90,7 +92,9 @@ impl Store {
         macro_rules! list {
             ($order:literal) => {
                 concat!(
-                    "SELECT s.name, s.team_name AS team, s.description, s.cluster, s.status,
+                    "SELECT s.name, s.team_name AS team, s.description, s.cluster,
+                            CASE WHEN s.decommissioned_at IS NULL THEN s.status
+                                 ELSE 'decommissioned' END AS status,
                             s.updated_at, (SELECT services FROM catalog_size WHERE id = 1) AS size",
                     service_filter!(),
                     " ORDER BY ",

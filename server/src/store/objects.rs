@@ -106,7 +106,8 @@ impl Store {
     pub async fn clusters(&self) -> Result<Vec<Cluster>, StoreError> {
         let rows = sqlx::query(
             "SELECT c.name, c.kind, c.description,
-                    (SELECT COUNT(*) FROM services s WHERE s.cluster = c.name) AS services
+                    (SELECT COUNT(*) FROM services s
+                     WHERE s.cluster = c.name AND s.decommissioned_at IS NULL) AS services
              FROM clusters c ORDER BY c.name",
         )
         .fetch_all(&self.pool)
@@ -155,13 +156,15 @@ impl Store {
         &self,
         request: PageRequest,
     ) -> Result<Page<Certificate>, StoreError> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM certificates")
-            .fetch_one(&self.pool)
-            .await?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE decommissioned_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?;
         let (limit, offset) = limits(request);
         let rows = sqlx::query(
             "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team
              FROM certificates c JOIN teams t ON t.id = c.team_id
+             WHERE c.decommissioned_at IS NULL
              ORDER BY c.expires_at IS NULL, c.expires_at, t.name, c.name LIMIT $1 OFFSET $2",
         )
         .bind(limit)
@@ -203,7 +206,8 @@ impl Store {
 
     pub async fn count_services_of(&self, team: &TeamName) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM services s JOIN teams t ON t.id = s.team_id WHERE t.name = $1",
+            "SELECT COUNT(*) FROM services s JOIN teams t ON t.id = s.team_id
+             WHERE t.name = $1 AND s.decommissioned_at IS NULL",
         )
         .bind(team.as_str())
         .fetch_one(&self.pool)

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{
     ClaimedJob, Store, StoreError,
-    applied::record_objects,
+    applied::{forget_objects, record_objects},
     auth::audit_for_team,
     lifecycle::{Move, move_request, with_to},
     now, now_plus,
@@ -168,7 +168,11 @@ impl Store {
             .bind(request.id)
             .execute(&mut *tx)
             .await?;
-        record_objects(&mut tx, request.cluster, objects, Some(request.id)).await?;
+        if matches!(request.spec, RequestSpec::Decommission(_)) {
+            forget_objects(&mut tx, request.cluster, objects).await?;
+        } else {
+            record_objects(&mut tx, request.cluster, objects, Some(request.id)).await?;
+        }
         update_catalog(&mut tx, request, objects).await?;
         audit_for_team(
             &mut tx,
@@ -280,6 +284,17 @@ async fn update_catalog(
             let node_port = objects
                 .iter()
                 .any(|o| o["kind"] == "Service" && o["spec"]["type"] == "NodePort");
+            // A decommissioned service requested again is back in the catalog's lists.
+            let returned = sqlx::query(
+                "UPDATE services SET decommissioned_at = NULL
+                 WHERE team_name = $1 AND name = $2 AND decommissioned_at IS NOT NULL",
+            )
+            .bind(request.team)
+            .bind(spec.name.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            count_listed_services(tx, i64::try_from(returned).unwrap_or_default()).await?;
             sqlx::query(
                 "INSERT INTO services (team_id, team_name, name, description, search_text, image,
                      cluster, status, replicas, port, protocol, service_type, created_at,
@@ -362,7 +377,8 @@ async fn update_catalog(
                  SELECT id, $2, $3, $4, $5, 'ready', $6 FROM teams WHERE name = $1
                  ON CONFLICT (team_id, name) DO UPDATE
                  SET dns_names = excluded.dns_names, issuer = excluded.issuer,
-                     expires_at = excluded.expires_at, status = 'ready'",
+                     expires_at = excluded.expires_at, status = 'ready',
+                     decommissioned_at = NULL",
             )
             .bind(request.team)
             .bind(spec.name.as_str())
@@ -374,6 +390,38 @@ async fn update_catalog(
             .await?;
         }
         RequestSpec::Exposure(spec) => record_exposure(tx, request, spec, &at).await?,
+        RequestSpec::Decommission(spec) => {
+            for host in &spec.hosts {
+                sqlx::query("DELETE FROM hosts WHERE host = $1")
+                    .bind(host.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for name in &spec.certificates {
+                sqlx::query(
+                    "UPDATE certificates SET decommissioned_at = $3
+                     WHERE name = $2 AND team_id = (SELECT id FROM teams WHERE name = $1)",
+                )
+                .bind(request.team)
+                .bind(name.as_str())
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for name in &spec.services {
+                let gone = sqlx::query(
+                    "UPDATE services SET decommissioned_at = $3, updated_at = $3
+                     WHERE team_name = $1 AND name = $2 AND decommissioned_at IS NULL",
+                )
+                .bind(request.team)
+                .bind(name.as_str())
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                count_listed_services(tx, -i64::try_from(gone).unwrap_or_default()).await?;
+            }
+        }
     }
     Ok(())
 }
@@ -425,6 +473,18 @@ async fn record_exposure(
             spec.protocol.kube(),
             spec.external_port
         )));
+    }
+    Ok(())
+}
+
+/// The catalog's listed services grew or shrank by `by` (the counter's triggers see rows
+/// inserted and deleted; a decommission keeps its row).
+async fn count_listed_services(tx: &mut sqlx::AnyConnection, by: i64) -> Result<(), StoreError> {
+    if by != 0 {
+        sqlx::query("UPDATE catalog_size SET services = services + $1 WHERE id = 1")
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }

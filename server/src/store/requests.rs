@@ -309,6 +309,32 @@ impl Store {
         .await?)
     }
 
+    /// The newest applied request of `kind` for the object `name` of `team` (a service's
+    /// name, a host, a certificate's name): the approved state a change starts from.
+    pub async fn latest_applied(
+        &self,
+        kind: RequestKind,
+        team: &str,
+        name: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let title = match kind {
+            RequestKind::Service => format!("service {name}"),
+            RequestKind::Ingress => format!("ingress {name}"),
+            RequestKind::Certificate => format!("certificate {name}"),
+            // No page offers to change an exposure (yet): a new one is requested instead.
+            RequestKind::Decommission | RequestKind::Exposure => return Ok(None),
+        };
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(id) FROM requests
+             WHERE kind = $1 AND team_name = $2 AND title = $3 AND status = 'applied'",
+        )
+        .bind(kind.as_str())
+        .bind(team)
+        .bind(title)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     pub async fn count_requests(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM requests")
             .fetch_one(&self.pool)
@@ -325,7 +351,10 @@ pub fn subject(id: i64) -> String {
 fn host_of(spec: &RequestSpec) -> Option<&str> {
     match spec {
         RequestSpec::Ingress(s) => Some(s.host.as_str()),
-        RequestSpec::Service(_) | RequestSpec::Certificate(_) | RequestSpec::Exposure(_) => None,
+        RequestSpec::Service(_)
+        | RequestSpec::Certificate(_)
+        | RequestSpec::Exposure(_)
+        | RequestSpec::Decommission(_) => None,
     }
 }
 
@@ -358,6 +387,9 @@ fn service_of(spec: &RequestSpec) -> Option<&str> {
         RequestSpec::Ingress(s) => Some(s.service.as_str()),
         RequestSpec::Exposure(s) => Some(s.service.as_str()),
         RequestSpec::Certificate(_) => None,
+        // The first service it takes away; a decommission of hosts alone belongs to their
+        // service's history through its ingresses' requests.
+        RequestSpec::Decommission(s) => s.services.first().map(|n| n.as_str()),
     }
 }
 

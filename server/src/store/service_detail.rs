@@ -18,14 +18,15 @@ pub const HISTORY_LEN: i64 = 10;
 /// `$1` team, `$2` service, `$3` the lead groups as a JSON array, `$4` history length.
 const SQLITE: &str = "
 SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description, s.cluster,
-       s.status, s.image, s.replicas, s.port, s.created_at, s.updated_at,
+       CASE WHEN s.decommissioned_at IS NULL THEN s.status ELSE 'decommissioned' END AS status,
+       s.image, s.replicas, s.port, s.created_at, s.updated_at, s.decommissioned_at,
        (SELECT json_group_array(json_object('host', h.host, 'class', h.class, 'tls', h.tls)
                                 ORDER BY h.host)
           FROM hosts h WHERE h.service_id = s.id) AS hosts,
        (SELECT json_group_array(json_object('name', c.name, 'dns_names', json(c.dns_names),
                                             'issuer', c.issuer, 'expires_at', c.expires_at,
                                             'status', c.status) ORDER BY c.name)
-          FROM certificates c WHERE c.team_id = t.id) AS certificates,
+          FROM certificates c WHERE c.team_id = t.id AND c.decommissioned_at IS NULL) AS certificates,
        (SELECT json_group_array(json_object('protocol', e.protocol,
                   'external_port', e.external_port, 'port', e.port, 'via', e.via,
                   'scheme', e.scheme) ORDER BY e.protocol, e.external_port, e.via)
@@ -51,14 +52,15 @@ WHERE t.name = $1 AND s.name = $2";
 /// The same for PostgreSQL (`json_agg` is NULL over no rows; the driver reads text).
 const POSTGRES: &str = "
 SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description, s.cluster,
-       s.status, s.image, s.replicas, s.port, s.created_at, s.updated_at,
+       CASE WHEN s.decommissioned_at IS NULL THEN s.status ELSE 'decommissioned' END AS status,
+       s.image, s.replicas, s.port, s.created_at, s.updated_at, s.decommissioned_at,
        COALESCE((SELECT json_agg(json_build_object('host', h.host, 'class', h.class,
                                                    'tls', h.tls) ORDER BY h.host)
           FROM hosts h WHERE h.service_id = s.id), '[]')::text AS hosts,
        COALESCE((SELECT json_agg(json_build_object('name', c.name,
                    'dns_names', c.dns_names::json, 'issuer', c.issuer,
                    'expires_at', c.expires_at, 'status', c.status) ORDER BY c.name)
-          FROM certificates c WHERE c.team_id = t.id), '[]')::text AS certificates,
+          FROM certificates c WHERE c.team_id = t.id AND c.decommissioned_at IS NULL), '[]')::text AS certificates,
        COALESCE((SELECT json_agg(json_build_object('protocol', e.protocol,
                    'external_port', e.external_port, 'port', e.port, 'via', e.via,
                    'scheme', e.scheme) ORDER BY e.protocol, e.external_port, e.via)
@@ -181,6 +183,7 @@ impl Store {
             port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            decommissioned_at: row.try_get("decommissioned_at")?,
             hosts,
             certificates,
             exposures: json(&row, "exposures")?,

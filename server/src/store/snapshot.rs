@@ -5,7 +5,7 @@
 use domain::{
     ServiceName, TeamName,
     request::{
-        ExposureSpec, ExposureVia, NewRequest, RequestSpec, Tls,
+        DecommissionSpec, ExposureSpec, ExposureVia, NewRequest, RequestSpec, Tls,
         fields::Hostname,
         render::ServiceType,
         rules::{CatalogSnapshot, HostRequest, NginxExposure, PortRequest, ServiceFacts},
@@ -63,6 +63,11 @@ impl Store {
             RequestSpec::Ingress(spec) => (Some(&spec.service), Some(&spec.host)),
             RequestSpec::Exposure(spec) => (Some(&spec.service), None),
             RequestSpec::Certificate(_) => (None, None),
+            RequestSpec::Decommission(spec) => {
+                self.decommission_snapshot(team, spec, &mut snapshot)
+                    .await?;
+                (None, None)
+            }
         };
         // An NLB's Service must not take the name of another service's Service.
         let nlb_name = match &request.spec {
@@ -74,7 +79,7 @@ impl Store {
         for name in service.into_iter().chain(nlb_name.as_ref()) {
             let row = sqlx::query(
                 "SELECT port, protocol, service_type, cluster FROM services
-                 WHERE team_name = $1 AND name = $2",
+                 WHERE team_name = $1 AND name = $2 AND decommissioned_at IS NULL",
             )
             .bind(team.as_str())
             .bind(name.as_str())
@@ -131,7 +136,8 @@ impl Store {
         {
             let rows = sqlx::query(
                 "SELECT c.name, c.dns_names FROM certificates c JOIN teams t ON t.id = c.team_id
-                 WHERE t.name = $1 AND c.status <> 'failed' ORDER BY c.name",
+                 WHERE t.name = $1 AND c.status <> 'failed' AND c.decommissioned_at IS NULL
+                 ORDER BY c.name",
             )
             .bind(team.as_str())
             .fetch_all(&self.pool)
@@ -154,6 +160,81 @@ impl Store {
                 .await?;
         }
         Ok(snapshot)
+    }
+
+    /// What a decommission's rules read: each service it names and every host routing to
+    /// it, the holder of each host it names, and the team's certificates.
+    async fn decommission_snapshot(
+        &self,
+        team: &TeamName,
+        spec: &DecommissionSpec,
+        snapshot: &mut CatalogSnapshot,
+    ) -> Result<(), StoreError> {
+        let held = |row: &AnyRow| -> Result<(String, TeamName, ServiceName), StoreError> {
+            let holder: String = row.try_get("team_name")?;
+            let service: String = row.try_get("name")?;
+            Ok((
+                row.try_get("host")?,
+                TeamName::parse("team", &holder).map_err(|e| corrupt("team", e))?,
+                ServiceName::parse("service", &service).map_err(|e| corrupt("service", e))?,
+            ))
+        };
+        for name in &spec.services {
+            let row = sqlx::query(
+                "SELECT port, protocol, service_type, cluster FROM services
+                 WHERE team_name = $1 AND name = $2 AND decommissioned_at IS NULL",
+            )
+            .bind(team.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(row) = row else { continue };
+            snapshot
+                .services
+                .push((team.clone(), name.clone(), service_facts(&row)?));
+            let hosts = sqlx::query(
+                "SELECT h.host, s.team_name, s.name FROM hosts h JOIN services s ON s.id = h.service_id
+                 WHERE s.team_name = $1 AND s.name = $2 ORDER BY h.host",
+            )
+            .bind(team.as_str())
+            .bind(name.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &hosts {
+                snapshot.hosts.push(held(row)?);
+            }
+        }
+        for host in &spec.hosts {
+            let row = sqlx::query(
+                "SELECT h.host, s.team_name, s.name FROM hosts h JOIN services s ON s.id = h.service_id
+                 WHERE h.host = $1",
+            )
+            .bind(host.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                let held = held(&row)?;
+                if !snapshot.hosts.contains(&held) {
+                    snapshot.hosts.push(held);
+                }
+            }
+        }
+        for name in &spec.certificates {
+            let row = sqlx::query(
+                "SELECT c.name FROM certificates c JOIN teams t ON t.id = c.team_id
+                 WHERE t.name = $1 AND c.name = $2 AND c.decommissioned_at IS NULL",
+            )
+            .bind(team.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            if row.is_some() {
+                snapshot
+                    .certificates
+                    .push((team.clone(), name.to_string(), Vec::new()));
+            }
+        }
+        Ok(())
     }
 
     /// The entries of ingress-nginx's ConfigMap for the exposure's protocol on `cluster`,

@@ -90,6 +90,53 @@ impl Worker {
         Ok(())
     }
 
+    /// Deletes every object in order (a decommission), then waits until each is gone.
+    pub(super) async fn delete(
+        &self,
+        request: &JobRequest<'_>,
+        kube: &KubeTarget,
+        objects: &[Value],
+    ) -> Result<(), ApplyError> {
+        let total = objects.len();
+        for (i, object) in objects.iter().enumerate() {
+            self.progress(
+                request,
+                format!("deleting {} ({} of {total})", describe(object), i + 1),
+                json!({ "step": "delete", "object": i + 1, "of": total }),
+            )
+            .await;
+            kube.delete(object).await?;
+        }
+        self.wait_gone(request, kube, objects).await
+    }
+
+    /// Waits until each object is gone from the cluster (after our delete, or after a
+    /// GitOps controller pruned it).
+    pub(super) async fn wait_gone(
+        &self,
+        request: &JobRequest<'_>,
+        kube: &KubeTarget,
+        objects: &[Value],
+    ) -> Result<(), ApplyError> {
+        let timeout = Duration::from_secs(self.settings.readiness_timeout_seconds.max(1));
+        for object in objects {
+            self.progress(
+                request,
+                format!("waiting until {} is gone", describe(object)),
+                json!({ "step": "wait_gone" }),
+            )
+            .await;
+            kube.wait_gone(object, timeout).await?;
+        }
+        self.progress(
+            request,
+            "deleted".into(),
+            json!({ "step": "gone", "of": objects.len() }),
+        )
+        .await;
+        Ok(())
+    }
+
     /// Waits until each object that has a notion of ready is; `gitops`: objects not yet on
     /// the cluster are waited for too.
     pub(super) async fn wait_ready(

@@ -10,7 +10,7 @@
 //! record: the worker that takes the job over finds that commit and completes it instead of
 //! committing again. A refused push moves the branch back, so nothing is half-committed.
 
-use domain::iac::CommitFacts;
+use domain::{iac::CommitFacts, request::RequestSpec};
 use serde_json::{Value, json};
 
 use super::Worker;
@@ -60,6 +60,7 @@ impl Worker {
         let kube = target.kube().await?;
         let dry_run = kube.is_none();
         let gitops = self.clusters.delivery(request.cluster) == Delivery::Gitops;
+        let deleting = matches!(request.spec, RequestSpec::Decommission(_));
         // Only an attempt after the first can find its own commit.
         if job.attempt > 1
             && let Some(commit) = self.iac.commit_of(request.id).await?
@@ -75,7 +76,8 @@ impl Worker {
             .await;
             self.iac.publish(&commit).await?;
             if gitops && let Some(kube) = &kube {
-                self.wait_ready(request, kube, objects, true).await?;
+                self.wait_delivered(request, kube, objects, deleting)
+                    .await?;
             }
             return Ok(Delivered { dry_run, commit });
         }
@@ -91,6 +93,7 @@ impl Worker {
                 )
                 .await;
             }
+            (Some(kube), false) if deleting => self.delete(request, kube, objects).await?,
             (Some(kube), false) => {
                 self.apply(request, kube, objects).await?;
                 self.wait_ready(request, kube, objects, false).await?;
@@ -98,7 +101,7 @@ impl Worker {
             (Some(_), true) => {}
         }
         let facts = self.facts(record, dry_run).await?;
-        let commit = self.commit(request, objects, facts).await?;
+        let commit = self.commit(request, objects, facts, deleting).await?;
         if gitops && let Some(kube) = &kube {
             self.progress(
                 request,
@@ -109,9 +112,26 @@ impl Worker {
                 json!({ "step": "gitops", "commit": commit }),
             )
             .await;
-            self.wait_ready(request, kube, objects, true).await?;
+            self.wait_delivered(request, kube, objects, deleting)
+                .await?;
         }
         Ok(Delivered { dry_run, commit })
+    }
+
+    /// GitOps: waits until the controller has applied the committed objects (ready), or
+    /// pruned the removed ones (gone).
+    async fn wait_delivered(
+        &self,
+        request: &JobRequest<'_>,
+        kube: &crate::apply::KubeTarget,
+        objects: &[Value],
+        deleting: bool,
+    ) -> Result<(), ApplyError> {
+        if deleting {
+            self.wait_gone(request, kube, objects).await
+        } else {
+            self.wait_ready(request, kube, objects, true).await
+        }
     }
 
     async fn facts(
@@ -125,17 +145,21 @@ impl Worker {
             .map_err(|e| ApplyError::Retryable(e.to_string()))
     }
 
-    /// Commits the objects as applied and pushes them (when there is a remote).
+    /// Commits the objects as applied (or their removal) and pushes them (when there is a
+    /// remote).
     async fn commit(
         &self,
         request: &JobRequest<'_>,
         objects: &[Value],
         facts: CommitFacts,
+        deleting: bool,
     ) -> Result<String, ApplyError> {
-        let commit = self
-            .iac
-            .commit(AppliedChange::of_request(request.cluster, objects, &facts))
-            .await?;
+        let change = if deleting {
+            AppliedChange::removal_of_request(request.cluster, objects, &facts)
+        } else {
+            AppliedChange::of_request(request.cluster, objects, &facts)
+        };
+        let commit = self.iac.commit(change).await?;
         // No progress event of its own: the job's end (`request.succeed`) names the commit
         // in the same transaction, and one write fewer per job keeps the worker's pace.
         self.iac.publish(&commit).await?;
@@ -191,6 +215,7 @@ impl Worker {
             .commit(AppliedChange {
                 message: domain::iac::baseline_message(objects.len()),
                 objects,
+                removed: Vec::new(),
                 author: None,
                 request_id: None,
             })

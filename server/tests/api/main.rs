@@ -14,6 +14,7 @@ mod catalog_api;
 mod catalog_changes;
 mod catalog_objects;
 mod cli;
+mod day_two;
 mod events;
 mod exposures;
 mod forms;

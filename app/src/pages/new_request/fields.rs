@@ -255,3 +255,16 @@ pub fn ExposureFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl 
         </Show>
     }
 }
+
+#[component]
+pub fn DecommissionFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    view! {
+        <p class="muted small">"Everything named here is deleted from the cluster after review. A service goes only together with every host that routes to it."</p>
+        <TextField label="Services" path="spec.services" value=form.services errors multiline=true
+            placeholder="ledger" hint="One per line." />
+        <TextField label="Hosts" path="spec.hosts" value=form.hosts errors multiline=true
+            placeholder="ledger.payments.example.com" hint="One per line: each host's Ingress is deleted." />
+        <TextField label="Certificates" path="spec.certificates" value=form.certificates errors multiline=true
+            placeholder="ledger-tls" hint="One per line." />
+    }
+}

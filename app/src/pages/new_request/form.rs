@@ -40,6 +40,10 @@ pub struct FormState {
     pub external_port: RwSignal<String>,
     pub via: RwSignal<String>,
     pub scheme: RwSignal<String>,
+    // decommission, one name per line
+    pub services: RwSignal<String>,
+    pub hosts: RwSignal<String>,
+    pub certificates: RwSignal<String>,
 }
 
 impl FormState {
@@ -73,6 +77,9 @@ impl FormState {
             external_port: text(""),
             via: text("nginx"),
             scheme: text("internal"),
+            services: text(""),
+            hosts: text(""),
+            certificates: text(""),
         }
     }
 
@@ -104,11 +111,47 @@ impl FormState {
             "spec.external_port" => self.external_port,
             "spec.via" => self.via,
             "spec.scheme" => self.scheme,
+            "spec.services" => self.services,
+            "spec.hosts" => self.hosts,
+            "spec.certificates" => self.certificates,
             _ => return None,
         })
     }
 
-    /// Puts back what a plain form post sent (the server's answer to a page without wasm).
+    /// Every input's name, as posted.
+    pub const NAMES: &[&str] = &[
+        "team",
+        "cluster",
+        "reason",
+        "spec.name",
+        "spec.image",
+        "spec.port",
+        "spec.replicas",
+        "spec.protocol",
+        "spec.cpu",
+        "spec.memory",
+        "spec.env",
+        "spec.host",
+        "spec.service",
+        "spec.path",
+        "spec.class",
+        "spec.tls",
+        "spec.acm_certificate_arn",
+        "spec.alb.scheme",
+        "spec.alb.target_type",
+        "spec.dns_names",
+        "spec.issuer",
+        "spec.challenge",
+        "spec.external_port",
+        "spec.via",
+        "spec.scheme",
+        "spec.services",
+        "spec.hosts",
+        "spec.certificates",
+    ];
+
+    /// Puts back what a plain form post sent (the server's answer to a page without wasm),
+    /// or what a link or an approved request fills in.
     pub fn fill(self, posted: &[(String, String)]) {
         for (name, value) in posted {
             if let Some(input) = self.input(name) {
@@ -185,6 +228,16 @@ pub fn request_input(kind: RequestKind, field: impl Fn(&str) -> String) -> Value
             number(&mut spec, "port", &field("spec.port"));
             number(&mut spec, "external_port", &field("spec.external_port"));
         }
+        RequestKind::Decommission => {
+            for key in ["services", "hosts", "certificates"] {
+                let names: Vec<Value> = lines(&field(&format!("spec.{key}")))
+                    .map(|l| Value::String(l.to_owned()))
+                    .collect();
+                if !names.is_empty() {
+                    spec.insert(key.into(), Value::Array(names));
+                }
+            }
+        }
     }
     json!({
         "kind": kind.as_str(),
@@ -193,6 +246,62 @@ pub fn request_input(kind: RequestKind, field: impl Fn(&str) -> String) -> Value
         "reason": field("reason"),
         "spec": spec,
     })
+}
+
+/// The inputs, by name, that hold a request body `input` (the inverse of
+/// [`request_input`]): how "Change" opens the form filled with the approved state.
+pub fn form_fields(input: &Value) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    for key in ["team", "cluster"] {
+        if let Some(value) = input[key].as_str() {
+            fields.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    let Some(spec) = input["spec"].as_object() else {
+        return fields;
+    };
+    for (key, value) in spec {
+        let name = format!("spec.{key}");
+        match (key.as_str(), value) {
+            ("env", Value::Object(env)) => {
+                let lines: Vec<String> = env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", env_text(v)))
+                    .collect();
+                fields.push((name, lines.join("\n")));
+            }
+            ("alb", Value::Object(alb)) => {
+                for (setting, value) in alb {
+                    if let Some(value) = value.as_str() {
+                        fields.push((format!("spec.alb.{setting}"), value.to_owned()));
+                    }
+                }
+            }
+            (_, Value::Array(items)) => {
+                let lines: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                fields.push((name, lines.join("\n")));
+            }
+            (_, Value::String(text)) => fields.push((name, text.clone())),
+            (_, Value::Number(number)) => fields.push((name, number.to_string())),
+            _ => {}
+        }
+    }
+    fields
+}
+
+/// An environment value as the form's `KEY=value` line writes it (see [`env_value`]).
+fn env_text(value: &Value) -> String {
+    if let (Some(secret), Some(key)) = (value["secret"].as_str(), value["key"].as_str()) {
+        return format!("secret:{secret}/{key}");
+    }
+    let external = &value["external"];
+    if let (Some(store), Some(key)) = (external["store"].as_str(), external["key"].as_str()) {
+        return match external["property"].as_str() {
+            Some(property) => format!("external:{store}/{key}#{property}"),
+            None => format!("external:{store}/{key}"),
+        };
+    }
+    value.as_str().unwrap_or_default().to_owned()
 }
 
 fn lines(text: &str) -> impl Iterator<Item = &str> {
@@ -283,6 +392,61 @@ mod tests {
                 input
             })
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_approved_request_fills_the_form_that_would_submit_it_again() {
+        let approved = json!({
+            "kind": "service", "team": "payments", "cluster": "demo", "reason": "",
+            "spec": {
+                "name": "ledger", "image": "ghcr.io/acme/ledger:1.4.2", "port": 8080,
+                "replicas": 2, "protocol": "grpc", "cpu": "250m", "memory": "256Mi",
+                "env": {
+                    "LOG_LEVEL": "info",
+                    "DB_PASSWORD": {"secret": "ledger-db", "key": "password"},
+                    "STRIPE_KEY": {"external": {"store": "vault", "key": "payments/stripe", "property": "secret_key"}},
+                },
+            },
+        });
+        let fields = form_fields(&approved);
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(request_input(RequestKind::Service, field), approved);
+
+        let ingress = json!({
+            "kind": "ingress", "team": "payments", "cluster": "demo", "reason": "",
+            "spec": {"host": "pay.payments.example.com", "service": "ledger", "port": 8080,
+                     "path": "/", "class": "alb", "protocol": "http", "tls": "none",
+                     "alb": {"scheme": "internal", "target_type": "ip"}},
+        });
+        let fields = form_fields(&ingress);
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(request_input(RequestKind::Ingress, field), ingress);
+    }
+
+    #[test]
+    fn a_decommission_lists_one_name_per_line() {
+        let input = request_input(RequestKind::Decommission, |name| match name {
+            "team" => "payments".into(),
+            "spec.services" => "ledger\n".into(),
+            "spec.hosts" => " ledger.payments.example.com \n\n".into(),
+            _ => String::new(),
+        });
+        assert_eq!(
+            input["spec"],
+            json!({"services": ["ledger"], "hosts": ["ledger.payments.example.com"]})
         );
     }
 

@@ -18,13 +18,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::{
-    api::{PreviewRequest, SubmitRequest, current_user, list_clusters},
+    api::{PreviewRequest, SubmitRequest, approved_input, current_user, list_clusters},
     components::{empty_state::EmptyState, error_panel::ErrorPanel, plan::PlanView},
     error::UiError,
 };
-use fields::{CertificateFields, ExposureFields, IngressFields, ServiceFields, TextField};
+use fields::{
+    CertificateFields, DecommissionFields, ExposureFields, IngressFields, ServiceFields, TextField,
+};
 use form::FormState;
-pub use form::request_input;
+pub use form::{form_fields, request_input};
 
 /// A plain form post the server refused, rendered back into the page: the inputs as
 /// posted (by name, e.g. `spec.host`), the errors under them, and any other refusal.
@@ -67,6 +69,29 @@ fn kind_from(query: Option<String>) -> RequestKind {
 pub fn NewRequestPage() -> impl IntoView {
     let query = use_query_map();
     let form = FormState::new(kind_from(query.with_untracked(|q| q.get("kind"))));
+    // A link may fill inputs by name (`?kind=decommission&spec.services=ledger`), and
+    // "Change" names an object (`?kind=service&team=payments&of=ledger`) whose approved
+    // state fills the form.
+    let linked: Vec<(String, String)> = query.with_untracked(|q| {
+        FormState::NAMES
+            .iter()
+            .filter_map(|name| q.get(name).map(|v| ((*name).to_owned(), v)))
+            .collect()
+    });
+    let change_of = query.with_untracked(|q| Some((q.get("kind")?, q.get("team")?, q.get("of")?)));
+    let asks_change = change_of.is_some();
+    let approved = Resource::new(
+        || (),
+        move |_| {
+            let change_of = change_of.clone();
+            async move {
+                match change_of {
+                    Some((kind, team, name)) => approved_input(kind, team, name).await,
+                    None => Ok(None),
+                }
+            }
+        },
+    );
     Effect::new(move |_| form.kind.set(kind_from(query.with(|q| q.get("kind")))));
 
     let input = Memo::new(move |_| form.to_input());
@@ -175,15 +200,34 @@ pub fn NewRequestPage() -> impl IntoView {
             {tab(RequestKind::Ingress, "Ingress host")}
             {tab(RequestKind::Certificate, "TLS certificate")}
             {tab(RequestKind::Exposure, "TCP/UDP port")}
+            {tab(RequestKind::Decommission, "Decommission")}
         </nav>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let linked = linked.clone();
+                Suspend::new(async move {
+                let approved = approved.await;
                 if let Some(posted) = posted.await {
                     form.fill(&posted.fields);
                     attempted.set(true);
                     posted_errors.set(posted.errors);
                     posted_message.set(posted.message);
+                } else if !linked.is_empty() || matches!(approved, Ok(Some(_))) {
+                    if let Ok(Some(input)) = &approved {
+                        form.fill(&form_fields(input));
+                    }
+                    form.fill(&linked);
                 }
+                let changing = match &approved {
+                    Ok(Some(_)) => Some(view! {
+                        <p class="notice" role="status">"Filled with the approved state: change what should differ. The plan shows only those fields."</p>
+                    }.into_any()),
+                    Ok(None) if asks_change => Some(view! {
+                        <p class="notice" role="status">"Filled with what the catalog shows (no request made this yet): change what should differ. The plan shows only those fields."</p>
+                    }.into_any()),
+                    Err(error) => Some(view! { <ErrorPanel error=error.clone() /> }.into_any()),
+                    Ok(None) => None,
+                };
                 let (info, clusters) = match (session.await, clusters.await) {
                     (Ok(info), Ok(clusters)) => (info, clusters),
                     (Err(error), _) | (_, Err(error)) => return view! { <ErrorPanel error /> }.into_any(),
@@ -203,6 +247,7 @@ pub fn NewRequestPage() -> impl IntoView {
                 }
                 let cluster_names: Vec<String> = clusters.into_iter().map(|c| c.name).collect();
                 view! {
+                    {changing}
                     <div class="request-layout">
                         // The action serves the form without wasm; with it, on_submit sends JSON.
                         <form class="card request-form" method="post" novalidate on:submit=on_submit
@@ -215,6 +260,7 @@ pub fn NewRequestPage() -> impl IntoView {
                                 RequestKind::Ingress => view! { <IngressFields form errors /> }.into_any(),
                                 RequestKind::Certificate => view! { <CertificateFields form errors /> }.into_any(),
                                 RequestKind::Exposure => view! { <ExposureFields form errors /> }.into_any(),
+                                RequestKind::Decommission => view! { <DecommissionFields form errors /> }.into_any(),
                             }}
                             <TextField label="Reason" path="reason" value=form.reason errors multiline=true
                                 hint="Why this change? Reviewers read it first." />
@@ -233,7 +279,7 @@ pub fn NewRequestPage() -> impl IntoView {
                         <Preview preview local_errors />
                     </div>
                 }.into_any()
-            })}
+            })}}
         </Transition>
     }
 }
@@ -260,6 +306,9 @@ fn UnplacedErrors(errors: Signal<Vec<FieldError>>) -> impl IntoView {
         "spec.tls",
         "spec.acm_certificate_arn",
         "spec.alb",
+        "spec.services",
+        "spec.hosts",
+        "spec.certificates",
         "spec.dns_names",
         "spec.issuer",
         "spec.challenge",

@@ -176,6 +176,12 @@ mod tests {
         fn port_request(&self, _: &str, _: Transport, _: u16) -> Option<PortRequest> {
             None
         }
+        fn hosts_of(&self, _: &TeamName, _: &ServiceName) -> Vec<String> {
+            Vec::new()
+        }
+        fn has_certificate(&self, _: &TeamName, name: &str) -> bool {
+            name == "secure"
+        }
     }
 
     fn ingress(spec: serde_json::Value) -> IngressSpec {

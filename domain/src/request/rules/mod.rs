@@ -3,6 +3,7 @@
 //! exposure points at, which clusters exist.
 
 mod certificate;
+mod decommission;
 mod exposure;
 mod ingress;
 mod service;
@@ -10,6 +11,7 @@ mod service;
 use serde::{Deserialize, Serialize};
 
 pub use certificate::check_certificate;
+pub use decommission::{ObjectKey, check_decommission};
 pub use exposure::check_exposure;
 pub use ingress::{IngressConsequences, check_ingress};
 pub use service::check_service;
@@ -53,6 +55,10 @@ pub trait CatalogView {
         protocol: Transport,
         external_port: u16,
     ) -> Option<PortRequest>;
+    /// The hosts that route to a service of the team.
+    fn hosts_of(&self, team: &TeamName, service: &ServiceName) -> Vec<String>;
+    /// Whether the team holds a certificate of that name.
+    fn has_certificate(&self, team: &TeamName, name: &str) -> bool;
 }
 
 /// A request that holds a host it has not been applied for yet.
@@ -169,6 +175,20 @@ impl CatalogView for CatalogSnapshot {
                 r.cluster == cluster && r.protocol == protocol && r.external_port == external_port
             })
             .cloned()
+    }
+
+    fn hosts_of(&self, team: &TeamName, service: &ServiceName) -> Vec<String> {
+        self.hosts
+            .iter()
+            .filter(|(_, t, s)| t == team && s == service)
+            .map(|(host, _, _)| host.clone())
+            .collect()
+    }
+
+    fn has_certificate(&self, team: &TeamName, name: &str) -> bool {
+        self.certificates
+            .iter()
+            .any(|(t, n, _)| t == team && n == name)
     }
 }
 

@@ -3,6 +3,7 @@
 //! target service) come with the cross-object checks.
 
 mod certificate;
+mod decommission;
 mod env;
 mod exposure;
 mod ingress;
@@ -11,6 +12,7 @@ mod service;
 use serde::{Deserialize, Serialize};
 
 pub use certificate::CertificateSpec;
+pub use decommission::DecommissionSpec;
 pub use env::{EnvValue, ExternalRef, looks_secret};
 pub use exposure::{ExposureSpec, ExposureVia, NGINX_OWN_PORTS, NlbScheme, Transport};
 pub use ingress::{AlbSettings, IngressSpec};

@@ -1,0 +1,122 @@
+//! Links that open the new-request form for day two: "Change" with the approved state of
+//! an object (the newest applied request for it, looked up by `of`), and "Decommission"
+//! with the names filled in. What the catalog knows rides in the link too, for objects
+//! that were there before Stargate (demo data, an import) and have no request to start from.
+
+use domain::{Certificate, Host};
+
+/// `text` as a query string value.
+fn encode_query(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+fn with_fields(mut href: String, fields: &[(&str, String)]) -> String {
+    for (field, value) in fields {
+        if !value.is_empty() {
+            href.push_str(&format!("&{field}={}", encode_query(value)));
+        }
+    }
+    href
+}
+
+/// "Change" for `team`'s object `name` of `kind` (`service`, `ingress`, `certificate`).
+pub fn change_href(kind: &str, team: &str, name: &str, known: &[(&str, String)]) -> String {
+    with_fields(
+        format!(
+            "/requests/new?kind={kind}&team={}&of={}",
+            encode_query(team),
+            encode_query(name)
+        ),
+        known,
+    )
+}
+
+/// "Change" for a host; `cluster` when the page knows it.
+pub fn host_change_href(host: &Host, cluster: &str) -> String {
+    change_href(
+        "ingress",
+        host.team.as_str(),
+        &host.host,
+        &[
+            ("cluster", cluster.to_owned()),
+            ("spec.host", host.host.clone()),
+            ("spec.service", host.service.to_string()),
+            ("spec.class", host.class.clone()),
+            ("spec.tls", host.tls.clone()),
+        ],
+    )
+}
+
+/// "Change" for a certificate; `cluster` when the page knows it.
+pub fn certificate_change_href(certificate: &Certificate, cluster: &str) -> String {
+    change_href(
+        "certificate",
+        certificate.team.as_str(),
+        &certificate.name,
+        &[
+            ("cluster", cluster.to_owned()),
+            ("spec.name", certificate.name.clone()),
+            ("spec.dns_names", certificate.dns_names.join("\n")),
+            ("spec.issuer", certificate.issuer.clone()),
+        ],
+    )
+}
+
+/// "Decommission": `names` by input (`spec.services`, `spec.hosts`, `spec.certificates`).
+pub fn decommission_href(team: &str, cluster: &str, names: &[(&str, Vec<String>)]) -> String {
+    let fields: Vec<(&str, String)> = std::iter::once(("cluster", cluster.to_owned()))
+        .chain(
+            names
+                .iter()
+                .map(|(field, names)| (*field, names.join("\n"))),
+        )
+        .collect();
+    with_fields(
+        format!(
+            "/requests/new?kind=decommission&team={}",
+            encode_query(team)
+        ),
+        &fields,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_lists_are_encoded_for_the_query() {
+        assert_eq!(
+            decommission_href(
+                "payments",
+                "demo",
+                &[
+                    ("spec.services", vec!["ledger".into()]),
+                    (
+                        "spec.hosts",
+                        vec!["a.example.com".into(), "b.example.com".into()]
+                    ),
+                    ("spec.certificates", Vec::new()),
+                ]
+            ),
+            "/requests/new?kind=decommission&team=payments&cluster=demo&spec.services=ledger\
+             &spec.hosts=a.example.com%0Ab.example.com"
+        );
+        assert_eq!(
+            change_href(
+                "service",
+                "payments",
+                "ledger",
+                &[("spec.image", "ghcr.io/a/b:1".into())]
+            ),
+            "/requests/new?kind=service&team=payments&of=ledger&spec.image=ghcr.io%2Fa%2Fb%3A1"
+        );
+    }
+}
