@@ -7,7 +7,8 @@ use crate::{
     api::get_service,
     components::{
         day_two_links::{
-            certificate_change_href, change_href, decommission_href, host_change_href,
+            certificate_change_href, change_href, decommission_href, exposure_href,
+            host_change_href,
         },
         error_panel::ErrorPanel,
         status_badge::{RequestStatusBadge, StatusBadge},
@@ -53,6 +54,14 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
     let service = detail.name.to_string();
     let team = detail.team.to_string();
     let live = detail.decommissioned_at.is_none();
+    let expose = live.then(|| {
+        exposure_href(
+            detail.team.as_str(),
+            &detail.cluster,
+            detail.name.as_str(),
+            detail.port,
+        )
+    });
     let cluster = detail.cluster.clone();
     let service_change = change_href(
         "service",
@@ -177,7 +186,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                 }.into_any()
             }}
         </section>
-        <Exposures service exposures />
+        <Exposures service exposures expose />
         <section class="card section" data-testid="service-history">
             <h2>"Request history"</h2>
             {if detail.history.is_empty() {
@@ -209,7 +218,12 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
 
 /// The service's ports exposed over TCP or UDP, and what carries each.
 #[component]
-fn Exposures(service: String, exposures: Vec<Exposure>) -> impl IntoView {
+fn Exposures(
+    service: String,
+    exposures: Vec<Exposure>,
+    /// The link to the form, while the service is live.
+    expose: Option<String>,
+) -> impl IntoView {
     let carrier = move |e: &Exposure| match (e.via.as_str(), e.scheme.as_deref()) {
         ("nlb", scheme) => format!(
             "an {} NLB (Service {service}-{}-{})",
@@ -221,7 +235,7 @@ fn Exposures(service: String, exposures: Vec<Exposure>) -> impl IntoView {
     };
     view! {
         <section class="card section" data-testid="service-exposures">
-            <h2>"TCP/UDP ports " <A href="/requests/new?kind=exposure" attr:class="button small">"Expose a port"</A></h2>
+            <h2>"TCP/UDP ports " {expose.map(|href| view! { <a href=href class="button small secondary">"Expose a port"</a> })}</h2>
             {if exposures.is_empty() {
                 view! { <p class="muted">"No port exposed over TCP or UDP."</p> }.into_any()
             } else {

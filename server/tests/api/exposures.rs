@@ -355,6 +355,12 @@ async fn an_nlb_exposure_reaches_the_api_server_as_a_load_balancer_service(db: D
         page.contains("No port exposed over TCP or UDP."),
         "empty state"
     );
+    assert!(
+        page.contains(
+            "/requests/new?kind=exposure&amp;team=payments&amp;cluster=kind&amp;spec.service=relay&amp;spec.port=8080"
+        ),
+        "the form opens with the service and its port: {page}"
+    );
 
     let mut body = exposure("kind", "relay", 5432, "nlb");
     body["spec"]["scheme"] = json!("internet-facing");
