@@ -96,6 +96,23 @@ pub struct Host {
     pub tls: String,
 }
 
+/// A port of a service exposed over TCP or UDP, as applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Exposure {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// Where clients connect.
+    pub external_port: u16,
+    /// The service's port it reaches.
+    pub port: u16,
+    /// `nginx` (an entry of ingress-nginx's ConfigMap) or `nlb` (a LoadBalancer Service of
+    /// its own).
+    pub via: String,
+    /// `internal` or `internet-facing`, for an NLB.
+    pub scheme: Option<String>,
+}
+
 /// A TLS certificate as applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -159,6 +176,8 @@ pub struct ServiceDetail {
     pub decommissioned_at: Option<String>,
     pub hosts: Vec<Host>,
     pub certificates: Vec<Certificate>,
+    /// Its ports exposed over TCP or UDP, by protocol and external port.
+    pub exposures: Vec<Exposure>,
     /// Emails of the owning team's leads the portal knows.
     pub leads: Vec<String>,
     /// The Deployment and Service as Stargate last applied them (multi-document YAML);

@@ -22,7 +22,7 @@ pub use admin::{
 pub use audit::{AuditEvent, AuditQuery, RawAuditQuery};
 pub use auth::{Actor, AuthMethod, Me, TeamAccess, TeamMembership, TeamRole};
 pub use catalog::{
-    Certificate, Cluster, Host, Page, ServiceDetail, ServiceStatus, ServiceSummary, Team,
+    Certificate, Cluster, Exposure, Host, Page, ServiceDetail, ServiceStatus, ServiceSummary, Team,
     TeamDetail,
 };
 pub use field_error::{FieldError, FieldErrors};

@@ -6,11 +6,11 @@ use std::{path::PathBuf, process::Command};
 use domain::{
     ServiceName, TeamName,
     request::{
-        NewRequest, Protocol,
+        NewRequest, Protocol, Transport,
         change::render_change,
         fields::Hostname,
         render::{self, Object, RenderContext, ServiceType, certificate_secret_name},
-        rules::{CatalogSnapshot, ServiceFacts},
+        rules::{CatalogSnapshot, NginxExposure, ServiceFacts},
     },
 };
 use serde_json::{Value, json};
@@ -28,7 +28,8 @@ fn ctx() -> RenderContext {
 }
 
 /// What the catalog holds when the golden requests are rendered: two services and two
-/// certificates of team payments, applied earlier.
+/// certificates of team payments, applied earlier, and search's indexer on TCP 7000 of
+/// ingress-nginx.
 fn catalog() -> CatalogSnapshot {
     let service = |name: &str, port: u16, protocol: Protocol, service_type: ServiceType| {
         (
@@ -71,6 +72,15 @@ fn catalog() -> CatalogSnapshot {
                 names(&["*.payments.example.com"]),
             ),
         ],
+        nginx_exposures: vec![NginxExposure {
+            cluster: "demo".into(),
+            protocol: Transport::Tcp,
+            external_port: 7000,
+            team: TeamName::parse("team", "search").unwrap(),
+            namespace: "search".into(),
+            service: ServiceName::parse("name", "indexer").unwrap(),
+            port: 7000,
+        }],
         ..CatalogSnapshot::default()
     }
 }
@@ -169,6 +179,28 @@ fn cases() -> Vec<(&'static str, Vec<Object>)> {
             change(
                 "certificate",
                 json!({"name": "wildcard", "dns_names": ["*.payments.example.com"], "issuer": "letsencrypt-dns01", "challenge": "dns01"}),
+            ),
+        ),
+        (
+            "exposure_nginx_tcp",
+            change(
+                "exposure",
+                json!({"service": "checkout-api", "port": 8080, "protocol": "tcp", "external_port": 9000, "via": "nginx"}),
+            ),
+        ),
+        (
+            "exposure_nlb_udp_internet_facing",
+            change(
+                "exposure",
+                json!({"service": "payment-gateway", "port": 9090, "protocol": "udp", "external_port": 5353,
+                    "via": "nlb", "scheme": "internet-facing"}),
+            ),
+        ),
+        (
+            "exposure_nlb_tcp_internal",
+            change(
+                "exposure",
+                json!({"service": "checkout-api", "port": 8080, "protocol": "tcp", "external_port": 5432, "via": "nlb"}),
             ),
         ),
     ]

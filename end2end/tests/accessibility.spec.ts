@@ -22,6 +22,7 @@ const pages = [
   "/requests/new?kind=service",
   "/requests/new?kind=ingress",
   "/requests/new?kind=certificate",
+  "/requests/new?kind=exposure",
   "/reviews",
   "/audit",
   "/admin/users",

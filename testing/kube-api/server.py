@@ -58,6 +58,7 @@ class Resource:
 RESOURCES = [
     Resource("namespaces", "", "v1", "Namespace", False, ("ns",)),
     Resource("services", "", "v1", "Service", True, ("svc",)),
+    Resource("configmaps", "", "v1", "ConfigMap", True, ("cm",)),
     Resource("deployments", "apps", "v1", "Deployment", True, ("deploy",)),
     Resource("ingresses", "networking.k8s.io", "v1", "Ingress", True, ("ing",)),
     Resource("certificates", "cert-manager.io", "v1", "Certificate", True, ("cert", "certs")),
@@ -225,6 +226,10 @@ REJECT_DEFAULTS = {
     "Certificate": ("FieldValueRequired", "spec.secretName", "Required value"),
     "Namespace": ("FieldValueForbidden", "metadata.name",
                   "Forbidden: this namespace may not be created by the test server"),
+    "ConfigMap": ("FieldValueInvalid", "data[bad key]",
+                  'Invalid value: "bad key": a valid config key must consist of alphanumeric '
+                  "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or "
+                  "'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"),
 }
 
 
@@ -476,6 +481,7 @@ RFC1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0
 DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 MSG_SUBDOMAIN = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
                  "characters, '-' or '.', and must start and end with an alphanumeric character "
@@ -620,6 +626,18 @@ def validate(res: Resource, obj: dict, current: dict | None, causes: Causes):
                 svc = (path.get("backend") or {}).get("service") if isinstance(path.get("backend"), dict) else None
                 if not isinstance(svc, dict) or not svc.get("name"):
                     causes.invalid(f"{f}.backend", "", "resource or service backend is required")
+    elif res.kind == "ConfigMap":
+        data = obj.get("data")
+        if data is not None and not isinstance(data, dict):
+            causes.invalid("data", data, "must be a map of string keys to string values")
+        for key, val in (data if isinstance(data, dict) else {}).items():
+            if len(key) > 253 or not CONFIG_KEY.fullmatch(key):
+                causes.invalid(f"data[{key}]", key,
+                               "a valid config key must consist of alphanumeric characters, '-', "
+                               "'_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex "
+                               "used for validation is '[-._a-zA-Z0-9]+')")
+            if not isinstance(val, str):
+                causes.invalid(f"data[{key}]", val, "must be a string")
     elif res.kind == "Certificate":
         if not spec.get("secretName"):
             causes.required("spec.secretName")
@@ -1071,6 +1089,8 @@ class Store:
                     else:
                         new["status"] = self._pending_status(res, new, None)
                         due = now + cfg["rollout_ms"] / 1000.0
+                elif res.kind == "ConfigMap":  # has no status at all
+                    due = None
                 else:
                     new["status"] = self._static_status(res, new)
                     due = None

@@ -118,10 +118,15 @@ def certificate(name, ns="team-a"):
                      "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer", "group": "cert-manager.io"}}}
 
 
+def config_map(name, data, ns="team-a"):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": data}
+
+
 DEP = "/apis/apps/v1/namespaces/team-a/deployments"
 SVC = "/api/v1/namespaces/team-a/services"
 ING = "/apis/networking.k8s.io/v1/namespaces/team-a/ingresses"
 CRT = "/apis/cert-manager.io/v1/namespaces/team-a/certificates"
+CM = "/api/v1/namespaces/team-a/configmaps"
 
 
 class ServerTest(unittest.TestCase):
@@ -322,6 +327,22 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(back["spec"]["clusterIP"], ip)
 
     # ---- protocol errors
+
+    def test_config_map_entries_follow_their_manager(self):
+        code, _, body = self.k.apply(f"{CM}/tcp-services", config_map("tcp-services", {"9000": "a/b:80"}))
+        self.assertEqual(code, 201, body)
+        self.assertNotIn("status", body)
+        both = {"9000": "a/b:80", "9001": "c/d:81"}
+        _, _, body = self.k.apply(f"{CM}/tcp-services", config_map("tcp-services", both))
+        self.assertEqual(body["data"], both)
+        # An entry the manager applied before and leaves out now is removed.
+        _, _, body = self.k.apply(f"{CM}/tcp-services", config_map("tcp-services", {"9001": "c/d:81"}))
+        self.assertEqual(body["data"], {"9001": "c/d:81"})
+        _, _, listed = self.k.get("/api/v1/configmaps")
+        self.assertEqual([i["metadata"]["name"] for i in listed["items"]], ["tcp-services"])
+        code, _, body = self.k.apply(f"{CM}/bad", config_map("bad", {"bad key": "x"}))
+        self.assertEqual(code, 422, body)
+        self.assertIn("valid config key", body["message"])
 
     def test_missing_field_manager_is_400(self):
         code, _, body = self.k.apply(f"{DEP}/web", deployment("web"), manager=None)

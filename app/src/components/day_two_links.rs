@@ -87,9 +87,29 @@ pub fn decommission_href(team: &str, cluster: &str, names: &[(&str, Vec<String>)
     )
 }
 
+/// "Expose a port" of `team`'s service `service` on `cluster`, listening on `port`.
+pub fn exposure_href(team: &str, cluster: &str, service: &str, port: u16) -> String {
+    with_fields(
+        format!("/requests/new?kind=exposure&team={}", encode_query(team)),
+        &[
+            ("cluster", cluster.to_owned()),
+            ("spec.service", service.to_owned()),
+            ("spec.port", port.to_string()),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exposure_link_names_the_service_and_its_port() {
+        assert_eq!(
+            exposure_href("payments", "demo", "ledger", 8080),
+            "/requests/new?kind=exposure&team=payments&cluster=demo&spec.service=ledger&spec.port=8080"
+        );
+    }
 
     #[test]
     fn names_and_lists_are_encoded_for_the_query() {

@@ -1,4 +1,4 @@
-use domain::{ServiceDetail, iac::ObjectPath, request::render::ingress_name};
+use domain::{Exposure, ServiceDetail, iac::ObjectPath, request::render::ingress_name};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
@@ -7,7 +7,8 @@ use crate::{
     api::get_service,
     components::{
         day_two_links::{
-            certificate_change_href, change_href, decommission_href, host_change_href,
+            certificate_change_href, change_href, decommission_href, exposure_href,
+            host_change_href,
         },
         error_panel::ErrorPanel,
         status_badge::{RequestStatusBadge, StatusBadge},
@@ -49,8 +50,18 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
     let title = format!("{}/{}", detail.team, detail.name);
     let team_href = format!("/services?team={}", detail.team);
     let iac = detail.clone();
+    let exposures = detail.exposures.clone();
+    let service = detail.name.to_string();
     let team = detail.team.to_string();
     let live = detail.decommissioned_at.is_none();
+    let expose = live.then(|| {
+        exposure_href(
+            detail.team.as_str(),
+            &detail.cluster,
+            detail.name.as_str(),
+            detail.port,
+        )
+    });
     let cluster = detail.cluster.clone();
     let service_change = change_href(
         "service",
@@ -175,6 +186,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+        <Exposures service exposures expose />
         <section class="card section" data-testid="service-history">
             <h2>"Request history"</h2>
             {if detail.history.is_empty() {
@@ -199,6 +211,42 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
             {match detail.applied_manifests.clone() {
                 Some(yaml) => view! { <pre class="yaml"><code>{yaml}</code></pre> }.into_any(),
                 None => view! { <p class="muted">"Stargate has not applied this service yet."</p> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The service's ports exposed over TCP or UDP, and what carries each.
+#[component]
+fn Exposures(
+    service: String,
+    exposures: Vec<Exposure>,
+    /// The link to the form, while the service is live.
+    expose: Option<String>,
+) -> impl IntoView {
+    let carrier = move |e: &Exposure| match (e.via.as_str(), e.scheme.as_deref()) {
+        ("nlb", scheme) => format!(
+            "an {} NLB (Service {service}-{}-{})",
+            scheme.unwrap_or("internal"),
+            e.protocol,
+            e.external_port
+        ),
+        _ => format!("ingress-nginx ({}-services)", e.protocol),
+    };
+    view! {
+        <section class="card section" data-testid="service-exposures">
+            <h2>"TCP/UDP ports " {expose.map(|href| view! { <a href=href class="button small secondary">"Expose a port"</a> })}</h2>
+            {if exposures.is_empty() {
+                view! { <p class="muted">"No port exposed over TCP or UDP."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain">
+                        {exposures.iter().map(|e| view! {
+                            <li><code>{format!("{} {}", e.protocol.to_uppercase(), e.external_port)}</code>
+                            <span class="muted small">{format!(" → port {} through {}", e.port, carrier(e))}</span></li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
             }}
         </section>
     }

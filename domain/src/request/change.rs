@@ -4,14 +4,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
+    ExposureSpec, ExposureVia,
     plan::{LiveObjects, Plan, plan, plan_notes},
     render::{
-        Object, RenderContext, RenderError, ServiceType, certificate_secret_name,
-        render_backend_service, render_certificate, render_ingress, render_namespace,
-        render_service, to_yaml,
+        NGINX_NAMESPACE, Object, RenderContext, RenderError, ServiceType, certificate_secret_name,
+        nginx_config_map_name, render_backend_service, render_certificate, render_ingress,
+        render_namespace, render_nginx_exposure, render_nlb_exposure, render_service, to_yaml,
     },
     rules::{
-        CatalogView, ObjectKey, check_certificate, check_decommission, check_ingress, check_service,
+        CatalogView, ObjectKey, check_certificate, check_decommission, check_exposure,
+        check_ingress, check_service,
     },
     submission::{NewRequest, RequestSpec},
 };
@@ -145,7 +147,47 @@ pub fn render_change(
                 notes,
             })
         }
+        RequestSpec::Exposure(spec) => {
+            let entries = check_exposure(team, &request.cluster, spec, catalog)?;
+            Ok(exposure_change(ctx, spec, &entries))
+        }
     }
+}
+
+/// The team's Namespace and the exposure's object, with what a reviewer should know
+/// beyond the YAML.
+fn exposure_change(
+    ctx: &RenderContext,
+    spec: &ExposureSpec,
+    entries: &[super::rules::NginxExposure],
+) -> RenderedChange {
+    let protocol = spec.protocol.kube();
+    let port = spec.external_port;
+    let (object, notes) = match spec.via {
+        ExposureVia::Nginx => {
+            let config_map = nginx_config_map_name(spec.protocol);
+            let mut notes = vec![format!(
+                "ingress-nginx listens on {protocol} {port} once it reads {NGINX_NAMESPACE}/{config_map} (its controller runs with --{config_map}-configmap={NGINX_NAMESPACE}/{config_map}); its own LoadBalancer Service must expose {protocol} {port} too, or clients cannot reach it."
+            )];
+            if !entries.is_empty() {
+                notes.push(format!(
+                    "The ConfigMap is shared: it carries every entry already exposed on this cluster ({} more), since applying it without one would remove it. The plan shows only what changes.",
+                    entries.len()
+                ));
+            }
+            (render_nginx_exposure(ctx, spec, entries), notes)
+        }
+        ExposureVia::Nlb => {
+            let scheme = spec.scheme.map_or("internal", |s| s.as_str());
+            let note = format!(
+                "The AWS Load Balancer Controller makes an {scheme} NLB for the Service {}: {protocol} {port} goes straight to the pods' port {} (target type ip).",
+                spec.nlb_service_name(),
+                spec.port
+            );
+            (render_nlb_exposure(ctx, spec), vec![note])
+        }
+    };
+    RenderedChange::applying(vec![render_namespace(ctx), object], notes)
 }
 
 /// The rendered change as YAML and a plan against the objects as last applied. A
@@ -275,6 +317,80 @@ mod tests {
         let errors = render_change(&wrong, &ctx(), &catalog(ServiceType::ClusterIp)).unwrap_err();
         let paths: Vec<&str> = errors.0.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["spec.host", "spec.service"]);
+    }
+
+    #[test]
+    fn an_nginx_exposure_plans_only_the_added_entry_of_the_shared_config_map() {
+        let exposure = |external_port: u16| {
+            request(
+                "exposure",
+                json!({"service": "checkout", "port": 8080, "protocol": "tcp",
+                       "external_port": external_port, "via": "nginx"}),
+            )
+        };
+        // TCP 9000 applied earlier: the catalog holds its entry, the cluster its ConfigMap.
+        let first =
+            render_change(&exposure(9000), &ctx(), &catalog(ServiceType::ClusterIp)).unwrap();
+        let applied = first.objects[1].to_value().unwrap();
+        let mut catalog = catalog(ServiceType::ClusterIp);
+        catalog
+            .nginx_exposures
+            .push(crate::request::rules::NginxExposure {
+                cluster: "demo".into(),
+                protocol: crate::request::Transport::Tcp,
+                external_port: 9000,
+                team: TeamName::parse("t", "payments").unwrap(),
+                namespace: "payments".into(),
+                service: ServiceName::parse("s", "checkout").unwrap(),
+                port: 8080,
+            });
+        struct ConfigMapApplied(Value);
+        impl LiveObjects for ConfigMapApplied {
+            fn live(&self, kind: &str, _: Option<&str>, _: &str) -> Option<Value> {
+                (kind == "ConfigMap").then(|| self.0.clone())
+            }
+        }
+        let second = render_change(&exposure(9001), &ctx(), &catalog).unwrap();
+        assert!(
+            second.notes.iter().any(|n| n.contains("shared")),
+            "{:?}",
+            second.notes
+        );
+        let prepared = prepare(second, &ConfigMapApplied(applied)).unwrap();
+        assert!(
+            prepared
+                .manifests
+                .contains("'9000': payments/checkout:8080"),
+            "{}",
+            prepared.manifests
+        );
+        let Change::Update { fields } = &prepared.plan.objects[1].change else {
+            panic!("{:?}", prepared.plan.objects[1]);
+        };
+        let paths: Vec<&str> = fields.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["data.9001"]);
+        assert_eq!(fields[0].after, Some(json!("payments/checkout:8080")));
+    }
+
+    #[test]
+    fn an_nlb_exposure_renders_its_own_service() {
+        let nlb = request(
+            "exposure",
+            json!({"service": "checkout", "port": 8080, "protocol": "tcp",
+                   "external_port": 5432, "via": "nlb", "scheme": "internet-facing"}),
+        );
+        let rendered = render_change(&nlb, &ctx(), &catalog(ServiceType::ClusterIp)).unwrap();
+        let kinds: Vec<&str> = rendered.objects.iter().map(Object::kind).collect();
+        assert_eq!(kinds, ["Namespace", "Service"]);
+        assert_eq!(
+            rendered.objects[1].metadata().name.as_deref(),
+            Some("checkout-tcp-5432")
+        );
+        assert!(
+            rendered.notes[0].contains("internet-facing NLB"),
+            "{:?}",
+            rendered.notes
+        );
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub mod view;
 
 pub use spec::{
     AlbScheme, AlbSettings, AlbTargetType, CertificateSpec, Challenge, DecommissionSpec, EnvValue,
-    ExternalRef, IngressClass, IngressSpec, Protocol, ServiceSpec, Tls, looks_secret,
+    ExposureSpec, ExposureVia, ExternalRef, IngressClass, IngressSpec, NlbScheme, Protocol,
+    ServiceSpec, Tls, Transport, looks_secret,
 };
 pub use status::RequestStatus;
 pub use submission::{NewRequest, RequestKind, RequestSpec};

@@ -2,14 +2,16 @@
 //! cert-manager Certificate as our own struct) and into YAML. Output is deterministic:
 //! objects in dependency order, maps sorted.
 
+mod exposure;
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::{
     api::{
         apps::v1::{Deployment, DeploymentSpec},
         core::v1::{
-            Container, ContainerPort, EnvVar, EnvVarSource, Namespace, PodSpec, PodTemplateSpec,
-            Probe, ResourceRequirements, SecretKeySelector, Service, ServicePort,
+            ConfigMap, Container, ContainerPort, EnvVar, EnvVarSource, Namespace, PodSpec,
+            PodTemplateSpec, Probe, ResourceRequirements, SecretKeySelector, Service, ServicePort,
             ServiceSpec as K8sServiceSpec, TCPSocketAction,
         },
         networking::v1::{
@@ -30,6 +32,9 @@ use super::{
     Protocol, ServiceSpec, Tls,
 };
 use crate::{ServiceName, TeamName};
+pub use exposure::{
+    NGINX_NAMESPACE, nginx_config_map_name, render_nginx_exposure, render_nlb_exposure,
+};
 
 /// Who a request is for: every object carries these as labels.
 #[derive(Debug, Clone)]
@@ -151,6 +156,7 @@ pub enum Object {
     Ingress(Box<Ingress>),
     Certificate(Box<CertManagerCertificate>),
     ExternalSecret(Box<ExternalSecret>),
+    ConfigMap(Box<ConfigMap>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +178,7 @@ impl Object {
             Self::Ingress(_) => "Ingress",
             Self::Certificate(_) => "Certificate",
             Self::ExternalSecret(_) => "ExternalSecret",
+            Self::ConfigMap(_) => "ConfigMap",
         }
     }
 
@@ -183,6 +190,7 @@ impl Object {
             Self::Ingress(o) => &o.metadata,
             Self::Certificate(o) => &o.metadata,
             Self::ExternalSecret(o) => &o.metadata,
+            Self::ConfigMap(o) => &o.metadata,
         }
     }
 
@@ -206,6 +214,7 @@ impl Object {
             Self::Ingress(o) => serde_json::to_value(o),
             Self::Certificate(o) => serde_json::to_value(o),
             Self::ExternalSecret(o) => serde_json::to_value(o),
+            Self::ConfigMap(o) => serde_json::to_value(o),
         };
         value.map_err(|e| RenderError(e.to_string()))
     }
@@ -218,6 +227,7 @@ impl Object {
             Self::Ingress(o) => serde_norway::to_string(o),
             Self::Certificate(o) => serde_norway::to_string(o),
             Self::ExternalSecret(o) => serde_norway::to_string(o),
+            Self::ConfigMap(o) => serde_norway::to_string(o),
         };
         result.map_err(|e| RenderError(e.to_string()))
     }
@@ -267,6 +277,11 @@ pub fn render_namespace(ctx: &RenderContext) -> Object {
     }))
 }
 
+/// The labels a service's Deployment and Services select its pods by.
+pub fn pod_selector(service: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("app.kubernetes.io/name".to_owned(), service.to_owned())])
+}
+
 /// Namespace, Deployment and Service for a service request.
 pub fn render_service(
     ctx: &RenderContext,
@@ -274,7 +289,7 @@ pub fn render_service(
     service_type: ServiceType,
 ) -> Vec<Object> {
     let name = spec.name.as_str();
-    let selector = BTreeMap::from([("app.kubernetes.io/name".to_owned(), name.to_owned())]);
+    let selector = pod_selector(name);
     let port_name = port_name(spec.protocol);
     let resources = BTreeMap::from([
         ("cpu".to_owned(), Quantity(spec.cpu.clone())),
@@ -432,10 +447,7 @@ fn service_object(
         metadata: metadata(ctx, name, BTreeMap::new()),
         spec: Some(K8sServiceSpec {
             type_: Some(service_type.as_str().to_owned()),
-            selector: Some(BTreeMap::from([(
-                "app.kubernetes.io/name".to_owned(),
-                name.to_owned(),
-            )])),
+            selector: Some(pod_selector(name)),
             ports: Some(vec![ServicePort {
                 name: Some(port_name.to_owned()),
                 port: i32::from(port),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CertificateSpec, DecommissionSpec, IngressSpec, ServiceSpec};
+use super::{CertificateSpec, DecommissionSpec, ExposureSpec, IngressSpec, ServiceSpec};
 use crate::{FieldError, FieldErrors, TeamName, field_error::choice, names::check_dns_label};
 
 /// Longest reason accepted, in characters.
@@ -16,15 +16,17 @@ pub enum RequestKind {
     Service,
     Ingress,
     Certificate,
+    Exposure,
     /// Takes services, hosts and certificates off their cluster.
     Decommission,
 }
 
 impl RequestKind {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Service,
         Self::Ingress,
         Self::Certificate,
+        Self::Exposure,
         Self::Decommission,
     ];
 
@@ -33,6 +35,7 @@ impl RequestKind {
             Self::Service => "service",
             Self::Ingress => "ingress",
             Self::Certificate => "certificate",
+            Self::Exposure => "exposure",
             Self::Decommission => "decommission",
         }
     }
@@ -56,6 +59,7 @@ pub enum RequestSpec {
     Service(ServiceSpec),
     Ingress(IngressSpec),
     Certificate(CertificateSpec),
+    Exposure(ExposureSpec),
     Decommission(DecommissionSpec),
 }
 
@@ -65,16 +69,24 @@ impl RequestSpec {
             Self::Service(_) => RequestKind::Service,
             Self::Ingress(_) => RequestKind::Ingress,
             Self::Certificate(_) => RequestKind::Certificate,
+            Self::Exposure(_) => RequestKind::Exposure,
             Self::Decommission(_) => RequestKind::Decommission,
         }
     }
 
-    /// What the request is about, in a few words: `service ledger`, `ingress api.example.com`.
+    /// What the request is about, in a few words: `service ledger`, `ingress api.example.com`,
+    /// `exposure tcp 9000 → ledger`.
     pub fn title(&self) -> String {
         match self {
             Self::Service(s) => format!("service {}", s.name),
             Self::Ingress(s) => format!("ingress {}", s.host.as_str()),
             Self::Certificate(s) => format!("certificate {}", s.name),
+            Self::Exposure(s) => format!(
+                "exposure {} {} → {}",
+                s.protocol.as_str(),
+                s.external_port,
+                s.service
+            ),
             Self::Decommission(s) => format!("decommission {}", s.summary()),
         }
     }
@@ -85,6 +97,7 @@ impl RequestSpec {
             RequestKind::Service => Self::Service(ServiceSpec::parse(spec)?),
             RequestKind::Ingress => Self::Ingress(IngressSpec::parse(spec)?),
             RequestKind::Certificate => Self::Certificate(CertificateSpec::parse(spec)?),
+            RequestKind::Exposure => Self::Exposure(ExposureSpec::parse(spec)?),
             RequestKind::Decommission => Self::Decommission(DecommissionSpec::parse(spec)?),
         })
     }
@@ -238,6 +251,24 @@ mod tests {
         assert_eq!(request.spec.title(), "service ledger");
         assert_eq!(request.reason, "new API");
         assert_eq!(request.team.as_str(), "payments");
+    }
+
+    #[test]
+    fn an_exposure_is_titled_by_what_clients_reach() {
+        let request = NewRequest::parse(&json!({
+            "kind": "exposure", "team": "payments", "cluster": "demo",
+            "spec": {"service": "ledger", "port": 8080, "protocol": "tcp", "external_port": 9000, "via": "nginx"}
+        }))
+        .unwrap();
+        assert_eq!(request.spec.kind(), RequestKind::Exposure);
+        assert_eq!(request.spec.title(), "exposure tcp 9000 → ledger");
+        assert_eq!(
+            paths(
+                json!({"kind": "exposure", "team": "payments", "cluster": "demo",
+                "spec": {"service": "ledger", "port": 8080, "protocol": "tcp", "external_port": 0, "via": "nginx"}})
+            ),
+            ["spec.external_port"]
+        );
     }
 
     #[test]

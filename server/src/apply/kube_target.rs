@@ -21,6 +21,7 @@ fn resource(kind: &str) -> Option<(&'static str, &'static str, &'static str, boo
     Some(match kind {
         "Namespace" => ("", "v1", "namespaces", false),
         "Service" => ("", "v1", "services", true),
+        "ConfigMap" => ("", "v1", "configmaps", true),
         "Deployment" => ("apps", "v1", "deployments", true),
         "Ingress" => ("networking.k8s.io", "v1", "ingresses", true),
         "Certificate" => ("cert-manager.io", "v1", "certificates", true),

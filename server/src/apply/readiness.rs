@@ -1,5 +1,6 @@
-//! "Applied" means ready: a Deployment rolled out, a Certificate `Ready`, an Ingress with
-//! a load-balancer address. Read from the object as the API server returns it.
+//! "Applied" means ready: a Deployment rolled out, a Certificate `Ready`, an Ingress or a
+//! LoadBalancer Service with a load-balancer address. Read from the object as the API
+//! server returns it. A ConfigMap, a Namespace or any other Service is ready once applied.
 
 use serde_json::Value;
 
@@ -10,9 +11,27 @@ pub enum Readiness {
     Waiting(String),
 }
 
-/// Whether `kind` has a readiness to wait for at all.
-pub fn needs_wait(kind: &str) -> bool {
-    matches!(kind, "Deployment" | "Certificate" | "Ingress")
+/// Whether `object` has a readiness to wait for at all.
+pub fn needs_wait(object: &Value) -> bool {
+    match object["kind"].as_str().unwrap_or_default() {
+        "Deployment" | "Certificate" | "Ingress" => true,
+        "Service" => is_load_balancer(object),
+        _ => false,
+    }
+}
+
+fn is_load_balancer(object: &Value) -> bool {
+    object["spec"]["type"] == "LoadBalancer"
+}
+
+/// Whether the load balancer in front of an Ingress or a Service has an address.
+fn has_address(status: &Value) -> bool {
+    status["loadBalancer"]["ingress"]
+        .as_array()
+        .is_some_and(|a| {
+            a.iter()
+                .any(|i| i["hostname"].is_string() || i["ip"].is_string())
+        })
 }
 
 pub fn check(live: &Value) -> Readiness {
@@ -48,18 +67,16 @@ pub fn check(live: &Value) -> Readiness {
             }
         }
         "Ingress" => {
-            let has_address = status["loadBalancer"]["ingress"]
-                .as_array()
-                .is_some_and(|a| {
-                    a.iter()
-                        .any(|i| i["hostname"].is_string() || i["ip"].is_string())
-                });
-            if has_address {
+            if has_address(status) {
                 Readiness::Ready
             } else {
                 Readiness::Waiting("no load-balancer address yet".into())
             }
         }
+        // An NLB's Service: the AWS Load Balancer Controller writes the NLB's DNS name.
+        "Service" if is_load_balancer(live) && !has_address(status) => Readiness::Waiting(
+            "no load-balancer address yet (the AWS Load Balancer Controller writes it once the NLB exists)".into(),
+        ),
         _ => Readiness::Ready,
     }
 }
@@ -156,6 +173,21 @@ mod tests {
         let ready = json!({"kind": "Ingress", "status": {"loadBalancer": {"ingress": [{"hostname": "lb.example.com"}]}}});
         assert_eq!(check(&ready), Readiness::Ready);
         assert_eq!(check(&json!({"kind": "Service"})), Readiness::Ready);
+    }
+
+    #[test]
+    fn an_nlb_service_waits_for_its_address_and_a_config_map_for_nothing() {
+        let nlb = json!({"kind": "Service", "spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {}}});
+        assert!(needs_wait(&nlb));
+        assert!(matches!(check(&nlb), Readiness::Waiting(m) if m.contains("address")));
+        let mut ready = nlb.clone();
+        ready["status"]["loadBalancer"]["ingress"] = json!([{"hostname": "nlb.example.com"}]);
+        assert_eq!(check(&ready), Readiness::Ready);
+        let cluster_ip = json!({"kind": "Service", "spec": {"type": "ClusterIP"}});
+        assert!(!needs_wait(&cluster_ip));
+        let config_map = json!({"kind": "ConfigMap", "data": {"9000": "payments/ledger:8080"}});
+        assert!(!needs_wait(&config_map));
+        assert_eq!(check(&config_map), Readiness::Ready);
     }
 
     #[test]

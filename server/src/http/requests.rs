@@ -32,7 +32,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A new request. The spec's fields depend on the kind (see DESIGN.md):
 /// service `name, image, port, replicas, protocol, env, cpu, memory`; ingress `host,
 /// service, port, path, class, protocol, tls, acm_certificate_arn, alb {scheme,
-/// target_type}`; certificate `name, dns_names, issuer, challenge`.
+/// target_type}`; certificate `name, dns_names, issuer, challenge`; exposure `service,
+/// port, protocol (tcp|udp), external_port, via (nginx|nlb), scheme
+/// (internal|internet-facing, nlb only)`.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)] // Documents the body; the handler reads it as JSON and validates it.
 #[serde(deny_unknown_fields)] // and so `additionalProperties: false` in the document

@@ -12,7 +12,7 @@ use domain::{
         NewRequest, RequestStatus,
         change::{PreparedChange, prepare, render_change},
         lifecycle::{Action, decide_for_stargate},
-        plan::only_caught_up,
+        plan::{Change, only_caught_up},
         render::RenderContext,
     },
 };
@@ -44,6 +44,20 @@ impl Recheck {
             "plan": new.plan.objects, "voided_approvals": voided,
         })
     }
+}
+
+/// Whether the worker, applying `record`'s approved objects, applies what the request
+/// renders today. A plan caught up only if the world moved towards the approved objects:
+/// objects rendered differently now (ingress-nginx's shared ConfigMap gained another
+/// entry) would lose that change if the approved ones were applied. A decommission
+/// applies nothing (its manifests carry what it deletes, as it is now).
+fn applies_the_same(record: &RequestRecord, change: &PreparedChange) -> bool {
+    change.manifests == record.manifests
+        || change
+            .plan
+            .objects
+            .iter()
+            .all(|o| o.change == Change::Delete)
 }
 
 #[derive(Clone)]
@@ -111,7 +125,8 @@ impl Replanner {
             Err(errors) => Recheck::Broken(errors),
             Ok(change)
                 if change.plan.hash == record.plan.hash
-                    || only_caught_up(&record.plan, &change.plan) =>
+                    || (applies_the_same(record, &change)
+                        && only_caught_up(&record.plan, &change.plan)) =>
             {
                 Recheck::Same
             }

@@ -202,6 +202,12 @@ impl PortalService {
                         "{host} was just requested by another request, which holds it until it is rejected, cancelled or fails; a host belongs to one ingress"
                     ),
                 ),
+                StoreError::ExternalPortHeld(port) => invalid(
+                    "spec.external_port",
+                    format!(
+                        "{port} of ingress-nginx was just requested by another request, which holds it until it is rejected, cancelled or fails; an external port has one owner"
+                    ),
+                ),
                 other => unavailable(other),
             })?;
         tracing::info!(request = id, team = %request.team, kind = %request.spec.kind(), "request submitted");

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// Another request or service holds the host (the unique hold, or the catalog).
     #[error("host {0} is held by another request or service")]
     HostHeld(String),
+    /// Another request or service holds the external port of ingress-nginx (`TCP 9000`).
+    #[error("{0} of ingress-nginx is held by another request or service")]
+    ExternalPortHeld(String),
     /// Another person's identity already holds the address (in any case).
     #[error("the email address {0} belongs to another account")]
     EmailHeld(String),

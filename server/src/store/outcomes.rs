@@ -4,7 +4,9 @@
 //! worker that lost its lease cannot overwrite the one that took over, and every state
 //! change is the compare-and-set of a step `decide` allowed.
 
-use domain::request::{RequestSpec, RequestStatus, change::PreparedChange};
+use domain::request::{
+    ExposureSpec, ExposureVia, RequestSpec, RequestStatus, change::PreparedChange,
+};
 use serde_json::Value;
 
 use super::{
@@ -269,7 +271,7 @@ impl Store {
 }
 
 /// The catalog after a request applied: the service as it now runs, the host it serves,
-/// the certificate it holds.
+/// the certificate it holds, the port it exposes.
 async fn update_catalog(
     tx: &mut sqlx::AnyConnection,
     request: &JobRequest<'_>,
@@ -387,6 +389,7 @@ async fn update_catalog(
             .execute(&mut *tx)
             .await?;
         }
+        RequestSpec::Exposure(spec) => record_exposure(tx, request, spec, &at).await?,
         RequestSpec::Decommission(spec) => {
             for host in &spec.hosts {
                 sqlx::query("DELETE FROM hosts WHERE host = $1")
@@ -419,6 +422,57 @@ async fn update_catalog(
                 count_listed_services(tx, -i64::try_from(gone).unwrap_or_default()).await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// An exposure as applied. On ingress-nginx, never moves an external port to another
+/// service: the rules refused that before review and again at claim, so a conflict here
+/// fails the request rather than silently re-pointing the catalog.
+async fn record_exposure(
+    tx: &mut sqlx::AnyConnection,
+    request: &JobRequest<'_>,
+    spec: &ExposureSpec,
+    at: &str,
+) -> Result<(), StoreError> {
+    let sql = match spec.via {
+        ExposureVia::Nginx => {
+            "INSERT INTO exposures (service_id, cluster, protocol, external_port, port, via,
+                 scheme, created_at, updated_at)
+             SELECT id, $3, $4, $5, $6, 'nginx', $7, $8, $8
+             FROM services WHERE team_name = $1 AND name = $2
+             ON CONFLICT (cluster, protocol, external_port) WHERE via = 'nginx' DO UPDATE
+             SET port = excluded.port, updated_at = excluded.updated_at
+             WHERE exposures.service_id = excluded.service_id"
+        }
+        ExposureVia::Nlb => {
+            "INSERT INTO exposures (service_id, cluster, protocol, external_port, port, via,
+                 scheme, created_at, updated_at)
+             SELECT id, $3, $4, $5, $6, 'nlb', $7, $8, $8
+             FROM services WHERE team_name = $1 AND name = $2
+             ON CONFLICT (service_id, protocol, external_port) WHERE via = 'nlb' DO UPDATE
+             SET port = excluded.port, scheme = excluded.scheme, cluster = excluded.cluster,
+                 updated_at = excluded.updated_at"
+        }
+    };
+    let written = sqlx::query(sql)
+        .bind(request.team)
+        .bind(spec.service.as_str())
+        .bind(request.cluster)
+        .bind(spec.protocol.as_str())
+        .bind(i64::from(spec.external_port))
+        .bind(i64::from(spec.port))
+        .bind(spec.scheme.map(|s| s.as_str()))
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if written != 1 {
+        return Err(StoreError::ExternalPortHeld(format!(
+            "{} {}",
+            spec.protocol.kube(),
+            spec.external_port
+        )));
     }
     Ok(())
 }

@@ -4,8 +4,8 @@
 use domain::{
     Page, TeamName,
     request::{
-        NewRequest, RequestEvent, RequestKind, RequestQuery, RequestSpec, RequestStatus,
-        RequestSummary,
+        ExposureVia, NewRequest, RequestEvent, RequestKind, RequestQuery, RequestSpec,
+        RequestStatus, RequestSummary,
         change::{PrepareError, PreparedChange},
         plan::Plan,
     },
@@ -90,8 +90,9 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
 impl Store {
     /// Stores a new request as `pending_review` with its audit event, in one transaction.
     /// `prepare` renders the change once the request id (a label on every object) is known.
-    /// An ingress request holds its host from now on: `HostHeld` when another waiting
-    /// request got it first (the unique index decides between two at the same moment).
+    /// An ingress request holds its host from now on, an nginx exposure its external port:
+    /// `HostHeld` / `ExternalPortHeld` when another waiting request got it first (the
+    /// unique indexes decide between two at the same moment).
     pub async fn submit_request(
         &self,
         requester: &UserRecord,
@@ -103,8 +104,9 @@ impl Store {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO requests (kind, team_name, cluster, title, status, requester_id,
                  reason, spec_json, manifests_yaml, plan_json, plan_hash, created_at, updated_at,
-                 service_name, host)
-             VALUES ($1, $2, $3, $4, 'pending_review', $5, $6, $7, '', '{}', '', $8, $8, $9, $10)
+                 service_name, host, exposed_port)
+             VALUES ($1, $2, $3, $4, 'pending_review', $5, $6, $7, '', '{}', '', $8, $8, $9, $10,
+                 $11)
              RETURNING id",
         )
         .bind(request.spec.kind().as_str())
@@ -117,12 +119,11 @@ impl Store {
         .bind(&at)
         .bind(service_of(&request.spec))
         .bind(host_of(&request.spec))
+        .bind(exposed_port_of(&request.spec))
         .fetch_one(&mut *tx)
         .await
-        .map_err(|error| match (&error, host_of(&request.spec)) {
-            (sqlx::Error::Database(db), Some(host)) if db.is_unique_violation() => {
-                StoreError::HostHeld(host.to_owned())
-            }
+        .map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => held(&request.spec, error),
             _ => StoreError::Query(error),
         })?;
         let change = prepare(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -322,7 +323,8 @@ impl Store {
             RequestKind::Service => format!("service {name}"),
             RequestKind::Ingress => format!("ingress {name}"),
             RequestKind::Certificate => format!("certificate {name}"),
-            RequestKind::Decommission => return Ok(None),
+            // No page offers to change an exposure (yet): a new one is requested instead.
+            RequestKind::Decommission | RequestKind::Exposure => return Ok(None),
         };
         Ok(sqlx::query_scalar(
             "SELECT MAX(id) FROM requests
@@ -351,9 +353,32 @@ pub fn subject(id: i64) -> String {
 fn host_of(spec: &RequestSpec) -> Option<&str> {
     match spec {
         RequestSpec::Ingress(s) => Some(s.host.as_str()),
-        RequestSpec::Service(_) | RequestSpec::Certificate(_) | RequestSpec::Decommission(_) => {
-            None
+        RequestSpec::Service(_)
+        | RequestSpec::Certificate(_)
+        | RequestSpec::Exposure(_)
+        | RequestSpec::Decommission(_) => None,
+    }
+}
+
+/// The external port of ingress-nginx an nginx exposure request holds on its cluster:
+/// `tcp/9000`. (An NLB is a load balancer of its own: it holds no shared port.)
+pub(super) fn exposed_port_of(spec: &RequestSpec) -> Option<String> {
+    match spec {
+        RequestSpec::Exposure(s) if s.via == ExposureVia::Nginx => {
+            Some(format!("{}/{}", s.protocol.as_str(), s.external_port))
         }
+        _ => None,
+    }
+}
+
+/// What a unique violation on submit means: the host or the external port is held.
+fn held(spec: &RequestSpec, error: sqlx::Error) -> StoreError {
+    match spec {
+        RequestSpec::Ingress(s) => StoreError::HostHeld(s.host.as_str().to_owned()),
+        RequestSpec::Exposure(s) => {
+            StoreError::ExternalPortHeld(format!("{} {}", s.protocol.kube(), s.external_port))
+        }
+        _ => StoreError::Query(error),
     }
 }
 
@@ -362,6 +387,7 @@ fn service_of(spec: &RequestSpec) -> Option<&str> {
     match spec {
         RequestSpec::Service(s) => Some(s.name.as_str()),
         RequestSpec::Ingress(s) => Some(s.service.as_str()),
+        RequestSpec::Exposure(s) => Some(s.service.as_str()),
         RequestSpec::Certificate(_) => None,
         // The first service it takes away; a decommission of hosts alone belongs to their
         // service's history through its ingresses' requests.

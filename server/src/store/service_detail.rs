@@ -1,5 +1,5 @@
-//! A service page in one statement: the service, its hosts, its team's certificates, the
-//! team's leads, its manifests as last applied and its latest requests.
+//! A service page in one statement: the service, its hosts, its team's certificates, its
+//! exposed ports, the team's leads, its manifests as last applied and its latest requests.
 //!
 //! Profiling the by-name endpoint showed most of its time going to handing each statement
 //! to the database and back, not to running it; six statements per page became one. The
@@ -27,6 +27,10 @@ SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description, s.clu
                                             'issuer', c.issuer, 'expires_at', c.expires_at,
                                             'status', c.status) ORDER BY c.name)
           FROM certificates c WHERE c.team_id = t.id AND c.decommissioned_at IS NULL) AS certificates,
+       (SELECT json_group_array(json_object('protocol', e.protocol,
+                  'external_port', e.external_port, 'port', e.port, 'via', e.via,
+                  'scheme', e.scheme) ORDER BY e.protocol, e.external_port, e.via)
+          FROM exposures e WHERE e.service_id = s.id) AS exposures,
        (SELECT json_group_array(email ORDER BY email)
           FROM (SELECT DISTINCT u.email FROM user_groups g JOIN users u ON u.id = g.user_id
                 WHERE g.group_name IN (SELECT value FROM json_each($3)))) AS leads,
@@ -57,6 +61,10 @@ SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description, s.clu
                    'dns_names', c.dns_names::json, 'issuer', c.issuer,
                    'expires_at', c.expires_at, 'status', c.status) ORDER BY c.name)
           FROM certificates c WHERE c.team_id = t.id AND c.decommissioned_at IS NULL), '[]')::text AS certificates,
+       COALESCE((SELECT json_agg(json_build_object('protocol', e.protocol,
+                   'external_port', e.external_port, 'port', e.port, 'via', e.via,
+                   'scheme', e.scheme) ORDER BY e.protocol, e.external_port, e.via)
+          FROM exposures e WHERE e.service_id = s.id), '[]')::text AS exposures,
        COALESCE((SELECT json_agg(email ORDER BY email)
           FROM (SELECT DISTINCT u.email FROM user_groups g JOIN users u ON u.id = g.user_id
                 WHERE g.group_name IN (SELECT json_array_elements_text($3::json))) e),
@@ -178,6 +186,7 @@ impl Store {
             decommissioned_at: row.try_get("decommissioned_at")?,
             hosts,
             certificates,
+            exposures: json(&row, "exposures")?,
             leads: json(&row, "leads")?,
             applied_manifests: applied_yaml(&applied)?,
             history,

@@ -1,19 +1,24 @@
 //! The part of the catalog one request's rules read: the service it names, who serves or
-//! waits for its host, the team's certificates.
+//! waits for its host, the team's certificates, ingress-nginx's TCP/UDP entries and who
+//! waits for an external port.
 
 use domain::{
     ServiceName, TeamName,
     request::{
-        DecommissionSpec, NewRequest, RequestSpec, Tls,
+        DecommissionSpec, ExposureSpec, ExposureVia, NewRequest, RequestSpec, Tls,
         fields::Hostname,
         render::ServiceType,
-        rules::{CatalogSnapshot, HostRequest, ServiceFacts},
+        rules::{CatalogSnapshot, HostRequest, NginxExposure, PortRequest, ServiceFacts},
     },
 };
 use serde_json::Value;
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, error::corrupt, requests::json};
+use super::{
+    Store, StoreError,
+    error::corrupt,
+    requests::{exposed_port_of, json},
+};
 
 /// What configuration says a team's requests may use.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +61,7 @@ impl Store {
         let (service, host) = match &request.spec {
             RequestSpec::Service(spec) => (Some(&spec.name), None),
             RequestSpec::Ingress(spec) => (Some(&spec.service), Some(&spec.host)),
+            RequestSpec::Exposure(spec) => (Some(&spec.service), None),
             RequestSpec::Certificate(_) => (None, None),
             RequestSpec::Decommission(spec) => {
                 self.decommission_snapshot(team, spec, &mut snapshot)
@@ -63,7 +69,14 @@ impl Store {
                 (None, None)
             }
         };
-        if let Some(name) = service {
+        // An NLB's Service must not take the name of another service's Service.
+        let nlb_name = match &request.spec {
+            RequestSpec::Exposure(spec) if spec.via == ExposureVia::Nlb => {
+                ServiceName::parse("service", &spec.nlb_service_name()).ok()
+            }
+            _ => None,
+        };
+        for name in service.into_iter().chain(nlb_name.as_ref()) {
             let row = sqlx::query(
                 "SELECT port, protocol, service_type, cluster FROM services
                  WHERE team_name = $1 AND name = $2 AND decommissioned_at IS NULL",
@@ -139,6 +152,12 @@ impl Store {
                     .certificates
                     .push((team.clone(), row.try_get("name")?, names));
             }
+        }
+        if let RequestSpec::Exposure(spec) = &request.spec
+            && spec.via == ExposureVia::Nginx
+        {
+            self.nginx_exposures(&request.cluster, spec, stored, &mut snapshot)
+                .await?;
         }
         Ok(snapshot)
     }
@@ -217,4 +236,76 @@ impl Store {
         }
         Ok(())
     }
+
+    /// The entries of ingress-nginx's ConfigMap for the exposure's protocol on `cluster`,
+    /// and the waiting request (other than `stored`) that holds its external port, if any.
+    async fn nginx_exposures(
+        &self,
+        cluster: &str,
+        spec: &ExposureSpec,
+        stored: Option<i64>,
+        snapshot: &mut CatalogSnapshot,
+    ) -> Result<(), StoreError> {
+        // A decommissioned service's entry is gone from the ConfigMap, its port free.
+        let rows = sqlx::query(
+            "SELECT e.external_port, e.port, s.team_name, s.name, t.namespace
+             FROM exposures e JOIN services s ON s.id = e.service_id
+             JOIN teams t ON t.id = s.team_id
+             WHERE e.cluster = $1 AND e.protocol = $2 AND e.via = 'nginx'
+               AND s.decommissioned_at IS NULL
+             ORDER BY e.external_port",
+        )
+        .bind(cluster)
+        .bind(spec.protocol.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            snapshot.nginx_exposures.push(NginxExposure {
+                cluster: cluster.to_owned(),
+                protocol: spec.protocol,
+                external_port: port(row, "external_port")?,
+                team: team_of(row, "team_name")?,
+                namespace: row.try_get("namespace")?,
+                service: service_of(row, "name")?,
+                port: port(row, "port")?,
+            });
+        }
+        let row = sqlx::query(
+            "SELECT id, team_name, service_name FROM requests
+             WHERE cluster = $1 AND exposed_port = $2
+               AND status IN ('pending_review', 'queued', 'applying') AND id <> $3",
+        )
+        .bind(cluster)
+        .bind(exposed_port_of(&RequestSpec::Exposure(spec.clone())))
+        .bind(stored.unwrap_or(0))
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            snapshot.port_requests.push(PortRequest {
+                cluster: cluster.to_owned(),
+                protocol: spec.protocol,
+                external_port: spec.external_port,
+                request_id: row.try_get("id")?,
+                team: team_of(&row, "team_name")?,
+                service: service_of(&row, "service_name")?,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn port(row: &AnyRow, column: &str) -> Result<u16, StoreError> {
+    let value: i64 = row.try_get(column)?;
+    u16::try_from(value).map_err(|e| corrupt(column, e))
+}
+
+fn team_of(row: &AnyRow, column: &str) -> Result<TeamName, StoreError> {
+    let value: String = row.try_get(column)?;
+    TeamName::parse("team", &value).map_err(|e| corrupt(column, e))
+}
+
+fn service_of(row: &AnyRow, column: &str) -> Result<ServiceName, StoreError> {
+    let value: Option<String> = row.try_get(column)?;
+    ServiceName::parse("service", value.as_deref().unwrap_or_default())
+        .map_err(|e| corrupt(column, e))
 }

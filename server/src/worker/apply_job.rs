@@ -150,7 +150,7 @@ impl Worker {
         // A GitOps controller may not have applied any of them yet: each is waited for.
         for object in objects
             .iter()
-            .filter(|o| gitops || readiness::needs_wait(o["kind"].as_str().unwrap_or_default()))
+            .filter(|o| gitops || readiness::needs_wait(o))
         {
             self.progress(
                 request,

@@ -412,6 +412,12 @@ impl Worker {
                         );
                         return self.give_up(job, Some(applying), &why).await;
                     }
+                    Err(StoreError::ExternalPortHeld(port)) => {
+                        let why = format!(
+                            "{port} of ingress-nginx belongs to another service in the catalog; it was not moved"
+                        );
+                        return self.give_up(job, Some(applying), &why).await;
+                    }
                     Err(other) => return Err(other.into()),
                 }
             }

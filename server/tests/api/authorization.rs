@@ -150,6 +150,8 @@ fn matrix() -> Vec<Row> {
         post("/rpc/tokens/revoke", sessions_only).with_session([401, 200, 404, 404, 404]),
         post("/rpc/requests", signed_in),
         post("/rpc/request", signed_in),
+        // The approved state a change starts from: readable like requests themselves.
+        post("/rpc/requests/approved", signed_in),
         post("/rpc/reviews", signed_in),
         post("/rpc/iac/commits", signed_in),
         post("/rpc/iac/commit", [401, 404, 404, 404, 404]),
@@ -282,6 +284,9 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
         "/rpc/team" => Body::Json(json!({ "team": "payments" })),
         "/rpc/service" => Body::Json(json!({ "team": "payments", "name": "ledger" })),
         "/rpc/request" => Body::Json(json!({ "id": subjects.request })),
+        "/rpc/requests/approved" => {
+            Body::Json(json!({ "kind": "service", "team": "payments", "name": "ledger" }))
+        }
         "/rpc/admin/users" => Body::Json(json!({ "query": {} })),
         "/rpc/admin/user" => Body::Json(json!({ "id": subjects.leaver })),
         "/rpc/admin/deactivate" => form(&[("id", &leaver), ("confirm", "yes")]),

@@ -127,6 +127,72 @@ async fn a_refused_form_post_comes_back_as_typed_with_its_errors(db: Db) {
     assert!(html.contains(r#"<option value="ledger" selected"#));
 }
 
+async fn a_form_post_exposes_a_port_or_comes_back_with_the_rules_errors(db: Db) {
+    let app = spawn_app(db).await;
+    let nlb = [
+        ("kind", "exposure"),
+        ("team", "payments"),
+        ("cluster", "demo"),
+        ("spec.service", "ledger"),
+        ("spec.port", "8080"),
+        ("spec.protocol", "udp"),
+        ("spec.external_port", "5353"),
+        ("spec.via", "nlb"),
+        ("spec.scheme", "internet-facing"),
+        ("reason", "DNS for the ledger"),
+    ];
+    let response = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=exposure",
+        &nlb,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[header::LOCATION].to_str().unwrap();
+    let id = location.strip_prefix("/requests/").expect(location);
+    let (_, request) = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    assert_eq!(request["request"]["title"], "exposure udp 5353 → ledger");
+    assert_eq!(request["spec"]["scheme"], "internet-facing", "{request}");
+
+    // ingress-nginx's own port, and a service port the catalog does not know.
+    let mut nginx = nlb.to_vec();
+    nginx.retain(|(k, _)| {
+        ![
+            "spec.via",
+            "spec.protocol",
+            "spec.external_port",
+            "spec.port",
+        ]
+        .contains(k)
+    });
+    nginx.extend([
+        ("spec.via", "nginx"),
+        ("spec.protocol", "tcp"),
+        ("spec.external_port", "443"),
+        ("spec.port", "8080"),
+    ]);
+    let response = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=exposure",
+        &nginx,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-field="spec.external_port" class="field-error">ingress-nginx listens on TCP 443 itself"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="nginx" selected"#),
+        "keeps the choice"
+    );
+}
+
 async fn a_form_post_outside_your_teams_says_why(db: Db) {
     let app = spawn_app(db).await;
     let mut form = BASKET.to_vec();
@@ -222,6 +288,7 @@ async fn review_buttons_answer_a_plain_post_with_a_redirect(db: Db) {
 on_both_databases!(
     a_form_post_submits_and_goes_to_the_new_request,
     a_refused_form_post_comes_back_as_typed_with_its_errors,
+    a_form_post_exposes_a_port_or_comes_back_with_the_rules_errors,
     a_form_post_outside_your_teams_says_why,
     a_form_post_from_another_site_is_refused,
     review_buttons_answer_a_plain_post_with_a_redirect,

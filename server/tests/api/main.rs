@@ -17,6 +17,7 @@ mod catalog_objects;
 mod cli;
 mod day_two;
 mod events;
+mod exposures;
 mod forms;
 mod health;
 mod iac;

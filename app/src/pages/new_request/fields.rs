@@ -1,4 +1,4 @@
-//! The inputs of the three forms. Each input knows its field path, so an error from the
+//! The inputs of the forms. Each input knows its field path, so an error from the
 //! browser's check or from the server lands under the input it is about.
 
 use domain::{FieldError, RawServiceQuery};
@@ -143,9 +143,9 @@ pub fn ServiceFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl I
     }
 }
 
+/// One of the team's services (an ingress's backend, an exposure's target).
 #[component]
-pub fn IngressFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
-    // The backend is one of the team's services.
+fn ServiceChoice(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
     let services = Resource::new(
         move || form.team.get(),
         |team| async move {
@@ -166,10 +166,7 @@ pub fn IngressFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl I
                 .unwrap_or_default()
         },
     );
-    let alb = move || form.class.get() == "alb";
     view! {
-        <TextField label="Host" path="spec.host" value=form.host errors placeholder="pay.payments.example.com"
-            hint="Under one of your team's domains." />
         <Transition fallback=|| view! { <p class="loading">"Loading services…"</p> }>
             {move || Suspend::new(async move {
                 let names = services.await;
@@ -178,6 +175,16 @@ pub fn IngressFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl I
                 view! { <ChoiceField label="Service" path="spec.service" value=form.service options errors /> }
             })}
         </Transition>
+    }
+}
+
+#[component]
+pub fn IngressFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    let alb = move || form.class.get() == "alb";
+    view! {
+        <TextField label="Host" path="spec.host" value=form.host errors placeholder="pay.payments.example.com"
+            hint="Under one of your team's domains." />
+        <ServiceChoice form errors />
         <div class="field-row">
             <TextField label="Service port" path="spec.port" value=form.port errors numeric=true />
             <TextField label="Path" path="spec.path" value=form.path errors />
@@ -218,6 +225,34 @@ pub fn CertificateFields(form: FormState, errors: Signal<Vec<FieldError>>) -> im
             <ChoiceField label="Challenge" path="spec.challenge" value=form.challenge errors
                 options=pairs(&[("http01", "HTTP-01"), ("dns01", "DNS-01")]) />
         </div>
+    }
+}
+
+#[component]
+pub fn ExposureFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    // The protocol input is shared with the other forms: HTTP or gRPC from there means TCP.
+    if !matches!(form.protocol.get_untracked().as_str(), "tcp" | "udp") {
+        form.protocol.set("tcp".to_owned());
+    }
+    let nlb = move || form.via.get() == "nlb";
+    view! {
+        <ServiceChoice form errors />
+        <div class="field-row">
+            <TextField label="Service port" path="spec.port" value=form.port errors numeric=true
+                hint="The port the service listens on." />
+            <ChoiceField label="Protocol" path="spec.protocol" value=form.protocol errors
+                options=pairs(&[("tcp", "TCP"), ("udp", "UDP")])
+                hint="UDP goes through an NLB." />
+            <TextField label="External port" path="spec.external_port" value=form.external_port errors
+                numeric=true placeholder="9000" hint="Where clients connect (1–65535)." />
+        </div>
+        <ChoiceField label="Through" path="spec.via" value=form.via errors
+            options=pairs(&[("nginx", "ingress-nginx (shared: one owner per port)"), ("nlb", "An AWS NLB of its own")])
+            hint="ingress-nginx adds an entry to its tcp-services ConfigMap; an NLB is a LoadBalancer Service of the service's own." />
+        <Show when=nlb>
+            <ChoiceField label="NLB scheme" path="spec.scheme" value=form.scheme errors
+                options=pairs(&[("internal", "Internal (the VPC only)"), ("internet-facing", "Internet-facing")]) />
+        </Show>
     }
 }
 

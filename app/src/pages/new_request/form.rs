@@ -5,7 +5,7 @@ use domain::request::RequestKind;
 use leptos::prelude::*;
 use serde_json::{Map, Value, json};
 
-/// Every input of the three forms; each kind reads the ones it has.
+/// Every input of the forms; each kind reads the ones it has.
 #[derive(Clone, Copy)]
 pub struct FormState {
     pub kind: RwSignal<RequestKind>,
@@ -36,6 +36,10 @@ pub struct FormState {
     pub dns_names: RwSignal<String>,
     pub issuer: RwSignal<String>,
     pub challenge: RwSignal<String>,
+    // exposure (with service, port and protocol above)
+    pub external_port: RwSignal<String>,
+    pub via: RwSignal<String>,
+    pub scheme: RwSignal<String>,
     // decommission, one name per line
     pub services: RwSignal<String>,
     pub hosts: RwSignal<String>,
@@ -70,6 +74,9 @@ impl FormState {
             dns_names: text(""),
             issuer: text("letsencrypt-prod"),
             challenge: text("http01"),
+            external_port: text(""),
+            via: text("nginx"),
+            scheme: text("internal"),
             services: text(""),
             hosts: text(""),
             certificates: text(""),
@@ -101,6 +108,9 @@ impl FormState {
             "spec.dns_names" => self.dns_names,
             "spec.issuer" => self.issuer,
             "spec.challenge" => self.challenge,
+            "spec.external_port" => self.external_port,
+            "spec.via" => self.via,
+            "spec.scheme" => self.scheme,
             "spec.services" => self.services,
             "spec.hosts" => self.hosts,
             "spec.certificates" => self.certificates,
@@ -132,6 +142,9 @@ impl FormState {
         "spec.dns_names",
         "spec.issuer",
         "spec.challenge",
+        "spec.external_port",
+        "spec.via",
+        "spec.scheme",
         "spec.services",
         "spec.hosts",
         "spec.certificates",
@@ -204,6 +217,16 @@ pub fn request_input(kind: RequestKind, field: impl Fn(&str) -> String) -> Value
                 .map(|l| Value::String(l.to_owned()))
                 .collect();
             spec.insert("dns_names".into(), Value::Array(names));
+        }
+        RequestKind::Exposure => {
+            for key in ["service", "protocol", "via"] {
+                text(key);
+            }
+            if field("spec.via") == "nlb" {
+                text("scheme");
+            }
+            number(&mut spec, "port", &field("spec.port"));
+            number(&mut spec, "external_port", &field("spec.external_port"));
         }
         RequestKind::Decommission => {
             for key in ["services", "hosts", "certificates"] {
@@ -338,6 +361,39 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_exposure_sends_a_scheme_only_for_an_nlb() {
+        let form = |via: &str| {
+            let via = via.to_owned();
+            request_input(RequestKind::Exposure, move |name| {
+                match name {
+                    "spec.service" => "ledger",
+                    "spec.port" => "8080",
+                    "spec.protocol" => "tcp",
+                    "spec.external_port" => "9000",
+                    "spec.via" => via.as_str(),
+                    "spec.scheme" => "internet-facing",
+                    "team" => "payments",
+                    _ => "",
+                }
+                .to_owned()
+            })
+        };
+        assert_eq!(
+            form("nginx")["spec"],
+            json!({"service": "ledger", "port": 8080, "protocol": "tcp", "external_port": 9000, "via": "nginx"})
+        );
+        assert_eq!(form("nlb")["spec"]["scheme"], "internet-facing");
+        assert!(
+            domain::request::NewRequest::parse(&{
+                let mut input = form("nlb");
+                input["cluster"] = json!("demo");
+                input
+            })
+            .is_ok()
+        );
+    }
 
     #[test]
     fn an_approved_request_fills_the_form_that_would_submit_it_again() {

@@ -22,7 +22,9 @@ use crate::{
     components::{empty_state::EmptyState, error_panel::ErrorPanel, plan::PlanView},
     error::UiError,
 };
-use fields::{CertificateFields, DecommissionFields, IngressFields, ServiceFields, TextField};
+use fields::{
+    CertificateFields, DecommissionFields, ExposureFields, IngressFields, ServiceFields, TextField,
+};
 use form::FormState;
 pub use form::{form_fields, request_input};
 
@@ -179,7 +181,7 @@ pub fn NewRequestPage() -> impl IntoView {
     let session = Resource::new(|| (), |_| current_user());
     let clusters = Resource::new(|| (), |_| list_clusters());
     // Plain links (the router still navigates them in place): `<A>` marks every tab
-    // current, since it compares the path and all three share it.
+    // current, since it compares the path and all of them share it.
     let tab = move |kind: RequestKind, label: &'static str| {
         view! {
             <a href=format!("/requests/new?kind={kind}") class="tab"
@@ -197,6 +199,7 @@ pub fn NewRequestPage() -> impl IntoView {
             {tab(RequestKind::Service, "Service")}
             {tab(RequestKind::Ingress, "Ingress host")}
             {tab(RequestKind::Certificate, "TLS certificate")}
+            {tab(RequestKind::Exposure, "TCP/UDP port")}
             {tab(RequestKind::Decommission, "Decommission")}
         </nav>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -256,6 +259,7 @@ pub fn NewRequestPage() -> impl IntoView {
                                 RequestKind::Service => view! { <ServiceFields form errors /> }.into_any(),
                                 RequestKind::Ingress => view! { <IngressFields form errors /> }.into_any(),
                                 RequestKind::Certificate => view! { <CertificateFields form errors /> }.into_any(),
+                                RequestKind::Exposure => view! { <ExposureFields form errors /> }.into_any(),
                                 RequestKind::Decommission => view! { <DecommissionFields form errors /> }.into_any(),
                             }}
                             <TextField label="Reason" path="reason" value=form.reason errors multiline=true
@@ -308,6 +312,9 @@ fn UnplacedErrors(errors: Signal<Vec<FieldError>>) -> impl IntoView {
         "spec.dns_names",
         "spec.issuer",
         "spec.challenge",
+        "spec.external_port",
+        "spec.via",
+        "spec.scheme",
     ];
     let unplaced = move || {
         errors.with(|all| {

@@ -115,8 +115,9 @@ mod tests {
     use crate::{
         ServiceName,
         request::{
+            Transport,
             fields::Hostname,
-            rules::{HostRequest, ServiceFacts},
+            rules::{HostRequest, NginxExposure, PortRequest, ServiceFacts},
         },
     };
 
@@ -168,6 +169,12 @@ mod tests {
         }
         fn certificate_for(&self, _: &TeamName, host: &Hostname) -> Option<String> {
             (host.as_str() == "secure.payments.example.com").then(|| "secure".to_owned())
+        }
+        fn nginx_exposures(&self, _: &str, _: Transport) -> Vec<NginxExposure> {
+            Vec::new()
+        }
+        fn port_request(&self, _: &str, _: Transport, _: u16) -> Option<PortRequest> {
+            None
         }
         fn hosts_of(&self, _: &TeamName, _: &ServiceName) -> Vec<String> {
             Vec::new()

@@ -1,9 +1,10 @@
 //! Rules across objects, checked against a read-only view of the catalog: who holds a
-//! host, which domains a team may use, what service an ingress points at, which clusters
-//! exist.
+//! host or an external port, which domains a team may use, what service an ingress or an
+//! exposure points at, which clusters exist.
 
 mod certificate;
 mod decommission;
+mod exposure;
 mod ingress;
 mod service;
 
@@ -11,10 +12,11 @@ use serde::{Deserialize, Serialize};
 
 pub use certificate::check_certificate;
 pub use decommission::{ObjectKey, check_decommission};
+pub use exposure::check_exposure;
 pub use ingress::{IngressConsequences, check_ingress};
 pub use service::check_service;
 
-use super::{Protocol, fields::Hostname, render::ServiceType};
+use super::{Protocol, Transport, fields::Hostname, render::ServiceType};
 use crate::{FieldError, ServiceName, TeamName};
 
 /// What the rules need to know of a service that exists.
@@ -42,6 +44,17 @@ pub trait CatalogView {
     /// The name of a certificate of the team that covers `host`, if any: an nginx Ingress
     /// serves the secret that Certificate writes.
     fn certificate_for(&self, team: &TeamName, host: &Hostname) -> Option<String>;
+    /// The entries of ingress-nginx's ConfigMap for `protocol` on `cluster` (every team's:
+    /// the ConfigMap is shared, and applying it without one would drop that one).
+    fn nginx_exposures(&self, cluster: &str, protocol: Transport) -> Vec<NginxExposure>;
+    /// Another request waiting for `external_port` of ingress-nginx on `cluster`: it holds
+    /// the port until it is rejected, cancelled or fails.
+    fn port_request(
+        &self,
+        cluster: &str,
+        protocol: Transport,
+        external_port: u16,
+    ) -> Option<PortRequest>;
     /// The hosts that route to a service of the team.
     fn hosts_of(&self, team: &TeamName, service: &ServiceName) -> Vec<String>;
     /// Whether the team holds a certificate of that name.
@@ -52,6 +65,30 @@ pub trait CatalogView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostRequest {
     pub host: String,
+    pub request_id: i64,
+    pub team: TeamName,
+    pub service: ServiceName,
+}
+
+/// An entry of ingress-nginx's `tcp-services` or `udp-services` ConfigMap in the catalog:
+/// `external_port` → `namespace/service:port`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NginxExposure {
+    pub cluster: String,
+    pub protocol: Transport,
+    pub external_port: u16,
+    pub team: TeamName,
+    pub namespace: String,
+    pub service: ServiceName,
+    pub port: u16,
+}
+
+/// A request that holds an external port of ingress-nginx it has not been applied for yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortRequest {
+    pub cluster: String,
+    pub protocol: Transport,
+    pub external_port: u16,
     pub request_id: i64,
     pub team: TeamName,
     pub service: ServiceName,
@@ -70,6 +107,10 @@ pub struct CatalogSnapshot {
     pub allowed_issuers: Vec<(TeamName, Vec<String>)>,
     /// `(team, certificate name, dns names)` of certificates.
     pub certificates: Vec<(TeamName, String, Vec<Hostname>)>,
+    /// Entries of ingress-nginx's TCP/UDP ConfigMaps.
+    pub nginx_exposures: Vec<NginxExposure>,
+    /// External ports of ingress-nginx that other waiting requests hold.
+    pub port_requests: Vec<PortRequest>,
 }
 
 impl CatalogView for CatalogSnapshot {
@@ -112,6 +153,28 @@ impl CatalogView for CatalogSnapshot {
             .iter()
             .find(|(t, _, names)| t == team && names.iter().any(|n| n.covers(host)))
             .map(|(_, name, _)| name.clone())
+    }
+
+    fn nginx_exposures(&self, cluster: &str, protocol: Transport) -> Vec<NginxExposure> {
+        self.nginx_exposures
+            .iter()
+            .filter(|e| e.cluster == cluster && e.protocol == protocol)
+            .cloned()
+            .collect()
+    }
+
+    fn port_request(
+        &self,
+        cluster: &str,
+        protocol: Transport,
+        external_port: u16,
+    ) -> Option<PortRequest> {
+        self.port_requests
+            .iter()
+            .find(|r| {
+                r.cluster == cluster && r.protocol == protocol && r.external_port == external_port
+            })
+            .cloned()
     }
 
     fn hosts_of(&self, team: &TeamName, service: &ServiceName) -> Vec<String> {

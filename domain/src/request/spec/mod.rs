@@ -5,6 +5,7 @@
 mod certificate;
 mod decommission;
 mod env;
+mod exposure;
 mod ingress;
 mod service;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use certificate::CertificateSpec;
 pub use decommission::DecommissionSpec;
 pub use env::{EnvValue, ExternalRef, looks_secret};
+pub use exposure::{ExposureSpec, ExposureVia, NGINX_OWN_PORTS, NlbScheme, Transport};
 pub use ingress::{AlbSettings, IngressSpec};
 pub use service::ServiceSpec;
 
