@@ -10,12 +10,11 @@ use crate::{
     on_both_databases,
 };
 
-/// Users whose addresses differ only in case and a token made to live forever, as
-/// versions before 0014 could write them, survive the upgrade: the first user keeps the
-/// address, the token now expires.
-async fn users_and_tokens_of_older_versions_survive_the_upgrade(db: Db) {
+/// A database migrated by the versions before migration `version`: its URL, a connection,
+/// and every migration of this version to run next.
+async fn migrated_before(db: Db, version: i64) -> (TestDatabase, String, AnyConnection, Migrator) {
     sqlx::any::install_default_drivers();
-    let (_database, url) = TestDatabase::create(db).await;
+    let (database, url) = TestDatabase::create(db).await;
     let folder = match db {
         Db::Sqlite => "sqlite",
         Db::Postgres => "postgres",
@@ -28,7 +27,7 @@ async fn users_and_tokens_of_older_versions_survive_the_upgrade(db: Db) {
     older.migrations = Cow::Owned(
         all.migrations
             .iter()
-            .filter(|m| m.version < 14)
+            .filter(|m| m.version < version)
             .cloned()
             .collect(),
     );
@@ -39,6 +38,14 @@ async fn users_and_tokens_of_older_versions_survive_the_upgrade(db: Db) {
     };
     let mut conn = AnyConnection::connect(&url).await.expect("connect");
     older.run(&mut conn).await.expect("older migrations");
+    (database, url, conn, all)
+}
+
+/// Users whose addresses differ only in case and a token made to live forever, as
+/// versions before 0014 could write them, survive the upgrade: the first user keeps the
+/// address, the token now expires.
+async fn users_and_tokens_of_older_versions_survive_the_upgrade(db: Db) {
+    let (_database, url, mut conn, all) = migrated_before(db, 14).await;
     for statement in [
         "INSERT INTO users (email, name, groups_json, created_at)
          VALUES ('Pat@example.com', 'Pat', '[]', '2026-01-01T00:00:00Z')",
@@ -90,30 +97,7 @@ on_both_databases!(users_and_tokens_of_older_versions_survive_the_upgrade);
 /// approvals and job keep their ids and links, ids are not reused, and a decommission can be
 /// stored.
 async fn requests_survive_the_day_two_rebuild(db: Db) {
-    sqlx::any::install_default_drivers();
-    let (_database, url) = TestDatabase::create(db).await;
-    let folder = match db {
-        Db::Sqlite => "sqlite",
-        Db::Postgres => "postgres",
-    };
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../migrations")
-        .join(folder);
-    let all = Migrator::new(path.as_path()).await.expect("migrations");
-    let mut older = Migrator::new(path.as_path()).await.expect("migrations");
-    older.migrations = Cow::Owned(
-        all.migrations
-            .iter()
-            .filter(|m| m.version < 20)
-            .cloned()
-            .collect(),
-    );
-    let url = match db {
-        Db::Sqlite => format!("{url}?mode=rwc"),
-        Db::Postgres => url,
-    };
-    let mut conn = AnyConnection::connect(&url).await.expect("connect");
-    older.run(&mut conn).await.expect("older migrations");
+    let (_database, _, mut conn, all) = migrated_before(db, 20).await;
     let request = |status: &str| {
         format!(
             "INSERT INTO requests (kind, team_name, cluster, title, status, requester_id,

@@ -287,39 +287,10 @@ pub fn NewRequestPage() -> impl IntoView {
 /// Errors whose path has no input of its own in the current form (e.g. `body`, `spec`).
 #[component]
 fn UnplacedErrors(errors: Signal<Vec<FieldError>>) -> impl IntoView {
-    const PLACED: &[&str] = &[
-        "team",
-        "cluster",
-        "reason",
-        "spec.name",
-        "spec.image",
-        "spec.port",
-        "spec.replicas",
-        "spec.protocol",
-        "spec.cpu",
-        "spec.memory",
-        "spec.env",
-        "spec.host",
-        "spec.service",
-        "spec.path",
-        "spec.class",
-        "spec.tls",
-        "spec.acm_certificate_arn",
-        "spec.alb",
-        "spec.services",
-        "spec.hosts",
-        "spec.certificates",
-        "spec.dns_names",
-        "spec.issuer",
-        "spec.challenge",
-        "spec.external_port",
-        "spec.via",
-        "spec.scheme",
-    ];
     let unplaced = move || {
         errors.with(|all| {
             all.iter()
-                .filter(|e| !PLACED.iter().any(|p| belongs_to(&e.path, p)))
+                .filter(|e| !FormState::NAMES.iter().any(|p| belongs_to(&e.path, p)))
                 .map(|e| view! { <li><code>{e.path.clone()}</code>" "{e.message.clone()}</li> })
                 .collect_view()
         })
