@@ -28,7 +28,9 @@ use crate::{
     config::{Settings, WorkerSettings},
     iac::IacRepo,
     portal::{Recheck, Replanner},
-    store::{ClaimedJob, Delivered, JobRequest, JobStep, RequestRecord, Store, StoreError},
+    store::{
+        ClaimedJob, Delivered, JobObjects, JobRequest, JobStep, RequestRecord, Store, StoreError,
+    },
 };
 
 #[derive(Clone)]
@@ -77,7 +79,7 @@ impl JobStepOwned {
 }
 
 /// The approved spec and objects of a stored request, or why they cannot be read.
-fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, Vec<serde_json::Value>), String> {
+fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, JobObjects), String> {
     let summary = &record.summary;
     let input = json!({
         "kind": summary.kind, "team": summary.team, "cluster": summary.cluster,
@@ -86,8 +88,9 @@ fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, Vec<serde_json
     let spec = NewRequest::parse(&input)
         .map_err(|errors| format!("the stored request no longer reads as valid: {errors}"))?
         .spec;
-    let objects = objects_of(&record.manifests)
+    let documents = objects_of(&record.manifests)
         .map_err(|why| format!("the approved manifests cannot be read: {why}"))?;
+    let objects = JobObjects::split(&spec, &record.plan, documents)?;
     Ok((spec, objects))
 }
 
@@ -385,7 +388,7 @@ impl Worker {
         job: &ClaimedJob,
         applying: &RequestRecord,
         request: &JobRequest<'_>,
-        objects: &[serde_json::Value],
+        objects: &JobObjects,
         result: Result<Delivered, ApplyError>,
     ) -> Result<(), JobError> {
         match result {
