@@ -487,4 +487,37 @@ mod tests {
         assert_eq!(objects.len(), 2);
         assert_eq!(objects[1]["metadata"]["name"], "b");
     }
+
+    #[test]
+    fn a_decommission_splits_its_documents_by_the_plan() {
+        use domain::request::{
+            DecommissionSpec,
+            plan::{Change, Plan, PlannedObject},
+        };
+        let planned = |name: &str, change: Change| PlannedObject {
+            kind: "Service".into(),
+            namespace: None,
+            name: name.into(),
+            change,
+        };
+        let plan = Plan {
+            objects: vec![
+                planned("tcp-services", Change::Create),
+                planned("orders", Change::Delete),
+            ],
+            hash: String::new(),
+        };
+        let documents = vec![json!({"n": "tcp-services"}), json!({"n": "orders"})];
+        let spec = RequestSpec::Decommission(DecommissionSpec::default());
+        let objects = JobObjects::split(&spec, &plan, documents.clone()).unwrap();
+        assert_eq!(objects.apply, [json!({"n": "tcp-services"})]);
+        assert_eq!(objects.delete, [json!({"n": "orders"})]);
+
+        // Manifests and plan out of step: nothing is guessed.
+        let short = Plan {
+            objects: plan.objects[..1].to_vec(),
+            hash: String::new(),
+        };
+        assert!(JobObjects::split(&spec, &short, documents).is_err());
+    }
 }
