@@ -9,11 +9,12 @@ use super::{
     render::{
         NGINX_NAMESPACE, Object, RenderContext, RenderError, ServiceType, certificate_secret_name,
         nginx_config_map_name, render_backend_service, render_certificate, render_ingress,
-        render_namespace, render_nginx_exposure, render_nlb_exposure, render_service, to_yaml,
+        render_namespace, render_nginx_config_map, render_nginx_exposure, render_nlb_exposure,
+        render_service, to_yaml,
     },
     rules::{
         CatalogView, ObjectKey, check_certificate, check_decommission, check_exposure,
-        check_ingress, check_service,
+        check_ingress, check_service, nginx_entries_without,
     },
     submission::{NewRequest, RequestSpec},
 };
@@ -141,8 +142,36 @@ pub fn render_change(
                     "cert-manager leaves a deleted Certificate's Secret in place; nothing Stargate applies reads it once the certificate is gone.".into(),
                 );
             }
+            // The shared ConfigMap goes first, without the service's entries: ingress-nginx
+            // stops sending to it before its Service goes, and the external ports are free.
+            let mut objects = Vec::new();
+            for (protocol, kept) in nginx_entries_without(team, &request.cluster, spec, catalog) {
+                let config_map = nginx_config_map_name(protocol);
+                let stay = match kept.len() {
+                    0 => "no entries are left".to_owned(),
+                    1 => "the 1 other entry stays".to_owned(),
+                    n => format!("the {n} other entries stay"),
+                };
+                notes.push(format!(
+                    "{NGINX_NAMESPACE}/{config_map} is applied again without the decommissioned service's entries, before anything is deleted (ingress-nginx stops sending to it, and the external ports are free); {stay}."
+                ));
+                objects.push(render_nginx_config_map(ctx, protocol, &kept));
+            }
+            let nlbs = deletions
+                .iter()
+                .filter(|(kind, _, name)| {
+                    kind == "Service" && !spec.services.iter().any(|s| s.as_str() == name)
+                })
+                .count();
+            if nlbs > 0 {
+                notes.push(format!(
+                    "The service's NLB {} deleted with {}: the AWS Load Balancer Controller removes the load balancer.",
+                    if nlbs == 1 { "exposure's Service is" } else { "exposures' Services are" },
+                    if nlbs == 1 { "it" } else { "them" },
+                ));
+            }
             Ok(RenderedChange {
-                objects: Vec::new(),
+                objects,
                 deletions,
                 notes,
             })
@@ -191,8 +220,9 @@ fn exposure_change(
 }
 
 /// The rendered change as YAML and a plan against the objects as last applied. A
-/// decommission's manifests are the objects it deletes, as last applied: what the reviewer
-/// sees go, and what the worker deletes.
+/// decommission's manifests are the objects it applies (ingress-nginx's ConfigMap without
+/// its entries), then the objects it deletes as last applied: what the reviewer sees go,
+/// and what the worker deletes. The i-th document is the plan's i-th object.
 pub fn prepare(
     rendered: RenderedChange,
     live: &dyn LiveObjects,
@@ -370,6 +400,90 @@ mod tests {
         let paths: Vec<&str> = fields.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["data.9001"]);
         assert_eq!(fields[0].after, Some(json!("payments/checkout:8080")));
+    }
+
+    #[test]
+    fn a_decommission_closes_the_services_nginx_entries_first_and_deletes_its_nlb() {
+        use crate::request::{
+            Transport,
+            rules::{NginxExposure, NlbExposure},
+        };
+        let payments = TeamName::parse("t", "payments").unwrap();
+        let entry = |team: &TeamName, service: &str, external_port: u16| NginxExposure {
+            cluster: "demo".into(),
+            protocol: Transport::Tcp,
+            external_port,
+            team: team.clone(),
+            namespace: team.to_string(),
+            service: ServiceName::parse("s", service).unwrap(),
+            port: 8080,
+        };
+        let mut catalog = catalog(ServiceType::ClusterIp);
+        catalog.nginx_exposures = vec![
+            entry(&payments, "checkout", 9000),
+            entry(&payments, "ledger", 9001),
+        ];
+        catalog.nlb_exposures = vec![NlbExposure {
+            team: payments.clone(),
+            service: ServiceName::parse("s", "checkout").unwrap(),
+            protocol: Transport::Udp,
+            external_port: 5353,
+        }];
+        let decommission = request("decommission", json!({"services": ["checkout"]}));
+        let rendered = render_change(&decommission, &ctx(), &catalog).unwrap();
+        assert_eq!(
+            rendered.objects.len(),
+            1,
+            "only the TCP ConfigMap has its entry"
+        );
+        let config_map = rendered.objects[0].to_value().unwrap();
+        assert_eq!(config_map["metadata"]["name"], "tcp-services");
+        assert_eq!(config_map["data"], json!({"9001": "payments/ledger:8080"}));
+        let deleted: Vec<&str> = rendered
+            .deletions
+            .iter()
+            .map(|(_, _, name)| name.as_str())
+            .collect();
+        assert_eq!(
+            deleted,
+            ["checkout-udp-5353", "checkout", "checkout", "checkout-env"]
+        );
+        assert!(
+            rendered
+                .notes
+                .iter()
+                .any(|n| n.contains("tcp-services") && n.contains("the 1 other entry stays")),
+            "{:?}",
+            rendered.notes
+        );
+        assert!(rendered.notes.iter().any(|n| n.contains("NLB")));
+
+        // The manifests follow the plan: the ConfigMap to apply, then what is deleted.
+        struct Everything;
+        impl LiveObjects for Everything {
+            fn live(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+                Some(json!({"apiVersion": "v1", "kind": kind,
+                            "metadata": {"name": name, "namespace": namespace}}))
+            }
+        }
+        let prepared = prepare(rendered, &Everything).unwrap();
+        let changes: Vec<(&str, bool)> = prepared
+            .plan
+            .objects
+            .iter()
+            .map(|o| (o.name.as_str(), o.change == Change::Delete))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("tcp-services", false),
+                ("checkout-udp-5353", true),
+                ("checkout", true),
+                ("checkout", true),
+                ("checkout-env", true),
+            ]
+        );
+        assert_eq!(prepared.manifests.matches("kind:").count(), 5);
     }
 
     #[test]

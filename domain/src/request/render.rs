@@ -33,7 +33,8 @@ use super::{
 };
 use crate::{ServiceName, TeamName};
 pub use exposure::{
-    NGINX_NAMESPACE, nginx_config_map_name, render_nginx_exposure, render_nlb_exposure,
+    NGINX_NAMESPACE, nginx_config_map_name, render_nginx_config_map, render_nginx_exposure,
+    render_nlb_exposure,
 };
 
 /// Who a request is for: every object carries these as labels.

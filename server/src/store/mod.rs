@@ -49,7 +49,7 @@ pub use jobs::ClaimedJob;
 pub use lifecycle::CheckedStep;
 pub use live::TimelinePosition;
 pub use objects::{NewCertificate, NewCluster, NewHost};
-pub use outcomes::{Delivered, JobRequest, JobStep};
+pub use outcomes::{Delivered, JobObjects, JobRequest, JobStep};
 pub use requests::{PendingRequest, RequestRecord, subject as request_subject};
 pub use reviews::{ApprovalRecord, StepRecord};
 pub use sign_in::{DueRefresh, SignIn};

@@ -5,7 +5,9 @@
 //! change is the compare-and-set of a step `decide` allowed.
 
 use domain::request::{
-    ExposureSpec, ExposureVia, RequestSpec, RequestStatus, change::PreparedChange,
+    ExposureSpec, ExposureVia, RequestSpec, RequestStatus,
+    change::PreparedChange,
+    plan::{Change, Plan},
 };
 use serde_json::Value;
 
@@ -17,6 +19,52 @@ use super::{
     now, now_plus,
     requests::subject,
 };
+
+/// A job's objects: those to apply (server-side apply), then those to delete (a
+/// decommission's, in order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobObjects {
+    pub apply: Vec<Value>,
+    pub delete: Vec<Value>,
+}
+
+impl JobObjects {
+    /// Splits the approved manifest documents by the plan: the i-th document is the plan's
+    /// i-th object, deleted when the plan says so. Only a decommission deletes, so any other
+    /// request applies every document as before.
+    pub fn split(spec: &RequestSpec, plan: &Plan, documents: Vec<Value>) -> Result<Self, String> {
+        if !matches!(spec, RequestSpec::Decommission(_)) {
+            return Ok(Self {
+                apply: documents,
+                delete: Vec::new(),
+            });
+        }
+        if plan.objects.len() != documents.len() {
+            return Err(format!(
+                "the approved manifests hold {} objects, the plan {}",
+                documents.len(),
+                plan.objects.len()
+            ));
+        }
+        let mut objects = Self::default();
+        for (planned, document) in plan.objects.iter().zip(documents) {
+            if planned.change == Change::Delete {
+                objects.delete.push(document);
+            } else {
+                objects.apply.push(document);
+            }
+        }
+        Ok(objects)
+    }
+
+    pub fn len(&self) -> usize {
+        self.apply.len() + self.delete.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// The request a job applies, as the worker needs it.
 #[derive(Debug, Clone)]
@@ -153,7 +201,7 @@ impl Store {
         &self,
         step: &JobStep<'_>,
         request: &JobRequest<'_>,
-        objects: &[Value],
+        objects: &JobObjects,
         delivered: &Delivered,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
@@ -168,12 +216,14 @@ impl Store {
             .bind(request.id)
             .execute(&mut *tx)
             .await?;
-        if matches!(request.spec, RequestSpec::Decommission(_)) {
-            forget_objects(&mut tx, request.cluster, objects).await?;
-        } else {
-            record_objects(&mut tx, request.cluster, objects, Some(request.id)).await?;
+        // A decommission may apply too (ingress-nginx's ConfigMap without its entries).
+        if !objects.apply.is_empty() {
+            record_objects(&mut tx, request.cluster, &objects.apply, Some(request.id)).await?;
         }
-        update_catalog(&mut tx, request, objects).await?;
+        if !objects.delete.is_empty() {
+            forget_objects(&mut tx, request.cluster, &objects.delete).await?;
+        }
+        update_catalog(&mut tx, request, &objects.apply).await?;
         audit_for_team(
             &mut tx,
             step.worker,
@@ -409,6 +459,17 @@ async fn update_catalog(
                 .await?;
             }
             for name in &spec.services {
+                // Its exposures went with it (NLB Services deleted, nginx entries left out
+                // of the ConfigMap): their external ports are free again.
+                sqlx::query(
+                    "DELETE FROM exposures WHERE service_id IN
+                     (SELECT id FROM services WHERE team_name = $1 AND name = $2
+                        AND decommissioned_at IS NULL)",
+                )
+                .bind(request.team)
+                .bind(name.as_str())
+                .execute(&mut *tx)
+                .await?;
                 let gone = sqlx::query(
                     "UPDATE services SET decommissioned_at = $3, updated_at = $3
                      WHERE team_name = $1 AND name = $2 AND decommissioned_at IS NULL",

@@ -5,10 +5,12 @@
 use domain::{
     ServiceName, TeamName,
     request::{
-        DecommissionSpec, ExposureSpec, ExposureVia, NewRequest, RequestSpec, Tls,
+        DecommissionSpec, ExposureSpec, ExposureVia, NewRequest, RequestSpec, Tls, Transport,
         fields::Hostname,
         render::ServiceType,
-        rules::{CatalogSnapshot, HostRequest, NginxExposure, PortRequest, ServiceFacts},
+        rules::{
+            CatalogSnapshot, HostRequest, NginxExposure, NlbExposure, PortRequest, ServiceFacts,
+        },
     },
 };
 use serde_json::Value;
@@ -65,6 +67,8 @@ impl Store {
             RequestSpec::Certificate(_) => (None, None),
             RequestSpec::Decommission(spec) => {
                 self.decommission_snapshot(team, spec, &mut snapshot)
+                    .await?;
+                self.decommission_exposures(team, &request.cluster, spec, &mut snapshot)
                     .await?;
                 (None, None)
             }
@@ -237,13 +241,59 @@ impl Store {
         Ok(())
     }
 
-    /// The entries of ingress-nginx's ConfigMap for the exposure's protocol on `cluster`,
-    /// and the waiting request (other than `stored`) that holds its external port, if any.
-    async fn nginx_exposures(
+    /// The exposures of the services a decommission names: their NLBs, and every entry of
+    /// each ingress-nginx ConfigMap on `cluster` that holds one of theirs (the ConfigMap is
+    /// applied again with the others).
+    async fn decommission_exposures(
+        &self,
+        team: &TeamName,
+        cluster: &str,
+        spec: &DecommissionSpec,
+        snapshot: &mut CatalogSnapshot,
+    ) -> Result<(), StoreError> {
+        let mut protocols = Vec::new();
+        for name in &spec.services {
+            let rows = sqlx::query(
+                "SELECT e.protocol, e.external_port, e.via
+                 FROM exposures e JOIN services s ON s.id = e.service_id
+                 WHERE s.team_name = $1 AND s.name = $2 AND s.decommissioned_at IS NULL
+                 ORDER BY e.protocol, e.external_port",
+            )
+            .bind(team.as_str())
+            .bind(name.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                let protocol: String = row.try_get("protocol")?;
+                let protocol = match protocol.as_str() {
+                    "tcp" => Transport::Tcp,
+                    "udp" => Transport::Udp,
+                    _ => return Err(corrupt("protocol", &protocol)),
+                };
+                let via: String = row.try_get("via")?;
+                if via == "nlb" {
+                    snapshot.nlb_exposures.push(NlbExposure {
+                        team: team.clone(),
+                        service: name.clone(),
+                        protocol,
+                        external_port: port(row, "external_port")?,
+                    });
+                } else if !protocols.contains(&protocol) {
+                    protocols.push(protocol);
+                }
+            }
+        }
+        for protocol in protocols {
+            self.nginx_entries(cluster, protocol, snapshot).await?;
+        }
+        Ok(())
+    }
+
+    /// Every entry of ingress-nginx's ConfigMap for `protocol` on `cluster`.
+    async fn nginx_entries(
         &self,
         cluster: &str,
-        spec: &ExposureSpec,
-        stored: Option<i64>,
+        protocol: Transport,
         snapshot: &mut CatalogSnapshot,
     ) -> Result<(), StoreError> {
         // A decommissioned service's entry is gone from the ConfigMap, its port free.
@@ -256,13 +306,13 @@ impl Store {
              ORDER BY e.external_port",
         )
         .bind(cluster)
-        .bind(spec.protocol.as_str())
+        .bind(protocol.as_str())
         .fetch_all(&self.pool)
         .await?;
         for row in &rows {
             snapshot.nginx_exposures.push(NginxExposure {
                 cluster: cluster.to_owned(),
-                protocol: spec.protocol,
+                protocol,
                 external_port: port(row, "external_port")?,
                 team: team_of(row, "team_name")?,
                 namespace: row.try_get("namespace")?,
@@ -270,6 +320,19 @@ impl Store {
                 port: port(row, "port")?,
             });
         }
+        Ok(())
+    }
+
+    /// The entries of ingress-nginx's ConfigMap for the exposure's protocol on `cluster`,
+    /// and the waiting request (other than `stored`) that holds its external port, if any.
+    async fn nginx_exposures(
+        &self,
+        cluster: &str,
+        spec: &ExposureSpec,
+        stored: Option<i64>,
+        snapshot: &mut CatalogSnapshot,
+    ) -> Result<(), StoreError> {
+        self.nginx_entries(cluster, spec.protocol, snapshot).await?;
         let row = sqlx::query(
             "SELECT id, team_name, service_name FROM requests
              WHERE cluster = $1 AND exposed_port = $2

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::Worker;
 use crate::{
     apply::{ApplyError, KubeTarget, describe, readiness},
-    store::{ClaimedJob, Delivered, JobRequest, RequestRecord},
+    store::{ClaimedJob, Delivered, JobObjects, JobRequest, RequestRecord},
 };
 
 /// The manifests as approved, one JSON object per document.
@@ -30,7 +30,7 @@ impl Worker {
         job: &ClaimedJob,
         record: &RequestRecord,
         request: &JobRequest<'_>,
-        objects: &[Value],
+        objects: &JobObjects,
     ) -> Option<Result<Delivered, ApplyError>> {
         let (lost_tx, mut lost) = watch::channel(false);
         let renewer = {

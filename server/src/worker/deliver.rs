@@ -10,15 +10,15 @@
 //! record: the worker that takes the job over finds that commit and completes it instead of
 //! committing again. A refused push moves the branch back, so nothing is half-committed.
 
-use domain::{iac::CommitFacts, request::RequestSpec};
-use serde_json::{Value, json};
+use domain::iac::CommitFacts;
+use serde_json::json;
 
 use super::Worker;
 use crate::{
     apply::ApplyError,
     config::Delivery,
     iac::{AppliedChange, IacError},
-    store::{ClaimedJob, Delivered, JobRequest, RequestRecord},
+    store::{ClaimedJob, Delivered, JobObjects, JobRequest, RequestRecord},
 };
 
 impl From<IacError> for ApplyError {
@@ -54,13 +54,12 @@ impl Worker {
         job: &ClaimedJob,
         record: &RequestRecord,
         request: &JobRequest<'_>,
-        objects: &[Value],
+        objects: &JobObjects,
     ) -> Result<Delivered, ApplyError> {
         let target = self.clusters.target(request.cluster).await?;
         let kube = target.kube().await?;
         let dry_run = kube.is_none();
         let gitops = self.clusters.delivery(request.cluster) == Delivery::Gitops;
-        let deleting = matches!(request.spec, RequestSpec::Decommission(_));
         // Only an attempt after the first can find its own commit.
         if job.attempt > 1
             && let Some(commit) = self.iac.commit_of(request.id).await?
@@ -76,8 +75,7 @@ impl Worker {
             .await;
             self.iac.publish(&commit).await?;
             if gitops && let Some(kube) = &kube {
-                self.wait_delivered(request, kube, objects, deleting)
-                    .await?;
+                self.wait_delivered(request, kube, objects).await?;
             }
             return Ok(Delivered { dry_run, commit });
         }
@@ -93,15 +91,22 @@ impl Worker {
                 )
                 .await;
             }
-            (Some(kube), false) if deleting => self.delete(request, kube, objects).await?,
             (Some(kube), false) => {
-                self.apply(request, kube, objects).await?;
-                self.wait_ready(request, kube, objects, false).await?;
+                // What is applied goes first: a decommission's ConfigMap stops ingress-nginx
+                // sending to a service before that service is deleted.
+                if !objects.apply.is_empty() {
+                    self.apply(request, kube, &objects.apply).await?;
+                    self.wait_ready(request, kube, &objects.apply, false)
+                        .await?;
+                }
+                if !objects.delete.is_empty() {
+                    self.delete(request, kube, &objects.delete).await?;
+                }
             }
             (Some(_), true) => {}
         }
         let facts = self.facts(record, dry_run).await?;
-        let commit = self.commit(request, objects, facts, deleting).await?;
+        let commit = self.commit(request, objects, facts).await?;
         if gitops && let Some(kube) = &kube {
             self.progress(
                 request,
@@ -112,26 +117,26 @@ impl Worker {
                 json!({ "step": "gitops", "commit": commit }),
             )
             .await;
-            self.wait_delivered(request, kube, objects, deleting)
-                .await?;
+            self.wait_delivered(request, kube, objects).await?;
         }
         Ok(Delivered { dry_run, commit })
     }
 
-    /// GitOps: waits until the controller has applied the committed objects (ready), or
+    /// GitOps: waits until the controller has applied the committed objects (ready), then
     /// pruned the removed ones (gone).
     async fn wait_delivered(
         &self,
         request: &JobRequest<'_>,
         kube: &crate::apply::KubeTarget,
-        objects: &[Value],
-        deleting: bool,
+        objects: &JobObjects,
     ) -> Result<(), ApplyError> {
-        if deleting {
-            self.wait_gone(request, kube, objects).await
-        } else {
-            self.wait_ready(request, kube, objects, true).await
+        if !objects.apply.is_empty() {
+            self.wait_ready(request, kube, &objects.apply, true).await?;
         }
+        if !objects.delete.is_empty() {
+            self.wait_gone(request, kube, &objects.delete).await?;
+        }
+        Ok(())
     }
 
     async fn facts(
@@ -145,19 +150,19 @@ impl Worker {
             .map_err(|e| ApplyError::Retryable(e.to_string()))
     }
 
-    /// Commits the objects as applied (or their removal) and pushes them (when there is a
-    /// remote).
+    /// Commits the objects as applied and the removal of the deleted ones, and pushes them
+    /// (when there is a remote).
     async fn commit(
         &self,
         request: &JobRequest<'_>,
-        objects: &[Value],
+        objects: &JobObjects,
         facts: CommitFacts,
-        deleting: bool,
     ) -> Result<String, ApplyError> {
-        let change = if deleting {
-            AppliedChange::removal_of_request(request.cluster, objects, &facts)
-        } else {
-            AppliedChange::of_request(request.cluster, objects, &facts)
+        let removed =
+            AppliedChange::removal_of_request(request.cluster, &objects.delete, &facts).removed;
+        let change = AppliedChange {
+            removed,
+            ..AppliedChange::of_request(request.cluster, &objects.apply, &facts)
         };
         let commit = self.iac.commit(change).await?;
         // No progress event of its own: the job's end (`request.succeed`) names the commit

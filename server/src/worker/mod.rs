@@ -28,7 +28,9 @@ use crate::{
     config::{Settings, WorkerSettings},
     iac::IacRepo,
     portal::{Recheck, Replanner},
-    store::{ClaimedJob, Delivered, JobRequest, JobStep, RequestRecord, Store, StoreError},
+    store::{
+        ClaimedJob, Delivered, JobObjects, JobRequest, JobStep, RequestRecord, Store, StoreError,
+    },
 };
 
 #[derive(Clone)]
@@ -77,7 +79,7 @@ impl JobStepOwned {
 }
 
 /// The approved spec and objects of a stored request, or why they cannot be read.
-fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, Vec<serde_json::Value>), String> {
+fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, JobObjects), String> {
     let summary = &record.summary;
     let input = json!({
         "kind": summary.kind, "team": summary.team, "cluster": summary.cluster,
@@ -86,8 +88,9 @@ fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, Vec<serde_json
     let spec = NewRequest::parse(&input)
         .map_err(|errors| format!("the stored request no longer reads as valid: {errors}"))?
         .spec;
-    let objects = objects_of(&record.manifests)
+    let documents = objects_of(&record.manifests)
         .map_err(|why| format!("the approved manifests cannot be read: {why}"))?;
+    let objects = JobObjects::split(&spec, &record.plan, documents)?;
     Ok((spec, objects))
 }
 
@@ -385,7 +388,7 @@ impl Worker {
         job: &ClaimedJob,
         applying: &RequestRecord,
         request: &JobRequest<'_>,
-        objects: &[serde_json::Value],
+        objects: &JobObjects,
         result: Result<Delivered, ApplyError>,
     ) -> Result<(), JobError> {
         match result {
@@ -483,5 +486,38 @@ mod tests {
         let objects = objects_of(yaml).unwrap();
         assert_eq!(objects.len(), 2);
         assert_eq!(objects[1]["metadata"]["name"], "b");
+    }
+
+    #[test]
+    fn a_decommission_splits_its_documents_by_the_plan() {
+        use domain::request::{
+            DecommissionSpec,
+            plan::{Change, Plan, PlannedObject},
+        };
+        let planned = |name: &str, change: Change| PlannedObject {
+            kind: "Service".into(),
+            namespace: None,
+            name: name.into(),
+            change,
+        };
+        let plan = Plan {
+            objects: vec![
+                planned("tcp-services", Change::Create),
+                planned("orders", Change::Delete),
+            ],
+            hash: String::new(),
+        };
+        let documents = vec![json!({"n": "tcp-services"}), json!({"n": "orders"})];
+        let spec = RequestSpec::Decommission(DecommissionSpec::default());
+        let objects = JobObjects::split(&spec, &plan, documents.clone()).unwrap();
+        assert_eq!(objects.apply, [json!({"n": "tcp-services"})]);
+        assert_eq!(objects.delete, [json!({"n": "orders"})]);
+
+        // Manifests and plan out of step: nothing is guessed.
+        let short = Plan {
+            objects: plan.objects[..1].to_vec(),
+            hash: String::new(),
+        };
+        assert!(JobObjects::split(&spec, &short, documents).is_err());
     }
 }

@@ -291,7 +291,113 @@ async fn a_service_goes_with_its_host_and_certificate_and_its_name_is_free_again
     assert_eq!(service["image"], "ghcr.io/acme/orders:2.0.0");
 }
 
+fn exposure(service: &str, external_port: u16, via: &str) -> Value {
+    request(
+        "exposure",
+        json!({"service": service, "port": 8080, "protocol": "tcp",
+               "external_port": external_port, "via": via}),
+    )
+}
+
+async fn a_service_goes_with_its_exposures_and_its_external_port_is_free_again(db: Db) {
+    let kube = KubeApi::start(&["--rollout-ms", "200"]).await;
+    kube.apply_as(
+        "helm",
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress-nginx"}}),
+    )
+    .await;
+    let app = spawn_with_cluster(db, &kube).await;
+    applied(&app, &orders("ghcr.io/acme/orders:1.4.2", 1)).await;
+    applied(
+        &app,
+        &request(
+            "service",
+            json!({"name": "relay", "image": "ghcr.io/acme/relay:1.0.0", "port": 8080}),
+        ),
+    )
+    .await;
+    applied(&app, &exposure("orders", 9000, "nginx")).await;
+    applied(&app, &exposure("relay", 9001, "nginx")).await;
+    applied(&app, &exposure("orders", 5432, "nlb")).await;
+
+    let before = kube.writes().await.len();
+    let (status, submitted) = submit(
+        &app,
+        &request("decommission", json!({"services": ["orders"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{submitted}");
+    let notes = submitted["notes"].to_string();
+    assert!(notes.contains("tcp-services"), "{notes}");
+    let id = submitted["request"]["id"].as_i64().expect("id");
+    assert_eq!(app.approve(Persona::LeadA, id).await.status(), 200);
+    let detail = app.settled(id, &["applied", "failed"]).await;
+    assert_eq!(
+        detail["request"]["status"], "applied",
+        "{:#}",
+        detail["events"]
+    );
+
+    // The shared ConfigMap first, keeping only relay's entry; then the NLB's Service, and
+    // what runs orders.
+    let writes = kube.writes().await;
+    let seen: Vec<(&str, &str, &str)> = writes[before..]
+        .iter()
+        .map(|w| {
+            (
+                w["method"].as_str().unwrap_or_default(),
+                w["kind"].as_str().unwrap_or_default(),
+                w["name"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(
+        (seen[0].1, seen[0].2),
+        ("ConfigMap", "tcp-services"),
+        "{seen:?}"
+    );
+    assert_ne!(seen[0].0, "DELETE", "{seen:?}");
+    assert_eq!(
+        seen[1..],
+        [
+            ("DELETE", "Service", "orders-tcp-5432"),
+            ("DELETE", "Service", "orders"),
+            ("DELETE", "Deployment", "orders"),
+        ]
+    );
+    assert_eq!(
+        writes[before]["object"]["data"],
+        json!({"9001": "payments/relay:8080"})
+    );
+
+    // The catalog forgot its exposures; relay keeps its own.
+    let (_, gone) = app.get_json("/api/v1/services/payments/orders").await;
+    assert_eq!(gone["exposures"], json!([]), "{gone}");
+    let (_, relay) = app.get_json("/api/v1/services/payments/relay").await;
+    assert_eq!(
+        relay["exposures"].as_array().map(Vec::len),
+        Some(1),
+        "{relay}"
+    );
+
+    // The freed external port can be exposed again, and the ConfigMap keeps relay's entry.
+    applied(&app, &exposure("relay", 9000, "nginx")).await;
+    let last = kube
+        .writes()
+        .await
+        .into_iter()
+        .rev()
+        .find(|w| w["kind"] == "ConfigMap" && w["name"] == "tcp-services")
+        .expect("the ConfigMap was written");
+    assert_eq!(
+        last["object"]["data"],
+        json!({"9000": "payments/relay:8080", "9001": "payments/relay:8080"})
+    );
+}
+
 on_both_databases!(
     a_change_of_image_and_replicas_plans_exactly_those_fields,
     a_service_goes_with_its_host_and_certificate_and_its_name_is_free_again,
+    a_service_goes_with_its_exposures_and_its_external_port_is_free_again,
 );

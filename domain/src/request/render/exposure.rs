@@ -33,7 +33,28 @@ pub fn render_nginx_exposure(
     spec: &ExposureSpec,
     existing: &[NginxExposure],
 ) -> Object {
-    let mut data: BTreeMap<String, String> = existing
+    let mut entries = existing.to_vec();
+    entries.retain(|e| e.external_port != spec.external_port);
+    entries.push(NginxExposure {
+        cluster: String::new(),
+        protocol: spec.protocol,
+        external_port: spec.external_port,
+        team: ctx.team.clone(),
+        namespace: ctx.namespace.clone(),
+        service: spec.service.clone(),
+        port: spec.port,
+    });
+    render_nginx_config_map(ctx, spec.protocol, &entries)
+}
+
+/// ingress-nginx's ConfigMap for `protocol` holding exactly `entries`: an exposure adds
+/// one to those the catalog holds, a decommission leaves its service's out.
+pub fn render_nginx_config_map(
+    ctx: &RenderContext,
+    protocol: Transport,
+    entries: &[NginxExposure],
+) -> Object {
+    let data: BTreeMap<String, String> = entries
         .iter()
         .map(|e| {
             (
@@ -42,13 +63,9 @@ pub fn render_nginx_exposure(
             )
         })
         .collect();
-    data.insert(
-        spec.external_port.to_string(),
-        nginx_target(&ctx.namespace, spec.service.as_str(), spec.port),
-    );
     Object::ConfigMap(Box::new(ConfigMap {
         metadata: ObjectMeta {
-            name: Some(nginx_config_map_name(spec.protocol)),
+            name: Some(nginx_config_map_name(protocol)),
             namespace: Some(NGINX_NAMESPACE.to_owned()),
             // The ConfigMap belongs to the ingress-nginx install and to every team: no team
             // label, and no `managed-by` to take from its installer. Only which request

@@ -2,11 +2,11 @@
 //! service goes only with every host that routes to it (a host left behind would send its
 //! traffic nowhere). The objects to delete come out in reverse dependency order.
 
-use super::CatalogView;
+use super::{CatalogView, NginxExposure};
 use crate::{
     FieldError, FieldErrors, TeamName,
     request::{
-        DecommissionSpec,
+        DecommissionSpec, Transport,
         render::{external_env_secret_name, ingress_name},
     },
 };
@@ -16,7 +16,7 @@ pub type ObjectKey = (String, String, String);
 
 /// Checks `spec` and names every object it deletes, in the order they go: the Ingresses
 /// first (no traffic reaches a service being taken away), then the Certificates, then each
-/// service's Service, Deployment and ExternalSecret. The namespace stays: the team may have
+/// service's NLB Services (its exposures), Service, Deployment and ExternalSecret. The namespace stays: the team may have
 /// other objects in it. Objects never applied (a service without external secrets has no
 /// ExternalSecret) are left out when the plan finds nothing applied under their names.
 pub fn check_decommission(
@@ -94,6 +94,10 @@ pub fn check_decommission(
                 ),
             ));
         }
+        // An NLB sends traffic straight to the pods: it goes before what runs them.
+        for exposure in catalog.nlb_exposures_of(team, name) {
+            workloads.push(key("Service", exposure.service_name()));
+        }
         workloads.push(key("Service", name.to_string()));
         workloads.push(key("Deployment", name.to_string()));
         workloads.push(key(
@@ -109,6 +113,28 @@ pub fn check_decommission(
         .chain(certificates)
         .chain(workloads)
         .collect())
+}
+
+/// For each protocol on which the services `spec` names have entries in ingress-nginx's
+/// shared ConfigMap on `cluster`: the entries that stay (every other service's). The
+/// ConfigMap is applied again with just those, so the decommissioned ports close and free.
+pub fn nginx_entries_without(
+    team: &TeamName,
+    cluster: &str,
+    spec: &DecommissionSpec,
+    catalog: &dyn CatalogView,
+) -> Vec<(Transport, Vec<NginxExposure>)> {
+    let going = |e: &NginxExposure| e.team == *team && spec.services.contains(&e.service);
+    [Transport::Tcp, Transport::Udp]
+        .into_iter()
+        .filter_map(|protocol| {
+            let entries = catalog.nginx_exposures(cluster, protocol);
+            entries.iter().any(going).then(|| {
+                let kept = entries.into_iter().filter(|e| !going(e)).collect();
+                (protocol, kept)
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

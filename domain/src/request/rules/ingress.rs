@@ -182,6 +182,13 @@ mod tests {
         fn has_certificate(&self, _: &TeamName, name: &str) -> bool {
             name == "secure"
         }
+        fn nlb_exposures_of(
+            &self,
+            _: &TeamName,
+            _: &ServiceName,
+        ) -> Vec<crate::request::rules::NlbExposure> {
+            Vec::new()
+        }
     }
 
     fn ingress(spec: serde_json::Value) -> IngressSpec {

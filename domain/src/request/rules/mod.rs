@@ -11,7 +11,7 @@ mod service;
 use serde::{Deserialize, Serialize};
 
 pub use certificate::check_certificate;
-pub use decommission::{ObjectKey, check_decommission};
+pub use decommission::{ObjectKey, check_decommission, nginx_entries_without};
 pub use exposure::check_exposure;
 pub use ingress::{IngressConsequences, check_ingress};
 pub use service::check_service;
@@ -59,6 +59,8 @@ pub trait CatalogView {
     fn hosts_of(&self, team: &TeamName, service: &ServiceName) -> Vec<String>;
     /// Whether the team holds a certificate of that name.
     fn has_certificate(&self, team: &TeamName, name: &str) -> bool;
+    /// The NLB exposures of a service of the team: a decommission deletes their Services.
+    fn nlb_exposures_of(&self, team: &TeamName, service: &ServiceName) -> Vec<NlbExposure>;
 }
 
 /// A request that holds a host it has not been applied for yet.
@@ -81,6 +83,28 @@ pub struct NginxExposure {
     pub namespace: String,
     pub service: ServiceName,
     pub port: u16,
+}
+
+/// A port of a service exposed through an NLB: its own LoadBalancer Service,
+/// `<service>-<protocol>-<external port>` in the team's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NlbExposure {
+    pub team: TeamName,
+    pub service: ServiceName,
+    pub protocol: Transport,
+    pub external_port: u16,
+}
+
+impl NlbExposure {
+    /// The name of its LoadBalancer Service (as `ExposureSpec::nlb_service_name`).
+    pub fn service_name(&self) -> String {
+        format!(
+            "{}-{}-{}",
+            self.service,
+            self.protocol.as_str(),
+            self.external_port
+        )
+    }
 }
 
 /// A request that holds an external port of ingress-nginx it has not been applied for yet.
@@ -111,6 +135,9 @@ pub struct CatalogSnapshot {
     pub nginx_exposures: Vec<NginxExposure>,
     /// External ports of ingress-nginx that other waiting requests hold.
     pub port_requests: Vec<PortRequest>,
+    /// NLB exposures of the services a decommission names.
+    #[serde(default)]
+    pub nlb_exposures: Vec<NlbExposure>,
 }
 
 impl CatalogView for CatalogSnapshot {
@@ -189,6 +216,14 @@ impl CatalogView for CatalogSnapshot {
         self.certificates
             .iter()
             .any(|(t, n, _)| t == team && n == name)
+    }
+
+    fn nlb_exposures_of(&self, team: &TeamName, service: &ServiceName) -> Vec<NlbExposure> {
+        self.nlb_exposures
+            .iter()
+            .filter(|e| e.team == *team && e.service == *service)
+            .cloned()
+            .collect()
     }
 }
 
