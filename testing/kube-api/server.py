@@ -387,6 +387,47 @@ def ordered(obj: dict) -> dict:
     return head | rest | tail
 
 
+def merge_patch(target, patch, strategic: bool = False):
+    """JSON merge patch (RFC 7386): maps merge recursively, null deletes, anything else
+    replaces. With `strategic`, a simplified strategic merge patch: a non-empty list of maps
+    that all have a string `name` (containers, env, volumes, ports…) merges by `name` into a
+    current list that is also keyed by `name`, keeping the current order and appending new
+    entries; an entry `{"name": n, "$patch": "delete"}` removes entry n. Every other list
+    (and an empty one) replaces the current list, as in a merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        elif strategic and named_maps(v) and v and named_maps(out.get(k)):
+            out[k] = merge_named_list(out[k], v)
+        else:
+            out[k] = merge_patch(out.get(k), v, strategic)
+    return out
+
+
+def named_maps(value) -> bool:
+    return isinstance(value, list) and all(isinstance(x, dict) and isinstance(x.get("name"), str)
+                                           for x in value)
+
+
+def merge_named_list(current: list, patch: list) -> list:
+    out = [copy.deepcopy(x) for x in current]
+    for item in patch:
+        at = next((i for i, x in enumerate(out) if x["name"] == item["name"]), None)
+        if item.get("$patch") == "delete":
+            if at is not None:
+                del out[at]
+            continue
+        item = {k: v for k, v in item.items() if k != "$patch"}
+        if at is None:
+            out.append(merge_patch({}, item, True))
+        else:
+            out[at] = merge_patch(out[at], item, True)
+    return out
+
+
 def without_volatile(obj: dict) -> dict:
     o = copy.deepcopy(obj)
     meta = o.get("metadata", {})
@@ -766,8 +807,10 @@ class Entry:
     def __init__(self, res, obj, owners, managers, due):
         self.res = res
         self.obj = obj  # never mutated in place once stored: replaced on every change
-        self.owners = owners  # manager -> set of field paths
-        self.managers = managers  # manager -> {"operation", "time"}
+        # (manager, operation) -> set of field paths. Like the real API server, a manager's
+        # Apply and Update entries are separate managedFields entries.
+        self.owners = owners
+        self.managers = managers  # (manager, operation) -> {"time"}
         self.due = due  # epoch seconds at which the "controller" marks it ready, or None
 
 
@@ -1011,9 +1054,17 @@ class Store:
         return used
 
     # ---- writes
-    def apply(self, route: Route, manager: str, force: bool, body: dict, dry_run: bool,
-              operation: str = "Apply", create_only: bool = False):
-        """Server-side apply (or create, with create_only). Returns (code, object)."""
+    def apply(self, route: Route, manager: str, force: bool, body: dict, dry_run: bool):
+        """Server-side apply. Returns (code, object)."""
+        return self.write(route, manager, body, dry_run, "apply", force=force)
+
+    def write(self, route: Route, manager: str, body: dict, dry_run: bool, mode: str, force: bool = False):
+        """One write. Returns (code, object).
+
+        mode: "apply" (server-side apply), "create" (POST), "replace" (PUT), "merge" (JSON merge
+        patch, RFC 7386) or "strategic" (strategic merge patch, simplified: see merge_patch).
+        Every mode but "apply" is an `operation: Update` for the field manager: it never
+        conflicts, and it takes the fields whose values it changes (see _update_owners)."""
         res, ns, name = route.res, route.namespace, route.name
         cfg = self.config.snapshot()
         with self.cond:
@@ -1023,34 +1074,61 @@ class Store:
             entry = self.objects.get(key)
             if res.namespaced and cfg["require_namespace"] and ("namespaces", "", ns) not in self.objects:
                 raise not_found(NAMESPACES, ns)
-            if create_only and entry is not None:
+            if mode == "create" and entry is not None:
                 raise ApiError(409, f'{res.qualified_plural} "{name}" already exists', "AlreadyExists",
                                {"name": name, "group": res.group, "kind": res.plural})
-            want_rv = (body.get("metadata") or {}).get("resourceVersion")
+            if mode in ("replace", "merge", "strategic") and entry is None:
+                raise not_found(res, name)
+            want_rv = (body.get("metadata") or {}).get("resourceVersion") \
+                if isinstance(body.get("metadata"), dict) else None
             if want_rv and entry is not None and want_rv != entry.obj["metadata"]["resourceVersion"]:
                 raise fault_error(409, res, ns, name)
-            intent = intent_of(body)
-            paths = leaf_paths(intent)
             current = entry.obj if entry else None
             owners = {m: set(s) for m, s in entry.owners.items()} if entry else {}
             managers = copy.deepcopy(entry.managers) if entry else {}
-            if current is not None:
-                conflicts = [(m, p) for p in sorted(paths) for m, owned in owners.items()
-                             if m != manager and p in owned and get_path(current, p) != get_path(intent, p)]
-                if conflicts and not force:
-                    raise self._conflict_error(res, name, conflicts)
-                new = copy.deepcopy(current)
-                for p in owners.get(manager, set()) - paths:
-                    if not any(p in o for m, o in owners.items() if m != manager):
-                        delete_path(new, p)
-                for m, owned in owners.items():
-                    if m != manager:
-                        owned.difference_update(p for p in paths if get_path(current, p) != get_path(intent, p))
+            operation = "Apply" if mode == "apply" else "Update"
+            me = (manager, operation)
+            if mode == "apply":
+                intent = intent_of(body)
+                paths = leaf_paths(intent)
+                if current is not None:
+                    conflicts = [(m[0], p) for p in sorted(paths) for m, owned in owners.items()
+                                 if m != me and p in owned and get_path(current, p) != get_path(intent, p)]
+                    if conflicts and not force:
+                        raise self._conflict_error(res, name, conflicts)
+                    new = copy.deepcopy(current)
+                    for p in owners.get(me, set()) - paths:
+                        if not any(p in o for m, o in owners.items() if m != me):
+                            delete_path(new, p)
+                    for m, owned in owners.items():
+                        if m != me:
+                            owned.difference_update(p for p in paths if get_path(current, p) != get_path(intent, p))
+                else:
+                    new = {}
+                merge_into(new, intent)
+                owners[me] = paths
+            elif mode in ("create", "replace"):
+                new = intent_of(body)
+                if current is not None:
+                    # The main resource ignores status; the server keeps what it allocated.
+                    if "status" in current:
+                        new["status"] = copy.deepcopy(current["status"])
+                    self._keep_allocated(res, current, new)
             else:
-                new = {}
-            merge_into(new, intent)
-            owners[manager] = paths
-            owners = {m: o for m, o in owners.items() if o}
+                patched = merge_patch(current, body, strategic=mode == "strategic")
+                if not isinstance(patched, dict):
+                    raise ApiError(400, "the patch did not result in an object", "BadRequest")
+                pmeta = patched.get("metadata") if isinstance(patched.get("metadata"), dict) else {}
+                if patched.get("apiVersion") != res.api_version or patched.get("kind") != res.kind:
+                    raise ApiError(400, f"the patch changes the apiVersion or kind of the object (to "
+                                        f"{patched.get('apiVersion')}, {patched.get('kind')})", "BadRequest")
+                if pmeta.get("name") != name or (res.namespaced and pmeta.get("namespace") not in (None, "", ns)):
+                    raise ApiError(400, f"the name of the object ({pmeta.get('name')}) does not match the "
+                                        f"name on the URL ({name})", "BadRequest")
+                new = intent_of(patched)
+                if "status" in current:
+                    new["status"] = copy.deepcopy(current["status"])
+                self._keep_allocated(res, current, new)
             new = {"apiVersion": res.api_version, "kind": res.kind,
                    **{k: v for k, v in new.items() if k not in ("apiVersion", "kind")}}
             meta = new.setdefault("metadata", {})
@@ -1070,6 +1148,9 @@ class Store:
             err = causes.error(res, name)
             if err:
                 raise err
+            if mode != "apply":
+                self._update_owners(owners, me, current, new)
+            owners = {m: o for m, o in owners.items() if o}
             spec_changed = current is None or current.get("spec") != new.get("spec")
             if current is None:
                 meta["uid"] = str(uuid.uuid4())
@@ -1079,6 +1160,9 @@ class Store:
                 meta["uid"] = current["metadata"]["uid"]
                 meta["creationTimestamp"] = current["metadata"]["creationTimestamp"]
                 meta["generation"] = current["metadata"].get("generation", 1) + (1 if spec_changed else 0)
+                for k in ("deletionTimestamp", "deletionGracePeriodSeconds"):
+                    if k in current["metadata"]:
+                        meta[k] = current["metadata"][k]
             due = entry.due if entry else None
             if current is None or spec_changed:
                 if self._needs_rollout(res, new):
@@ -1096,11 +1180,12 @@ class Store:
                     due = None
             if current is not None and owners == entry.owners and \
                     without_volatile(new) == without_volatile(current):
-                return 200, copy.deepcopy(current)  # no-op apply: nothing changes, not even the RV
-            managers[manager] = {"operation": operation, "time": now_rfc3339(now)}
+                return 200, copy.deepcopy(current)  # no-op write: nothing changes, not even the RV
+            if me in owners:
+                managers[me] = {"time": now_rfc3339(now)}
             managers = {m: v for m, v in managers.items() if m in owners}
             meta["managedFields"] = [
-                {"manager": m, "operation": managers[m]["operation"], "apiVersion": res.api_version,
+                {"manager": m[0], "operation": m[1], "apiVersion": res.api_version,
                  "time": managers[m]["time"], "fieldsType": "FieldsV1", "fieldsV1": fields_v1(owners[m])}
                 for m in owners if m in managers]
             code = 201 if current is None else 200
@@ -1118,6 +1203,33 @@ class Store:
                 self.pending.add(key)
             self.cond.notify_all()
             return code, copy.deepcopy(entry.obj)
+
+    @staticmethod
+    def _update_owners(owners: dict, me: tuple, current: dict | None, new: dict):
+        """Field ownership after an `operation: Update` (create, replace or a non-apply patch),
+        as structured-merge-diff's Updater.Update computes it: the fields whose values the
+        write added or changed move to the updater (they leave every other manager's set);
+        fields it removed leave every set; fields it left alone, or set to the value they
+        already had, stay with whoever owned them (an Update does not take them)."""
+        before, after = intent_of(current or {}), intent_of(new)
+        old_paths, new_paths = leaf_paths(before), leaf_paths(after)
+        changed = {p for p in new_paths if get_path(before, p) != get_path(after, p)}
+        removed = old_paths - new_paths
+        for m, owned in owners.items():
+            if m != me:
+                owned.difference_update(changed | removed)
+        owners[me] = (owners.get(me, set()) - removed) | changed
+
+    @staticmethod
+    def _keep_allocated(res: Resource, current: dict, new: dict):
+        """A replace or patch that leaves out what the server allocated keeps it (Service
+        clusterIP; node ports are kept by _default_locked)."""
+        if res.kind != "Service":
+            return
+        spec, prev = new.get("spec"), current.get("spec") or {}
+        if isinstance(spec, dict) and not spec.get("clusterIP") and prev.get("clusterIP") \
+                and spec.get("type", "ClusterIP") != "ExternalName":
+            spec["clusterIP"] = prev["clusterIP"]
 
     def _conflict_error(self, res, name, conflicts) -> ApiError:
         by_manager: dict = {}
@@ -1282,6 +1394,9 @@ class Store:
 
 WRITE_METHODS = ("PATCH", "POST", "PUT", "DELETE")
 APPLY_CT = "application/apply-patch+yaml"
+MERGE_CT = "application/merge-patch+json"
+STRATEGIC_CT = "application/strategic-merge-patch+json"
+PATCH_MODES = {APPLY_CT: "apply", MERGE_CT: "merge", STRATEGIC_CT: "strategic"}
 
 
 def discovery(key: tuple, server_address: str):
@@ -1389,6 +1504,14 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
+    def _user_agent_manager(self) -> str:
+        """The field manager of a create, replace or non-apply patch without `fieldManager`:
+        like the real API server, the User-Agent up to its first `/` (kubectl's
+        `kubectl/v1.33.0 (linux/amd64) kubernetes/abc` gives `kubectl`), at most 128
+        characters; "unknown" without a User-Agent."""
+        agent = (self.headers.get("User-Agent") or "").split("/")[0].strip()
+        return agent[:128] or "unknown"
+
     def _token(self) -> str | None:
         auth = self.headers.get("Authorization") or ""
         scheme, _, value = auth.partition(" ")
@@ -1485,11 +1608,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, self.store.get(route))
             return 200
         # writes
-        if method == "PUT" or route.sub is not None or (method == "PATCH" and route.name is None) or \
-                (method == "DELETE" and route.name is None):
-            raise ApiError(405, f"{method} {path} is not supported by the test server: it speaks server-side "
-                                f"apply (PATCH with Content-Type {APPLY_CT}), POST create, GET, list, watch "
-                                f"and DELETE", "MethodNotAllowed")
+        if route.sub is not None or (method in ("PATCH", "PUT", "DELETE") and route.name is None):
+            raise ApiError(405, f"{method} {path} is not supported by the test server: it speaks PATCH (apply, "
+                                f"merge and strategic merge), PUT and DELETE on objects, POST create on "
+                                f"collections, GET, list and watch", "MethodNotAllowed")
         if method == "POST" and (route.name is not None or (res.namespaced and route.namespace is None)):
             raise ApiError(405, f"POST is only allowed on a collection path", "MethodNotAllowed")
         hang = self.config.take_hang()
@@ -1512,26 +1634,42 @@ class Handler(BaseHTTPRequestHandler):
             return 200
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if method == "PATCH":
-            if ctype != APPLY_CT:
+            mode = PATCH_MODES.get(ctype)
+            if mode is None:
                 raise ApiError(415, f'the body of the request was in an unknown format - accepted media '
-                                    f'types include: {APPLY_CT} (the test server only speaks server-side '
-                                    f'apply; got Content-Type "{ctype}")', "UnsupportedMediaType")
+                                    f'types include: {", ".join(PATCH_MODES)} (got Content-Type "{ctype}")',
+                                    "UnsupportedMediaType")
+        else:
+            if ctype not in ("application/json", ""):
+                raise ApiError(415, f'the body of the request was in an unknown format - accepted media '
+                                    f'types include: application/json (got "{ctype}")', "UnsupportedMediaType")
+            mode = "create" if method == "POST" else "replace"
+        if mode == "apply":
             manager = query.get("fieldManager") or ""
             if not manager:
                 raise ApiError(400, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
                                     'is required for apply patch', "BadRequest")
         else:
-            if ctype not in ("application/json", ""):
-                raise ApiError(415, f'the body of the request was in an unknown format - accepted media '
-                                    f'types include: application/json (got "{ctype}")', "UnsupportedMediaType")
-            manager = query.get("fieldManager") or "unknown"
+            manager = query.get("fieldManager") or self._user_agent_manager()
         if query.get("force") not in (None, "true", "false"):
             raise ApiError(400, f'force: Invalid value: "{query["force"]}": must be true or false')
+        if mode != "apply" and query.get("force") == "true":
+            what = "PatchOptions" if method == "PATCH" else ("CreateOptions" if method == "POST" else "UpdateOptions")
+            raise ApiError(422, f'{what}.meta.k8s.io "" is invalid: force: Forbidden: may not be specified '
+                                f'for non-apply patch', "Invalid")
         obj = rec["object"]
         if not isinstance(obj, dict):
             what = "not valid JSON" if obj is None else "not a JSON object"
             raise ApiError(400, f"error decoding YAML: the request body is {what} (the test server accepts "
                                 f"JSON, which is YAML, only)", "BadRequest")
+        if mode in ("merge", "strategic"):
+            if name_in(self.config["reject_names"], res.kind, route.name):
+                rec["fault"] = "reject"
+                raise fault_error(self.config["reject_status"], res, route.namespace, route.name,
+                                  self.config["reject_message"], source="reject_names")
+            code, stored = self.store.write(route, manager, obj, query.get("dryRun") == "All", mode)
+            self._send_json(code, stored)
+            return code
         meta = obj.get("metadata")
         if not isinstance(meta, dict):
             meta = {}
@@ -1557,10 +1695,8 @@ class Handler(BaseHTTPRequestHandler):
             rec["fault"] = "reject"
             raise fault_error(self.config["reject_status"], res, route.namespace, route.name,
                               self.config["reject_message"], source="reject_names")
-        code, stored = self.store.apply(route, manager, query.get("force") == "true", obj,
-                                        query.get("dryRun") == "All",
-                                        operation="Apply" if method == "PATCH" else "Update",
-                                        create_only=method == "POST")
+        code, stored = self.store.write(route, manager, obj, query.get("dryRun") == "All", mode,
+                                        force=query.get("force") == "true")
         self._send_json(code, stored)
         return code
 

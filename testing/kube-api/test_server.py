@@ -20,6 +20,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "server.py")
 APPLY = "application/apply-patch+yaml"
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
 
 
 class KubeApi:
@@ -49,9 +51,10 @@ class KubeApi:
         self.proc.stderr.close()
         self.dir.cleanup()
 
-    def request(self, method, path, body=None, content_type=None, token=None, timeout=10, raw=None):
+    def request(self, method, path, body=None, content_type=None, token=None, timeout=10, raw=None,
+                headers=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers or {})
         if content_type:
             req.add_header("Content-Type", content_type)
         if token:
@@ -70,6 +73,16 @@ class KubeApi:
         if force:
             query += "&force=true"
         return self.request("PATCH", path + query, obj, kw.pop("content_type", APPLY), token, **kw)
+
+    def patch(self, path, patch, content_type=MERGE, manager=None, user_agent=None, **kw):
+        """A non-apply PATCH, as `kubectl patch`/`edit`/`scale` send it."""
+        query = f"?fieldManager={manager}" if manager else ""
+        headers = {"User-Agent": user_agent} if user_agent else None
+        return self.request("PATCH", path + query, patch, content_type, headers=headers, **kw)
+
+    def put(self, path, obj, manager=None, **kw):
+        query = f"?fieldManager={manager}" if manager else ""
+        return self.request("PUT", path + query, obj, "application/json", **kw)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -351,7 +364,8 @@ class ServerTest(unittest.TestCase):
         self.assertIn("fieldManager", body["message"])
 
     def test_wrong_content_type_is_415(self):
-        for ct in ("application/merge-patch+json", "application/json"):
+        self.k.apply(f"{DEP}/web", deployment("web"))
+        for ct in ("application/json-patch+json", "application/json", "text/plain"):
             code, _, body = self.k.apply(f"{DEP}/web", deployment("web"), content_type=ct)
             self.assertEqual(code, 415, ct)
             self.assertStatus(body, 415, "UnsupportedMediaType")
