@@ -597,6 +597,321 @@ class ServerTest(unittest.TestCase):
         conn.close()
 
 
+def managed(obj):
+    """managedFields as {(manager, operation): fieldsV1}, checking the fixed parts of each entry."""
+    out = {}
+    for e in obj["metadata"]["managedFields"]:
+        assert e["fieldsType"] == "FieldsV1", e
+        assert e["apiVersion"] == obj["apiVersion"], e
+        assert e["time"].endswith("Z"), e
+        key = (e["manager"], e["operation"])
+        assert key not in out, f"two entries for {key}"
+        out[key] = e["fieldsV1"]
+    return out
+
+
+REPLICAS = {"f:spec": {"f:replicas": {}}}
+KUBECTL_UA = "kubectl/v1.33.0 (linux/amd64) kubernetes/8adc0f0"
+
+
+class FieldManagementTest(unittest.TestCase):
+    """Field ownership as the Kubernetes server-side apply documentation describes it
+    (https://kubernetes.io/docs/reference/using-api/server-side-apply/), one test per example."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = KubeApi()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.close()
+
+    def setUp(self):
+        self.k.reset(config=True)
+        code, _, body = self.k.apply("/api/v1/namespaces/team-a", namespace("team-a"))
+        self.assertEqual(code, 201, body)
+
+    def assertOk(self, result, code=200):
+        self.assertEqual(result[0], code, result[2])
+        return result[2]
+
+    # "Field management": the ConfigMap example, one Apply entry with the applied fields.
+    def test_field_management_example(self):
+        cm = config_map("test-cm", {"key": "some value"})
+        cm["metadata"]["labels"] = {"test-label": "test"}
+        body = self.assertOk(self.k.apply(f"{CM}/test-cm", cm, manager="kubectl", force=False), 201)
+        self.assertEqual(managed(body), {("kubectl", "Apply"): {
+            "f:data": {"f:key": {}}, "f:metadata": {"f:labels": {"f:test-label": {}}}}})
+        # "Whenever a field's value does change, ownership moves from its current manager to the
+        # manager making the change": an Update (kubectl edit) that changes data.key takes it.
+        edited = self.assertOk(self.k.patch(f"{CM}/test-cm", {"data": {"key": "new value"}},
+                                            user_agent=KUBECTL_UA))
+        self.assertEqual(edited["data"], {"key": "new value"})
+        self.assertEqual(managed(edited), {
+            ("kubectl", "Apply"): {"f:metadata": {"f:labels": {"f:test-label": {}}}},
+            ("kubectl", "Update"): {"f:data": {"f:key": {}}}})
+
+    # "Conflicts": an apply that changes another manager's field is refused; the three ways out.
+    def test_conflicts_and_their_resolutions(self):
+        self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", replicas=3), manager="kubectl", force=False), 201)
+        code, _, body = self.k.apply(f"{DEP}/web", deployment("web", replicas=5), force=False)
+        self.assertEqual(code, 409, body)
+        self.assertEqual(body["reason"], "Conflict")
+        self.assertEqual(body["message"],
+                         'Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas')
+        self.assertEqual(body["details"]["causes"], [{"reason": "FieldManagerConflict",
+                                                      "message": 'conflict with "kubectl" using apps/v1',
+                                                      "field": ".spec.replicas"}])
+        # 2. Don't overwrite: leave the field out; it keeps its value and its owner.
+        mine = deployment("web", replicas=3)
+        del mine["spec"]["replicas"]
+        body = self.assertOk(self.k.apply(f"{DEP}/web", mine, force=False))
+        self.assertEqual(body["spec"]["replicas"], 3)
+        fields = managed(body)
+        self.assertEqual(fields[("kubectl", "Apply")]["f:spec"]["f:replicas"], {})
+        self.assertNotIn("f:replicas", fields[("stargate", "Apply")]["f:spec"])
+        # 3. Don't overwrite, share: apply the same value; both own the field ...
+        body = self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", replicas=3), force=False))
+        fields = managed(body)
+        self.assertIn("f:replicas", fields[("kubectl", "Apply")]["f:spec"])
+        self.assertIn("f:replicas", fields[("stargate", "Apply")]["f:spec"])
+        # ... and a change by either of them is now a conflict with the other.
+        code, _, body = self.k.apply(f"{DEP}/web", deployment("web", replicas=4), manager="kubectl", force=False)
+        self.assertEqual(code, 409, body)
+        self.assertIn('conflict with "stargate"', body["message"])
+        # 1. Overwrite: a forced apply changes the value and takes the field from the other.
+        body = self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", replicas=5), force=True))
+        self.assertEqual(body["spec"]["replicas"], 5)
+        fields = managed(body)
+        self.assertIn("f:replicas", fields[("stargate", "Apply")]["f:spec"])
+        self.assertNotIn("f:replicas", fields[("kubectl", "Apply")]["f:spec"])
+        # The fields both set to the same value stay shared.
+        self.assertIn("f:selector", fields[("kubectl", "Apply")]["f:spec"])
+        self.assertIn("f:selector", fields[("stargate", "Apply")]["f:spec"])
+
+    # "Managers": Update operations never conflict; the manager is fieldManager, or else the
+    # User-Agent up to its first "/".
+    def test_updates_never_conflict_and_take_what_they_change(self):
+        applied = self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", replicas=2)), 201)
+        # kubectl scale / kubectl patch: a merge patch of spec.replicas.
+        scaled = self.assertOk(self.k.patch(f"{DEP}/web", {"spec": {"replicas": 5}}, user_agent=KUBECTL_UA))
+        self.assertEqual(scaled["spec"]["replicas"], 5)
+        self.assertEqual(scaled["metadata"]["generation"], 2)
+        self.assertGreater(int(scaled["metadata"]["resourceVersion"]), int(applied["metadata"]["resourceVersion"]))
+        fields = managed(scaled)
+        self.assertEqual(fields[("kubectl", "Update")], REPLICAS)
+        self.assertNotIn("f:replicas", fields[("stargate", "Apply")]["f:spec"])
+        self.assertEqual(managed(applied)[("stargate", "Apply")]["f:spec"].keys() - {"f:replicas"},
+                         fields[("stargate", "Apply")]["f:spec"].keys())
+        # Now stargate's own apply conflicts with the Update's owner ...
+        code, _, body = self.k.apply(f"{DEP}/web", deployment("web", replicas=2), force=False)
+        self.assertEqual(code, 409, body)
+        self.assertEqual(body["message"],
+                         'Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas')
+        # ... until it forces: the field comes back, and the emptied Update entry goes.
+        body = self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", replicas=2), force=True))
+        self.assertEqual(body["spec"]["replicas"], 2)
+        self.assertEqual(list(managed(body)), [("stargate", "Apply")])
+        # fieldManager wins over the User-Agent; without either the manager is "unknown".
+        body = self.assertOk(self.k.patch(f"{DEP}/web", {"metadata": {"labels": {"a": "1"}}},
+                                          manager="ops-script", user_agent=KUBECTL_UA))
+        self.assertEqual(managed(body)[("ops-script", "Update")], {"f:metadata": {"f:labels": {"f:a": {}}}})
+        raw = json.dumps({"metadata": {"labels": {"b": "2"}}}).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", self.k.port, timeout=5)
+        conn.putrequest("PATCH", f"{DEP}/web", skip_accept_encoding=True)
+        conn.putheader("Content-Type", MERGE)
+        conn.putheader("Content-Length", str(len(raw)))
+        conn.endheaders(raw)
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        conn.close()
+        self.assertEqual(resp.status, 200, body)
+        self.assertEqual(managed(body)[("unknown", "Update")], {"f:metadata": {"f:labels": {"f:b": {}}}})
+
+    # An Update takes only what it changes: a field set to the value it already has keeps its
+    # owner (structured-merge-diff's Updater.Update adds compare.Modified and compare.Added only).
+    def test_update_to_the_same_value_takes_nothing(self):
+        applied = self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", replicas=2)), 201)
+        same = self.assertOk(self.k.patch(f"{DEP}/web", {"spec": {"replicas": 2}}, user_agent=KUBECTL_UA))
+        self.assertEqual(same["metadata"]["resourceVersion"], applied["metadata"]["resourceVersion"])
+        self.assertEqual(managed(same), managed(applied))
+        both = self.assertOk(self.k.patch(f"{DEP}/web", {"spec": {"replicas": 2},
+                                                         "metadata": {"labels": {"edited": "yes"}}},
+                                          user_agent=KUBECTL_UA))
+        self.assertEqual(both["metadata"]["generation"], 1)  # metadata only
+        fields = managed(both)
+        self.assertEqual(fields[("kubectl", "Update")], {"f:metadata": {"f:labels": {"f:edited": {}}}})
+        self.assertEqual(fields[("stargate", "Apply")], managed(applied)[("stargate", "Apply")])
+
+    # A merge patch's null deletes a field: it leaves every manager's set, so the next apply
+    # sets it again without a conflict.
+    def test_merge_patch_null_deletes(self):
+        self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", labels={"app": "web", "tier": "x"})), 201)
+        body = self.assertOk(self.k.patch(f"{DEP}/web", {"metadata": {"labels": {"tier": None}}},
+                                          user_agent=KUBECTL_UA))
+        self.assertEqual(body["metadata"]["labels"], {"app": "web"})
+        fields = managed(body)
+        self.assertNotIn(("kubectl", "Update"), fields)  # it removed a field, and took nothing
+        self.assertEqual(fields[("stargate", "Apply")]["f:metadata"], {"f:labels": {"f:app": {}}})
+        body = self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", labels={"app": "web", "tier": "x"}),
+                                          force=False))
+        self.assertEqual(body["metadata"]["labels"], {"app": "web", "tier": "x"})
+
+    # "Transferring ownership": handing spec.replicas over to the HPA without it being reset.
+    def test_transferring_ownership_to_the_hpa(self):
+        nginx = deployment("nginx-deployment", replicas=3)
+        self.assertOk(self.k.apply(f"{DEP}/nginx-deployment", nginx, manager="kubectl", force=False), 201)
+        # The HPA (kube-controller-manager, through an Update) has not written replicas yet.
+        # Step 1: a temporary manager applies a manifest with only replicas: it shares the field.
+        replicas_only = {"apiVersion": "apps/v1", "kind": "Deployment",
+                         "metadata": {"name": "nginx-deployment", "namespace": "team-a"},
+                         "spec": {"replicas": 3}}
+        body = self.assertOk(self.k.apply(f"{DEP}/nginx-deployment", replicas_only,
+                                          manager="handover-to-hpa", force=False))
+        self.assertEqual(managed(body)[("handover-to-hpa", "Apply")], REPLICAS)
+        self.assertIn("f:replicas", managed(body)[("kubectl", "Apply")]["f:spec"])
+        # Step 2: the user removes replicas from their configuration; it is not deleted.
+        without = deployment("nginx-deployment", replicas=3)
+        del without["spec"]["replicas"]
+        body = self.assertOk(self.k.apply(f"{DEP}/nginx-deployment", without, manager="kubectl", force=False))
+        self.assertEqual(body["spec"]["replicas"], 3)
+        self.assertNotIn("f:replicas", managed(body)[("kubectl", "Apply")]["f:spec"])
+        # Step 3: the HPA sets a new value; the temporary manager owns nothing more and is gone.
+        body = self.assertOk(self.k.patch(f"{DEP}/nginx-deployment", {"spec": {"replicas": 7}},
+                                          manager="kube-controller-manager"))
+        self.assertEqual(body["spec"]["replicas"], 7)
+        fields = managed(body)
+        self.assertEqual(fields[("kube-controller-manager", "Update")], REPLICAS)
+        self.assertNotIn(("handover-to-hpa", "Apply"), fields)
+        # Had the HPA owned replicas already, the handover apply would have conflicted ("do nothing").
+        code, _, body = self.k.apply(f"{DEP}/nginx-deployment", replicas_only, manager="handover-to-hpa",
+                                     force=False)
+        self.assertEqual(code, 409, body)
+        self.assertIn('conflict with "kube-controller-manager"', body["message"])
+        # The user applying without replicas leaves the HPA's value alone.
+        body = self.assertOk(self.k.apply(f"{DEP}/nginx-deployment", without, manager="kubectl", force=False))
+        self.assertEqual(body["spec"]["replicas"], 7)
+
+    # The race the handover avoids: dropping a field nobody else owns deletes it, and the
+    # server default (replicas: 1) comes back.
+    def test_dropping_an_unshared_field_resets_it_to_the_default(self):
+        self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", replicas=3), manager="kubectl"), 201)
+        without = deployment("web")
+        del without["spec"]["replicas"]
+        body = self.assertOk(self.k.apply(f"{DEP}/web", without, manager="kubectl"))
+        self.assertEqual(body["spec"]["replicas"], 1)
+        self.assertNotIn("f:replicas", managed(body)[("kubectl", "Apply")]["f:spec"])
+
+    # "Using Server-Side Apply in a controller" / "Comparison with Client Side Apply": a manager's
+    # Apply and Update entries are separate, and an apply conflicts with its own Update entry.
+    def test_apply_and_update_entries_of_one_manager_are_separate(self):
+        created = self.assertOk(self.k.request("POST", f"{DEP}?fieldManager=stargate", deployment("web"),
+                                               "application/json"), 201)
+        fields = managed(created)
+        self.assertEqual(list(fields), [("stargate", "Update")])
+        # A create's Update owns what the server defaulted too (it is in the object it created).
+        self.assertIn("f:replicas", fields[("stargate", "Update")]["f:spec"])
+        self.assertEqual(fields[("stargate", "Update")]["f:metadata"], {"f:labels": {"f:app": {}}})
+        code, _, body = self.k.apply(f"{DEP}/web", deployment("web", replicas=4), force=False)
+        self.assertEqual(code, 409, body)
+        self.assertIn('conflict with "stargate" using apps/v1: .spec.replicas', body["message"])
+        body = self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", replicas=2), force=False))
+        fields = managed(body)
+        self.assertEqual(set(fields), {("stargate", "Update"), ("stargate", "Apply")})
+        self.assertIn("f:replicas", fields[("stargate", "Update")]["f:spec"])
+        self.assertIn("f:replicas", fields[("stargate", "Apply")]["f:spec"])
+
+    def test_put_replaces_and_checks_the_resource_version(self):
+        self.assertEqual(self.k.put(f"{DEP}/web", deployment("web"))[0], 404)
+        applied = self.assertOk(self.k.apply(f"{DEP}/web", deployment("web", labels={"app": "web", "x": "1"})), 201)
+        stale = deployment("web", image="nginx:1.28")
+        stale["metadata"]["resourceVersion"] = "1"
+        code, _, body = self.k.put(f"{DEP}/web", stale)
+        self.assertEqual(code, 409, body)
+        self.assertEqual(body["reason"], "Conflict")
+        self.assertIn("the object has been modified", body["message"])
+        fresh = deployment("web", image="nginx:1.28")  # without the label x
+        fresh["metadata"]["resourceVersion"] = applied["metadata"]["resourceVersion"]
+        body = self.assertOk(self.k.put(f"{DEP}/web", fresh, manager="kubectl-replace"))
+        self.assertEqual(body["metadata"]["labels"], {"app": "web"})
+        self.assertEqual(body["metadata"]["generation"], 2)
+        self.assertEqual(body["metadata"]["uid"], applied["metadata"]["uid"])
+        self.assertEqual(body["status"]["readyReplicas"], 2)
+        fields = managed(body)
+        self.assertEqual(fields[("kubectl-replace", "Update")],
+                         {"f:spec": {"f:template": {"f:spec": {"f:containers": {}}}}})
+        self.assertNotIn("f:x", fields[("stargate", "Apply")]["f:metadata"]["f:labels"])
+        # stargate's apply had only the containers under template.spec: that node is gone.
+        self.assertEqual(fields[("stargate", "Apply")]["f:spec"]["f:template"],
+                         {"f:metadata": {"f:labels": {"f:app": {}}}})
+        # A Service replaced without its clusterIP keeps it.
+        svc = self.assertOk(self.k.apply(f"{SVC}/web", service("web")), 201)
+        body = self.assertOk(self.k.put(f"{SVC}/web", service("web")))
+        self.assertEqual(body["spec"]["clusterIP"], svc["spec"]["clusterIP"])
+        self.assertEqual(body["metadata"]["resourceVersion"], svc["metadata"]["resourceVersion"])  # no-op
+
+    def test_strategic_merge_patch_merges_named_lists(self):
+        dep = deployment("web")
+        dep["spec"]["template"]["spec"]["containers"].append({"name": "sidecar", "image": "envoy:1"})
+        self.assertOk(self.k.apply(f"{DEP}/web", dep), 201)
+        # kubectl set image / kubectl edit: the container named "web" changes, "sidecar" stays.
+        patch = {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.28"}]}}}}
+        body = self.assertOk(self.k.patch(f"{DEP}/web", patch, STRATEGIC, user_agent=KUBECTL_UA))
+        self.assertEqual(body["spec"]["template"]["spec"]["containers"],
+                         [{"name": "web", "image": "nginx:1.28"}, {"name": "sidecar", "image": "envoy:1"}])
+        self.assertEqual(body["metadata"]["generation"], 2)
+        # Lists are atomic for ownership here: the whole containers list moves.
+        self.assertEqual(managed(body)[("kubectl", "Update")],
+                         {"f:spec": {"f:template": {"f:spec": {"f:containers": {}}}}})
+        patch = {"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "$patch": "delete"}]}}}}
+        body = self.assertOk(self.k.patch(f"{DEP}/web", patch, STRATEGIC, user_agent=KUBECTL_UA))
+        self.assertEqual([c["name"] for c in body["spec"]["template"]["spec"]["containers"]], ["web"])
+        # The same patch as a JSON merge patch replaces the list.
+        patch = {"spec": {"template": {"spec": {"containers": [{"name": "other", "image": "busybox"}]}}}}
+        body = self.assertOk(self.k.patch(f"{DEP}/web", patch, MERGE, user_agent=KUBECTL_UA))
+        self.assertEqual(body["spec"]["template"]["spec"]["containers"], [{"name": "other", "image": "busybox"}])
+
+    def test_patch_errors(self):
+        self.assertEqual(self.k.patch(f"{DEP}/web", {"spec": {"replicas": 1}})[0], 404)
+        self.assertOk(self.k.apply(f"{DEP}/web", deployment("web")), 201)
+        code, _, body = self.k.patch(f"{DEP}/web", {"metadata": {"name": "other"}})
+        self.assertEqual(code, 400, body)
+        code, _, body = self.k.patch(f"{DEP}/web", {"spec": {"replicas": -1}})
+        self.assertEqual(code, 422, body)
+        self.assertIn("spec.replicas", body["message"])
+        code, _, body = self.k.request("PATCH", f"{DEP}/web?force=true", {"spec": {"replicas": 1}}, MERGE)
+        self.assertEqual(code, 422, body)
+        code, _, body = self.k.patch(f"{DEP}/web", [{"op": "replace", "path": "/spec/replicas", "value": 1}],
+                                     "application/json-patch+json")
+        self.assertEqual(code, 415, body)
+        code, _, body = self.k.patch(f"{DEP}/web", {"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 3}})
+        self.assertEqual(code, 409, body)
+
+    def test_updates_are_recorded_and_watched(self):
+        applied = self.assertOk(self.k.apply(f"{DEP}/web", deployment("web")), 201)
+        rv = applied["metadata"]["resourceVersion"]
+        conn = http.client.HTTPConnection("127.0.0.1", self.k.port, timeout=5)
+        conn.request("GET", f"{DEP}?watch=true&timeoutSeconds=5&resourceVersion={rv}")
+        resp = conn.getresponse()
+        self.assertOk(self.k.patch(f"{DEP}/web", {"spec": {"replicas": 4}}, manager="kubectl-scale"))
+        event = json.loads(resp.readline())
+        self.assertEqual((event["type"], event["object"]["spec"]["replicas"]), ("MODIFIED", 4))
+        conn.close()
+        self.assertOk(self.k.put(f"{DEP}/web", deployment("web", replicas=3), manager="kubectl-replace"))
+        deadline = time.time() + 3  # a write is recorded just after its response is sent
+        while True:
+            writes = [w for w in self.k.writes() if w["kind"] == "Deployment"]
+            if len(writes) >= 3 or time.time() > deadline:
+                break
+            time.sleep(0.02)
+        self.assertEqual([(w["method"], w["field_manager"], w["status"]) for w in writes],
+                         [("PATCH", "stargate", 201), ("PATCH", "kubectl-scale", 200),
+                          ("PUT", "kubectl-replace", 200)])
+        self.assertEqual(writes[1]["object"], {"spec": {"replicas": 4}})
+        with open(self.k.record) as f:
+            self.assertEqual(len([line for line in f if '"Deployment"' in line]), 3)
+
+
 class TokenTest(unittest.TestCase):
     def test_require_token(self):
         k = KubeApi("--require-token")
