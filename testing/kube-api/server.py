@@ -3,7 +3,9 @@
 
 It speaks the HTTP protocol the Rust `kube` client uses: server-side apply
 (`PATCH ...?fieldManager=m&force=true`, `Content-Type: application/apply-patch+yaml`),
-GET, list and watch, with Kubernetes `Status` errors. Every write is recorded (in memory and,
+GET, list and watch, with Kubernetes `Status` errors. It also takes the writes `kubectl`
+makes behind an applier's back (JSON merge and strategic merge patches, PUT), recording
+field ownership in `managedFields` as the real API server does for `operation: Update`. Every write is recorded (in memory and,
 with `--record FILE`, as JSON lines). Faults are injectable by flags and at runtime through
 `POST /_control`. See README.md next to this file.
 """
@@ -765,29 +767,82 @@ class Config:
 
 
 class Recorder:
+    """The records of requests, in the order their responses were sent.
+
+    A request reserves its `seq` just before it sends its response (`responding`) and is
+    recorded right after (`add`, which needs `end` and `client_gone`). Records keep the order
+    of the reservations, in memory and in the file, so a client that makes one request after
+    another sees their records in that order; and `list` waits for the records of responses
+    already sent, so a client asking for the records right after a response sees its record."""
+
     def __init__(self, path: str | None):
         self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.unrecorded = 0  # responses (being) sent whose record is not added yet
+        self.epoch = 0  # +1 on reset: a reservation from before a reset is void
         self.seq = 0
         self.writes: list[dict] = []
         self.reads: list[dict] = []
+        self.file_next = 1  # the next seq to write to the file
+        self.file_pending: dict = {}  # seq -> record (None: nothing to write) waiting for earlier seqs
         self.fh = open(path, "a", encoding="utf-8") if path else None
 
-    def add(self, rec: dict, write: bool):
+    def responding(self) -> tuple:
+        """A recorded request is about to send its response: reserve its seq."""
         with self.lock:
+            self.unrecorded += 1
             self.seq += 1
-            rec = {"seq": self.seq, **rec}
-            (self.writes if write else self.reads).append(rec)
-            if self.fh:
-                self.fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
-                self.fh.flush()
+            return (self.epoch, self.seq)
+
+    def add(self, rec: dict, write: bool, ticket: tuple | None = None):
+        with self.lock:
+            if ticket is not None:
+                self.unrecorded -= 1
+                self.cond.notify_all()
+            if ticket is not None and ticket[0] == self.epoch:
+                seq = ticket[1]
+            else:
+                self.seq += 1
+                seq = self.seq
+            rec = {"seq": seq, **rec}
+            records = self.writes if write else self.reads
+            i = len(records)
+            while i > 0 and records[i - 1]["seq"] > seq:
+                i -= 1
+            records.insert(i, rec)
+            self._file_locked(seq, rec)
+
+    def add_nothing(self, ticket: tuple):
+        """A reserved response is not recorded after all (record_reads was turned off)."""
+        with self.lock:
+            self.unrecorded -= 1
+            self.cond.notify_all()
+            if ticket[0] == self.epoch:
+                self._file_locked(ticket[1], None)
+
+    def _file_locked(self, seq: int, rec: dict | None):
+        self.file_pending[seq] = rec
+        wrote = False
+        while self.file_next in self.file_pending:
+            line = self.file_pending.pop(self.file_next)
+            self.file_next += 1
+            if line is not None and self.fh:
+                self.fh.write(json.dumps(line, separators=(",", ":")) + "\n")
+                wrote = True
+        if wrote:
+            self.fh.flush()
 
     def list(self, write: bool, since: int = 0) -> list[dict]:
         with self.lock:
+            self.cond.wait_for(lambda: self.unrecorded <= 0, timeout=2.0)
             return [r for r in (self.writes if write else self.reads) if r["seq"] > since]
 
     def reset(self):
         with self.lock:
+            self.epoch += 1
             self.seq = 0
+            self.file_next = 1
+            self.file_pending.clear()
             self.writes.clear()
             self.reads.clear()
             if self.fh:
@@ -1480,8 +1535,14 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n > 0 else b""
 
+    def _responding(self):
+        if getattr(self, "_record_pending", False):
+            self._record_pending = False
+            self._ticket = self.recorder.responding()
+
     def _send_json(self, code: int, obj, headers: dict | None = None):
         data = json.dumps(obj, separators=(",", ":")).encode()
+        self._responding()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -1493,6 +1554,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send_text(self, code: int, text: str):
         data = text.encode()
+        self._responding()
         self.send_response(code)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -1544,6 +1606,9 @@ class Handler(BaseHTTPRequestHandler):
                 rec["object"] = None
                 rec["body_text"] = body.decode("utf-8", "replace")[:4096]
         code = 500
+        self._ticket = None
+        self._record_pending = method in WRITE_METHODS or \
+            (self.config["record_reads"] and url.path not in ("/healthz", "/readyz", "/livez"))
         try:
             code = self._api(method, url.path, query, body, token, rec)
         except (BrokenPipeError, ConnectionResetError):
@@ -1565,10 +1630,13 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         rec["status"] = code
         rec["end"] = time.time()
+        ticket, self._ticket, self._record_pending = self._ticket, None, False
         if method in WRITE_METHODS:
-            self.recorder.add(rec, write=True)
+            self.recorder.add(rec, write=True, ticket=ticket)
         elif self.config["record_reads"] and url.path not in ("/healthz", "/readyz", "/livez"):
-            self.recorder.add(rec, write=False)
+            self.recorder.add(rec, write=False, ticket=ticket)
+        elif ticket is not None:
+            self.recorder.add_nothing(ticket)
 
     def _api(self, method, path, query, body, token, rec) -> int:
         if self.config["require_token"] and not token:
