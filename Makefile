@@ -83,9 +83,11 @@ test: tools test-tools browser-tools wasm-opt
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends kubernetes-client; }
 	$(RELEASE_BUILD) --frontend-only
 	cargo nextest run --workspace --no-fail-fast
-	bash testing/image.sh "$(TARGET_DIR)/debug/stargate"
-	STARGATE_BIN="$(TARGET_DIR)/debug/stargate" bash testing/schemathesis.sh
-	cd end2end && STARGATE_BIN="$(TARGET_DIR)/debug/stargate" npx playwright test
+	@# A copy: another build sharing the target directory must not swap the binary mid-run.
+	mkdir -p "$(TARGET_DIR)/tested" && cp "$(TARGET_DIR)/debug/stargate" "$(TARGET_DIR)/tested/stargate"
+	bash testing/image.sh "$(TARGET_DIR)/tested/stargate"
+	STARGATE_BIN="$(TARGET_DIR)/tested/stargate" bash testing/schemathesis.sh
+	cd end2end && STARGATE_BIN="$(TARGET_DIR)/tested/stargate" npx playwright test
 
 # The release binary and site bundle in an OCI image, by umoci (no daemon): target/image.
 image: tools wasm-opt
