@@ -140,19 +140,26 @@ impl KubeTarget {
     }
 
     /// Server-side apply, forced: Stargate owns the fields it sets.
-    pub async fn apply(&self, object: &Value) -> Result<(), ApplyError> {
+    ///
+    /// Returns the object as the API server answered: its status there is live, so an
+    /// object it already shows ready (an unchanged Deployment, a Namespace) needs no wait.
+    pub async fn apply(&self, object: &Value) -> Result<readiness::Readiness, ApplyError> {
         let what = describe(object);
         let (api, name) = self.api(object)?;
         let body: DynamicObject = serde_json::from_value(object.clone())
             .map_err(|e| ApplyError::Permanent(format!("{what} is not a valid object: {e}")))?;
-        api.patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(|e| classify(e, &what))?;
-        Ok(())
+        let live = api
+            .patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&body),
+            )
+            .await
+            .map_err(|e| classify(e, &what))?;
+        Ok(match serde_json::to_value(&live) {
+            Ok(live) => readiness::check(&live),
+            Err(error) => readiness::Readiness::Waiting(error.to_string()),
+        })
     }
 
     /// Deletes the object with foreground propagation (what it owns, a Deployment's

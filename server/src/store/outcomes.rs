@@ -175,13 +175,15 @@ impl Store {
         message: &str,
         detail: Value,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
         let mut detail = detail;
         if let Value::Object(map) = &mut detail {
             map.insert("message".into(), Value::String(message.to_owned()));
         }
+        // One statement is atomic on its own: no BEGIN and COMMIT round trips for the
+        // writes a worker makes most often.
+        let mut connection = self.pool.acquire().await?;
         audit_for_team(
-            &mut tx,
+            &mut connection,
             worker,
             "apply.progress",
             &subject(request.id),
@@ -189,7 +191,7 @@ impl Store {
             detail,
         )
         .await?;
-        tx.commit().await?;
+        self.data_version().bump();
         Ok(())
     }
 

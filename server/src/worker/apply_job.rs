@@ -70,14 +70,16 @@ impl Worker {
         }
     }
 
-    /// Applies every object in order (server-side apply).
-    pub(super) async fn apply(
+    /// Applies every object in order (server-side apply). Returns the objects still to
+    /// wait for: those whose answer from the API server did not already show them ready.
+    pub(super) async fn apply<'a>(
         &self,
         request: &JobRequest<'_>,
         kube: &KubeTarget,
-        objects: &[Value],
-    ) -> Result<(), ApplyError> {
+        objects: &'a [Value],
+    ) -> Result<Vec<&'a Value>, ApplyError> {
         let total = objects.len();
+        let mut waiting = Vec::new();
         for (i, object) in objects.iter().enumerate() {
             self.progress(
                 request,
@@ -85,9 +87,11 @@ impl Worker {
                 json!({ "step": "apply", "object": i + 1, "of": total }),
             )
             .await;
-            kube.apply(object).await?;
+            if kube.apply(object).await? != readiness::Readiness::Ready {
+                waiting.push(object);
+            }
         }
-        Ok(())
+        Ok(waiting)
     }
 
     /// Deletes every object in order (a decommission), then waits until each is gone.
@@ -137,19 +141,21 @@ impl Worker {
         Ok(())
     }
 
-    /// Waits until each object that has a notion of ready is; `gitops`: objects not yet on
-    /// the cluster are waited for too.
+    /// Waits until each of `objects` (of the `of` applied) that has a notion of ready is;
+    /// `gitops`: objects not yet on the cluster are waited for too.
     pub(super) async fn wait_ready(
         &self,
         request: &JobRequest<'_>,
         kube: &KubeTarget,
-        objects: &[Value],
+        objects: &[&Value],
+        of: usize,
         gitops: bool,
     ) -> Result<(), ApplyError> {
         let timeout = Duration::from_secs(self.settings.readiness_timeout_seconds.max(1));
         // A GitOps controller may not have applied any of them yet: each is waited for.
         for object in objects
             .iter()
+            .copied()
             .filter(|o| gitops || readiness::needs_wait(o))
         {
             self.progress(
@@ -163,7 +169,7 @@ impl Worker {
         self.progress(
             request,
             "ready".into(),
-            json!({ "step": "ready", "of": objects.len() }),
+            json!({ "step": "ready", "of": of }),
         )
         .await;
         Ok(())

@@ -95,8 +95,8 @@ impl Worker {
                 // What is applied goes first: a decommission's ConfigMap stops ingress-nginx
                 // sending to a service before that service is deleted.
                 if !objects.apply.is_empty() {
-                    self.apply(request, kube, &objects.apply).await?;
-                    self.wait_ready(request, kube, &objects.apply, false)
+                    let waiting = self.apply(request, kube, &objects.apply).await?;
+                    self.wait_ready(request, kube, &waiting, objects.apply.len(), false)
                         .await?;
                 }
                 if !objects.delete.is_empty() {
@@ -131,7 +131,9 @@ impl Worker {
         objects: &JobObjects,
     ) -> Result<(), ApplyError> {
         if !objects.apply.is_empty() {
-            self.wait_ready(request, kube, &objects.apply, true).await?;
+            let all: Vec<&serde_json::Value> = objects.apply.iter().collect();
+            self.wait_ready(request, kube, &all, all.len(), true)
+                .await?;
         }
         if !objects.delete.is_empty() {
             self.wait_gone(request, kube, &objects.delete).await?;

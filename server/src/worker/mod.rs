@@ -94,6 +94,9 @@ fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, JobObjects), S
     Ok((spec, objects))
 }
 
+/// How often a busy worker looks for jobs abandoned on their last attempt.
+const ABANDONED_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// `base × 2^(attempt-1)`, capped.
 pub fn backoff(settings: &WorkerSettings, attempt: u32) -> Duration {
     let factor = 2_u64.saturating_pow(attempt.saturating_sub(1));
@@ -152,23 +155,19 @@ impl Worker {
             }
         }
         let poll = Duration::from_secs(self.settings.poll_seconds.max(1));
+        // When abandoned jobs were last looked for: once a second while busy (a statement
+        // per job fewer), and whenever the queue is empty.
+        let mut abandoned_checked: Option<std::time::Instant> = None;
         loop {
             if *stop.borrow() {
                 break;
             }
-            // A job whose worker stopped on its last attempt ends failed, not retried.
-            match self
-                .store
-                .claim_exhausted_job(&self.id, self.lease(), self.settings.max_attempts)
-                .await
-            {
-                Ok(Some(job)) => {
-                    let span = tracing::info_span!("job", job = job.id, request = job.request_id, attempt = job.attempt, worker = %self.id);
-                    Box::pin(self.fail_exhausted(job)).instrument(span).await;
+            let due = abandoned_checked.is_none_or(|at| at.elapsed() >= ABANDONED_CHECK_EVERY);
+            if due {
+                abandoned_checked = Some(std::time::Instant::now());
+                if self.fail_one_abandoned().await {
                     continue;
                 }
-                Ok(None) => {}
-                Err(error) => tracing::error!(%error, "looking for abandoned jobs failed"),
             }
             match self
                 .store
@@ -186,6 +185,10 @@ impl Worker {
                 Ok(None) => {}
                 Err(error) => tracing::error!(%error, "claiming a job failed"),
             }
+            // Nothing queued: an abandoned job does not wait for the next second.
+            if !due && self.fail_one_abandoned().await {
+                continue;
+            }
             if let Ok(depth) = self.store.queue_depth().await {
                 self.metrics.set_queue_depth(depth);
             }
@@ -196,6 +199,27 @@ impl Worker {
             }
         }
         tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    /// Fails one job whose worker stopped on its last attempt (it ends failed, not
+    /// retried); `true` if there was one.
+    async fn fail_one_abandoned(&self) -> bool {
+        match self
+            .store
+            .claim_exhausted_job(&self.id, self.lease(), self.settings.max_attempts)
+            .await
+        {
+            Ok(Some(job)) => {
+                let span = tracing::info_span!("job", job = job.id, request = job.request_id, attempt = job.attempt, worker = %self.id);
+                Box::pin(self.fail_exhausted(job)).instrument(span).await;
+                true
+            }
+            Ok(None) => false,
+            Err(error) => {
+                tracing::error!(%error, "looking for abandoned jobs failed");
+                false
+            }
+        }
     }
 
     async fn process(&self, job: ClaimedJob) {
