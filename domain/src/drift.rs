@@ -95,6 +95,23 @@ impl DriftState {
     }
 }
 
+/// One applied object's drift as the last check recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DriftRecord {
+    pub kind: String,
+    /// Empty for a cluster-wide object (a Namespace).
+    pub namespace: String,
+    pub name: String,
+    pub state: DriftState,
+    /// The fields that differ: while drifted, or the last known ones while unknown.
+    pub fields: Vec<DriftedField>,
+    /// When the object entered this state (RFC 3339, UTC).
+    pub since: String,
+    /// When a check last changed this record (RFC 3339, UTC).
+    pub checked_at: String,
+}
+
 /// Compares the object as Stargate last applied it with the live one (None: deleted).
 ///
 /// Compared are the fields present in `applied`, except its identity (`apiVersion`,
