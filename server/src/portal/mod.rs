@@ -132,6 +132,19 @@ impl Portal for PortalService {
     }
 
     #[tracing::instrument(skip(self))]
+    async fn service_drift(
+        &self,
+        team: &TeamName,
+        name: &ServiceName,
+    ) -> Result<Vec<domain::drift::DriftRecord>, PortalError> {
+        let service = self.service(team, name).await?;
+        self.store
+            .drift_of(&service.cluster, &service.namespace, name.as_str())
+            .await
+            .map_err(unavailable)
+    }
+
+    #[tracing::instrument(skip(self))]
     async fn team(&self, name: &TeamName) -> Result<TeamDetail, PortalError> {
         let team = self
             .teams()
