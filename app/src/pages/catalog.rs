@@ -30,6 +30,7 @@ pub fn CatalogPage() -> impl IntoView {
             team: q.get("team"),
             cluster: q.get("cluster"),
             status: q.get("status"),
+            drift: q.get("drift"),
             sort: q.get("sort"),
             page: q.get("page"),
             per_page: q.get("per_page"),

@@ -84,6 +84,28 @@ async fn drift_events(app: &TestApp) -> Vec<(String, String)> {
     events
 }
 
+/// `team/name` of the services the catalog lists as drifted.
+async fn drifted_services(app: &TestApp) -> Vec<String> {
+    let (status, body) = app.get_json("/api/v1/services?drift=drifted").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["total"].as_u64(),
+        body["items"].as_array().map(|i| i.len() as u64)
+    );
+    body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["team"].as_str().unwrap_or(""),
+                s["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
 async fn drift_is_detected_and_shown(db: Db) {
     let kube = KubeApi::start(&[]).await;
     let app = spawn_checking(db, &kube).await;
@@ -95,6 +117,7 @@ async fn drift_is_detected_and_shown(db: Db) {
     assert_eq!(detail["request"]["status"], "applied", "{detail:#}");
     let drift = states(&app, "in_sync", "in_sync").await;
     assert_eq!(drift["Deployment"]["fields"], json!([]));
+    assert_eq!(drifted_services(&app).await, Vec::<String>::new());
 
     // A controller annotates the Service: not a field Stargate set.
     kube.apply_as(
@@ -120,6 +143,7 @@ async fn drift_is_detected_and_shown(db: Db) {
     assert_eq!(fields[0]["live"], 5);
     assert_eq!(fields[0]["changed_by"], "kubectl");
     assert!(fields[0]["since"].is_string(), "{drift:#}");
+    assert_eq!(drifted_services(&app).await, ["payments/orders"]);
 
     // Someone deletes the Service.
     let deleted = reqwest::Client::new()
