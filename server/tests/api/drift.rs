@@ -144,6 +144,22 @@ async fn drift_is_detected_and_shown(db: Db) {
     assert_eq!(fields[0]["changed_by"], "kubectl");
     assert!(fields[0]["since"].is_string(), "{drift:#}");
     assert_eq!(drifted_services(&app).await, ["payments/orders"]);
+    // The service page marks it, with the field's diff and who changed it.
+    let (status, html) = app.get_page("/services/payments/orders").await;
+    assert_eq!(status, 200);
+    let section = html
+        .split(r#"data-testid="service-drift""#)
+        .nth(1)
+        .expect("a drift section");
+    assert!(section.contains("Drifted"), "{section}");
+    assert!(section.contains("spec.replicas"), "{section}");
+    assert!(section.contains("kubectl"), "{section}");
+    let (_, catalog) = app.get_page("/services?drift=drifted").await;
+    assert!(
+        catalog.contains(r#"href="/services/payments/orders""#),
+        "{catalog}"
+    );
+    assert!(!catalog.contains(r#"href="/services/payments/ledger""#));
 
     // Someone deletes the Service.
     let deleted = reqwest::Client::new()
