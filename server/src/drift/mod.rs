@@ -79,8 +79,14 @@ impl DriftCheck {
     }
 
     /// Reads `cluster` and records the drift of every object applied there; returns how
-    /// many objects changed state.
+    /// many objects changed state. While a request is being applied there, nothing (the
+    /// next round checks). After a LIST fails, the rest are not tried: the objects left are
+    /// unknown too, so an unreachable cluster costs one call, not one per kind.
     pub async fn check(&self, cluster: &str) -> Result<usize, DriftError> {
+        if self.store.applying_on(cluster).await? {
+            tracing::debug!("a request is being applied; drift is checked next round");
+            return Ok(0);
+        }
         let applied = self.store.applied_state(Some(cluster), false).await?;
         let mut groups: BTreeMap<ListKey, Vec<(ObjectKey, Value)>> = BTreeMap::new();
         for (_, object) in applied {
@@ -90,7 +96,7 @@ impl DriftCheck {
                 .or_default()
                 .push((key, object));
         }
-        let client = match self.clusters.target(cluster).await {
+        let mut client = match self.clusters.target(cluster).await {
             Ok(target) => target.kube().await.map_err(|e| e.to_string()),
             Err(error) => Err(error.to_string()),
         };
@@ -113,6 +119,7 @@ impl DriftCheck {
                 ),
                 Err(why) => {
                     tracing::warn!(%why, %kind, %namespace, "cannot read the cluster; its objects are unknown");
+                    client = Err(why);
                     None
                 }
             };

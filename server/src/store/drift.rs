@@ -56,6 +56,19 @@ fn event_for(
 }
 
 impl Store {
+    /// Whether a request is being applied to `cluster` right now: its objects are between
+    /// the cluster and the record (a deleted object not yet forgotten, an applied one not
+    /// yet recorded), so a check waits for the next round.
+    pub async fn applying_on(&self, cluster: &str) -> Result<bool, StoreError> {
+        let applying: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requests WHERE cluster = $1 AND status = 'applying'",
+        )
+        .bind(cluster)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(applying > 0)
+    }
+
     /// Records what a check of `cluster` found, as `actor`; forgets rows of objects no
     /// longer applied there. Returns how many objects changed state.
     pub async fn record_drift(
