@@ -70,7 +70,7 @@ impl DriftCheck {
             }
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
-                _ = stop.changed() => {}
+                changed = stop.changed() => if changed.is_err() { break },
             }
             if *stop.borrow() {
                 break;
