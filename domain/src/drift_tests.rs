@@ -250,3 +250,38 @@ fn object_drift_serialises_with_its_state() {
         Some(json!({"state": "missing"}))
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Exactly the fields whose value differs drift, whatever the server adds.
+        #[test]
+        fn exactly_the_changed_fields_drift(
+            approved_replicas in 0u32..5, live_replicas in 0u32..5,
+            approved_tag in "[a-c]{1,2}", live_tag in "[a-c]{1,2}",
+            annotation in "[a-z]{1,8}",
+        ) {
+            let mut approved = applied();
+            approved["spec"]["replicas"] = json!(approved_replicas);
+            approved["spec"]["template"]["spec"]["containers"][0]["image"] = json!(approved_tag);
+            let mut cluster = live();
+            cluster["spec"]["replicas"] = json!(live_replicas);
+            cluster["spec"]["template"]["spec"]["containers"][0]["image"] = json!(live_tag);
+            cluster["metadata"]["annotations"] = json!({ annotation: "x" });
+            let drift = detect(&approved, Some(&cluster));
+            let paths: Vec<&str> = drift.fields().iter().map(|f| f.path.as_str()).collect();
+            let mut expected = Vec::new();
+            if approved_replicas != live_replicas {
+                expected.push("spec.replicas");
+            }
+            if approved_tag != live_tag {
+                expected.push("spec.template.spec.containers[name=web].image");
+            }
+            prop_assert_eq!(paths, expected.clone());
+            prop_assert_eq!(drift.state() == DriftState::InSync, expected.is_empty());
+        }
+    }
+}

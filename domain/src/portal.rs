@@ -72,8 +72,9 @@ pub trait Portal: Send + Sync + 'static {
         name: &ServiceName,
     ) -> Result<ServiceDetail, PortalError>;
 
-    /// Whether the service's Deployment and Service still hold what was approved, as the
-    /// last drift check found them (empty until a check ran).
+    /// Whether the service's objects (Deployment, Service, ExternalSecret, the Ingress of
+    /// each host) still hold what was approved, as the last drift check found them (empty
+    /// until a check ran).
     async fn service_drift(
         &self,
         team: &TeamName,

@@ -122,7 +122,8 @@ pub async fn get_service(
     Ok(Json(state.portal.service(&team_name, &service_name).await?))
 }
 
-/// Whether the service's Deployment and Service still hold what was approved: per object
+/// Whether the service's objects (Deployment, Service, ExternalSecret, the Ingress of each
+/// host) still hold what was approved: per object
 /// its drift state (`in_sync`, `drifted`, `missing`, `unknown` while its cluster could not
 /// be read) and, when drifted, each differing field, live against approved, with who
 /// changed it when the cluster says.

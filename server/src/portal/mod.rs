@@ -138,10 +138,26 @@ impl Portal for PortalService {
         name: &ServiceName,
     ) -> Result<Vec<domain::drift::DriftRecord>, PortalError> {
         let service = self.service(team, name).await?;
-        self.store
-            .drift_of(&service.cluster, &service.namespace, name.as_str())
+        let records = self
+            .store
+            .drift_in(&service.cluster, &service.namespace)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        let ingresses: Vec<String> = service
+            .hosts
+            .iter()
+            .map(|h| domain::request::render::ingress_name(name.as_str(), &h.host))
+            .collect();
+        let secret = format!("{name}-env");
+        Ok(records
+            .into_iter()
+            .filter(|r| match r.kind.as_str() {
+                "Deployment" | "Service" => r.name == name.as_str(),
+                "ExternalSecret" => r.name == secret,
+                "Ingress" => ingresses.contains(&r.name),
+                _ => false,
+            })
+            .collect())
     }
 
     #[tracing::instrument(skip(self))]

@@ -174,25 +174,23 @@ impl Store {
         Ok(changed)
     }
 
-    /// The drift of the objects named `name` in `namespace` of `cluster` (a service's
-    /// Deployment and Service), by kind.
-    pub async fn drift_of(
+    /// The drift of the objects of `namespace` in `cluster` still applied there, by kind
+    /// and name.
+    pub async fn drift_in(
         &self,
         cluster: &str,
         namespace: &str,
-        name: &str,
     ) -> Result<Vec<DriftRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT d.kind, d.namespace, d.name, d.state, d.fields_json, d.since, d.checked_at
              FROM object_drift d JOIN applied_objects a
                ON a.cluster = d.cluster AND a.kind = d.kind AND a.namespace = d.namespace
               AND a.name = d.name
-             WHERE d.cluster = $1 AND d.namespace = $2 AND d.name = $3
-             ORDER BY d.kind",
+             WHERE d.cluster = $1 AND d.namespace = $2
+             ORDER BY d.kind, d.name",
         )
         .bind(cluster)
         .bind(namespace)
-        .bind(name)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
