@@ -7,6 +7,8 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod drift;
+pub mod field_diff;
 pub mod field_error;
 pub mod iac;
 pub mod infrastructure;

@@ -72,6 +72,15 @@ pub trait Portal: Send + Sync + 'static {
         name: &ServiceName,
     ) -> Result<ServiceDetail, PortalError>;
 
+    /// Whether the service's objects (Deployment, Service, ExternalSecret, the Ingress of
+    /// each host) still hold what was approved, as the last drift check found them (empty
+    /// until a check ran).
+    async fn service_drift(
+        &self,
+        team: &TeamName,
+        name: &ServiceName,
+    ) -> Result<Vec<crate::drift::DriftRecord>, PortalError>;
+
     async fn team(&self, name: &TeamName) -> Result<TeamDetail, PortalError>;
 
     async fn clusters(&self) -> Result<Vec<Cluster>, PortalError>;

@@ -39,6 +39,13 @@ pub struct RawServiceQuery {
         param(pattern = "^(pending|live|degraded|failed)?$", example = "live")
     )]
     pub status: Option<String>,
+    /// `drifted`: only services whose Deployment or Service no longer holds what was
+    /// approved (drifted or missing at the last drift check).
+    #[cfg_attr(
+        feature = "openapi",
+        param(pattern = "^(drifted)?$", example = "drifted")
+    )]
+    pub drift: Option<String>,
     /// team (the default), name or updated (most recent first).
     #[cfg_attr(
         feature = "openapi",
@@ -146,6 +153,8 @@ pub struct ServiceQuery {
     pub team: Option<TeamName>,
     pub cluster: Option<String>,
     pub status: Option<ServiceStatus>,
+    /// Only services with drift.
+    pub drifted: bool,
     pub sort: ServiceSort,
     pub page: u32,
     pub per_page: u32,
@@ -158,6 +167,7 @@ impl Default for ServiceQuery {
             team: None,
             cluster: None,
             status: None,
+            drifted: false,
             sort: ServiceSort::Team,
             page: 1,
             per_page: DEFAULT_PER_PAGE,
@@ -224,6 +234,17 @@ impl ServiceQuery {
         });
         let status =
             non_empty(&raw.status).and_then(|s| errors.collect(ServiceStatus::parse("status", s)));
+        let drifted = match non_empty(&raw.drift) {
+            None => false,
+            Some("drifted") => true,
+            Some(other) => {
+                errors.push(FieldError::new(
+                    "drift",
+                    format!("must be drifted or empty (got {other:?})"),
+                ));
+                false
+            }
+        };
         let sort = non_empty(&raw.sort)
             .and_then(|s| errors.collect(ServiceSort::parse("sort", s)))
             .unwrap_or_default();
@@ -233,6 +254,7 @@ impl ServiceQuery {
             team,
             cluster,
             status,
+            drifted,
             sort,
             page: paging.page,
             per_page: paging.per_page,
@@ -263,6 +285,7 @@ impl ServiceQuery {
             team: self.team.as_ref().map(ToString::to_string),
             cluster: self.cluster.clone(),
             status: self.status.map(|s| s.as_str().to_owned()),
+            drift: self.drifted.then(|| "drifted".to_owned()),
             sort: (self.sort != ServiceSort::Team).then(|| self.sort.as_str().to_owned()),
             page: (page != 1).then(|| page.to_string()),
             per_page: (self.per_page != DEFAULT_PER_PAGE).then(|| self.per_page.to_string()),
@@ -280,6 +303,7 @@ impl RawServiceQuery {
             ("team", &self.team),
             ("cluster", &self.cluster),
             ("status", &self.status),
+            ("drift", &self.drift),
             ("sort", &self.sort),
             ("page", &self.page),
             ("per_page", &self.per_page),
@@ -329,6 +353,7 @@ mod tests {
                 "team" => raw.team = v,
                 "status" => raw.status = v,
                 "cluster" => raw.cluster = v,
+                "drift" => raw.drift = v,
                 "sort" => raw.sort = v,
                 "page" => raw.page = v,
                 "per_page" => raw.per_page = v,
@@ -336,6 +361,17 @@ mod tests {
             }
         }
         raw
+    }
+
+    #[test]
+    fn the_drift_filter_takes_drifted_only() {
+        let q = ServiceQuery::parse(&raw(&[("drift", "drifted")])).unwrap();
+        assert!(q.drifted);
+        assert_eq!(q.to_query_string(1), "drift=drifted");
+        assert!(!ServiceQuery::parse(&raw(&[("drift", "")])).unwrap().drifted);
+        let errors = ServiceQuery::parse(&raw(&[("drift", "yes")])).unwrap_err();
+        let paths: Vec<&str> = errors.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["drift"]);
     }
 
     #[test]

@@ -40,6 +40,7 @@ const KEYS: &[&str] = &[
     "clusters",
     "worker",
     "iac",
+    "drift",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +68,23 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// The git repository every applied change is committed to.
     pub iac: crate::iac::IacSettings,
+    pub drift: DriftSettings,
+}
+
+/// Checking that clusters still hold what was approved.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DriftSettings {
+    /// Seconds between checks of each cluster by the worker; 0 turns checking off.
+    pub interval_seconds: u64,
+}
+
+impl Default for DriftSettings {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 300,
+        }
+    }
 }
 
 /// The web server's limits.
@@ -362,6 +380,7 @@ impl Default for Settings {
             clusters: Vec::new(),
             worker: WorkerSettings::default(),
             iac: crate::iac::IacSettings::default(),
+            drift: DriftSettings::default(),
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod drift;
 pub mod http;
 pub mod iac;
 pub mod install;

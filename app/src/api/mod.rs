@@ -155,6 +155,23 @@ pub async fn get_service(team: String, name: String) -> Result<ServiceDetail, Ui
     )
 }
 
+#[server(prefix = "/rpc", endpoint = "service_drift", input = Json)]
+pub async fn get_service_drift(
+    team: String,
+    name: String,
+) -> Result<Vec<domain::drift::DriftRecord>, UiError> {
+    answer(
+        async move {
+            let not_found = || UiError::NotFound(format!("service {team}/{name}"));
+            let team_name = domain::TeamName::parse("team", &team).map_err(|_| not_found())?;
+            let service_name =
+                domain::ServiceName::parse("name", &name).map_err(|_| not_found())?;
+            Ok(portal()?.service_drift(&team_name, &service_name).await?)
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/rpc", endpoint = "tokens", input = Json)]
 pub async fn list_tokens() -> Result<Vec<domain::TokenView>, UiError> {
     answer(

@@ -1,5 +1,6 @@
 pub mod day_two_links;
 pub mod diff;
+pub mod drift;
 pub mod empty_state;
 pub mod error_panel;
 pub mod filter_select;

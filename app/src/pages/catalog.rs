@@ -30,6 +30,7 @@ pub fn CatalogPage() -> impl IntoView {
             team: q.get("team"),
             cluster: q.get("cluster"),
             status: q.get("status"),
+            drift: q.get("drift"),
             sort: q.get("sort"),
             page: q.get("page"),
             per_page: q.get("per_page"),
@@ -72,6 +73,10 @@ pub fn CatalogPage() -> impl IntoView {
     let on_status = {
         let apply = apply.clone();
         move |v: String| apply(&|q: &mut RawServiceQuery| q.status = Some(v.clone()))
+    };
+    let on_drift = {
+        let apply = apply.clone();
+        move |v: String| apply(&|q: &mut RawServiceQuery| q.drift = Some(v.clone()))
     };
     let on_cluster = {
         let apply = apply.clone();
@@ -121,6 +126,9 @@ pub fn CatalogPage() -> impl IntoView {
             <FilterSelect id="catalog-status" name="status" label="Status" any="Any status"
                 options=ServiceStatus::ALL.iter().map(|s| (s.as_str().to_owned(), s.label().to_owned())).collect()
                 current=Signal::derive(move || field(|r| &r.status)) on_change=on_status />
+            <FilterSelect id="catalog-drift" name="drift" label="Drift" any="Drifted or not"
+                options=vec![("drifted".to_owned(), "Drifted".to_owned())]
+                current=Signal::derive(move || field(|r| &r.drift)) on_change=on_drift />
             <Transition fallback=|| view! {
                 <FilterSelect id="catalog-cluster" name="cluster" label="Cluster" any="All clusters"
                     options=vec![] current="" on_change=|_| {} disabled=true />
@@ -166,6 +174,7 @@ fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoVie
         let filtered = query.q.is_some()
             || query.team.is_some()
             || query.status.is_some()
+            || query.drifted
             || query.cluster.is_some();
         return if filtered {
             view! {

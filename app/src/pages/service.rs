@@ -10,6 +10,7 @@ use crate::{
             certificate_change_href, change_href, decommission_href, exposure_href,
             host_change_href,
         },
+        drift::ServiceDrift,
         error_panel::ErrorPanel,
         status_badge::{RequestStatusBadge, StatusBadge},
         timestamp::Timestamp,
@@ -186,7 +187,8 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                 }.into_any()
             }}
         </section>
-        <Exposures service exposures expose />
+        <Exposures service=service.clone() exposures expose />
+        {(live && detail.applied_manifests.is_some()).then(|| view! { <ServiceDrift team=team.clone() name=service.clone() /> })}
         <section class="card section" data-testid="service-history">
             <h2>"Request history"</h2>
             {if detail.history.is_empty() {

@@ -5,19 +5,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use crate::field_diff::FieldChange;
+
 use super::{
     render::{Object, RenderError},
     rules::ObjectKey,
 };
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct FieldChange {
-    /// Dotted path, list items by index: `spec.template.spec.containers[0].image`.
-    pub path: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-}
+use crate::field_diff::{ListItems, changed_fields};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -55,37 +49,6 @@ pub struct Plan {
 /// updated and bury what a reviewer must read (it is still applied, and still hashed).
 const REQUEST_LABEL_PATH: &str = "metadata.labels.stargate.dev/request";
 
-fn diff(path: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<FieldChange>) {
-    let join = |key: &str| {
-        if path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
-    match (before, after) {
-        (Some(Value::Object(b)), Some(Value::Object(a))) => {
-            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                diff(&join(key), b.get(key), a.get(key), out);
-            }
-        }
-        (Some(Value::Array(b)), Some(Value::Array(a))) if b.len() == a.len() => {
-            for (i, (b, a)) in b.iter().zip(a).enumerate() {
-                diff(&format!("{path}[{i}]"), Some(b), Some(a), out);
-            }
-        }
-        (b, a) if b != a => out.push(FieldChange {
-            path: path.to_owned(),
-            before: b.cloned(),
-            after: a.cloned(),
-        }),
-        _ => {}
-    }
-}
-
 /// Where the objects as last applied come from (the catalog, or a cluster).
 pub trait LiveObjects {
     fn live(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value>;
@@ -113,8 +76,7 @@ pub fn plan(
         let change = match &before {
             None => Change::Create,
             Some(before) => {
-                let mut fields = Vec::new();
-                diff("", Some(&pruned(before, &after)), Some(&after), &mut fields);
+                let mut fields = changed_fields(&after, Some(before), ListItems::ByIndex);
                 fields.retain(|f| f.path != REQUEST_LABEL_PATH);
                 if fields.is_empty() {
                     Change::Unchanged
@@ -219,22 +181,6 @@ pub fn plan_notes(plan: &Plan) -> Vec<String> {
         }
     }
     notes
-}
-
-/// `live` reduced to the keys `desired` has (recursively in objects).
-fn pruned(live: &Value, desired: &Value) -> Value {
-    match (live, desired) {
-        (Value::Object(l), Value::Object(d)) => Value::Object(
-            l.iter()
-                .filter(|(k, _)| d.contains_key(*k))
-                .map(|(k, v)| (k.clone(), pruned(v, &d[k])))
-                .collect(),
-        ),
-        (Value::Array(l), Value::Array(d)) if l.len() == d.len() => {
-            Value::Array(l.iter().zip(d).map(|(l, d)| pruned(l, d)).collect())
-        }
-        _ => live.clone(),
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use kube::{
     Client, Config,
-    api::{Api, DeleteParams, DynamicObject, Patch, PatchParams},
+    api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams},
     config::{KubeConfigOptions, Kubeconfig},
     core::{ApiResource, GroupVersionKind},
 };
@@ -137,6 +137,27 @@ impl KubeTarget {
             (false, _) => Api::all_with(self.client.clone(), &resource),
         };
         Ok((api, name))
+    }
+
+    /// Every object of `kind` in `namespace` (empty: a cluster-wide kind), in one LIST.
+    pub async fn list(&self, kind: &str, namespace: &str) -> Result<Vec<Value>, ApplyError> {
+        let mut probe = serde_json::json!({"kind": kind, "metadata": {"name": ""}});
+        if !namespace.is_empty() {
+            probe["metadata"]["namespace"] = namespace.into();
+        }
+        let what = format!("the {kind} objects of {namespace:?}");
+        let (api, _) = self.api(&probe)?;
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| classify(e, &what))?;
+        list.items
+            .iter()
+            .map(|item| {
+                serde_json::to_value(item)
+                    .map_err(|e| ApplyError::Permanent(format!("{what} do not read: {e}")))
+            })
+            .collect()
     }
 
     /// Server-side apply, forced: Stargate owns the fields it sets.

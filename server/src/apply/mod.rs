@@ -131,6 +131,13 @@ impl Clusters {
         }
     }
 
+    /// The configured clusters' names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.clusters.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     /// How `name` receives its changes (`direct` for a cluster no longer configured: its
     /// jobs fail when they ask for its target).
     pub fn delivery(&self, name: &str) -> Delivery {

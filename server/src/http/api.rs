@@ -8,7 +8,7 @@ use axum::{
 use domain::{
     Actor, Certificate, Cluster, FieldError, FieldErrors, Host, Me, Page, PageRequest,
     RawServiceQuery, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail,
-    TeamName,
+    TeamName, drift::DriftRecord,
 };
 use utoipa::IntoParams;
 
@@ -120,6 +120,30 @@ pub async fn get_service(
     let team_name = TeamName::parse("team", &team).map_err(|_| not_found())?;
     let service_name = ServiceName::parse("name", &name).map_err(|_| not_found())?;
     Ok(Json(state.portal.service(&team_name, &service_name).await?))
+}
+
+/// Whether the service's objects (Deployment, Service, ExternalSecret, the Ingress of each
+/// host) still hold what was approved: per object
+/// its drift state (`in_sync`, `drifted`, `missing`, `unknown` while its cluster could not
+/// be read) and, when drifted, each differing field, live against approved, with who
+/// changed it when the cluster says.
+#[utoipa::path(get, path = "/services/{team}/{name}/drift", tag = "catalog",
+    params(("team" = String, Path, description = "Team name", example = "payments"),
+           ("name" = String, Path, description = "Service name", example = "ledger")),
+    responses((status = 200, body = Vec<DriftRecord>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_service_drift(
+    State(state): State<AppState>,
+    Path((team, name)): Path<(String, String)>,
+) -> Result<Json<Vec<DriftRecord>>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("service {team}/{name}"));
+    let team_name = TeamName::parse("team", &team).map_err(|_| not_found())?;
+    let service_name = ServiceName::parse("name", &name).map_err(|_| not_found())?;
+    Ok(Json(
+        state
+            .portal
+            .service_drift(&team_name, &service_name)
+            .await?,
+    ))
 }
 
 pub async fn not_found() -> ApiError {

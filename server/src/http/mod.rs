@@ -109,6 +109,7 @@ pub fn build_router(state: AppState) -> Router {
         .routes(routes!(api::list_certificates))
         .routes(routes!(api::list_services))
         .routes(routes!(api::get_service))
+        .routes(routes!(api::get_service_drift))
         .routes(routes!(requests::submit_request, requests::list_requests))
         .routes(routes!(requests::preview_request))
         .routes(routes!(requests::get_request))

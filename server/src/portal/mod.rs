@@ -132,6 +132,35 @@ impl Portal for PortalService {
     }
 
     #[tracing::instrument(skip(self))]
+    async fn service_drift(
+        &self,
+        team: &TeamName,
+        name: &ServiceName,
+    ) -> Result<Vec<domain::drift::DriftRecord>, PortalError> {
+        let service = self.service(team, name).await?;
+        let records = self
+            .store
+            .drift_in(&service.cluster, &service.namespace)
+            .await
+            .map_err(unavailable)?;
+        let ingresses: Vec<String> = service
+            .hosts
+            .iter()
+            .map(|h| domain::request::render::ingress_name(name.as_str(), &h.host))
+            .collect();
+        let secret = format!("{name}-env");
+        Ok(records
+            .into_iter()
+            .filter(|r| match r.kind.as_str() {
+                "Deployment" | "Service" => r.name == name.as_str(),
+                "ExternalSecret" => r.name == secret,
+                "Ingress" => ingresses.contains(&r.name),
+                _ => false,
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip(self))]
     async fn team(&self, name: &TeamName) -> Result<TeamDetail, PortalError> {
         let team = self
             .teams()

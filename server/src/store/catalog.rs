@@ -40,6 +40,10 @@ macro_rules! service_filter {
            OR ($2 = 'decommissioned' AND s.decommissioned_at IS NOT NULL)
            OR (s.status = $2 AND s.decommissioned_at IS NULL))
       AND ($4 IS NULL OR s.cluster = $4)
+      AND ($5 = 0 OR EXISTS (
+           SELECT 1 FROM object_drift d JOIN teams t ON t.name = s.team_name
+           WHERE d.cluster = s.cluster AND d.namespace = t.namespace AND d.name = s.name
+             AND d.kind IN ('Deployment', 'Service') AND d.state IN ('drifted', 'missing')))
       AND ($3 IS NULL OR s.search_text LIKE $3 ESCAPE '\\'
            OR s.id IN (SELECT h.service_id FROM hosts h WHERE h.host LIKE $3 ESCAPE '\\'))"
     };
@@ -87,8 +91,12 @@ impl Store {
         let pattern = query.like_pattern();
         let cluster = query.cluster.as_deref();
 
-        let unfiltered =
-            team.is_none() && status.is_none() && pattern.is_none() && cluster.is_none();
+        let drifted = i64::from(query.drifted);
+        let unfiltered = team.is_none()
+            && status.is_none()
+            && pattern.is_none()
+            && cluster.is_none()
+            && !query.drifted;
         macro_rules! list {
             ($order:literal) => {
                 concat!(
@@ -99,7 +107,7 @@ impl Store {
                     service_filter!(),
                     " ORDER BY ",
                     $order,
-                    " LIMIT $5 OFFSET $6"
+                    " LIMIT $6 OFFSET $7"
                 )
             };
         }
@@ -113,6 +121,7 @@ impl Store {
             .bind(status)
             .bind(pattern.as_deref())
             .bind(cluster)
+            .bind(drifted)
             .bind(i64::from(query.per_page))
             .bind(i64::try_from(query.offset()).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
@@ -134,6 +143,7 @@ impl Store {
                     .bind(status)
                     .bind(pattern.as_deref())
                     .bind(cluster)
+                    .bind(drifted)
                     .fetch_one(&self.pool)
                     .await?
             }

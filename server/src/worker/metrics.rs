@@ -1,5 +1,5 @@
 //! Worker metrics on `/metrics`: queue depth, job duration, attempts and failures per
-//! cluster.
+//! cluster, and applied objects by drift state per cluster.
 
 use std::time::Duration;
 
@@ -14,7 +14,14 @@ struct ClusterLabels {
     cluster: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DriftLabels {
+    cluster: String,
+    state: String,
+}
+
 pub struct WorkerMetrics {
+    drift: Family<DriftLabels, Gauge>,
     queue_depth: Gauge,
     duration: Family<ClusterLabels, Histogram>,
     attempts: Family<ClusterLabels, Counter>,
@@ -34,6 +41,7 @@ impl WorkerMetrics {
             duration: Family::new_with_constructor(job_histogram as fn() -> _),
             attempts: Family::default(),
             failures: Family::default(),
+            drift: Family::default(),
         };
         registry.register(
             "jobs_queue_depth",
@@ -55,7 +63,21 @@ impl WorkerMetrics {
             "Failed attempts (retried or final), by cluster",
             metrics.failures.clone(),
         );
+        registry.register(
+            "drift_objects",
+            "Applied objects by drift state (in_sync, drifted, missing, unknown) at the last check, by cluster",
+            metrics.drift.clone(),
+        );
         metrics
+    }
+
+    pub fn set_drift(&self, cluster: &str, state: &str, objects: i64) {
+        self.drift
+            .get_or_create(&DriftLabels {
+                cluster: cluster.to_owned(),
+                state: state.to_owned(),
+            })
+            .set(objects);
     }
 
     fn labels(cluster: &str) -> ClusterLabels {

@@ -26,6 +26,7 @@ pub use wake::{JOBS_CHANNEL, listen_for_jobs};
 use crate::{
     apply::{ApplyError, Clusters},
     config::{Settings, WorkerSettings},
+    drift::DriftCheck,
     iac::IacRepo,
     portal::{Recheck, Replanner},
     store::{
@@ -47,6 +48,8 @@ pub struct Worker {
     id: String,
     wake: Arc<Notify>,
     metrics: Arc<WorkerMetrics>,
+    /// Between drift checks of each cluster; zero: no checks.
+    drift_interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +132,7 @@ impl Worker {
             id,
             wake,
             metrics,
+            drift_interval: Duration::from_secs(settings.drift.interval_seconds),
         }
     }
 
@@ -154,6 +158,15 @@ impl Worker {
                 tracing::error!(%error, "the IaC repository could not catch up; it will be tried at the next start")
             }
         }
+        let drift = (!self.drift_interval.is_zero()).then(|| {
+            let check = DriftCheck::new(
+                self.store.clone(),
+                self.clusters.clone(),
+                self.metrics.clone(),
+                self.id.clone(),
+            );
+            tokio::spawn(check.run(self.drift_interval, stop.clone()))
+        });
         let poll = Duration::from_secs(self.settings.poll_seconds.max(1));
         // When abandoned jobs were last looked for: once a second while busy (a statement
         // per job fewer), and whenever the queue is empty.
@@ -197,6 +210,9 @@ impl Worker {
                 () = tokio::time::sleep(poll) => {}
                 _ = stop.changed() => {}
             }
+        }
+        if let Some(drift) = drift {
+            let _ = drift.await;
         }
         tracing::info!(worker = %self.id, "worker stopped");
     }

@@ -95,6 +95,7 @@ fn matrix() -> Vec<Row> {
         get("/api/v1/teams/{team}", signed_in),
         get("/api/v1/services", signed_in),
         get("/api/v1/services/{team}/{name}", signed_in),
+        get("/api/v1/services/{team}/{name}/drift", signed_in),
         get("/api/v1/clusters", signed_in),
         get("/api/v1/hosts", signed_in),
         get("/api/v1/certificates", signed_in),
@@ -140,6 +141,7 @@ fn matrix() -> Vec<Row> {
         post("/rpc/team", signed_in),
         post("/rpc/services", signed_in),
         post("/rpc/service", signed_in),
+        post("/rpc/service_drift", signed_in),
         post("/rpc/clusters", signed_in),
         post("/rpc/cluster_names", signed_in),
         post("/rpc/hosts", signed_in),
@@ -282,7 +284,9 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
         "/rpc/iac/tree" => Body::Json(json!({ "query": { "cluster": "demo" } })),
         "/rpc/iac/file" | "/rpc/iac/history" => Body::Json(json!({ "query": { "path": object } })),
         "/rpc/team" => Body::Json(json!({ "team": "payments" })),
-        "/rpc/service" => Body::Json(json!({ "team": "payments", "name": "ledger" })),
+        "/rpc/service" | "/rpc/service_drift" => {
+            Body::Json(json!({ "team": "payments", "name": "ledger" }))
+        }
         "/rpc/request" => Body::Json(json!({ "id": subjects.request })),
         "/rpc/requests/approved" => {
             Body::Json(json!({ "kind": "service", "team": "payments", "name": "ledger" }))

@@ -254,6 +254,8 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
             settings.auth.oidc.client_secret = "stargate-secret".to_owned().into();
         }
     }
+    // Drift checks read clusters; a test that wants them asks through `configure`.
+    settings.drift.interval_seconds = 0;
     (options.configure)(&mut settings);
     let store = Store::open(&url).await.expect("open store");
     if options.demo_catalog {

@@ -16,6 +16,7 @@ mod catalog_changes;
 mod catalog_objects;
 mod cli;
 mod day_two;
+mod drift;
 mod events;
 mod exposures;
 mod forms;

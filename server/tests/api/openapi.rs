@@ -66,6 +66,7 @@ async fn every_documented_operation_answers_as_documented() {
             "/reviews/approvals",
             "/services",
             "/services/{team}/{name}",
+            "/services/{team}/{name}/drift",
             "/teams",
             "/teams/{team}",
         ]

@@ -1,0 +1,103 @@
+//! Drift on a service page: per object, whether the cluster still holds what was approved,
+//! and for a drifted one each field, live against approved, with who changed it.
+
+use domain::drift::{DriftRecord, DriftState, DriftedField};
+use leptos::prelude::*;
+
+use crate::{api::get_service_drift, components::timestamp::Timestamp};
+
+/// The badge of a drift state: its class and words.
+fn badge(state: DriftState) -> (&'static str, &'static str) {
+    match state {
+        DriftState::InSync => ("badge badge-live", "In sync"),
+        DriftState::Drifted => ("badge badge-failed", "Drifted"),
+        DriftState::Missing => ("badge badge-failed", "Missing"),
+        DriftState::Unknown => ("badge badge-muted", "Unknown"),
+    }
+}
+
+fn shown(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None => "(removed)".to_owned(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The service's drift, read on its own so the page does not wait for it.
+#[component]
+pub fn ServiceDrift(team: String, name: String) -> impl IntoView {
+    let records = Resource::new(
+        move || (team.clone(), name.clone()),
+        |(team, name)| get_service_drift(team, name),
+    );
+    view! {
+        <section class="card section" data-testid="service-drift" aria-labelledby="drift-heading">
+            <h2 id="drift-heading">"Drift"</h2>
+            <Transition fallback=|| view! { <p class="loading" aria-busy="true">"Checking drift…"</p> }>
+                {move || Suspend::new(async move {
+                    match records.await {
+                        Ok(records) if records.is_empty() => view! {
+                            <p class="muted">"Not checked yet: drift is checked on the cluster every few minutes."</p>
+                        }.into_any(),
+                        Ok(records) => view! { <DriftList records /> }.into_any(),
+                        Err(error) => view! { <p class="muted">{format!("Drift cannot be shown: {error}")}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DriftList(records: Vec<DriftRecord>) -> impl IntoView {
+    view! {
+        <ul class="plain">
+            {records.into_iter().map(|r| {
+                let (class, label) = badge(r.state);
+                let what = format!("{} {}", r.kind, r.name);
+                let note = match r.state {
+                    DriftState::Missing => Some("deleted from the cluster"),
+                    DriftState::Unknown => Some("the cluster could not be read at the last check"),
+                    _ => None,
+                };
+                view! {
+                    <li>
+                        <code>{what.clone()}</code>" "<span class=class>{label}</span>
+                        <span class="muted small">" since "<Timestamp value=r.since.clone() /></span>
+                        {note.map(|n| view! { <span class="muted small">{format!(" — {n}")}</span> })}
+                        {(!r.fields.is_empty()).then(|| view! { <DriftedFields what fields=r.fields /> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+fn DriftedFields(what: String, fields: Vec<DriftedField>) -> impl IntoView {
+    view! {
+        <table class="diff">
+            <caption class="sr-only">{format!("Fields of {what} that differ from what was approved")}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Field"</th>
+                    <th scope="col">"Live"</th>
+                    <th scope="col">"Approved"</th>
+                    <th scope="col">"Changed by"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {fields.into_iter().map(|f| view! {
+                    <tr>
+                        <th scope="row"><code>{f.path.clone()}</code></th>
+                        <td class="removed">{shown(f.live.as_ref())}</td>
+                        <td class="added">{shown(Some(&f.approved))}</td>
+                        <td>{f.changed_by.clone().unwrap_or_else(|| "unknown".to_owned())}
+                            {f.since.clone().map(|at| view! { <span class="muted small">" at "<Timestamp value=at /></span> })}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
