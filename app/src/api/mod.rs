@@ -141,14 +141,20 @@ pub async fn list_services(query: RawServiceQuery) -> Result<Page<ServiceSummary
     )
 }
 
+/// A service's team and name from a URL: a malformed one is a service that does not exist.
+#[cfg(feature = "ssr")]
+fn service_key(team: &str, name: &str) -> Result<(domain::TeamName, domain::ServiceName), UiError> {
+    let not_found = || UiError::NotFound(format!("service {team}/{name}"));
+    let team_name = domain::TeamName::parse("team", team).map_err(|_| not_found())?;
+    let service_name = domain::ServiceName::parse("name", name).map_err(|_| not_found())?;
+    Ok((team_name, service_name))
+}
+
 #[server(prefix = "/rpc", endpoint = "service", input = Json)]
 pub async fn get_service(team: String, name: String) -> Result<ServiceDetail, UiError> {
     answer(
         async move {
-            let not_found = || UiError::NotFound(format!("service {team}/{name}"));
-            let team_name = domain::TeamName::parse("team", &team).map_err(|_| not_found())?;
-            let service_name =
-                domain::ServiceName::parse("name", &name).map_err(|_| not_found())?;
+            let (team_name, service_name) = service_key(&team, &name)?;
             Ok(portal()?.service(&team_name, &service_name).await?)
         }
         .await,
@@ -162,10 +168,7 @@ pub async fn get_service_drift(
 ) -> Result<Vec<domain::drift::DriftRecord>, UiError> {
     answer(
         async move {
-            let not_found = || UiError::NotFound(format!("service {team}/{name}"));
-            let team_name = domain::TeamName::parse("team", &team).map_err(|_| not_found())?;
-            let service_name =
-                domain::ServiceName::parse("name", &name).map_err(|_| not_found())?;
+            let (team_name, service_name) = service_key(&team, &name)?;
             Ok(portal()?.service_drift(&team_name, &service_name).await?)
         }
         .await,
