@@ -69,6 +69,9 @@ fn DriftList(records: Vec<DriftRecord>) -> impl IntoView {
                         {(!r.fields.is_empty()).then(|| view! { <DriftedFields what fields=r.fields /> })}
                     </li>
                 }
+                // Erased: the item's full type is too deep for the release wasm build's
+                // layout queries.
+                .into_any()
             }).collect_view()}
         </ul>
     }
@@ -96,7 +99,7 @@ fn DriftedFields(what: String, fields: Vec<DriftedField>) -> impl IntoView {
                         <td>{f.changed_by.clone().unwrap_or_else(|| "unknown".to_owned())}
                             {f.since.clone().map(|at| view! { <span class="muted small">" at "<Timestamp value=at /></span> })}</td>
                     </tr>
-                }).collect_view()}
+                }.into_any()).collect_view()}
             </tbody>
         </table>
     }
