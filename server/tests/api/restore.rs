@@ -102,6 +102,14 @@ async fn a_restore_takes_the_drifted_fields_back(db: Db) {
     let detail = app.settled(restore_id, &["applied", "failed"]).await;
     assert_eq!(detail["request"]["status"], "applied", "{detail:#}");
 
+    // The IaC commit of an applied request, though the files stay as they were.
+    let commit = crate::iac::recorded_commit(&app, restore_id)
+        .await
+        .expect("a commit");
+    let repo = app.settings.iac.repo_path(&app.settings.data_dir);
+    let message = crate::iac::git(&repo, &["log", "-1", "--format=%B", &commit]);
+    assert!(message.contains("restore orders"), "{message}");
+
     // The cluster holds the approved state again, and Stargate owns the field.
     let deployment: Value = reqwest::Client::new()
         .get(format!(
