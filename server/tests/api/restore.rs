@@ -66,6 +66,23 @@ async fn a_restore_takes_the_drifted_fields_back(db: Db) {
     )
     .await;
     states(&app, "drifted", "in_sync").await;
+    // The service page offers the restore, filled in.
+    let (_, html) = app.get_page("/services/payments/orders").await;
+    let section = html
+        .split(r#"data-testid="service-drift""#)
+        .nth(1)
+        .expect("a drift section");
+    assert!(section.contains("Restore approved state"), "{section}");
+    assert!(
+        section.contains(
+            "/requests/new?kind=restore&amp;team=payments&amp;cluster=kind&amp;spec.service=orders"
+        ),
+        "{section}"
+    );
+    assert!(
+        section.contains(r#"aria-label="Restore the approved state of service orders""#),
+        "{section}"
+    );
 
     // Another team's engineer cannot restore payments' service, nor name it for their own.
     let (status, error) = submit(&app, Persona::EngineerB, &restore("payments")).await;
