@@ -5,7 +5,7 @@ use domain::drift::{DriftRecord, DriftState, DriftedField};
 use leptos::prelude::*;
 
 use crate::{
-    api::get_service_drift,
+    api::{current_user, get_service_drift},
     components::{day_two_links::restore_href, timestamp::Timestamp},
 };
 
@@ -28,11 +28,14 @@ fn shown(value: Option<&serde_json::Value>) -> String {
 }
 
 /// The service's drift, read on its own so the page does not wait for it. While an object
-/// has drifted or is missing, "Restore approved state" opens a restore request for it.
+/// has drifted or is missing, "Restore approved state" opens a restore request for it, for
+/// those who may request for the team (the portal checks again on submit).
 #[component]
 pub fn ServiceDrift(team: String, name: String, cluster: String) -> impl IntoView {
     let restore = restore_href(&team, &cluster, &name);
     let label = format!("Restore the approved state of service {name}");
+    let session = Resource::new(|| (), |_| current_user());
+    let owner = team.clone();
     let records = Resource::new(
         move || (team.clone(), name.clone()),
         |(team, name)| get_service_drift(team, name),
@@ -42,14 +45,17 @@ pub fn ServiceDrift(team: String, name: String, cluster: String) -> impl IntoVie
             <h2 id="drift-heading">"Drift"</h2>
             <Transition fallback=|| view! { <p class="loading" aria-busy="true">"Checking drift…"</p> }>
                 {move || {
-                    let (restore, label) = (restore.clone(), label.clone());
+                    let (restore, label, owner) = (restore.clone(), label.clone(), owner.clone());
                     Suspend::new(async move {
+                    let member = session
+                        .await
+                        .is_ok_and(|s| s.me.teams.iter().any(|m| m.team.as_str() == owner));
                     match records.await {
                         Ok(records) if records.is_empty() => view! {
                             <p class="muted">"Not checked yet: drift is checked on the cluster every few minutes."</p>
                         }.into_any(),
                         Ok(records) => {
-                            let drifted = records.iter().any(|r| r.state.is_drift());
+                            let drifted = member && records.iter().any(|r| r.state.is_drift());
                             view! {
                                 <DriftList records />
                                 {drifted.then(|| view! {

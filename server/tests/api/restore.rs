@@ -83,6 +83,22 @@ async fn a_restore_takes_the_drifted_fields_back(db: Db) {
         section.contains(r#"aria-label="Restore the approved state of service orders""#),
         "{section}"
     );
+    // Not for another team's engineer, who could not submit it.
+    let html = app
+        .request(
+            Persona::EngineerB,
+            reqwest::Method::GET,
+            "/services/payments/orders",
+        )
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("spec.replicas"), "shows the drift: {html}");
+    assert!(!html.contains("Restore approved state"), "{html}");
 
     // Another team's engineer cannot restore payments' service, nor name it for their own.
     let (status, error) = submit(&app, Persona::EngineerB, &restore("payments")).await;
