@@ -15,6 +15,19 @@ pub const FIELD_MANAGER: &str = "stargate";
 /// The label naming the request that last wrote an object.
 pub const REQUEST_LABEL: &str = "stargate.dev/request";
 
+/// Whether the object `kind`/`name` (in the team's namespace) is one of a service's: its
+/// Deployment and Service, its ExternalSecret, and the Ingress of each host in `hosts`.
+pub fn of_service(kind: &str, name: &str, service: &str, hosts: &[String]) -> bool {
+    match kind {
+        "Deployment" | "Service" => name == service,
+        "ExternalSecret" => name == crate::request::render::external_env_secret_name(service),
+        "Ingress" => hosts
+            .iter()
+            .any(|h| crate::request::render::ingress_name(service, h) == name),
+        _ => false,
+    }
+}
+
 /// One field whose live value is not the approved one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -285,3 +285,32 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_services_objects_are_its_deployment_service_external_secret_and_ingresses() {
+    let hosts = ["ledger.payments.example.com".to_owned()];
+    let ingress = crate::request::render::ingress_name("ledger", &hosts[0]);
+    for (kind, name) in [
+        ("Deployment", "ledger"),
+        ("Service", "ledger"),
+        ("ExternalSecret", "ledger-env"),
+        ("Ingress", ingress.as_str()),
+    ] {
+        assert!(
+            super::of_service(kind, name, "ledger", &hosts),
+            "{kind} {name}"
+        );
+    }
+    for (kind, name) in [
+        ("Deployment", "ledger-v2"),
+        ("Service", "ledger-tcp-9000"),
+        ("Namespace", "payments"),
+        ("Ingress", "ledger-other-example-com"),
+        ("ConfigMap", "ledger"),
+    ] {
+        assert!(
+            !super::of_service(kind, name, "ledger", &hosts),
+            "{kind} {name}"
+        );
+    }
+}

@@ -99,9 +99,29 @@ pub fn exposure_href(team: &str, cluster: &str, service: &str, port: u16) -> Str
     )
 }
 
+/// "Restore approved state" of `team`'s service `service` on `cluster`: a restore of its
+/// drifted or missing objects.
+pub fn restore_href(team: &str, cluster: &str, service: &str) -> String {
+    with_fields(
+        format!("/requests/new?kind=restore&team={}", encode_query(team)),
+        &[
+            ("cluster", cluster.to_owned()),
+            ("spec.service", service.to_owned()),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restore_link_names_the_service() {
+        assert_eq!(
+            restore_href("payments", "demo", "ledger"),
+            "/requests/new?kind=restore&team=payments&cluster=demo&spec.service=ledger"
+        );
+    }
 
     #[test]
     fn an_exposure_link_names_the_service_and_its_port() {

@@ -4,7 +4,10 @@
 use domain::drift::{DriftRecord, DriftState, DriftedField};
 use leptos::prelude::*;
 
-use crate::{api::get_service_drift, components::timestamp::Timestamp};
+use crate::{
+    api::{current_user, get_service_drift},
+    components::{day_two_links::restore_href, timestamp::Timestamp},
+};
 
 /// The badge of a drift state: its class and words.
 fn badge(state: DriftState) -> (&'static str, &'static str) {
@@ -24,9 +27,15 @@ fn shown(value: Option<&serde_json::Value>) -> String {
     }
 }
 
-/// The service's drift, read on its own so the page does not wait for it.
+/// The service's drift, read on its own so the page does not wait for it. While an object
+/// has drifted or is missing, "Restore approved state" opens a restore request for it, for
+/// those who may request for the team (the portal checks again on submit).
 #[component]
-pub fn ServiceDrift(team: String, name: String) -> impl IntoView {
+pub fn ServiceDrift(team: String, name: String, cluster: String) -> impl IntoView {
+    let restore = restore_href(&team, &cluster, &name);
+    let label = format!("Restore the approved state of service {name}");
+    let session = Resource::new(|| (), |_| current_user());
+    let owner = team.clone();
     let records = Resource::new(
         move || (team.clone(), name.clone()),
         |(team, name)| get_service_drift(team, name),
@@ -35,15 +44,31 @@ pub fn ServiceDrift(team: String, name: String) -> impl IntoView {
         <section class="card section" data-testid="service-drift" aria-labelledby="drift-heading">
             <h2 id="drift-heading">"Drift"</h2>
             <Transition fallback=|| view! { <p class="loading" aria-busy="true">"Checking drift…"</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    let (restore, label, owner) = (restore.clone(), label.clone(), owner.clone());
+                    Suspend::new(async move {
+                    let member = session
+                        .await
+                        .is_ok_and(|s| s.me.teams.iter().any(|m| m.team.as_str() == owner));
                     match records.await {
                         Ok(records) if records.is_empty() => view! {
                             <p class="muted">"Not checked yet: drift is checked on the cluster every few minutes."</p>
                         }.into_any(),
-                        Ok(records) => view! { <DriftList records /> }.into_any(),
+                        Ok(records) => {
+                            let drifted = member && records.iter().any(|r| r.state.is_drift());
+                            view! {
+                                <DriftList records />
+                                {drifted.then(|| view! {
+                                    <p class="actions">
+                                        <a href=restore class="button small" aria-label=label>"Restore approved state"</a>
+                                    </p>
+                                    <p class="muted small">"A restore request applies the drifted and missing objects again as last approved, after review."</p>
+                                })}
+                            }.into_any()
+                        }
                         Err(error) => view! { <p class="muted">{format!("Drift cannot be shown: {error}")}</p> }.into_any(),
                     }
-                })}
+                })}}
             </Transition>
         </section>
     }

@@ -188,7 +188,7 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
             }}
         </section>
         <Exposures service=service.clone() exposures expose />
-        {(live && detail.applied_manifests.is_some()).then(|| view! { <ServiceDrift team=team.clone() name=service.clone() /> })}
+        {(live && detail.applied_manifests.is_some()).then(|| view! { <ServiceDrift team=team.clone() name=service.clone() cluster=cluster.clone() /> })}
         <section class="card section" data-testid="service-history">
             <h2>"Request history"</h2>
             {if detail.history.is_empty() {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ExposureSpec, ExposureVia,
-    plan::{LiveObjects, Plan, plan, plan_notes},
+    plan::{LiveObjects, Plan, plan, plan_notes, restore_plan},
     render::{
         NGINX_NAMESPACE, Object, RenderContext, RenderError, ServiceType, certificate_secret_name,
         nginx_config_map_name, render_backend_service, render_certificate, render_ingress,
@@ -13,8 +13,8 @@ use super::{
         render_service, to_yaml,
     },
     rules::{
-        CatalogView, ObjectKey, check_certificate, check_decommission, check_exposure,
-        check_ingress, check_service, nginx_entries_without,
+        CatalogView, DriftedObject, ObjectKey, check_certificate, check_decommission,
+        check_exposure, check_ingress, check_restore, check_service, nginx_entries_without,
     },
     submission::{NewRequest, RequestSpec},
 };
@@ -26,6 +26,8 @@ pub struct RenderedChange {
     pub objects: Vec<Object>,
     /// Objects to delete, in order (a decommission).
     pub deletions: Vec<ObjectKey>,
+    /// Objects applied again exactly as last applied (a restore), with their drift.
+    pub restored: Vec<DriftedObject>,
     pub notes: Vec<String>,
 }
 
@@ -34,6 +36,7 @@ impl RenderedChange {
         Self {
             objects,
             deletions: Vec::new(),
+            restored: Vec::new(),
             notes,
         }
     }
@@ -45,6 +48,7 @@ impl RenderedChange {
             .iter()
             .map(Object::key)
             .chain(self.deletions.iter().cloned())
+            .chain(self.restored.iter().map(DriftedObject::key))
             .collect()
     }
 }
@@ -173,6 +177,19 @@ pub fn render_change(
             Ok(RenderedChange {
                 objects,
                 deletions,
+                restored: Vec::new(),
+                notes,
+            })
+        }
+        RequestSpec::Restore(spec) => {
+            let restored = check_restore(team, &request.cluster, spec, catalog)?;
+            let notes = vec![
+                "Each object is applied again exactly as last approved (server-side apply, forced, field manager stargate): Stargate takes the drifted fields back from whoever changed them, and a missing object is created again.".to_owned(),
+            ];
+            Ok(RenderedChange {
+                objects: Vec::new(),
+                deletions: Vec::new(),
+                restored,
                 notes,
             })
         }
@@ -220,6 +237,8 @@ fn exposure_change(
 }
 
 /// The rendered change as YAML and a plan against the objects as last applied. A
+/// restore's manifests are its objects as last applied, and its plan the drift they undo.
+/// A
 /// decommission's manifests are the objects it applies (ingress-nginx's ConfigMap without
 /// its entries), then the objects it deletes as last applied: what the reviewer sees go,
 /// and what the worker deletes. The i-th document is the plan's i-th object.
@@ -227,6 +246,21 @@ pub fn prepare(
     rendered: RenderedChange,
     live: &dyn LiveObjects,
 ) -> Result<PreparedChange, RenderError> {
+    if !rendered.restored.is_empty() {
+        let plan = restore_plan(&rendered.restored);
+        let mut manifests = String::new();
+        for object in &rendered.restored {
+            let yaml = serde_norway::to_string(&object.applied).map_err(RenderError::from_yaml)?;
+            manifests.push_str(&format!("---\n{yaml}"));
+        }
+        let mut notes = rendered.notes;
+        notes.extend(plan_notes(&plan));
+        return Ok(PreparedChange {
+            manifests,
+            plan,
+            notes,
+        });
+    }
     let plan = plan(&rendered.objects, &rendered.deletions, live)?;
     let mut manifests = to_yaml(&rendered.objects)?;
     for (kind, namespace, name) in &rendered.deletions {
@@ -505,6 +539,88 @@ mod tests {
             "{:?}",
             rendered.notes
         );
+    }
+
+    #[test]
+    fn a_restore_applies_the_approved_objects_and_plans_the_drift_it_undoes() {
+        use crate::drift::{DriftedField, ObjectDrift};
+        use crate::request::{plan::FieldChange, rules::DriftedObject};
+        let team = TeamName::parse("t", "payments").unwrap();
+        let object = |kind: &str, drift: ObjectDrift, applied: Value| DriftedObject {
+            team: team.clone(),
+            service: ServiceName::parse("s", "checkout").unwrap(),
+            kind: kind.into(),
+            namespace: "payments".into(),
+            name: "checkout".into(),
+            drift,
+            applied,
+        };
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "checkout", "namespace": "payments",
+                         "labels": {"stargate.dev/request": "7"}},
+            "spec": {"replicas": 2}});
+        let service = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "checkout", "namespace": "payments"}});
+        let replicas = ObjectDrift::Drifted {
+            fields: vec![DriftedField {
+                path: "spec.replicas".into(),
+                approved: json!(2),
+                live: Some(json!(5)),
+                changed_by: Some("kubectl".into()),
+                since: None,
+            }],
+        };
+        let mut catalog = catalog(ServiceType::ClusterIp);
+        catalog.drifted_objects = vec![
+            object("Deployment", replicas.clone(), deployment.clone()),
+            object("Service", ObjectDrift::Missing, service),
+            object("ExternalSecret", ObjectDrift::InSync, json!({})),
+        ];
+        let restore = request("restore", json!({"service": "checkout"}));
+        assert_eq!(restore.spec.title(), "restore checkout");
+        let rendered = render_change(&restore, &ctx(), &catalog).unwrap();
+        assert_eq!(rendered.keys().len(), 2);
+        let prepared = prepare(rendered, &Nothing).unwrap();
+        let changes: Vec<(&str, &Change)> = prepared
+            .plan
+            .objects
+            .iter()
+            .map(|o| (o.kind.as_str(), &o.change))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (
+                    "Deployment",
+                    &Change::Update {
+                        fields: vec![FieldChange {
+                            path: "spec.replicas".into(),
+                            before: Some(json!(5)),
+                            after: Some(json!(2)),
+                        }]
+                    }
+                ),
+                ("Service", &Change::Create),
+            ]
+        );
+        // The manifests are the objects exactly as last applied, request label and all.
+        let documents: Vec<Value> = prepared
+            .manifests
+            .split("---\n")
+            .filter(|d| !d.is_empty())
+            .map(|d| serde_norway::from_str(d).unwrap())
+            .collect();
+        assert_eq!(documents[0], deployment);
+        assert_eq!(documents.len(), 2);
+        assert!(prepared.notes[0].contains("field manager stargate"));
+
+        // Other drift, another plan: approvals of the old one no longer hold.
+        let mut more = catalog.clone();
+        more.drifted_objects[0].drift = ObjectDrift::Missing;
+        let again = prepare(render_change(&restore, &ctx(), &more).unwrap(), &Nothing).unwrap();
+        assert_ne!(again.plan.hash, prepared.plan.hash);
+        let same = prepare(render_change(&restore, &ctx(), &catalog).unwrap(), &Nothing).unwrap();
+        assert_eq!(same.plan.hash, prepared.plan.hash);
     }
 
     #[test]

@@ -9,9 +9,12 @@ pub use crate::field_diff::FieldChange;
 
 use super::{
     render::{Object, RenderError},
-    rules::ObjectKey,
+    rules::{DriftedObject, ObjectKey},
 };
-use crate::field_diff::{ListItems, changed_fields};
+use crate::{
+    drift::ObjectDrift,
+    field_diff::{ListItems, changed_fields},
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -114,6 +117,47 @@ pub fn plan(
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok(Plan { objects, hash })
+}
+
+/// A restore's plan: each object applied again as last approved, an `update` of its
+/// drifted fields (live → approved) or a `create` of a missing one. The hash covers the
+/// objects and their drift: when the drift changes, approvals given to the old plan no
+/// longer hold.
+pub fn restore_plan(restored: &[DriftedObject]) -> Plan {
+    let mut hasher = Sha256::new();
+    let objects = restored
+        .iter()
+        .map(|object| {
+            let change = match &object.drift {
+                ObjectDrift::Missing => Change::Create,
+                drift => Change::Update {
+                    fields: drift
+                        .fields()
+                        .iter()
+                        .map(|f| FieldChange {
+                            path: f.path.clone(),
+                            before: f.live.clone(),
+                            after: Some(f.approved.clone()),
+                        })
+                        .collect(),
+                },
+            };
+            hasher.update(object.applied.to_string());
+            hasher.update(serde_json::to_string(&object.drift).unwrap_or_default());
+            PlannedObject {
+                kind: object.kind.clone(),
+                namespace: (!object.namespace.is_empty()).then(|| object.namespace.clone()),
+                name: object.name.clone(),
+                change,
+            }
+        })
+        .collect();
+    let hash = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Plan { objects, hash }
 }
 
 /// Whether `new` differs from `old` only by objects that were to be created and now exist

@@ -127,6 +127,31 @@ impl<'a> SpecReader<'a> {
         }
     }
 
+    /// A list of objects as `(path, object)`, each read with its own reader (`null` or
+    /// absent: empty).
+    pub fn objects(&mut self, key: &'static str) -> Vec<(String, &'a Value)> {
+        match self.get(key) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let path = format!("{}[{i}]", self.path(key));
+                    if item.is_object() {
+                        Some((path, item))
+                    } else {
+                        self.errors.push(FieldError::new(path, "must be an object"));
+                        None
+                    }
+                })
+                .collect(),
+            Some(_) => {
+                self.wrong_type(key, "a list of objects");
+                Vec::new()
+            }
+        }
+    }
+
     /// A nested object, read with its own reader (absent: `None`).
     pub fn object(&mut self, key: &'static str) -> Option<&'a Value> {
         match self.get(key) {

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CertificateSpec, DecommissionSpec, ExposureSpec, IngressSpec, ServiceSpec};
+use super::{
+    CertificateSpec, DecommissionSpec, ExposureSpec, IngressSpec, RestoreSpec, ServiceSpec,
+};
 use crate::{FieldError, FieldErrors, TeamName, field_error::choice, names::check_dns_label};
 
 /// Longest reason accepted, in characters.
@@ -19,15 +21,18 @@ pub enum RequestKind {
     Exposure,
     /// Takes services, hosts and certificates off their cluster.
     Decommission,
+    /// Applies a service's drifted or missing objects again as last approved.
+    Restore,
 }
 
 impl RequestKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Service,
         Self::Ingress,
         Self::Certificate,
         Self::Exposure,
         Self::Decommission,
+        Self::Restore,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +42,7 @@ impl RequestKind {
             Self::Certificate => "certificate",
             Self::Exposure => "exposure",
             Self::Decommission => "decommission",
+            Self::Restore => "restore",
         }
     }
 
@@ -61,6 +67,7 @@ pub enum RequestSpec {
     Certificate(CertificateSpec),
     Exposure(ExposureSpec),
     Decommission(DecommissionSpec),
+    Restore(RestoreSpec),
 }
 
 impl RequestSpec {
@@ -71,6 +78,7 @@ impl RequestSpec {
             Self::Certificate(_) => RequestKind::Certificate,
             Self::Exposure(_) => RequestKind::Exposure,
             Self::Decommission(_) => RequestKind::Decommission,
+            Self::Restore(_) => RequestKind::Restore,
         }
     }
 
@@ -88,6 +96,7 @@ impl RequestSpec {
                 s.service
             ),
             Self::Decommission(s) => format!("decommission {}", s.summary()),
+            Self::Restore(s) => format!("restore {}", s.service),
         }
     }
 
@@ -99,6 +108,7 @@ impl RequestSpec {
             RequestKind::Certificate => Self::Certificate(CertificateSpec::parse(spec)?),
             RequestKind::Exposure => Self::Exposure(ExposureSpec::parse(spec)?),
             RequestKind::Decommission => Self::Decommission(DecommissionSpec::parse(spec)?),
+            RequestKind::Restore => Self::Restore(RestoreSpec::parse(spec)?),
         })
     }
 }

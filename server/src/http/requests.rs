@@ -34,7 +34,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// service, port, path, class, protocol, tls, acm_certificate_arn, alb {scheme,
 /// target_type}`; certificate `name, dns_names, issuer, challenge`; exposure `service,
 /// port, protocol (tcp|udp), external_port, via (nginx|nlb), scheme
-/// (internal|internet-facing, nlb only)`.
+/// (internal|internet-facing, nlb only)`; decommission `services, hosts, certificates`;
+/// restore `service, objects [{kind, namespace, name}]` (optional: default every drifted
+/// or missing object of the service).
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)] // Documents the body; the handler reads it as JSON and validates it.
 #[serde(deny_unknown_fields)] // and so `additionalProperties: false` in the document

@@ -143,20 +143,10 @@ impl Portal for PortalService {
             .drift_in(&service.cluster, &service.namespace)
             .await
             .map_err(unavailable)?;
-        let ingresses: Vec<String> = service
-            .hosts
-            .iter()
-            .map(|h| domain::request::render::ingress_name(name.as_str(), &h.host))
-            .collect();
-        let secret = format!("{name}-env");
+        let hosts: Vec<String> = service.hosts.iter().map(|h| h.host.clone()).collect();
         Ok(records
             .into_iter()
-            .filter(|r| match r.kind.as_str() {
-                "Deployment" | "Service" => r.name == name.as_str(),
-                "ExternalSecret" => r.name == secret,
-                "Ingress" => ingresses.contains(&r.name),
-                _ => false,
-            })
+            .filter(|r| domain::drift::of_service(&r.kind, &r.name, name.as_str(), &hosts))
             .collect())
     }
 

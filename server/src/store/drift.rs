@@ -211,6 +211,48 @@ impl Store {
     }
 }
 
+/// After a restore applied `objects` to `cluster` (as `actor`, for request
+/// `request_id`): each of them that had drifted or was missing is in sync again, with its
+/// `object.drift_cleared` event, in the transaction that records the apply.
+pub(super) async fn clear_restored(
+    tx: &mut sqlx::AnyConnection,
+    cluster: &str,
+    objects: &[Value],
+    actor: &str,
+    request_id: i64,
+) -> Result<(), StoreError> {
+    let at = now();
+    for object in objects {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        let cleared = sqlx::query(
+            "UPDATE object_drift
+             SET state = 'in_sync', known_state = 'in_sync', fields_json = '[]', since = $5,
+                 checked_at = $5
+             WHERE cluster = $1 AND kind = $2 AND namespace = $3 AND name = $4
+               AND (state IN ('drifted', 'missing') OR known_state IN ('drifted', 'missing'))",
+        )
+        .bind(cluster)
+        .bind(kind)
+        .bind(namespace)
+        .bind(name)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if cleared == 1 {
+            let subject = format!("object:{cluster}/{kind}/{namespace}/{name}");
+            let detail = json!({
+                "cluster": cluster, "kind": kind, "namespace": namespace, "name": name,
+                "state": DriftState::InSync.as_str(), "fields": [], "request": request_id,
+            });
+            audit(tx, actor, "object.drift_cleared", &subject, detail).await?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use super::{
     ClaimedJob, Store, StoreError,
     applied::{forget_objects, record_objects},
     auth::audit_for_team,
+    drift::clear_restored,
     lifecycle::{Move, move_request, with_to},
     now, now_plus,
     requests::subject,
@@ -226,6 +227,16 @@ impl Store {
             forget_objects(&mut tx, request.cluster, &objects.delete).await?;
         }
         update_catalog(&mut tx, request, &objects.apply).await?;
+        if matches!(request.spec, RequestSpec::Restore(_)) && !delivered.dry_run {
+            clear_restored(
+                &mut tx,
+                request.cluster,
+                &objects.apply,
+                step.worker,
+                request.id,
+            )
+            .await?;
+        }
         audit_for_team(
             &mut tx,
             step.worker,
@@ -485,6 +496,8 @@ async fn update_catalog(
                 count_listed_services(tx, -i64::try_from(gone).unwrap_or_default()).await?;
             }
         }
+        // The objects are back as the catalog already had them.
+        RequestSpec::Restore(_) => {}
     }
     Ok(())
 }

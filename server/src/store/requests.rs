@@ -324,7 +324,9 @@ impl Store {
             RequestKind::Ingress => format!("ingress {name}"),
             RequestKind::Certificate => format!("certificate {name}"),
             // No page offers to change an exposure (yet): a new one is requested instead.
-            RequestKind::Decommission | RequestKind::Exposure => return Ok(None),
+            RequestKind::Decommission | RequestKind::Exposure | RequestKind::Restore => {
+                return Ok(None);
+            }
         };
         Ok(sqlx::query_scalar(
             "SELECT MAX(id) FROM requests
@@ -356,7 +358,8 @@ fn host_of(spec: &RequestSpec) -> Option<&str> {
         RequestSpec::Service(_)
         | RequestSpec::Certificate(_)
         | RequestSpec::Exposure(_)
-        | RequestSpec::Decommission(_) => None,
+        | RequestSpec::Decommission(_)
+        | RequestSpec::Restore(_) => None,
     }
 }
 
@@ -388,6 +391,7 @@ fn service_of(spec: &RequestSpec) -> Option<&str> {
         RequestSpec::Service(s) => Some(s.name.as_str()),
         RequestSpec::Ingress(s) => Some(s.service.as_str()),
         RequestSpec::Exposure(s) => Some(s.service.as_str()),
+        RequestSpec::Restore(s) => Some(s.service.as_str()),
         RequestSpec::Certificate(_) => None,
         // The first service it takes away; a decommission of hosts alone belongs to their
         // service's history through its ingresses' requests.

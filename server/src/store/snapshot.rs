@@ -4,12 +4,14 @@
 
 use domain::{
     ServiceName, TeamName,
+    drift::{DriftedField, ObjectDrift, of_service},
     request::{
         DecommissionSpec, ExposureSpec, ExposureVia, NewRequest, RequestSpec, Tls, Transport,
         fields::Hostname,
         render::ServiceType,
         rules::{
-            CatalogSnapshot, HostRequest, NginxExposure, NlbExposure, PortRequest, ServiceFacts,
+            CatalogSnapshot, DriftedObject, HostRequest, NginxExposure, NlbExposure, PortRequest,
+            ServiceFacts,
         },
     },
 };
@@ -65,6 +67,11 @@ impl Store {
             RequestSpec::Ingress(spec) => (Some(&spec.service), Some(&spec.host)),
             RequestSpec::Exposure(spec) => (Some(&spec.service), None),
             RequestSpec::Certificate(_) => (None, None),
+            RequestSpec::Restore(spec) => {
+                self.restore_snapshot(team, &request.cluster, &spec.service, &mut snapshot)
+                    .await?;
+                (Some(&spec.service), None)
+            }
             RequestSpec::Decommission(spec) => {
                 self.decommission_snapshot(team, spec, &mut snapshot)
                     .await?;
@@ -371,4 +378,65 @@ fn service_of(row: &AnyRow, column: &str) -> Result<ServiceName, StoreError> {
     let value: Option<String> = row.try_get(column)?;
     ServiceName::parse("service", value.as_deref().unwrap_or_default())
         .map_err(|e| corrupt(column, e))
+}
+
+impl Store {
+    /// The drifted or missing objects of a service of `team` on `cluster` at the last drift
+    /// check, each with the object as last applied: what a restore applies again.
+    async fn restore_snapshot(
+        &self,
+        team: &TeamName,
+        cluster: &str,
+        service: &ServiceName,
+        snapshot: &mut CatalogSnapshot,
+    ) -> Result<(), StoreError> {
+        let hosts: Vec<String> = sqlx::query_scalar(
+            "SELECT h.host FROM hosts h JOIN services s ON s.id = h.service_id
+             WHERE s.team_name = $1 AND s.name = $2 AND s.decommissioned_at IS NULL",
+        )
+        .bind(team.as_str())
+        .bind(service.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT d.kind, d.namespace, d.name, d.state, d.fields_json, a.manifest_json
+             FROM object_drift d
+             JOIN applied_objects a
+               ON a.cluster = d.cluster AND a.kind = d.kind AND a.namespace = d.namespace
+              AND a.name = d.name
+             JOIN teams t ON t.namespace = d.namespace
+             WHERE d.cluster = $1 AND t.name = $2 AND d.state IN ('drifted', 'missing')
+             ORDER BY d.kind, d.name",
+        )
+        .bind(cluster)
+        .bind(team.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            let name: String = row.try_get("name")?;
+            if !of_service(&kind, &name, service.as_str(), &hosts) {
+                continue;
+            }
+            let state: String = row.try_get("state")?;
+            let drift = if state == "missing" {
+                ObjectDrift::Missing
+            } else {
+                let fields: String = row.try_get("fields_json")?;
+                let fields: Vec<DriftedField> =
+                    serde_json::from_str(&fields).map_err(|e| corrupt("drift fields", e))?;
+                ObjectDrift::Drifted { fields }
+            };
+            snapshot.drifted_objects.push(DriftedObject {
+                team: team.clone(),
+                service: service.clone(),
+                kind,
+                namespace: row.try_get("namespace")?,
+                name,
+                drift,
+                applied: json(&row, "manifest_json")?,
+            });
+        }
+        Ok(())
+    }
 }

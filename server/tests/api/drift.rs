@@ -14,7 +14,7 @@ use crate::{
     on_both_databases,
 };
 
-async fn spawn_checking(db: Db, kube: &KubeApi) -> TestApp {
+pub(crate) async fn spawn_checking(db: Db, kube: &KubeApi) -> TestApp {
     let options = Options {
         worker: true,
         clusters: vec![kube.cluster("kind", "worker-a").await],
@@ -43,7 +43,7 @@ async fn drift(app: &TestApp) -> Value {
 }
 
 /// Waits (at most 20 s) until the Deployment's and the Service's states are these.
-async fn states(app: &TestApp, deployment: &str, service: &str) -> Value {
+pub(crate) async fn states(app: &TestApp, deployment: &str, service: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let drift = drift(app).await;
@@ -59,7 +59,7 @@ async fn states(app: &TestApp, deployment: &str, service: &str) -> Value {
 }
 
 /// `(action, subject)` of the drift events in the audit log, oldest first.
-async fn drift_events(app: &TestApp) -> Vec<(String, String)> {
+pub(crate) async fn drift_events(app: &TestApp) -> Vec<(String, String)> {
     let response = app
         .get_as(Persona::Admin, "/api/v1/audit?per_page=100")
         .await;

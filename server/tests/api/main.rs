@@ -33,6 +33,7 @@ mod openapi;
 mod pages;
 mod proxy;
 mod requests;
+mod restore;
 mod reviews;
 mod rolling_upgrade;
 mod tokens_cli;

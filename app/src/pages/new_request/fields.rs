@@ -268,3 +268,12 @@ pub fn DecommissionFields(form: FormState, errors: Signal<Vec<FieldError>>) -> i
             placeholder="ledger-tls" hint="One per line." />
     }
 }
+
+#[component]
+pub fn RestoreFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    view! {
+        <p class="muted small">"Every object of the service that had drifted or was missing at the last drift check is applied again exactly as last approved. The plan shows what the restore changes back."</p>
+        <TextField label="Service" path="spec.service" value=form.service errors
+            placeholder="ledger" hint="A service of the team." />
+    }
+}

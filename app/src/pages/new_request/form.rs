@@ -238,6 +238,7 @@ pub fn request_input(kind: RequestKind, field: impl Fn(&str) -> String) -> Value
                 }
             }
         }
+        RequestKind::Restore => text("service"),
     }
     json!({
         "kind": kind.as_str(),

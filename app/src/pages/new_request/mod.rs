@@ -23,7 +23,8 @@ use crate::{
     error::UiError,
 };
 use fields::{
-    CertificateFields, DecommissionFields, ExposureFields, IngressFields, ServiceFields, TextField,
+    CertificateFields, DecommissionFields, ExposureFields, IngressFields, RestoreFields,
+    ServiceFields, TextField,
 };
 use form::FormState;
 pub use form::{form_fields, request_input};
@@ -201,6 +202,7 @@ pub fn NewRequestPage() -> impl IntoView {
             {tab(RequestKind::Certificate, "TLS certificate")}
             {tab(RequestKind::Exposure, "TCP/UDP port")}
             {tab(RequestKind::Decommission, "Decommission")}
+            {tab(RequestKind::Restore, "Restore")}
         </nav>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
@@ -261,6 +263,7 @@ pub fn NewRequestPage() -> impl IntoView {
                                 RequestKind::Certificate => view! { <CertificateFields form errors /> }.into_any(),
                                 RequestKind::Exposure => view! { <ExposureFields form errors /> }.into_any(),
                                 RequestKind::Decommission => view! { <DecommissionFields form errors /> }.into_any(),
+                                RequestKind::Restore => view! { <RestoreFields form errors /> }.into_any(),
                             }}
                             <TextField label="Reason" path="reason" value=form.reason errors multiline=true
                                 hint="Why this change? Reviewers read it first." />

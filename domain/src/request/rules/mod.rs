@@ -6,6 +6,7 @@ mod certificate;
 mod decommission;
 mod exposure;
 mod ingress;
+mod restore;
 mod service;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ pub use certificate::check_certificate;
 pub use decommission::{ObjectKey, check_decommission, nginx_entries_without};
 pub use exposure::check_exposure;
 pub use ingress::{IngressConsequences, check_ingress};
+pub use restore::{DriftedObject, check_restore};
 pub use service::check_service;
 
 use super::{Protocol, Transport, fields::Hostname, render::ServiceType};
@@ -61,6 +63,11 @@ pub trait CatalogView {
     fn has_certificate(&self, team: &TeamName, name: &str) -> bool;
     /// The NLB exposures of a service of the team: a decommission deletes their Services.
     fn nlb_exposures_of(&self, team: &TeamName, service: &ServiceName) -> Vec<NlbExposure>;
+    /// The objects of a service of the team as the last drift check found them, each with
+    /// the object as last applied (a restore applies them again).
+    fn drifted_objects(&self, _team: &TeamName, _service: &ServiceName) -> Vec<DriftedObject> {
+        Vec::new()
+    }
 }
 
 /// A request that holds a host it has not been applied for yet.
@@ -138,6 +145,9 @@ pub struct CatalogSnapshot {
     /// NLB exposures of the services a decommission names.
     #[serde(default)]
     pub nlb_exposures: Vec<NlbExposure>,
+    /// The drift of the objects of the service a restore names.
+    #[serde(default)]
+    pub drifted_objects: Vec<DriftedObject>,
 }
 
 impl CatalogView for CatalogSnapshot {
@@ -222,6 +232,14 @@ impl CatalogView for CatalogSnapshot {
         self.nlb_exposures
             .iter()
             .filter(|e| e.team == *team && e.service == *service)
+            .cloned()
+            .collect()
+    }
+
+    fn drifted_objects(&self, team: &TeamName, service: &ServiceName) -> Vec<DriftedObject> {
+        self.drifted_objects
+            .iter()
+            .filter(|o| o.team == *team && o.service == *service)
             .cloned()
             .collect()
     }

@@ -7,6 +7,7 @@ mod decommission;
 mod env;
 mod exposure;
 mod ingress;
+mod restore;
 mod service;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ pub use decommission::DecommissionSpec;
 pub use env::{EnvValue, ExternalRef, looks_secret};
 pub use exposure::{ExposureSpec, ExposureVia, NGINX_OWN_PORTS, NlbScheme, Transport};
 pub use ingress::{AlbSettings, IngressSpec};
+pub use restore::{RestoreObject, RestoreSpec};
 pub use service::ServiceSpec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
