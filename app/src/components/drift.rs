@@ -52,7 +52,7 @@ pub fn ServiceDrift(team: String, name: String, cluster: String) -> impl IntoVie
                         .is_ok_and(|s| s.me.teams.iter().any(|m| m.team.as_str() == owner));
                     match records.await {
                         Ok(records) if records.is_empty() => view! {
-                            <p class="muted">"Not checked yet: drift is checked on the cluster every few minutes."</p>
+                            <p class="muted">"Not checked yet: workers compare each cluster with what was approved every few minutes (dry-run clusters are not checked)."</p>
                         }.into_any(),
                         Ok(records) => {
                             let drifted = member && records.iter().any(|r| r.state.is_drift());
