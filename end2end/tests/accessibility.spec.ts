@@ -23,6 +23,8 @@ const pages = [
   "/requests/new?kind=ingress",
   "/requests/new?kind=certificate",
   "/requests/new?kind=exposure",
+  "/requests/new?kind=decommission",
+  "/requests/new?kind=restore",
   "/reviews",
   "/audit",
   "/admin/users",
