@@ -2,7 +2,7 @@
 //! the external port on ingress-nginx (one external port per cluster and protocol, one
 //! owner — like a host).
 
-use super::{CatalogView, NginxExposure};
+use super::{CatalogView, NginxExposure, routed_service};
 use crate::{
     FieldError, FieldErrors, ServiceName, TeamName,
     request::{ExposureSpec, ExposureVia},
@@ -18,35 +18,15 @@ pub fn check_exposure(
     catalog: &dyn CatalogView,
 ) -> Result<Vec<NginxExposure>, FieldErrors> {
     let mut errors = FieldErrors::default();
-    match catalog.service(team, &spec.service) {
-        None => errors.push(FieldError::new(
-            "spec.service",
-            format!(
-                "team {team} has no service {}; request the service first",
-                spec.service
-            ),
-        )),
-        Some(facts) => {
-            if facts.cluster != cluster {
-                errors.push(FieldError::new(
-                    "cluster",
-                    format!(
-                        "service {} runs on cluster {}; its exposure must go there too",
-                        spec.service, facts.cluster
-                    ),
-                ));
-            }
-            if facts.port != spec.port {
-                errors.push(FieldError::new(
-                    "spec.port",
-                    format!(
-                        "service {} listens on port {}, not {}",
-                        spec.service, facts.port, spec.port
-                    ),
-                ));
-            }
-        }
-    }
+    routed_service(
+        team,
+        cluster,
+        &spec.service,
+        spec.port,
+        "exposure",
+        catalog,
+        &mut errors,
+    );
     let entries = match spec.via {
         ExposureVia::Nginx => {
             let entries = catalog.nginx_exposures(cluster, spec.protocol);

@@ -1,7 +1,7 @@
 //! An ingress against the catalog: who holds the host, the allowed domains, the backend
 //! service and port, gRPC, TLS, and the ALB instance-target trap.
 
-use super::{CatalogView, allowed_domains_error};
+use super::{CatalogView, allowed_domains_error, routed_service};
 use crate::{
     FieldError, FieldErrors, TeamName,
     request::{AlbTargetType, IngressClass, IngressSpec, Protocol, Tls, render::ServiceType},
@@ -51,46 +51,27 @@ pub fn check_ingress(
         switch_service_to_node_port: false,
         tls_certificate: None,
     };
-    match catalog.service(team, &spec.service) {
-        None => errors.push(FieldError::new(
-            "spec.service",
-            format!(
-                "team {team} has no service {}; request the service first",
-                spec.service
-            ),
-        )),
-        Some(facts) => {
-            if facts.cluster != cluster {
-                errors.push(FieldError::new(
-                    "cluster",
-                    format!(
-                        "service {} runs on cluster {}; its ingress must go there too",
-                        spec.service, facts.cluster
-                    ),
-                ));
-            }
-            if facts.port != spec.port {
-                errors.push(FieldError::new(
-                    "spec.port",
-                    format!(
-                        "service {} listens on port {}, not {}",
-                        spec.service, facts.port, spec.port
-                    ),
-                ));
-            }
-            if spec.protocol == Protocol::Grpc && facts.protocol != Protocol::Grpc {
-                errors.push(FieldError::new(
-                    "spec.protocol",
-                    format!("service {} does not speak gRPC", spec.service),
-                ));
-            }
-            let instance = spec
-                .alb
-                .is_some_and(|a| a.target_type == AlbTargetType::Instance);
-            consequences.switch_service_to_node_port = spec.class == IngressClass::Alb
-                && instance
-                && facts.service_type == ServiceType::ClusterIp;
+    if let Some(facts) = routed_service(
+        team,
+        cluster,
+        &spec.service,
+        spec.port,
+        "ingress",
+        catalog,
+        &mut errors,
+    ) {
+        if spec.protocol == Protocol::Grpc && facts.protocol != Protocol::Grpc {
+            errors.push(FieldError::new(
+                "spec.protocol",
+                format!("service {} does not speak gRPC", spec.service),
+            ));
         }
+        let instance = spec
+            .alb
+            .is_some_and(|a| a.target_type == AlbTargetType::Instance);
+        consequences.switch_service_to_node_port = spec.class == IngressClass::Alb
+            && instance
+            && facts.service_type == ServiceType::ClusterIp;
     }
     if spec.class == IngressClass::Nginx && spec.tls == Tls::CertManager {
         consequences.tls_certificate = catalog.certificate_for(team, &spec.host);

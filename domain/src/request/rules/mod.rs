@@ -19,7 +19,7 @@ pub use restore::{DriftedObject, check_restore};
 pub use service::check_service;
 
 use super::{Protocol, Transport, fields::Hostname, render::ServiceType};
-use crate::{FieldError, ServiceName, TeamName};
+use crate::{FieldError, FieldErrors, ServiceName, TeamName};
 
 /// What the rules need to know of a service that exists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +28,46 @@ pub struct ServiceFacts {
     pub protocol: Protocol,
     pub service_type: ServiceType,
     pub cluster: String,
+}
+
+/// The service an ingress or an exposure sends traffic to: the team's own, on the request's
+/// cluster (`what` names the request in the message), listening on `port`. Its facts when
+/// the team has it; each mismatch is pushed to `errors`.
+fn routed_service(
+    team: &TeamName,
+    cluster: &str,
+    service: &ServiceName,
+    port: u16,
+    what: &str,
+    catalog: &dyn CatalogView,
+    errors: &mut FieldErrors,
+) -> Option<ServiceFacts> {
+    let Some(facts) = catalog.service(team, service) else {
+        errors.push(FieldError::new(
+            "spec.service",
+            format!("team {team} has no service {service}; request the service first"),
+        ));
+        return None;
+    };
+    if facts.cluster != cluster {
+        errors.push(FieldError::new(
+            "cluster",
+            format!(
+                "service {service} runs on cluster {}; its {what} must go there too",
+                facts.cluster
+            ),
+        ));
+    }
+    if facts.port != port {
+        errors.push(FieldError::new(
+            "spec.port",
+            format!(
+                "service {service} listens on port {}, not {port}",
+                facts.port
+            ),
+        ));
+    }
+    Some(facts)
 }
 
 /// The catalog as the rules see it (implemented by a snapshot the store fills for one
