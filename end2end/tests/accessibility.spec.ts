@@ -25,6 +25,7 @@ const pages = [
   "/requests/new?kind=exposure",
   "/requests/new?kind=decommission",
   "/requests/new?kind=restore",
+  "/requests/new?kind=adopt",
   "/reviews",
   "/audit",
   "/admin/users",

@@ -111,9 +111,29 @@ pub fn restore_href(team: &str, cluster: &str, service: &str) -> String {
     )
 }
 
+/// "Adopt live values" of `team`'s service `service` on `cluster`: an adopt of its drifted
+/// fields' live values.
+pub fn adopt_href(team: &str, cluster: &str, service: &str) -> String {
+    with_fields(
+        format!("/requests/new?kind=adopt&team={}", encode_query(team)),
+        &[
+            ("cluster", cluster.to_owned()),
+            ("spec.service", service.to_owned()),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_adopt_link_names_the_service() {
+        assert_eq!(
+            adopt_href("payments", "demo", "ledger"),
+            "/requests/new?kind=adopt&team=payments&cluster=demo&spec.service=ledger"
+        );
+    }
 
     #[test]
     fn a_restore_link_names_the_service() {

@@ -6,7 +6,10 @@ use leptos::prelude::*;
 
 use crate::{
     api::{current_user, get_service_drift},
-    components::{day_two_links::restore_href, timestamp::Timestamp},
+    components::{
+        day_two_links::{adopt_href, restore_href},
+        timestamp::Timestamp,
+    },
 };
 
 /// The badge of a drift state: its class and words.
@@ -28,12 +31,15 @@ fn shown(value: Option<&serde_json::Value>) -> String {
 }
 
 /// The service's drift, read on its own so the page does not wait for it. While an object
-/// has drifted or is missing, "Restore approved state" opens a restore request for it, for
-/// those who may request for the team (the portal checks again on submit).
+/// has drifted or is missing, "Restore approved state" opens a restore request for it and
+/// "Adopt live values" an adopt request, for those who may request for the team (the
+/// portal checks again on submit).
 #[component]
 pub fn ServiceDrift(team: String, name: String, cluster: String) -> impl IntoView {
     let restore = restore_href(&team, &cluster, &name);
     let label = format!("Restore the approved state of service {name}");
+    let adopt = adopt_href(&team, &cluster, &name);
+    let adopt_label = format!("Adopt the live values of service {name}");
     let session = Resource::new(|| (), |_| current_user());
     let owner = team.clone();
     let records = Resource::new(
@@ -46,6 +52,7 @@ pub fn ServiceDrift(team: String, name: String, cluster: String) -> impl IntoVie
             <Transition fallback=|| view! { <p class="loading" aria-busy="true">"Checking drift…"</p> }>
                 {move || {
                     let (restore, label, owner) = (restore.clone(), label.clone(), owner.clone());
+                    let (adopt, adopt_label) = (adopt.clone(), adopt_label.clone());
                     Suspend::new(async move {
                     let member = session
                         .await
@@ -61,8 +68,10 @@ pub fn ServiceDrift(team: String, name: String, cluster: String) -> impl IntoVie
                                 {drifted.then(|| view! {
                                     <p class="actions">
                                         <a href=restore class="button small" aria-label=label>"Restore approved state"</a>
+                                        " "
+                                        <a href=adopt class="button small" aria-label=adopt_label>"Adopt live values"</a>
                                     </p>
-                                    <p class="muted small">"A restore request applies the drifted and missing objects again as last approved, after review."</p>
+                                    <p class="muted small">"A restore request applies the drifted and missing objects again as last approved; an adopt request makes the live values the approved ones. Both after review."</p>
                                 })}
                             }.into_any()
                         }

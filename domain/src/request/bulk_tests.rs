@@ -140,6 +140,7 @@ fn detail(status: RequestStatus, approvals: usize, required: u32) -> RequestDeta
         plan: crate::request::plan::Plan {
             objects: Vec::new(),
             hash: HASH.into(),
+            adopted: None,
         },
         notes: Vec::new(),
         events: Vec::new(),

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ExposureSpec, ExposureVia,
+    ExposureSpec, ExposureVia, ServiceSpec,
     plan::{LiveObjects, Plan, plan, plan_notes, restore_plan},
     render::{
         NGINX_NAMESPACE, Object, RenderContext, RenderError, ServiceType, certificate_secret_name,
@@ -13,7 +13,7 @@ use super::{
         render_service, to_yaml,
     },
     rules::{
-        CatalogView, DriftedObject, ObjectKey, check_certificate, check_decommission,
+        CatalogView, DriftedObject, ObjectKey, check_adopt, check_certificate, check_decommission,
         check_exposure, check_ingress, check_restore, check_service, nginx_entries_without,
     },
     submission::{NewRequest, RequestSpec},
@@ -28,6 +28,8 @@ pub struct RenderedChange {
     pub deletions: Vec<ObjectKey>,
     /// Objects applied again exactly as last applied (a restore), with their drift.
     pub restored: Vec<DriftedObject>,
+    /// The service's new spec an adopt renders (the live values).
+    pub adopted: Option<ServiceSpec>,
     pub notes: Vec<String>,
 }
 
@@ -37,6 +39,7 @@ impl RenderedChange {
             objects,
             deletions: Vec::new(),
             restored: Vec::new(),
+            adopted: None,
             notes,
         }
     }
@@ -178,6 +181,7 @@ pub fn render_change(
                 objects,
                 deletions,
                 restored: Vec::new(),
+                adopted: None,
                 notes,
             })
         }
@@ -190,6 +194,21 @@ pub fn render_change(
                 objects: Vec::new(),
                 deletions: Vec::new(),
                 restored,
+                adopted: None,
+                notes,
+            })
+        }
+        RequestSpec::Adopt(spec) => {
+            let adoption = check_adopt(team, &request.cluster, spec, ctx, catalog)?;
+            let notes = vec![format!(
+                "The live values become the approved spec of service {}: its objects are applied rendered from that spec (server-side apply, forced, field manager stargate), so Stargate owns the drifted fields again with the values they have now, and later changes of the service start from them.",
+                spec.service
+            )];
+            Ok(RenderedChange {
+                objects: render_service(ctx, &adoption.spec, adoption.service_type),
+                deletions: Vec::new(),
+                restored: Vec::new(),
+                adopted: Some(adoption.spec),
                 notes,
             })
         }
@@ -261,7 +280,8 @@ pub fn prepare(
             notes,
         });
     }
-    let plan = plan(&rendered.objects, &rendered.deletions, live)?;
+    let mut plan = plan(&rendered.objects, &rendered.deletions, live)?;
+    plan.adopted = rendered.adopted;
     let mut manifests = to_yaml(&rendered.objects)?;
     for (kind, namespace, name) in &rendered.deletions {
         let namespace = (!namespace.is_empty()).then_some(namespace.as_str());

@@ -15,9 +15,9 @@ pub mod submission;
 pub mod view;
 
 pub use spec::{
-    AlbScheme, AlbSettings, AlbTargetType, CertificateSpec, Challenge, DecommissionSpec, EnvValue,
-    ExposureSpec, ExposureVia, ExternalRef, IngressClass, IngressSpec, NlbScheme, Protocol,
-    RestoreObject, RestoreSpec, ServiceSpec, Tls, Transport, looks_secret,
+    AdoptSpec, AlbScheme, AlbSettings, AlbTargetType, CertificateSpec, Challenge, DecommissionSpec,
+    EnvValue, ExposureSpec, ExposureVia, ExternalRef, IngressClass, IngressSpec, NlbScheme,
+    Protocol, RestoreObject, RestoreSpec, ServiceSpec, Tls, Transport, looks_secret,
 };
 pub use status::RequestStatus;
 pub use submission::{NewRequest, RequestKind, RequestSpec};

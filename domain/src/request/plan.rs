@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 pub use crate::field_diff::FieldChange;
 
 use super::{
+    ServiceSpec,
     render::{Object, RenderError},
     rules::{DriftedObject, ObjectKey},
 };
@@ -45,6 +46,11 @@ pub struct Plan {
     /// SHA-256 over the desired objects and what they were compared with: when either
     /// changes, approvals given to the old plan no longer hold.
     pub hash: String,
+    /// An adopt's new spec of its service (the live values): what later changes of the
+    /// service start from once it is applied. Its rendering is in the objects, so hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub adopted: Option<ServiceSpec>,
 }
 
 /// The label naming the request that last wrote an object: identity, not configuration.
@@ -116,7 +122,11 @@ pub fn plan(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(Plan { objects, hash })
+    Ok(Plan {
+        objects,
+        hash,
+        adopted: None,
+    })
 }
 
 /// A restore's plan: each object applied again as last approved, an `update` of its
@@ -157,7 +167,11 @@ pub fn restore_plan(restored: &[DriftedObject]) -> Plan {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Plan { objects, hash }
+    Plan {
+        objects,
+        hash,
+        adopted: None,
+    }
 }
 
 /// Whether `new` differs from `old` only by objects that were to be created and now exist
@@ -418,6 +432,7 @@ mod tests {
                 ),
             ],
             hash: String::new(),
+            adopted: None,
         };
         let notes = plan_notes(&plan);
         assert_eq!(notes.len(), 2, "{notes:?}");

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    CertificateSpec, DecommissionSpec, ExposureSpec, IngressSpec, RestoreSpec, ServiceSpec,
+    AdoptSpec, CertificateSpec, DecommissionSpec, ExposureSpec, IngressSpec, RestoreSpec,
+    ServiceSpec,
 };
 use crate::{FieldError, FieldErrors, TeamName, field_error::choice, names::check_dns_label};
 
@@ -23,16 +24,19 @@ pub enum RequestKind {
     Decommission,
     /// Applies a service's drifted or missing objects again as last approved.
     Restore,
+    /// Makes a drifted service's live values the approved ones.
+    Adopt,
 }
 
 impl RequestKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Service,
         Self::Ingress,
         Self::Certificate,
         Self::Exposure,
         Self::Decommission,
         Self::Restore,
+        Self::Adopt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +47,7 @@ impl RequestKind {
             Self::Exposure => "exposure",
             Self::Decommission => "decommission",
             Self::Restore => "restore",
+            Self::Adopt => "adopt",
         }
     }
 
@@ -68,6 +73,7 @@ pub enum RequestSpec {
     Exposure(ExposureSpec),
     Decommission(DecommissionSpec),
     Restore(RestoreSpec),
+    Adopt(AdoptSpec),
 }
 
 impl RequestSpec {
@@ -79,6 +85,7 @@ impl RequestSpec {
             Self::Exposure(_) => RequestKind::Exposure,
             Self::Decommission(_) => RequestKind::Decommission,
             Self::Restore(_) => RequestKind::Restore,
+            Self::Adopt(_) => RequestKind::Adopt,
         }
     }
 
@@ -97,6 +104,7 @@ impl RequestSpec {
             ),
             Self::Decommission(s) => format!("decommission {}", s.summary()),
             Self::Restore(s) => format!("restore {}", s.service),
+            Self::Adopt(s) => format!("adopt {}", s.service),
         }
     }
 
@@ -109,6 +117,7 @@ impl RequestSpec {
             RequestKind::Exposure => Self::Exposure(ExposureSpec::parse(spec)?),
             RequestKind::Decommission => Self::Decommission(DecommissionSpec::parse(spec)?),
             RequestKind::Restore => Self::Restore(RestoreSpec::parse(spec)?),
+            RequestKind::Adopt => Self::Adopt(AdoptSpec::parse(spec)?),
         })
     }
 }

@@ -36,7 +36,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// port, protocol (tcp|udp), external_port, via (nginx|nlb), scheme
 /// (internal|internet-facing, nlb only)`; decommission `services, hosts, certificates`;
 /// restore `service, objects [{kind, namespace, name}]` (optional: default every drifted
-/// or missing object of the service).
+/// or missing object of the service); adopt `service` (its drifted fields' live values
+/// become its approved spec).
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)] // Documents the body; the handler reads it as JSON and validates it.
 #[serde(deny_unknown_fields)] // and so `additionalProperties: false` in the document

@@ -292,9 +292,16 @@ impl PortalService {
         };
         let record = self.record(id).await?;
         let summary = &record.summary;
+        // An adopt approved the service's spec its plan holds (the live values).
+        let spec = match (&summary.kind, &record.plan.adopted) {
+            (RequestKind::Adopt, Some(adopted)) => {
+                serde_json::to_value(adopted).map_err(render_failed)?
+            }
+            _ => record.spec,
+        };
         Ok(Some(serde_json::json!({
-            "kind": summary.kind, "team": summary.team, "cluster": summary.cluster,
-            "reason": "", "spec": record.spec,
+            "kind": kind, "team": summary.team, "cluster": summary.cluster,
+            "reason": "", "spec": spec,
         })))
     }
 

@@ -5,14 +5,14 @@
 //! change is the compare-and-set of a step `decide` allowed.
 
 use domain::request::{
-    ExposureSpec, ExposureVia, RequestSpec, RequestStatus,
+    ExposureSpec, ExposureVia, RequestSpec, RequestStatus, ServiceSpec,
     change::PreparedChange,
     plan::{Change, Plan},
 };
 use serde_json::Value;
 
 use super::{
-    ClaimedJob, Store, StoreError,
+    ClaimedJob, RequestRecord, Store, StoreError,
     applied::{forget_objects, record_objects},
     auth::audit_for_team,
     drift::clear_restored,
@@ -74,16 +74,20 @@ pub struct JobRequest<'a> {
     pub team: &'a str,
     pub cluster: &'a str,
     pub spec: &'a RequestSpec,
+    /// An adopt's new spec of its service, as its approved plan holds it.
+    pub adopted: Option<&'a ServiceSpec>,
 }
 
 impl<'a> JobRequest<'a> {
-    /// The job's request as its stored summary and approved spec give it.
-    pub fn of(summary: &'a domain::request::RequestSummary, spec: &'a RequestSpec) -> Self {
+    /// The job's request as its stored record and approved spec give it.
+    pub fn of(record: &'a RequestRecord, spec: &'a RequestSpec) -> Self {
+        let summary = &record.summary;
         Self {
             id: summary.id,
             team: summary.team.as_str(),
             cluster: &summary.cluster,
             spec,
+            adopted: record.plan.adopted.as_ref(),
         }
     }
 }
@@ -226,8 +230,12 @@ impl Store {
         if !objects.delete.is_empty() {
             forget_objects(&mut tx, request.cluster, &objects.delete).await?;
         }
-        update_catalog(&mut tx, request, &objects.apply).await?;
-        if matches!(request.spec, RequestSpec::Restore(_)) && !delivered.dry_run {
+        update_catalog(&mut tx, step.worker, request, &objects.apply).await?;
+        if matches!(
+            request.spec,
+            RequestSpec::Restore(_) | RequestSpec::Adopt(_)
+        ) && !delivered.dry_run
+        {
             clear_restored(
                 &mut tx,
                 request.cluster,
@@ -337,6 +345,7 @@ impl Store {
 /// the certificate it holds, the port it exposes.
 async fn update_catalog(
     tx: &mut sqlx::AnyConnection,
+    actor: &str,
     request: &JobRequest<'_>,
     objects: &[Value],
 ) -> Result<(), StoreError> {
@@ -498,6 +507,41 @@ async fn update_catalog(
         }
         // The objects are back as the catalog already had them.
         RequestSpec::Restore(_) => {}
+        // The service runs as its new spec says: what it shows, and later changes start from.
+        RequestSpec::Adopt(spec) => {
+            let Some(adopted) = request.adopted else {
+                return Err(StoreError::Corrupt(format!(
+                    "adopt request {} has no new spec of service {} in its plan",
+                    request.id, spec.service
+                )));
+            };
+            sqlx::query(
+                "UPDATE services SET image = $3, replicas = $4, port = $5, status = 'live',
+                     updated_at = $6
+                 WHERE team_name = $1 AND name = $2 AND decommissioned_at IS NULL",
+            )
+            .bind(request.team)
+            .bind(spec.service.as_str())
+            .bind(adopted.image.as_str())
+            .bind(i64::from(adopted.replicas))
+            .bind(i64::from(adopted.port))
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            audit_for_team(
+                tx,
+                actor,
+                "service.adopted",
+                &format!("service:{}/{}", request.team, spec.service),
+                Some(request.team),
+                serde_json::json!({
+                    "request": request.id, "cluster": request.cluster,
+                    "image": adopted.image.as_str(), "replicas": adopted.replicas,
+                    "port": adopted.port, "cpu": adopted.cpu, "memory": adopted.memory,
+                }),
+            )
+            .await?;
+        }
     }
     Ok(())
 }

@@ -324,17 +324,27 @@ impl Store {
             RequestKind::Ingress => format!("ingress {name}"),
             RequestKind::Certificate => format!("certificate {name}"),
             // No page offers to change an exposure (yet): a new one is requested instead.
-            RequestKind::Decommission | RequestKind::Exposure | RequestKind::Restore => {
+            RequestKind::Decommission
+            | RequestKind::Exposure
+            | RequestKind::Restore
+            | RequestKind::Adopt => {
                 return Ok(None);
             }
         };
+        // An applied adopt approved a service's spec too (the live values).
+        let adopted = match kind {
+            RequestKind::Service => format!("adopt {name}"),
+            _ => title.clone(),
+        };
         Ok(sqlx::query_scalar(
             "SELECT MAX(id) FROM requests
-             WHERE kind = $1 AND team_name = $2 AND title = $3 AND status = 'applied'",
+             WHERE team_name = $2 AND status = 'applied'
+               AND ((kind = $1 AND title = $3) OR (kind = 'adopt' AND title = $4))",
         )
         .bind(kind.as_str())
         .bind(team)
         .bind(title)
+        .bind(adopted)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -359,7 +369,8 @@ fn host_of(spec: &RequestSpec) -> Option<&str> {
         | RequestSpec::Certificate(_)
         | RequestSpec::Exposure(_)
         | RequestSpec::Decommission(_)
-        | RequestSpec::Restore(_) => None,
+        | RequestSpec::Restore(_)
+        | RequestSpec::Adopt(_) => None,
     }
 }
 
@@ -392,6 +403,7 @@ fn service_of(spec: &RequestSpec) -> Option<&str> {
         RequestSpec::Ingress(s) => Some(s.service.as_str()),
         RequestSpec::Exposure(s) => Some(s.service.as_str()),
         RequestSpec::Restore(s) => Some(s.service.as_str()),
+        RequestSpec::Adopt(s) => Some(s.service.as_str()),
         RequestSpec::Certificate(_) => None,
         // The first service it takes away; a decommission of hosts alone belongs to their
         // service's history through its ingresses' requests.

@@ -6,8 +6,10 @@ use domain::{
     ServiceName, TeamName,
     drift::{DriftedField, ObjectDrift, of_service},
     request::{
-        DecommissionSpec, ExposureSpec, ExposureVia, NewRequest, RequestSpec, Tls, Transport,
+        DecommissionSpec, ExposureSpec, ExposureVia, NewRequest, RequestKind, RequestSpec,
+        ServiceSpec, Tls, Transport,
         fields::Hostname,
+        plan::Plan,
         render::ServiceType,
         rules::{
             CatalogSnapshot, DriftedObject, HostRequest, NginxExposure, NlbExposure, PortRequest,
@@ -68,8 +70,20 @@ impl Store {
             RequestSpec::Exposure(spec) => (Some(&spec.service), None),
             RequestSpec::Certificate(_) => (None, None),
             RequestSpec::Restore(spec) => {
-                self.restore_snapshot(team, &request.cluster, &spec.service, &mut snapshot)
+                let objects = self
+                    .service_drift(team, &request.cluster, &spec.service, false)
                     .await?;
+                snapshot.drifted_objects = objects;
+                (Some(&spec.service), None)
+            }
+            RequestSpec::Adopt(spec) => {
+                let objects = self
+                    .service_drift(team, &request.cluster, &spec.service, true)
+                    .await?;
+                snapshot.drifted_objects = objects;
+                if let Some(approved) = self.approved_service(team, &spec.service).await? {
+                    snapshot.approved_services.push((team.clone(), approved));
+                }
                 (Some(&spec.service), None)
             }
             RequestSpec::Decommission(spec) => {
@@ -382,14 +396,15 @@ fn service_of(row: &AnyRow, column: &str) -> Result<ServiceName, StoreError> {
 
 impl Store {
     /// The drifted or missing objects of a service of `team` on `cluster` at the last drift
-    /// check, each with the object as last applied: what a restore applies again.
-    async fn restore_snapshot(
+    /// check (`in_sync` too: the others as well), each with the object as last applied:
+    /// what a restore applies again, what an adopt compares its new spec with.
+    async fn service_drift(
         &self,
         team: &TeamName,
         cluster: &str,
         service: &ServiceName,
-        snapshot: &mut CatalogSnapshot,
-    ) -> Result<(), StoreError> {
+        in_sync: bool,
+    ) -> Result<Vec<DriftedObject>, StoreError> {
         let hosts: Vec<String> = sqlx::query_scalar(
             "SELECT h.host FROM hosts h JOIN services s ON s.id = h.service_id
              WHERE s.team_name = $1 AND s.name = $2 AND s.decommissioned_at IS NULL",
@@ -405,13 +420,16 @@ impl Store {
                ON a.cluster = d.cluster AND a.kind = d.kind AND a.namespace = d.namespace
               AND a.name = d.name
              JOIN teams t ON t.namespace = d.namespace
-             WHERE d.cluster = $1 AND t.name = $2 AND d.state IN ('drifted', 'missing')
+             WHERE d.cluster = $1 AND t.name = $2
+               AND d.state IN ('drifted', 'missing', $3)
              ORDER BY d.kind, d.name",
         )
         .bind(cluster)
         .bind(team.as_str())
+        .bind(if in_sync { "in_sync" } else { "missing" })
         .fetch_all(&self.pool)
         .await?;
+        let mut objects = Vec::new();
         for row in rows {
             let kind: String = row.try_get("kind")?;
             let name: String = row.try_get("name")?;
@@ -421,13 +439,15 @@ impl Store {
             let state: String = row.try_get("state")?;
             let drift = if state == "missing" {
                 ObjectDrift::Missing
+            } else if state == "in_sync" {
+                ObjectDrift::InSync
             } else {
                 let fields: String = row.try_get("fields_json")?;
                 let fields: Vec<DriftedField> =
                     serde_json::from_str(&fields).map_err(|e| corrupt("drift fields", e))?;
                 ObjectDrift::Drifted { fields }
             };
-            snapshot.drifted_objects.push(DriftedObject {
+            objects.push(DriftedObject {
                 team: team.clone(),
                 service: service.clone(),
                 kind,
@@ -437,6 +457,34 @@ impl Store {
                 applied: json(&row, "manifest_json")?,
             });
         }
-        Ok(())
+        Ok(objects)
+    }
+
+    /// The spec of a service of `team` as last approved: the newest applied service
+    /// request's, or an adopt's new spec.
+    pub async fn approved_service(
+        &self,
+        team: &TeamName,
+        service: &ServiceName,
+    ) -> Result<Option<ServiceSpec>, StoreError> {
+        let Some(id) = self
+            .latest_applied(RequestKind::Service, team.as_str(), service.as_str())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let row = sqlx::query("SELECT kind, spec_json, plan_json FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        let kind: String = row.try_get("kind")?;
+        let spec = if kind == RequestKind::Adopt.as_str() {
+            let plan: Plan = json(&row, "plan_json")?;
+            plan.adopted
+        } else {
+            let spec: Value = json(&row, "spec_json")?;
+            Some(ServiceSpec::parse(&spec).map_err(|e| corrupt("spec_json", e))?)
+        };
+        Ok(spec)
     }
 }

@@ -288,7 +288,7 @@ impl Worker {
         let Ok((spec, objects)) = approved_parts(record) else {
             return Ok(false);
         };
-        let request = JobRequest::of(summary, &spec);
+        let request = JobRequest::of(record, &spec);
         let delivered = Delivered {
             dry_run: self.clusters.is_dry_run(&summary.cluster),
             commit,
@@ -375,7 +375,7 @@ impl Worker {
         {
             return Ok(());
         }
-        let request = JobRequest::of(summary, &spec);
+        let request = JobRequest::of(&record, &spec);
         let applying = RequestRecord {
             summary: domain::request::RequestSummary {
                 status: RequestStatus::Applying,
@@ -546,6 +546,7 @@ mod tests {
                 planned("orders", Change::Delete),
             ],
             hash: String::new(),
+            adopted: None,
         };
         let documents = vec![json!({"n": "tcp-services"}), json!({"n": "orders"})];
         let spec = RequestSpec::Decommission(DecommissionSpec::default());
@@ -557,6 +558,7 @@ mod tests {
         let short = Plan {
             objects: plan.objects[..1].to_vec(),
             hash: String::new(),
+            adopted: None,
         };
         assert!(JobObjects::split(&spec, &short, documents).is_err());
     }

@@ -227,6 +227,41 @@ async fn a_restore_form_is_filled_from_its_link_and_posts_plainly(db: Db) {
 
 on_both_databases!(a_restore_form_is_filled_from_its_link_and_posts_plainly);
 
+/// "Adopt live values" opens the form filled in; posted without wasm, an adopt of a
+/// service with nothing drifted comes back with the rule's words on the service.
+async fn an_adopt_form_is_filled_from_its_link_and_posts_plainly(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, html) = app
+        .get_page("/requests/new?kind=adopt&team=payments&cluster=demo&spec.service=ledger")
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"name="spec.service""#), "{html}");
+    assert!(html.contains(r#"value="ledger""#), "{html}");
+    assert!(html.contains("approved → live"), "{html}");
+    let response = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=adopt",
+        &[
+            ("kind", "adopt"),
+            ("team", "payments"),
+            ("cluster", "demo"),
+            ("spec.service", "ledger"),
+            ("reason", "scaled by hand"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-field="spec.service" class="field-error">nothing has drifted"#),
+        "{html}"
+    );
+}
+
+on_both_databases!(an_adopt_form_is_filled_from_its_link_and_posts_plainly);
+
 async fn a_form_post_outside_your_teams_says_why(db: Db) {
     let app = spawn_app(db).await;
     let mut form = BASKET.to_vec();

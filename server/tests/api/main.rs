@@ -5,6 +5,7 @@ mod helpers;
 mod kube_api;
 mod oidc_provider;
 
+mod adopt;
 mod approved_changes;
 mod audit;
 mod auth;

@@ -277,3 +277,12 @@ pub fn RestoreFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl I
             placeholder="ledger" hint="A service of the team." />
     }
 }
+
+#[component]
+pub fn AdoptFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    view! {
+        <p class="muted small">"The live values of the service's drifted fields, as the last drift check found them, become its approved spec: later changes start from them. Fields a service's spec cannot say (labels, annotations, secret references) cannot be adopted; restore those instead. The plan shows each field, approved → live."</p>
+        <TextField label="Service" path="spec.service" value=form.service errors
+            placeholder="ledger" hint="A service of the team." />
+    }
+}

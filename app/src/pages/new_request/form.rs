@@ -238,7 +238,7 @@ pub fn request_input(kind: RequestKind, field: impl Fn(&str) -> String) -> Value
                 }
             }
         }
-        RequestKind::Restore => text("service"),
+        RequestKind::Restore | RequestKind::Adopt => text("service"),
     }
     json!({
         "kind": kind.as_str(),

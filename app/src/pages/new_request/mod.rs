@@ -23,8 +23,8 @@ use crate::{
     error::UiError,
 };
 use fields::{
-    CertificateFields, DecommissionFields, ExposureFields, IngressFields, RestoreFields,
-    ServiceFields, TextField,
+    AdoptFields, CertificateFields, DecommissionFields, ExposureFields, IngressFields,
+    RestoreFields, ServiceFields, TextField,
 };
 use form::FormState;
 pub use form::{form_fields, request_input};
@@ -203,6 +203,7 @@ pub fn NewRequestPage() -> impl IntoView {
             {tab(RequestKind::Exposure, "TCP/UDP port")}
             {tab(RequestKind::Decommission, "Decommission")}
             {tab(RequestKind::Restore, "Restore")}
+            {tab(RequestKind::Adopt, "Adopt")}
         </nav>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
@@ -264,6 +265,7 @@ pub fn NewRequestPage() -> impl IntoView {
                                 RequestKind::Exposure => view! { <ExposureFields form errors /> }.into_any(),
                                 RequestKind::Decommission => view! { <DecommissionFields form errors /> }.into_any(),
                                 RequestKind::Restore => view! { <RestoreFields form errors /> }.into_any(),
+                                RequestKind::Adopt => view! { <AdoptFields form errors /> }.into_any(),
                             }}
                             <TextField label="Reason" path="reason" value=form.reason errors multiline=true
                                 hint="Why this change? Reviewers read it first." />

@@ -2,6 +2,7 @@
 //! host or an external port, which domains a team may use, what service an ingress or an
 //! exposure points at, which clusters exist.
 
+mod adopt;
 mod certificate;
 mod decommission;
 mod exposure;
@@ -11,6 +12,7 @@ mod service;
 
 use serde::{Deserialize, Serialize};
 
+pub use adopt::{Adoption, check_adopt};
 pub use certificate::check_certificate;
 pub use decommission::{ObjectKey, check_decommission, nginx_entries_without};
 pub use exposure::check_exposure;
@@ -18,7 +20,7 @@ pub use ingress::{IngressConsequences, check_ingress};
 pub use restore::{DriftedObject, check_restore};
 pub use service::check_service;
 
-use super::{Protocol, Transport, fields::Hostname, render::ServiceType};
+use super::{Protocol, ServiceSpec, Transport, fields::Hostname, render::ServiceType};
 use crate::{FieldError, FieldErrors, ServiceName, TeamName};
 
 /// What the rules need to know of a service that exists.
@@ -108,6 +110,11 @@ pub trait CatalogView {
     fn drifted_objects(&self, _team: &TeamName, _service: &ServiceName) -> Vec<DriftedObject> {
         Vec::new()
     }
+    /// The spec of a service of the team as last approved (an adopt derives the next one
+    /// from it).
+    fn approved_service(&self, _team: &TeamName, _service: &ServiceName) -> Option<ServiceSpec> {
+        None
+    }
 }
 
 /// A request that holds a host it has not been applied for yet.
@@ -188,6 +195,9 @@ pub struct CatalogSnapshot {
     /// The drift of the objects of the service a restore names.
     #[serde(default)]
     pub drifted_objects: Vec<DriftedObject>,
+    /// The approved spec of the service an adopt names.
+    #[serde(default)]
+    pub approved_services: Vec<(TeamName, ServiceSpec)>,
 }
 
 impl CatalogView for CatalogSnapshot {
@@ -282,6 +292,13 @@ impl CatalogView for CatalogSnapshot {
             .filter(|o| o.team == *team && o.service == *service)
             .cloned()
             .collect()
+    }
+
+    fn approved_service(&self, team: &TeamName, service: &ServiceName) -> Option<ServiceSpec> {
+        self.approved_services
+            .iter()
+            .find(|(t, s)| t == team && s.name == *service)
+            .map(|(_, spec)| spec.clone())
     }
 }
 

@@ -2,6 +2,7 @@
 //! here; rules against the catalog (host held by someone else, allowed domains, the
 //! target service) come with the cross-object checks.
 
+mod adopt;
 mod certificate;
 mod decommission;
 mod env;
@@ -12,6 +13,7 @@ mod service;
 
 use serde::{Deserialize, Serialize};
 
+pub use adopt::AdoptSpec;
 pub use certificate::CertificateSpec;
 pub use decommission::DecommissionSpec;
 pub use env::{EnvValue, ExternalRef, looks_secret};
