@@ -11,6 +11,7 @@ pub mod drift;
 pub mod field_diff;
 pub mod field_error;
 pub mod iac;
+pub mod import;
 pub mod infrastructure;
 pub mod names;
 pub mod portal;
