@@ -38,6 +38,8 @@ async function approveAndWait(
 test("a hand-made change shows as drift on the service page and a reviewed restore repairs it", async ({
   browser,
 }) => {
+  // Two reviewed requests applied for real, and two drift checks.
+  test.setTimeout(120_000);
   const name = `drifty-${Date.now() % 100000}`;
   const engineer = await (await browser.newContext()).newPage();
   const lead = await (await browser.newContext()).newPage();
@@ -88,7 +90,7 @@ test("a hand-made change shows as drift on the service page and a reviewed resto
   // Restore through review: the plan shows live → approved.
   await engineer.goto(servicePath);
   await hydrated(engineer);
-  await engineer.getByRole("link", { name: /Restore approved state/ }).first().click();
+  await engineer.getByRole("link", { name: `Restore the approved state of service ${name}` }).click();
   await expect(engineer).toHaveURL(/\/requests\/new\?kind=restore/);
   await hydrated(engineer);
   await expect(engineer.getByLabel("Service", { exact: true })).toHaveValue(name);
