@@ -5,7 +5,7 @@ import { signInAsDemoUser } from "./sign-in";
 
 // Against the portal on 3102, whose cluster "kind" is the test Kubernetes API server: a
 // service is applied for real, changed behind Stargate's back, shown as drifted, and
-// restored through review.
+// restored through review, then changed again and adopted.
 test.use({ baseURL: CLUSTER_URL });
 
 /** Someone scales the Deployment by hand, as `kubectl scale` / `kubectl edit` would. */
@@ -35,7 +35,7 @@ async function approveAndWait(
   });
 }
 
-test("a hand-made change shows as drift on the service page and a reviewed restore repairs it", async ({
+test("a hand-made change shows as drift on the service page; a reviewed restore repairs it, a reviewed adopt keeps it", async ({
   browser,
 }) => {
   // Two reviewed requests applied for real, and two drift checks.
@@ -114,4 +114,31 @@ test("a hand-made change shows as drift on the service page and a reviewed resto
     await engineer.reload();
     await expect(drift).toContainText("In sync", { timeout: 1_000 });
   }).toPass({ timeout: 15_000 });
+
+  // Scaled by hand again, and this time the team keeps it: adopting makes 3 the approved
+  // count, and the catalog says so.
+  await scaleByHand(name, 3);
+  await expect(async () => {
+    await engineer.reload();
+    await expect(drift).toContainText("Drifted", { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+  await hydrated(engineer);
+  await engineer.getByRole("link", { name: `Adopt the live values of service ${name}` }).click();
+  await expect(engineer).toHaveURL(/\/requests\/new\?kind=adopt/);
+  await hydrated(engineer);
+  await expect(plan.locator("li", { hasText: `Deployment payments/${name}` })).toContainText(
+    "spec.replicas",
+  );
+  await engineer.getByLabel("Reason").fill("Three replicas carry the load");
+  await engineer.getByRole("button", { name: "Submit for review" }).click();
+  await expect(engineer).toHaveURL(/\/requests\/\d+$/);
+  await hydrated(engineer);
+  await approveAndWait(lead, engineer, new URL(engineer.url()).pathname);
+  await engineer.goto(servicePath);
+  await expect(engineer.locator("dt", { hasText: "Replicas" }).locator("+ dd")).toHaveText("3");
+  await expect(async () => {
+    await engineer.reload();
+    await expect(drift).toContainText("In sync", { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+  await expect(drift).not.toContainText("Drifted");
 });
