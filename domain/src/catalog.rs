@@ -164,7 +164,12 @@ pub struct ServiceDetail {
     pub namespace: String,
     pub status: ServiceStatus,
     pub image: String,
+    /// The count Stargate sets (0 and meaningless when an autoscaler sets them).
     pub replicas: u32,
+    /// Who sets the replicas, as last applied: an applied Deployment without
+    /// `spec.replicas` leaves them to a HorizontalPodAutoscaler.
+    #[serde(default)]
+    pub scaling: crate::request::Scaling,
     pub port: u16,
     /// RFC 3339, UTC.
     pub created_at: String,

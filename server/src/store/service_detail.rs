@@ -5,7 +5,10 @@
 //! to the database and back, not to running it; six statements per page became one. The
 //! related rows come back as JSON arrays, built by each dialect's JSON functions.
 
-use domain::{Certificate, Host, ServiceDetail, ServiceName, TeamName, request::RequestSummary};
+use domain::{
+    Certificate, Host, ServiceDetail, ServiceName, TeamName,
+    request::{RequestSummary, Scaling},
+};
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::Row;
@@ -169,6 +172,14 @@ impl Store {
         let history: Vec<RequestSummary> = json(&row, "history")?;
         let applied: Vec<Value> = json(&row, "applied")?;
         let replicas: i64 = row.try_get("replicas")?;
+        let scaling = if applied
+            .iter()
+            .any(|o| o["kind"] == "Deployment" && o["spec"].get("replicas").is_none())
+        {
+            Scaling::Hpa
+        } else {
+            Scaling::Fixed
+        };
         let port: i64 = row.try_get("port")?;
         Ok(Some(ServiceDetail {
             team: team.clone(),
@@ -180,6 +191,7 @@ impl Store {
             status: super::catalog::service_status(&row)?,
             image: row.try_get("image")?,
             replicas: u32::try_from(replicas).map_err(|e| corrupt("replicas", e))?,
+            scaling,
             port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
