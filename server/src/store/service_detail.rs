@@ -152,6 +152,8 @@ impl Store {
                 service: name.clone(),
                 class: h.class,
                 tls: h.tls,
+                // The page's own Drift section shows it.
+                drift: None,
             })
             .collect();
         // The team's certificates that cover one of this service's hosts.
@@ -167,6 +169,8 @@ impl Store {
                 issuer: c.issuer,
                 expires_at: c.expires_at,
                 status: c.status,
+                drift: None,
+                service: Some(name.clone()),
             })
             .collect();
         let history: Vec<RequestSummary> = json(&row, "history")?;
