@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FieldError, ServiceName, TeamName};
+use crate::{FieldError, ServiceName, TeamName, drift::DriftState};
 
 /// Where a service stands, as the catalog knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -94,6 +94,9 @@ pub struct Host {
     pub class: String,
     /// `none`, `cert_manager` or `acm`.
     pub tls: String,
+    /// Its Ingress's drift as last checked: `None` in sync or never checked.
+    #[serde(default)]
+    pub drift: Option<DriftState>,
 }
 
 /// A port of a service exposed over TCP or UDP, as applied.
@@ -127,6 +130,12 @@ pub struct Certificate {
     pub status: String,
     /// Expires within 30 days of when the list was made.
     pub expiring_soon: bool,
+    /// Its Certificate object's drift as last checked: `None` in sync or never checked.
+    #[serde(default)]
+    pub drift: Option<DriftState>,
+    /// The team's service with a host it covers (first by name), whose page shows its drift.
+    #[serde(default)]
+    pub service: Option<ServiceName>,
 }
 
 /// A team with the people the portal knows in it (from their last sign-in).
@@ -150,6 +159,10 @@ pub struct ServiceSummary {
     pub status: ServiceStatus,
     /// RFC 3339, UTC.
     pub updated_at: String,
+    /// The worst drift of its Deployment and Service as last checked (missing, drifted,
+    /// unknown): `None` in sync or never checked.
+    #[serde(default)]
+    pub drift: Option<DriftState>,
 }
 
 /// Everything the service page shows.
@@ -164,7 +177,12 @@ pub struct ServiceDetail {
     pub namespace: String,
     pub status: ServiceStatus,
     pub image: String,
+    /// The count Stargate sets (0 and meaningless when an autoscaler sets them).
     pub replicas: u32,
+    /// Who sets the replicas, as last applied: an applied Deployment without
+    /// `spec.replicas` leaves them to a HorizontalPodAutoscaler.
+    #[serde(default)]
+    pub scaling: crate::request::Scaling,
     pub port: u16,
     /// RFC 3339, UTC.
     pub created_at: String,

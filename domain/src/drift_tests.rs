@@ -314,3 +314,33 @@ fn a_services_objects_are_its_deployment_service_external_secret_and_ingresses()
         );
     }
 }
+
+#[test]
+fn replicas_an_autoscaler_changed_are_not_drift_when_stargate_does_not_set_them() {
+    // As rendered for `scaling: hpa`: no `spec.replicas`, so Stargate's apply owns none.
+    let mut hpa = applied();
+    hpa["spec"]
+        .as_object_mut()
+        .expect("a spec")
+        .remove("replicas");
+    let mut live = live();
+    live["spec"]["replicas"] = json!(7);
+    live["metadata"]["managedFields"] = json!([
+        entry(FIELD_MANAGER, "2026-12-01T10:00:00Z", {
+            let mut fields = stargate_fields();
+            fields["f:spec"]
+                .as_object_mut()
+                .expect("spec fields")
+                .remove("f:replicas");
+            fields
+        }),
+        entry(
+            "horizontal-pod-autoscaler",
+            "2026-12-01T11:00:00Z",
+            json!({"f:spec": {"f:replicas": {}}})
+        ),
+    ]);
+    assert_eq!(detect(&hpa, Some(&live)), ObjectDrift::InSync);
+    // With the count fixed, the same change is drift.
+    assert!(detect(&applied(), Some(&live)).state().is_drift());
+}

@@ -56,7 +56,7 @@ fn a_deployment_its_service_and_an_ingress_become_a_service_and_a_host() {
             spec.cpu.as_str(),
             spec.memory.as_str()
         ),
-        ("ghcr.io/acme/web:2.0.0", 8080, 3, "100m", "128Mi")
+        ("ghcr.io/acme/web:2.0.0", 8080, Some(3), "100m", "128Mi")
     );
     assert_eq!(
         serde_json::to_value(&spec.env).unwrap(),

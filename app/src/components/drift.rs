@@ -22,6 +22,30 @@ fn badge(state: DriftState) -> (&'static str, &'static str) {
     }
 }
 
+/// A list row's mark of an object's drift (`None`: in sync or never checked, no mark):
+/// its badge, linking to the Drift section of `service`'s page when there is one.
+#[component]
+pub fn DriftMark(
+    state: Option<DriftState>,
+    team: String,
+    service: Option<String>,
+    /// What drifted, for screen readers: "the Ingress of host pay.example.com".
+    what: String,
+) -> impl IntoView {
+    let state = state.filter(|s| *s != DriftState::InSync)?;
+    let (class, label) = badge(state);
+    let mark = view! {
+        <span class=class data-drift=state.as_str()>{label}<span class="sr-only">{format!(": {what}")}</span></span>
+    };
+    Some(match service {
+        Some(service) => view! {
+            <a class="drift-mark" href=format!("/services/{team}/{service}#drift")>{mark}</a>
+        }
+        .into_any(),
+        None => mark.into_any(),
+    })
+}
+
 fn shown(value: Option<&serde_json::Value>) -> String {
     match value {
         None => "(removed)".to_owned(),
@@ -47,7 +71,7 @@ pub fn ServiceDrift(team: String, name: String, cluster: String) -> impl IntoVie
         |(team, name)| get_service_drift(team, name),
     );
     view! {
-        <section class="card section" data-testid="service-drift" aria-labelledby="drift-heading">
+        <section id="drift" class="card section" data-testid="service-drift" aria-labelledby="drift-heading">
             <h2 id="drift-heading">"Drift"</h2>
             <Transition fallback=|| view! { <p class="loading" aria-busy="true">"Checking drift…"</p> }>
                 {move || {

@@ -12,6 +12,7 @@ use leptos_router::{
 use crate::{
     api::{list_cluster_names, list_services, list_teams},
     components::{
+        drift::DriftMark,
         empty_state::EmptyState,
         error_panel::ErrorPanel,
         filter_select::FilterSelect,
@@ -194,6 +195,8 @@ fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoVie
         .into_iter()
         .map(|s| {
             let href = format!("/services/{}/{}", s.team, s.name);
+            let what = format!("service {}", s.name);
+            let (drift_team, drift_service) = (s.team.to_string(), Some(s.name.to_string()));
             view! {
                 <tr>
                     <td>
@@ -202,7 +205,10 @@ fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoVie
                     </td>
                     <td>{s.team.to_string()}</td>
                     <td><code>{s.cluster}</code></td>
-                    <td><StatusBadge status=s.status /></td>
+                    <td>
+                        <StatusBadge status=s.status />" "
+                        <DriftMark state=s.drift team=drift_team service=drift_service what />
+                    </td>
                     <td class="muted"><Timestamp value=s.updated_at date_only=true /></td>
                 </tr>
             }

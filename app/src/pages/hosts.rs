@@ -8,6 +8,7 @@ use crate::{
     api::{list_certificates, list_hosts},
     components::{
         day_two_links::{certificate_change_href, decommission_href, host_change_href},
+        drift::DriftMark,
         empty_state::EmptyState,
         error_panel::ErrorPanel,
         pagination::{Pagination, with_query},
@@ -43,7 +44,11 @@ pub fn HostsPage() -> impl IntoView {
                             <tbody>
                                 {page.items.clone().into_iter().map(|h| view! {
                                     <tr>
-                                        <td><code>{h.host.clone()}</code></td>
+                                        <td>
+                                            <code>{h.host.clone()}</code>" "
+                                            <DriftMark state=h.drift team=h.team.to_string() service=Some(h.service.to_string())
+                                                what=format!("the Ingress of host {}", h.host) />
+                                        </td>
                                         <td><A href=format!("/services/{}/{}", h.team, h.service)>{format!("{}/{}", h.team, h.service)}</A></td>
                                         <td>{h.class.clone()}</td>
                                         <td>{tls_label(&h.tls)}</td>
@@ -92,7 +97,11 @@ pub fn CertificatesPage() -> impl IntoView {
                                             {match c.expires_at.clone() { Some(at) => view! { <Timestamp value=at date_only=true /> }.into_any(), None => "not issued yet".into_any() }}
                                             {c.expiring_soon.then(|| view! { <span class="badge badge-degraded">"expiring soon"</span> })}
                                         </td>
-                                        <td>{c.status.clone()}</td>
+                                        <td>
+                                            {c.status.clone()}" "
+                                            <DriftMark state=c.drift team=c.team.to_string() service=c.service.as_ref().map(|s| s.to_string())
+                                                what=format!("certificate {}", c.name) />
+                                        </td>
                                         <td class="row-actions">
                                             <a href=certificate_change_href(&c, "") aria-label=format!("Change certificate {}", c.name)>"Change"</a>" "
                                             <a href=decommission_href(c.team.as_str(), "", &[("spec.certificates", vec![c.name.clone()])])

@@ -1,4 +1,8 @@
-use domain::{Exposure, ServiceDetail, iac::ObjectPath, request::render::ingress_name};
+use domain::{
+    Exposure, ServiceDetail,
+    iac::ObjectPath,
+    request::{Scaling, render::ingress_name},
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
@@ -73,7 +77,10 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
             ("spec.name", detail.name.to_string()),
             ("spec.image", detail.image.clone()),
             ("spec.port", detail.port.to_string()),
-            ("spec.replicas", detail.replicas.to_string()),
+            match detail.scaling {
+                Scaling::Fixed => ("spec.replicas", detail.replicas.to_string()),
+                Scaling::Hpa => ("spec.scaling", Scaling::Hpa.as_str().to_owned()),
+            },
         ],
     );
     let decommission = decommission_href(
@@ -126,7 +133,10 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                     <dt>"Image"</dt>
                     <dd><code class="wrap">{detail.image.clone()}</code></dd>
                     <dt>"Replicas"</dt>
-                    <dd>{detail.replicas}</dd>
+                    <dd>{match detail.scaling {
+                        Scaling::Fixed => detail.replicas.to_string(),
+                        Scaling::Hpa => "Set by a HorizontalPodAutoscaler".to_owned(),
+                    }}</dd>
                     <dt>"Port"</dt>
                     <dd>{detail.port}</dd>
                 </dl>

@@ -58,6 +58,22 @@ pub struct Plan {
 /// updated and bury what a reviewer must read (it is still applied, and still hashed).
 const REQUEST_LABEL_PATH: &str = "metadata.labels.stargate.dev/request";
 
+/// A Deployment whose replicas an autoscaler is to own no longer sets `spec.replicas`:
+/// the field diff compares only fields set, so the release is shown here (to `None`).
+fn released_replicas(after: &Value, before: &Value) -> Option<FieldChange> {
+    let kind = after["kind"].as_str();
+    let released = kind == Some("Deployment")
+        && after["spec"].get("replicas").is_none()
+        && before["spec"].get("replicas").is_some();
+    released.then(|| FieldChange {
+        path: REPLICAS_PATH.to_owned(),
+        before: before["spec"].get("replicas").cloned(),
+        after: None,
+    })
+}
+
+const REPLICAS_PATH: &str = "spec.replicas";
+
 /// Where the objects as last applied come from (the catalog, or a cluster).
 pub trait LiveObjects {
     fn live(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value>;
@@ -87,6 +103,7 @@ pub fn plan(
             Some(before) => {
                 let mut fields = changed_fields(&after, Some(before), ListItems::ByIndex);
                 fields.retain(|f| f.path != REQUEST_LABEL_PATH);
+                fields.extend(released_replicas(&after, before));
                 if fields.is_empty() {
                     Change::Unchanged
                 } else {
@@ -220,6 +237,23 @@ pub fn plan_notes(plan: &Plan) -> Vec<String> {
             if object.kind == *kind && fields.iter().any(|f| f.path.starts_with(prefix)) {
                 notes.push(format!("{} {}: {why}.", object.kind, object.name));
             }
+        }
+        if object.kind == "Deployment"
+            && fields
+                .iter()
+                .any(|f| f.path == REPLICAS_PATH && f.after.is_none())
+        {
+            // Server-side apply: a field its last owner stops applying is removed, and a
+            // Deployment's replicas then default to 1. An HPA that has changed the count
+            // owns the field already (the change moved ownership to it), so it is kept.
+            notes.push(format!(
+                "Deployment {}: Stargate stops setting spec.replicas for a HorizontalPodAutoscaler. \
+                 If no autoscaler has changed the replica count yet, Stargate is its only owner and \
+                 Kubernetes resets it to 1 when this is applied: create the HPA first and let it \
+                 scale once, or hand the field over first (Kubernetes server-side apply, \
+                 \"Transferring ownership\").",
+                object.name
+            ));
         }
         if object.kind == "Ingress"
             && let Some(class) = fields.iter().find(|f| f.path == "spec.ingressClassName")
@@ -438,5 +472,43 @@ mod tests {
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(notes[0].starts_with("Deployment api: its selector cannot change in place"));
         assert!(notes[1].contains("moves from nginx to alb"), "{notes:?}");
+    }
+
+    #[test]
+    fn handing_replicas_to_an_autoscaler_plans_their_release_with_a_warning() {
+        let ctx = RenderContext {
+            team: TeamName::parse("t", "payments").unwrap(),
+            namespace: "payments".into(),
+            request_id: "9".into(),
+        };
+        let hpa = ServiceSpec::parse(
+            &json!({"name": "api", "image": "ghcr.io/a/api:1", "port": 8080, "scaling": "hpa"}),
+        )
+        .unwrap();
+        let desired = render_service(&ctx, &hpa, ServiceType::ClusterIp);
+        let deployment = desired[1].to_value().unwrap();
+        assert!(deployment["spec"].get("replicas").is_none(), "{deployment}");
+
+        let fixed = Applied(objects("ghcr.io/a/api:1", ServiceType::ClusterIp));
+        let handover = plan(&desired, &[], &fixed).unwrap();
+        assert_eq!(
+            handover.objects[1].change,
+            Change::Update {
+                fields: vec![FieldChange {
+                    path: "spec.replicas".into(),
+                    before: Some(json!(2)),
+                    after: None,
+                }]
+            }
+        );
+        let notes = plan_notes(&handover);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("resets it to 1"), "{notes:?}");
+
+        // Once handed over, the next change leaves replicas alone: no release, no warning.
+        let handed_over = Applied(desired.clone());
+        let again = plan(&desired, &[], &handed_over).unwrap();
+        assert_eq!(again.objects[1].change, Change::Unchanged);
+        assert!(plan_notes(&again).is_empty());
     }
 }

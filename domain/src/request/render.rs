@@ -327,7 +327,8 @@ pub fn render_service(
     let deployment = Deployment {
         metadata: metadata(ctx, name, BTreeMap::new()),
         spec: Some(DeploymentSpec {
-            replicas: Some(i32::try_from(spec.replicas).unwrap_or(i32::MAX)),
+            // None with an autoscaler: a field Stargate does not apply is not its to keep.
+            replicas: spec.replicas.map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
             selector: LabelSelector {
                 match_labels: Some(selector),
                 ..LabelSelector::default()

@@ -30,7 +30,8 @@ use super::{
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A new request. The spec's fields depend on the kind (see DESIGN.md):
-/// service `name, image, port, replicas, protocol, env, cpu, memory`; ingress `host,
+/// service `name, image, port, replicas, scaling (fixed|hpa; with hpa no replicas), protocol,
+/// env, cpu, memory`; ingress `host,
 /// service, port, path, class, protocol, tls, acm_certificate_arn, alb {scheme,
 /// target_type}`; certificate `name, dns_names, issuer, challenge`; exposure `service,
 /// port, protocol (tcp|udp), external_port, via (nginx|nlb), scheme

@@ -144,9 +144,16 @@ impl Portal for PortalService {
             .await
             .map_err(unavailable)?;
         let hosts: Vec<String> = service.hosts.iter().map(|h| h.host.clone()).collect();
+        // And the certificates the page lists (its hosts'), whose list rows link here.
+        let certificate = |kind: &str, object: &str| {
+            kind == "Certificate" && service.certificates.iter().any(|c| c.name == object)
+        };
         Ok(records
             .into_iter()
-            .filter(|r| domain::drift::of_service(&r.kind, &r.name, name.as_str(), &hosts))
+            .filter(|r| {
+                domain::drift::of_service(&r.kind, &r.name, name.as_str(), &hosts)
+                    || certificate(&r.kind, &r.name)
+            })
             .collect())
     }
 

@@ -103,7 +103,13 @@ impl Store {
                     "SELECT s.name, s.team_name AS team, s.description, s.cluster,
                             CASE WHEN s.decommissioned_at IS NULL THEN s.status
                                  ELSE 'decommissioned' END AS status,
-                            s.updated_at, (SELECT services FROM catalog_size WHERE id = 1) AS size",
+                            s.updated_at, (SELECT services FROM catalog_size WHERE id = 1) AS size,
+                            (SELECT d.state FROM object_drift d JOIN teams dt ON dt.name = s.team_name
+                             WHERE d.cluster = s.cluster AND d.namespace = dt.namespace
+                               AND d.name = s.name AND d.kind IN ('Deployment', 'Service')
+                               AND d.state <> 'in_sync'",
+                    super::objects::worst_drift_first!(),
+                    ") AS drift",
                     service_filter!(),
                     " ORDER BY ",
                     $order,
@@ -158,6 +164,7 @@ impl Store {
                     cluster: row.try_get("cluster")?,
                     status: service_status(row)?,
                     updated_at: row.try_get("updated_at")?,
+                    drift: super::objects::drift_state(row)?,
                 })
             })
             .collect::<Result<_, StoreError>>()?;

@@ -1,6 +1,8 @@
 //! Clusters, ingress hosts and certificates in the catalog, and who is in a team.
 
-use domain::{Certificate, Cluster, Host, Page, PageRequest, ServiceName, TeamName};
+use domain::{
+    Certificate, Cluster, Host, Page, PageRequest, ServiceName, TeamName, drift::DriftState,
+};
 use sqlx::{Row, any::AnyRow};
 
 use super::{Backend, Store, StoreError, now, now_plus};
@@ -37,8 +39,75 @@ fn corrupt(error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(error.to_string())
 }
 
+/// A row's `drift` column: the state of a not-in-sync drift record, or NULL.
+pub(super) fn drift_state(row: &AnyRow) -> Result<Option<DriftState>, StoreError> {
+    row.try_get::<Option<String>, _>("drift")?
+        .map(|text| DriftState::parse(&text).ok_or_else(|| corrupt(format!("drift {text}"))))
+        .transpose()
+}
+
+/// Orders a service's drift records worst first: what the list marks.
+macro_rules! worst_drift_first {
+    () => {
+        " ORDER BY CASE d.state WHEN 'missing' THEN 0 WHEN 'drifted' THEN 1 ELSE 2 END LIMIT 1"
+    };
+}
+pub(super) use worst_drift_first;
+
+/// A page of hosts with their Ingress's drift: the Ingress is named as
+/// `domain::request::render::ingress_name` names it (service, dash, the host's first label).
+macro_rules! hosts_page {
+    ($ingress:literal) => {
+        concat!(
+            "SELECT h.host, h.class, h.tls, s.name AS service, t.name AS team,
+                    (SELECT d.state FROM object_drift d
+                     WHERE d.cluster = s.cluster AND d.kind = 'Ingress'
+                       AND d.namespace = t.namespace AND d.state <> 'in_sync'
+                       AND d.name = s.name || '-' || ",
+            $ingress,
+            ") AS drift
+             FROM hosts h JOIN services s ON s.id = h.service_id JOIN teams t ON t.id = s.team_id
+             ORDER BY h.host LIMIT $1 OFFSET $2"
+        )
+    };
+}
+
+const HOSTS_SQLITE: &str = hosts_page!(
+    "CASE WHEN instr(h.host, '.') > 0 THEN substr(h.host, 1, instr(h.host, '.') - 1) ELSE h.host END"
+);
+const HOSTS_POSTGRES: &str = hosts_page!("split_part(h.host, '.', 1)");
+
+/// A page of certificates with their Certificate object's drift (in the team's namespace,
+/// on any cluster) and the service whose page shows it.
+macro_rules! certificates_page {
+    ($covers:literal) => {
+        concat!(
+            "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team,
+                    (SELECT d.state FROM object_drift d
+                     WHERE d.kind = 'Certificate' AND d.namespace = t.namespace
+                       AND d.name = c.name AND d.state <> 'in_sync'",
+            worst_drift_first!(),
+            ") AS drift,
+                    (SELECT s.name FROM services s JOIN hosts h ON h.service_id = s.id
+                     WHERE s.team_id = c.team_id AND s.decommissioned_at IS NULL AND ",
+            $covers,
+            " ORDER BY s.name LIMIT 1) AS service
+             FROM certificates c JOIN teams t ON t.id = c.team_id
+             WHERE c.decommissioned_at IS NULL
+             ORDER BY c.expires_at IS NULL, c.expires_at, t.name, c.name LIMIT $1 OFFSET $2"
+        )
+    };
+}
+
+const CERTIFICATES_SQLITE: &str =
+    certificates_page!("EXISTS (SELECT 1 FROM json_each(c.dns_names) n WHERE n.value = h.host)");
+const CERTIFICATES_POSTGRES: &str = certificates_page!(
+    "EXISTS (SELECT 1 FROM json_array_elements_text(c.dns_names::json) n WHERE n = h.host)"
+);
+
 fn host(row: &AnyRow) -> Result<Host, StoreError> {
     Ok(Host {
+        drift: drift_state(row)?,
         host: row.try_get("host")?,
         team: TeamName::parse("team", &row.try_get::<String, _>("team")?).map_err(corrupt)?,
         service: ServiceName::parse("service", &row.try_get::<String, _>("service")?)
@@ -56,7 +125,12 @@ pub(super) fn soon_cutoff() -> String {
 fn certificate(row: &AnyRow, soon: &str) -> Result<Certificate, StoreError> {
     let dns_names: String = row.try_get("dns_names")?;
     let expires_at: Option<String> = row.try_get("expires_at")?;
+    let service: Option<String> = row.try_get("service")?;
     Ok(Certificate {
+        drift: drift_state(row)?,
+        service: service
+            .map(|s| ServiceName::parse("service", &s).map_err(corrupt))
+            .transpose()?,
         team: TeamName::parse("team", &row.try_get::<String, _>("team")?).map_err(corrupt)?,
         name: row.try_get("name")?,
         dns_names: serde_json::from_str(&dns_names).map_err(corrupt)?,
@@ -138,15 +212,15 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         let (limit, offset) = limits(request);
-        let rows = sqlx::query(
-            "SELECT h.host, h.class, h.tls, s.name AS service, t.name AS team
-             FROM hosts h JOIN services s ON s.id = h.service_id JOIN teams t ON t.id = s.team_id
-             ORDER BY h.host LIMIT $1 OFFSET $2",
-        )
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = match self.backend {
+            Backend::Sqlite => HOSTS_SQLITE,
+            Backend::Postgres => HOSTS_POSTGRES,
+        };
+        let rows = sqlx::query(sql)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
         let items = rows.iter().map(host).collect::<Result<_, _>>()?;
         Ok(page(items, total, request))
     }
@@ -161,16 +235,15 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?;
         let (limit, offset) = limits(request);
-        let rows = sqlx::query(
-            "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team
-             FROM certificates c JOIN teams t ON t.id = c.team_id
-             WHERE c.decommissioned_at IS NULL
-             ORDER BY c.expires_at IS NULL, c.expires_at, t.name, c.name LIMIT $1 OFFSET $2",
-        )
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = match self.backend {
+            Backend::Sqlite => CERTIFICATES_SQLITE,
+            Backend::Postgres => CERTIFICATES_POSTGRES,
+        };
+        let rows = sqlx::query(sql)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
         let soon = soon_cutoff();
         let items = rows
             .iter()

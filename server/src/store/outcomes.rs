@@ -384,7 +384,8 @@ async fn update_catalog(
             .bind(search_text)
             .bind(spec.image.as_str())
             .bind(request.cluster)
-            .bind(i64::from(spec.replicas))
+            // With an autoscaler the count is the cluster's, not the catalog's: 0 here.
+            .bind(spec.replicas.map_or(0, i64::from))
             .bind(i64::from(spec.port))
             .bind(protocol_word(spec.protocol))
             .bind(if node_port { "NodePort" } else { "ClusterIP" })
@@ -523,7 +524,7 @@ async fn update_catalog(
             .bind(request.team)
             .bind(spec.service.as_str())
             .bind(adopted.image.as_str())
-            .bind(i64::from(adopted.replicas))
+            .bind(adopted.replicas.map_or(0, i64::from))
             .bind(i64::from(adopted.port))
             .bind(&at)
             .execute(&mut *tx)

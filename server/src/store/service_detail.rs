@@ -5,7 +5,10 @@
 //! to the database and back, not to running it; six statements per page became one. The
 //! related rows come back as JSON arrays, built by each dialect's JSON functions.
 
-use domain::{Certificate, Host, ServiceDetail, ServiceName, TeamName, request::RequestSummary};
+use domain::{
+    Certificate, Host, ServiceDetail, ServiceName, TeamName,
+    request::{RequestSummary, Scaling},
+};
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::Row;
@@ -149,6 +152,8 @@ impl Store {
                 service: name.clone(),
                 class: h.class,
                 tls: h.tls,
+                // The page's own Drift section shows it.
+                drift: None,
             })
             .collect();
         // The team's certificates that cover one of this service's hosts.
@@ -164,11 +169,21 @@ impl Store {
                 issuer: c.issuer,
                 expires_at: c.expires_at,
                 status: c.status,
+                drift: None,
+                service: Some(name.clone()),
             })
             .collect();
         let history: Vec<RequestSummary> = json(&row, "history")?;
         let applied: Vec<Value> = json(&row, "applied")?;
         let replicas: i64 = row.try_get("replicas")?;
+        let scaling = if applied
+            .iter()
+            .any(|o| o["kind"] == "Deployment" && o["spec"].get("replicas").is_none())
+        {
+            Scaling::Hpa
+        } else {
+            Scaling::Fixed
+        };
         let port: i64 = row.try_get("port")?;
         Ok(Some(ServiceDetail {
             team: team.clone(),
@@ -180,6 +195,7 @@ impl Store {
             status: super::catalog::service_status(&row)?,
             image: row.try_get("image")?,
             replicas: u32::try_from(replicas).map_err(|e| corrupt("replicas", e))?,
+            scaling,
             port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,

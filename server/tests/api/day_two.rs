@@ -151,6 +151,67 @@ async fn a_change_of_image_and_replicas_plans_exactly_those_fields(db: Db) {
     assert_eq!(service["replicas"], 4);
 }
 
+async fn replicas_handed_to_an_autoscaler_are_released_with_a_warning(db: Db) {
+    let kube = KubeApi::start(&["--rollout-ms", "100"]).await;
+    let app = spawn_with_cluster(db, &kube).await;
+    let hpa = |replicas: Option<u32>| {
+        let mut spec = json!({"name": "orders", "image": "ghcr.io/acme/orders:1.4.2",
+                              "port": 8080, "env": {"LOG_LEVEL": "info"}, "scaling": "hpa"});
+        if let Some(replicas) = replicas {
+            spec["replicas"] = json!(replicas);
+        }
+        request("service", spec)
+    };
+    let (status, refused) = submit(&app, &hpa(Some(3))).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["fields"][0]["path"], "spec.replicas", "{refused}");
+
+    applied(&app, &orders("ghcr.io/acme/orders:1.4.2", 2)).await;
+    let before = kube.writes().await.len();
+    let (status, change) = submit(&app, &hpa(None)).await;
+    assert_eq!(status, 201, "{change}");
+    let deployment = &change["plan"]["objects"][1];
+    assert_eq!(deployment["kind"], "Deployment", "{:#}", change["plan"]);
+    assert_eq!(
+        deployment["change"]["fields"],
+        json!([{"path": "spec.replicas", "before": 2, "after": null}]),
+        "{:#}",
+        change["plan"]
+    );
+    let manifests = change["manifests"].as_str().unwrap_or_default();
+    assert!(!manifests.contains("replicas"), "{manifests}");
+    let notes = change["notes"].to_string();
+    assert!(
+        notes.contains("resets it to 1") && notes.contains("HorizontalPodAutoscaler"),
+        "{notes}"
+    );
+
+    let id = change["request"]["id"].as_i64().expect("id");
+    assert_eq!(app.approve(Persona::LeadA, id).await.status(), 200);
+    let detail = app.settled(id, &["applied", "failed"]).await;
+    assert_eq!(detail["request"]["status"], "applied");
+    let written = kube.writes().await[before..]
+        .iter()
+        .find(|w| w["kind"] == "Deployment")
+        .cloned()
+        .expect("the Deployment was applied");
+    assert!(
+        written["object"]["spec"].get("replicas").is_none(),
+        "{written:#}"
+    );
+    let (_, service) = app.get_json("/api/v1/services/payments/orders").await;
+    assert_eq!(service["scaling"], "hpa", "{service:#}");
+
+    // The next change leaves the autoscaler's field alone: nothing to release, no warning.
+    let (status, next) = submit(&app, &hpa(None)).await;
+    assert_eq!(status, 201, "{next}");
+    assert!(
+        !next["notes"].to_string().contains("resets it to 1"),
+        "{next:#}"
+    );
+    assert_eq!(next["plan"]["objects"][1]["change"]["action"], "unchanged");
+}
+
 async fn a_service_goes_with_its_host_and_certificate_and_its_name_is_free_again(db: Db) {
     let kube = KubeApi::start(&["--rollout-ms", "200"]).await;
     let app = spawn_with_cluster(db, &kube).await;
@@ -398,6 +459,7 @@ async fn a_service_goes_with_its_exposures_and_its_external_port_is_free_again(d
 
 on_both_databases!(
     a_change_of_image_and_replicas_plans_exactly_those_fields,
+    replicas_handed_to_an_autoscaler_are_released_with_a_warning,
     a_service_goes_with_its_host_and_certificate_and_its_name_is_free_again,
     a_service_goes_with_its_exposures_and_its_external_port_is_free_again,
 );

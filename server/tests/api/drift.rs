@@ -204,6 +204,137 @@ async fn drift_is_detected_and_shown(db: Db) {
 
 on_both_databases!(drift_is_detected_and_shown);
 
+/// The item of `list` (`/api/v1/hosts`) whose `key` is `value`.
+async fn list_item(app: &TestApp, list: &str, key: &str, value: &str) -> Value {
+    let (status, body) = app.get_json(list).await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|item| item[key] == value)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {value} in {body:#}"))
+}
+
+/// Waits (at most 20 s) until the item's `drift` is `state`.
+async fn marked(app: &TestApp, list: &str, key: &str, value: &str, state: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let item = list_item(app, list, key, value).await;
+        if item["drift"] == state {
+            return item;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "wanted {state}: {item:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn drifted_hosts_and_certificates_are_marked_in_their_lists(db: Db) {
+    const HOST: &str = "orders.payments.example.com";
+    let kube = KubeApi::start(&[]).await;
+    let app = spawn_checking(db, &kube).await;
+    let request = |kind: &str, spec: Value| json!({"kind": kind, "team": "payments", "cluster": "kind", "reason": "drift", "spec": spec});
+    for body in [
+        request(
+            "service",
+            json!({"name": "orders", "image": "ghcr.io/acme/orders:1.0.0", "port": 8080}),
+        ),
+        request(
+            "certificate",
+            json!({"name": "orders-tls", "dns_names": [HOST], "issuer": "letsencrypt-prod"}),
+        ),
+        request(
+            "ingress",
+            json!({"host": HOST, "service": "orders", "port": 8080, "class": "nginx",
+                   "tls": "cert_manager"}),
+        ),
+    ] {
+        let id = app.submit_approved(&body).await;
+        let detail = app.settled(id, &["applied", "failed"]).await;
+        assert_eq!(detail["request"]["status"], "applied", "{detail:#}");
+    }
+    // Checked and in sync: no mark anywhere.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while drift(&app).await.get("Ingress").is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the Ingress was never checked"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        list_item(&app, "/api/v1/hosts", "host", HOST).await["drift"],
+        Value::Null
+    );
+    let certificate = list_item(&app, "/api/v1/certificates", "name", "orders-tls").await;
+    assert_eq!(
+        (&certificate["drift"], &certificate["service"]),
+        (&Value::Null, &json!("orders"))
+    );
+
+    // Someone moves the Ingress to another controller and the Certificate to another issuer.
+    kube.apply_as(
+        "kubectl",
+        &json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": "orders-orders", "namespace": "payments"},
+                "spec": {"ingressClassName": "traefik"}}),
+    )
+    .await;
+    kube.apply_as(
+        "kubectl",
+        &json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                "metadata": {"name": "orders-tls", "namespace": "payments"},
+                "spec": {"issuerRef": {"name": "letsencrypt-staging"}}}),
+    )
+    .await;
+    marked(&app, "/api/v1/hosts", "host", HOST, "drifted").await;
+    marked(
+        &app,
+        "/api/v1/certificates",
+        "name",
+        "orders-tls",
+        "drifted",
+    )
+    .await;
+    // The service's own Deployment and Service still hold what was approved.
+    let service = list_item(&app, "/api/v1/services", "name", "orders").await;
+    assert_eq!(service["drift"], Value::Null, "{service:#}");
+    // The service page's Drift section, where the marks link, lists both.
+    let records = drift(&app).await;
+    assert_eq!(records["Ingress"]["state"], "drifted", "{records:#}");
+    assert_eq!(records["Certificate"]["state"], "drifted", "{records:#}");
+
+    for page in ["/hosts", "/certificates"] {
+        let (status, html) = app.get_page(page).await;
+        assert_eq!(status, 200);
+        assert!(html.contains(r#"data-drift="drifted""#), "{page}: {html}");
+        assert!(
+            html.contains(r#"href="/services/payments/orders#drift""#),
+            "{page}: {html}"
+        );
+    }
+
+    // The Deployment is deleted: its catalog row is marked missing.
+    let deleted = reqwest::Client::new()
+        .delete(format!(
+            "{}/apis/apps/v1/namespaces/payments/deployments/orders",
+            kube.url
+        ))
+        .send()
+        .await
+        .expect("delete");
+    assert!(deleted.status().is_success(), "{:?}", deleted.text().await);
+    marked(&app, "/api/v1/services", "name", "orders", "missing").await;
+    let (_, catalog) = app.get_page("/services").await;
+    assert!(catalog.contains(r#"data-drift="missing""#), "{catalog}");
+}
+
+on_both_databases!(drifted_hosts_and_certificates_are_marked_in_their_lists);
+
 /// An unknown service has no drift to show.
 async fn an_unknown_service_has_no_drift(db: Db) {
     let app = crate::helpers::spawn_app(db).await;

@@ -67,6 +67,41 @@ async fn a_form_post_submits_and_goes_to_the_new_request(db: Db) {
     assert_eq!(request["spec"]["env"]["REGION"], "eu", "{request}");
 }
 
+/// Without wasm the replicas input stays enabled when "A HorizontalPodAutoscaler" is
+/// picked: what it still holds is ignored, not a 422.
+async fn a_form_post_for_an_autoscaler_ignores_the_replicas_input(db: Db) {
+    let app = spawn_app(db).await;
+    let mut form = BASKET.to_vec();
+    form.push(("spec.scaling", "hpa"));
+    let response = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=service",
+        &form,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[header::LOCATION].to_str().unwrap();
+    let id = location.strip_prefix("/requests/").expect(location);
+    let (_, request) = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    assert_eq!(request["spec"]["scaling"], "hpa", "{request}");
+    assert!(request["spec"].get("replicas").is_none(), "{request}");
+    let manifests = request["manifests"].as_str().unwrap_or_default();
+    assert!(
+        manifests.contains("kind: Deployment") && !manifests.contains("replicas"),
+        "{manifests}"
+    );
+
+    // The form offers the choice, labelled, with the replicas input beside it.
+    let (_, html) = app.get_page("/requests/new?kind=service").await;
+    assert!(
+        html.contains(r#"<label for="field-spec-scaling">Replicas set by</label>"#),
+        "{html}"
+    );
+    assert!(html.contains("A HorizontalPodAutoscaler"), "{html}");
+}
+
 async fn a_refused_form_post_comes_back_as_typed_with_its_errors(db: Db) {
     let app = spawn_app(db).await;
     let mut form = BASKET.to_vec();
@@ -356,6 +391,7 @@ async fn review_buttons_answer_a_plain_post_with_a_redirect(db: Db) {
 
 on_both_databases!(
     a_form_post_submits_and_goes_to_the_new_request,
+    a_form_post_for_an_autoscaler_ignores_the_replicas_input,
     a_refused_form_post_comes_back_as_typed_with_its_errors,
     a_form_post_exposes_a_port_or_comes_back_with_the_rules_errors,
     a_form_post_outside_your_teams_says_why,

@@ -123,6 +123,12 @@ pub fn api_path(object: &Value) -> String {
         "Namespace" => format!("/api/v1/namespaces/{name}"),
         "Deployment" => format!("/apis/apps/v1/namespaces/{namespace}/deployments/{name}"),
         "Service" => format!("/api/v1/namespaces/{namespace}/services/{name}"),
+        "Ingress" => {
+            format!("/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/{name}")
+        }
+        "Certificate" => {
+            format!("/apis/cert-manager.io/v1/namespaces/{namespace}/certificates/{name}")
+        }
         other => panic!("no path for {other}"),
     }
 }

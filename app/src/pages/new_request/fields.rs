@@ -38,7 +38,11 @@ pub fn TextField(
     #[prop(optional)] placeholder: &'static str,
     #[prop(optional)] multiline: bool,
     #[prop(optional)] numeric: bool,
+    /// Greyed out and not posted while true (what it sets does not apply then).
+    #[prop(optional)]
+    disabled: Option<Signal<bool>>,
 ) -> impl IntoView {
+    let disabled = move || disabled.is_some_and(|d| d.get());
     let id = input_id(path);
     let error_id = format!("{id}-error");
     let message = message_for(errors, path);
@@ -59,7 +63,7 @@ pub fn TextField(
     } else {
         view! {
             <input id=id.clone() name=path placeholder=placeholder bind:value=value value=initial
-                inputmode=numeric.then_some("numeric") autocomplete="off"
+                inputmode=numeric.then_some("numeric") autocomplete="off" disabled=disabled
                 aria-invalid=invalid aria-describedby=error_id.clone() />
         }
         .into_any()
@@ -129,9 +133,16 @@ pub fn ServiceFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl I
             placeholder="ghcr.io/acme/ledger:1.4.2" hint="Pin a tag or a digest." />
         <div class="field-row">
             <TextField label="Port" path="spec.port" value=form.port errors numeric=true />
-            <TextField label="Replicas" path="spec.replicas" value=form.replicas errors numeric=true />
             <ChoiceField label="Protocol" path="spec.protocol" value=form.protocol errors
                 options=pairs(&[("http", "HTTP"), ("grpc", "gRPC"), ("tcp", "TCP")]) />
+        </div>
+        <div class="field-row">
+            <ChoiceField label="Replicas set by" path="spec.scaling" value=form.scaling errors
+                options=pairs(&[("fixed", "Stargate (fixed count)"), ("hpa", "A HorizontalPodAutoscaler")])
+                hint="With an autoscaler, Stargate leaves the Deployment's replicas to it: its changes are not drift." />
+            <TextField label="Replicas" path="spec.replicas" value=form.replicas errors numeric=true
+                disabled=Signal::derive(move || form.scaling.get() == "hpa")
+                hint="Ignored when an autoscaler sets them." />
         </div>
         <div class="field-row">
             <TextField label="CPU request" path="spec.cpu" value=form.cpu errors />

@@ -17,6 +17,8 @@ pub struct FormState {
     pub image: RwSignal<String>,
     pub port: RwSignal<String>,
     pub replicas: RwSignal<String>,
+    /// `fixed` or `hpa`: with `hpa` the replicas input is not sent.
+    pub scaling: RwSignal<String>,
     pub protocol: RwSignal<String>,
     pub cpu: RwSignal<String>,
     pub memory: RwSignal<String>,
@@ -59,6 +61,7 @@ impl FormState {
             image: text(""),
             port: text("8080"),
             replicas: text("2"),
+            scaling: text("fixed"),
             protocol: text("http"),
             cpu: text("250m"),
             memory: text("256Mi"),
@@ -93,6 +96,7 @@ impl FormState {
             "spec.image" => self.image,
             "spec.port" => self.port,
             "spec.replicas" => self.replicas,
+            "spec.scaling" => self.scaling,
             "spec.protocol" => self.protocol,
             "spec.cpu" => self.cpu,
             "spec.memory" => self.memory,
@@ -127,6 +131,7 @@ impl FormState {
         "spec.image",
         "spec.port",
         "spec.replicas",
+        "spec.scaling",
         "spec.protocol",
         "spec.cpu",
         "spec.memory",
@@ -184,8 +189,19 @@ pub fn request_input(kind: RequestKind, field: impl Fn(&str) -> String) -> Value
             for key in ["name", "image", "protocol", "cpu", "memory"] {
                 text(key);
             }
+            let scaling = field("spec.scaling");
+            if !matches!(scaling.trim(), "" | "fixed" | "hpa") {
+                // Anything else goes as typed, so the rules name it.
+                spec.insert("scaling".into(), Value::String(scaling));
+            }
             number(&mut spec, "port", &field("spec.port"));
-            number(&mut spec, "replicas", &field("spec.replicas"));
+            // With an autoscaler the count typed (or left in a page without wasm) is
+            // not the request's: the default `fixed` is not sent either.
+            if field("spec.scaling").trim() == "hpa" {
+                spec.insert("scaling".into(), Value::String("hpa".into()));
+            } else {
+                number(&mut spec, "replicas", &field("spec.replicas"));
+            }
             let env = env_map(&field("spec.env"));
             if !env.is_empty() {
                 spec.insert("env".into(), Value::Object(env));
@@ -435,6 +451,41 @@ mod tests {
                 .unwrap_or_default()
         };
         assert_eq!(request_input(RequestKind::Ingress, field), ingress);
+    }
+
+    #[test]
+    fn with_an_autoscaler_the_form_sends_no_replicas() {
+        let input = |scaling: &'static str| {
+            request_input(RequestKind::Service, move |name| {
+                match name {
+                    "spec.name" => "ledger",
+                    "spec.image" => "ghcr.io/acme/ledger:1",
+                    "spec.port" => "8080",
+                    "spec.replicas" => "3",
+                    "spec.scaling" => scaling,
+                    _ => "",
+                }
+                .to_owned()
+            })
+        };
+        let hpa = input("hpa");
+        assert_eq!(
+            (hpa["spec"]["scaling"].as_str(), hpa["spec"].get("replicas")),
+            (Some("hpa"), None)
+        );
+        let fixed = input("fixed");
+        assert_eq!(
+            (
+                fixed["spec"].get("scaling"),
+                fixed["spec"]["replicas"].as_i64()
+            ),
+            (None, Some(3))
+        );
+        let refilled = form_fields(&hpa);
+        assert!(
+            refilled.contains(&("spec.scaling".to_owned(), "hpa".to_owned())),
+            "{refilled:?}"
+        );
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn derive_spec(base: &ServiceSpec, drifted: &[&DriftedObject]) -> Result<Service
             let path = field.path.as_str();
             let result = match (object.kind.as_str(), path.strip_prefix(&container)) {
                 ("Deployment", _) if path == "spec.replicas" => {
-                    parse_replicas(path, number()).map(|r| spec.replicas = r)
+                    parse_replicas(path, number()).map(|r| spec.replicas = Some(r))
                 }
                 ("Deployment", Some("image")) => {
                     ImageRef::parse(path, text()).map(|i| spec.image = i)

@@ -110,7 +110,7 @@ fn messages(result: Result<Adoption, FieldErrors>) -> Vec<(String, String)> {
 fn the_live_replicas_and_image_become_the_spec() {
     let adoption = adopt(&catalog(scaled_and_new_image)).unwrap();
     let expected = ServiceSpec {
-        replicas: 5,
+        replicas: Some(5),
         image: ImageRef::parse("i", "ghcr.io/acme/ledger:1.1.0").unwrap(),
         ..approved()
     };
@@ -311,7 +311,7 @@ fn the_plan_shows_approved_to_live_and_its_hash_follows_the_live_values() {
             ),
         ]
     );
-    assert_eq!(change.plan.adopted.as_ref().map(|s| s.replicas), Some(5));
+    assert_eq!(change.plan.adopted.as_ref().map(|s| s.replicas), Some(Some(5)));
     assert!(
         change.manifests.contains("replicas: 5"),
         "{}",

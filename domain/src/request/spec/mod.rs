@@ -20,7 +20,7 @@ pub use env::{EnvValue, ExternalRef, looks_secret};
 pub use exposure::{ExposureSpec, ExposureVia, NGINX_OWN_PORTS, NlbScheme, Transport};
 pub use ingress::{AlbSettings, IngressSpec};
 pub use restore::{RestoreObject, RestoreSpec};
-pub use service::ServiceSpec;
+pub use service::{Scaling, ServiceSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -14,12 +14,43 @@ use crate::{
     },
 };
 
+/// Who sets a service's replica count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    /// Stargate: the Deployment's `spec.replicas` is the request's count.
+    #[default]
+    Fixed,
+    /// A HorizontalPodAutoscaler the team runs: Stargate leaves `spec.replicas` out of the
+    /// Deployment, so the autoscaler's changes are neither overwritten nor drift.
+    Hpa,
+}
+
+impl Scaling {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fixed => "fixed",
+            Self::Hpa => "hpa",
+        }
+    }
+
+    pub fn is_fixed(&self) -> bool {
+        *self == Self::Fixed
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceSpec {
     pub name: ServiceName,
     pub image: ImageRef,
     pub port: u16,
-    pub replicas: u32,
+    /// The count Stargate sets; `None` exactly when `scaling` is [`Scaling::Hpa`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Absent from specs stored before autoscalers could own replicas: those are fixed.
+    #[serde(default, skip_serializing_if = "Scaling::is_fixed")]
+    pub scaling: Scaling,
     pub protocol: Protocol,
     pub env: BTreeMap<String, EnvValue>,
     pub cpu: String,
@@ -31,6 +62,8 @@ const PROTOCOLS: &[(&str, Protocol)] = &[
     ("grpc", Protocol::Grpc),
     ("tcp", Protocol::Tcp),
 ];
+
+const SCALINGS: &[(&str, Scaling)] = &[("fixed", Scaling::Fixed), ("hpa", Scaling::Hpa)];
 
 impl ServiceSpec {
     pub fn parse(spec: &Value) -> Result<Self, FieldErrors> {
@@ -47,12 +80,28 @@ impl ServiceSpec {
             let path = r.path("port");
             r.check(parse_port(&path, v))
         });
-        let replicas = match r.optional_integer("replicas") {
+        let scaling = match r.optional_string("scaling") {
             Some(v) => {
-                let path = r.path("replicas");
-                r.check(parse_replicas(&path, v))
+                let path = r.path("scaling");
+                r.check(choice(&path, v, SCALINGS))
             }
-            None => Some(2),
+            None => Some(Scaling::Fixed),
+        };
+        let replicas = match (r.optional_integer("replicas"), scaling) {
+            (Some(_), Some(Scaling::Hpa)) => {
+                let path = r.path("replicas");
+                r.check::<()>(Err(FieldError::new(
+                    path,
+                    "leave it out when a HorizontalPodAutoscaler sets the replicas (scaling hpa)",
+                )));
+                None
+            }
+            (None, Some(Scaling::Hpa)) => Some(None),
+            (Some(v), _) => {
+                let path = r.path("replicas");
+                r.check(parse_replicas(&path, v)).map(Some)
+            }
+            (None, _) => Some(Some(2)),
         };
         let protocol = match r.optional_string("protocol") {
             Some(v) => {
@@ -93,12 +142,13 @@ impl ServiceSpec {
             r.check(parse_memory(&path, v))
         };
         let errors = r.finish();
-        match (name, image, port, replicas, protocol, cpu, memory) {
+        match (name, image, port, replicas, scaling, protocol, cpu, memory) {
             (
                 Some(name),
                 Some(image),
                 Some(port),
                 Some(replicas),
+                Some(scaling),
                 Some(protocol),
                 Some(cpu),
                 Some(memory),
@@ -107,6 +157,7 @@ impl ServiceSpec {
                 image,
                 port,
                 replicas,
+                scaling,
                 protocol,
                 env,
                 cpu,
@@ -137,7 +188,64 @@ mod tests {
                 spec.cpu.as_str(),
                 spec.memory.as_str()
             ),
-            (2, Protocol::Http, "250m", "256Mi")
+            (Some(2), Protocol::Http, "250m", "256Mi")
+        );
+        assert_eq!(spec.scaling, Scaling::Fixed);
+    }
+
+    #[test]
+    fn with_an_autoscaler_the_service_sets_no_replicas() {
+        let spec = ServiceSpec::parse(
+            &json!({"name": "orders", "image": "ghcr.io/acme/orders:1.0.0",
+            "port": 8080, "scaling": "hpa"}),
+        )
+        .unwrap();
+        assert_eq!((spec.scaling, spec.replicas), (Scaling::Hpa, None));
+
+        let both = ServiceSpec::parse(
+            &json!({"name": "orders", "image": "ghcr.io/acme/orders:1.0.0",
+            "port": 8080, "scaling": "hpa", "replicas": 3}),
+        )
+        .unwrap_err();
+        assert_eq!(paths(both.clone()), ["spec.replicas"]);
+        assert!(
+            both.0[0].message.contains("HorizontalPodAutoscaler"),
+            "{both}"
+        );
+        let unknown = ServiceSpec::parse(
+            &json!({"name": "orders", "image": "ghcr.io/acme/orders:1.0.0",
+            "port": 8080, "scaling": "keda"}),
+        )
+        .unwrap_err();
+        assert_eq!(paths(unknown), ["spec.scaling"]);
+    }
+
+    #[test]
+    fn a_spec_stored_before_scaling_existed_loads_as_fixed_and_hpa_round_trips() {
+        let stored = json!({"name": "orders", "image": "ghcr.io/acme/orders:1.0.0", "port": 8080,
+            "replicas": 3, "protocol": "http", "env": {}, "cpu": "250m", "memory": "256Mi"});
+        let spec: ServiceSpec = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!((spec.scaling, spec.replicas), (Scaling::Fixed, Some(3)));
+        assert_eq!(
+            serde_json::to_value(&spec).unwrap(),
+            stored,
+            "fixed specs store as before"
+        );
+
+        let hpa = ServiceSpec::parse(
+            &json!({"name": "orders", "image": "ghcr.io/acme/orders:1.0.0",
+            "port": 8080, "scaling": "hpa"}),
+        )
+        .unwrap();
+        let value = serde_json::to_value(&hpa).unwrap();
+        assert_eq!(
+            (value["scaling"].as_str(), value.get("replicas")),
+            (Some("hpa"), None)
+        );
+        assert_eq!(
+            ServiceSpec::parse(&value).unwrap(),
+            hpa,
+            "a stored spec submits again"
         );
     }
 
