@@ -77,13 +77,74 @@ impl Store {
         findings: &[DriftFinding],
         actor: &str,
     ) -> Result<usize, StoreError> {
-        let at = now();
-        let mut tx = self.begin().await?;
+        self.record(cluster, findings, actor, Scope::Cluster).await
+    }
+
+    /// Records what a watch found for `findings`' objects only (of one kind, or one
+    /// object), as `actor`: unlike [`Store::record_drift`] it assumes nothing of the
+    /// cluster's other objects. Returns how many objects changed state.
+    pub async fn record_drift_of(
+        &self,
+        cluster: &str,
+        findings: &[DriftFinding],
+        actor: &str,
+    ) -> Result<usize, StoreError> {
+        let scope = match findings {
+            [] => return Ok(0),
+            [one] => Scope::Object(&one.key),
+            [first, ..] if findings.iter().all(|f| f.key.0 == first.key.0) => {
+                Scope::Kind(&first.key.0)
+            }
+            _ => Scope::Cluster,
+        };
+        self.record(cluster, findings, actor, scope).await
+    }
+
+    /// Applied objects of `cluster` by drift state, as recorded: what the metric shows.
+    pub async fn drift_counts(&self, cluster: &str) -> Result<Vec<(DriftState, i64)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kind, namespace, name, state, known_state, fields_json
-             FROM object_drift WHERE cluster = $1",
+            "SELECT d.state, COUNT(*) AS objects
+             FROM object_drift d JOIN applied_objects a
+               ON a.cluster = d.cluster AND a.kind = d.kind AND a.namespace = d.namespace
+              AND a.name = d.name
+             WHERE d.cluster = $1 GROUP BY d.state",
         )
         .bind(cluster)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    state_of(&row.try_get::<String, _>("state")?)?,
+                    row.try_get("objects")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn record(
+        &self,
+        cluster: &str,
+        findings: &[DriftFinding],
+        actor: &str,
+        scope: Scope<'_>,
+    ) -> Result<usize, StoreError> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let (kind, key) = match scope {
+            Scope::Cluster => (None, None),
+            Scope::Kind(kind) => (Some(kind), None),
+            Scope::Object(key) => (Some(key.0.as_str()), Some(key)),
+        };
+        let rows = sqlx::query(
+            "SELECT kind, namespace, name, state, known_state, fields_json
+             FROM object_drift WHERE cluster = $1 AND ($2 IS NULL OR kind = $2)
+               AND ($3 IS NULL OR namespace = $3) AND ($4 IS NULL OR name = $4)",
+        )
+        .bind(cluster)
+        .bind(kind)
+        .bind(key.map(|k| k.1.as_str()))
+        .bind(key.map(|k| k.2.as_str()))
         .fetch_all(&mut *tx)
         .await?;
         let mut previous = HashMap::new();
@@ -161,15 +222,9 @@ impl Store {
                 audit(&mut tx, actor, action, &subject, detail).await?;
             }
         }
-        sqlx::query(
-            "DELETE FROM object_drift WHERE cluster = $1 AND NOT EXISTS (
-                 SELECT 1 FROM applied_objects a
-                 WHERE a.cluster = object_drift.cluster AND a.kind = object_drift.kind
-                   AND a.namespace = object_drift.namespace AND a.name = object_drift.name)",
-        )
-        .bind(cluster)
-        .execute(&mut *tx)
-        .await?;
+        if matches!(scope, Scope::Cluster) {
+            forget_unapplied(&mut tx, cluster).await?;
+        }
         tx.commit().await?;
         Ok(changed)
     }
@@ -209,6 +264,29 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Which rows a recording may compare with: a whole check knows every object of the
+/// cluster, a watch event one object or one kind.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Cluster,
+    Kind(&'a str),
+    Object(&'a ObjectKey),
+}
+
+/// Drops the drift rows of objects no longer applied to `cluster`.
+async fn forget_unapplied(tx: &mut sqlx::AnyConnection, cluster: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM object_drift WHERE cluster = $1 AND NOT EXISTS (
+             SELECT 1 FROM applied_objects a
+             WHERE a.cluster = object_drift.cluster AND a.kind = object_drift.kind
+               AND a.namespace = object_drift.namespace AND a.name = object_drift.name)",
+    )
+    .bind(cluster)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// After a restore applied `objects` to `cluster` (as `actor`, for request

@@ -17,6 +17,7 @@ mod catalog_objects;
 mod cli;
 mod day_two;
 mod drift;
+mod drift_watch;
 mod events;
 mod exposures;
 mod forms;
