@@ -12,6 +12,7 @@ pub mod field_diff;
 pub mod field_error;
 pub mod iac;
 pub mod infrastructure;
+pub mod live_status;
 pub mod names;
 pub mod portal;
 pub mod query;

@@ -43,7 +43,8 @@ pub fn HostsPage() -> impl IntoView {
                             <tbody>
                                 {page.items.clone().into_iter().map(|h| view! {
                                     <tr>
-                                        <td><code>{h.host.clone()}</code></td>
+                                        <td><code>{h.host.clone()}</code>
+                                            {h.lb_address.clone().map(|lb| view! { <div class="muted small">{format!("LB: {lb}")}</div> })}</td>
                                         <td><A href=format!("/services/{}/{}", h.team, h.service)>{format!("{}/{}", h.team, h.service)}</A></td>
                                         <td>{h.class.clone()}</td>
                                         <td>{tls_label(&h.tls)}</td>
@@ -90,6 +91,7 @@ pub fn CertificatesPage() -> impl IntoView {
                                         <td>{c.issuer.clone()}</td>
                                         <td>
                                             {match c.expires_at.clone() { Some(at) => view! { <Timestamp value=at date_only=true /> }.into_any(), None => "not issued yet".into_any() }}
+                                            {c.live_at.is_some().then(|| view! { <div class="muted small">"from the cluster"</div> })}
                                             {c.expiring_soon.then(|| view! { <span class="badge badge-degraded">"expiring soon"</span> })}
                                         </td>
                                         <td>{c.status.clone()}</td>

@@ -5,7 +5,9 @@
 //! and records only its finding. The LIST a watch (re)starts from is a full check of the
 //! kind. A watch that fails is opened again with backoff (from a new LIST after a 410);
 //! a cluster it cannot reach makes the kind's objects unknown, with no event. The interval
-//! check stays the safety net.
+//! check stays the safety net. The same events carry live status (a Deployment's
+//! available replicas, an Ingress's load-balancer address, a Certificate's expiry and
+//! readiness), written to the catalog.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -13,7 +15,10 @@ use std::{
     time::Duration,
 };
 
-use domain::drift::{DriftState, REQUEST_LABEL, detect};
+use domain::{
+    drift::{DriftState, REQUEST_LABEL, detect},
+    live_status::{self, LiveStatus},
+};
 use futures::StreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
@@ -69,6 +74,8 @@ struct KindWatch<'a> {
     narrowed: bool,
     /// Live objects (`None`: gone) not yet compared, latest first wins.
     held: HashMap<ObjectKey, Option<Value>>,
+    /// Live status (replicas, load-balancer address, certificate expiry) not yet written.
+    live: Vec<LiveStatus>,
 }
 
 impl DriftWatch {
@@ -150,6 +157,7 @@ impl DriftWatch {
                         kube,
                         narrowed,
                         held: HashMap::new(),
+                        live: Vec::new(),
                     };
                     follow.run(events, &mut stop, &mut backoff).await
                 }
@@ -294,7 +302,7 @@ impl KindWatch<'_> {
             match event {
                 Event::Init => listing = Some(HashSet::new()),
                 Event::InitApply(object) => {
-                    if let Some(object) = self.seen(&object).await {
+                    if let Some(object) = self.seen(&object) {
                         let key = self.key(&object);
                         if let Some(listing) = listing.as_mut() {
                             listing.insert(key.clone());
@@ -311,11 +319,13 @@ impl KindWatch<'_> {
                         };
                     }
                     *backoff = BACKOFF_FIRST;
+                    self.record_live().await;
                     self.compare().await;
                 }
                 Event::Apply(object) => {
-                    if let Some(object) = self.seen(&object).await {
+                    if let Some(object) = self.seen(&object) {
                         self.held.insert(self.key(&object), Some(object));
+                        self.record_live().await;
                         self.compare().await;
                     }
                 }
@@ -345,9 +355,30 @@ impl KindWatch<'_> {
         }
     }
 
-    /// The object as JSON.
-    async fn seen(&self, object: &kube::api::DynamicObject) -> Option<Value> {
-        serde_json::to_value(object).ok()
+    /// The object as JSON; its live status is kept to be written.
+    fn seen(&mut self, object: &kube::api::DynamicObject) -> Option<Value> {
+        let object = serde_json::to_value(object).ok()?;
+        self.live.extend(live_status::observe(&object));
+        Some(object)
+    }
+
+    /// Writes the live status seen so far to the catalog.
+    async fn record_live(&mut self) {
+        if self.live.is_empty() {
+            return;
+        }
+        let live = std::mem::take(&mut self.live);
+        let _one = self.watch.recording.lock().await;
+        match self
+            .watch
+            .store
+            .record_live_status(self.cluster, &live)
+            .await
+        {
+            Ok(0) => {}
+            Ok(changed) => tracing::debug!(changed, "live status changed"),
+            Err(error) => tracing::error!(%error, "recording live status failed"),
+        }
     }
 
     fn key(&self, object: &Value) -> ObjectKey {

@@ -45,6 +45,7 @@ fn host(row: &AnyRow) -> Result<Host, StoreError> {
             .map_err(corrupt)?,
         class: row.try_get("class")?,
         tls: row.try_get("tls")?,
+        lb_address: row.try_get("lb_address")?,
     })
 }
 
@@ -64,6 +65,7 @@ fn certificate(row: &AnyRow, soon: &str) -> Result<Certificate, StoreError> {
         expiring_soon: expires_at.as_deref().is_some_and(|at| at < soon),
         expires_at,
         status: row.try_get("status")?,
+        live_at: row.try_get("live_at")?,
     })
 }
 
@@ -139,7 +141,7 @@ impl Store {
             .await?;
         let (limit, offset) = limits(request);
         let rows = sqlx::query(
-            "SELECT h.host, h.class, h.tls, s.name AS service, t.name AS team
+            "SELECT h.host, h.class, h.tls, h.lb_address, s.name AS service, t.name AS team
              FROM hosts h JOIN services s ON s.id = h.service_id JOIN teams t ON t.id = s.team_id
              ORDER BY h.host LIMIT $1 OFFSET $2",
         )
@@ -162,7 +164,8 @@ impl Store {
                 .await?;
         let (limit, offset) = limits(request);
         let rows = sqlx::query(
-            "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team
+            "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, c.live_at,
+                    t.name AS team
              FROM certificates c JOIN teams t ON t.id = c.team_id
              WHERE c.decommissioned_at IS NULL
              ORDER BY c.expires_at IS NULL, c.expires_at, t.name, c.name LIMIT $1 OFFSET $2",

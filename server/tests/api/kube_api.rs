@@ -201,3 +201,23 @@ impl KubeApi {
         assert!(response.status().is_success());
     }
 }
+
+impl KubeApi {
+    /// A merge patch of the status of the object at `path`, as its controller writes it
+    /// (the Deployment controller, cert-manager, a load-balancer controller).
+    pub async fn patch_status(&self, path: &str, patch: &Value) {
+        let response = self
+            .client
+            .patch(format!("{}{path}/status", self.url))
+            .header("content-type", "application/merge-patch+json")
+            .json(patch)
+            .send()
+            .await
+            .expect("patch status");
+        assert!(
+            response.status().is_success(),
+            "{:?}",
+            response.text().await
+        );
+    }
+}

@@ -28,6 +28,7 @@ mod iac_cli;
 mod iac_crash;
 mod identity;
 mod install_manifests;
+mod live_status;
 mod offboarding;
 mod offboarding_pages;
 mod openapi;
