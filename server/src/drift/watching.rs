@@ -36,8 +36,8 @@ use crate::{
 const KINDS_EVERY: Duration = Duration::from_secs(5);
 /// How often changes held back while a request was being applied are tried again.
 const HELD_EVERY: Duration = Duration::from_secs(1);
-/// Above this many objects at once, the applied ones of the kind are read in one query.
-const ONE_QUERY_ABOVE: usize = 16;
+/// A LIST is compared this many objects at a time, so a watch never holds a whole kind.
+const LIST_BATCH: usize = 500;
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
@@ -308,6 +308,9 @@ impl KindWatch<'_> {
                             listing.insert(key.clone());
                         }
                         self.held.insert(key, Some(object));
+                        if self.held.len() >= LIST_BATCH {
+                            self.compare().await;
+                        }
                     }
                 }
                 Event::InitDone => {
@@ -439,16 +442,12 @@ impl KindWatch<'_> {
 
     async fn record(&self, held: &HashMap<ObjectKey, Option<Value>>) -> Result<(), DriftError> {
         let store = &self.watch.store;
+        // One lookup per object: a LIST is compared in batches, so reading every applied
+        // object of the kind for each would cost more than it saves.
         let mut applied: HashMap<ObjectKey, Value> = HashMap::new();
-        if held.len() > ONE_QUERY_ABOVE {
-            for object in store.applied_of_kind(self.cluster, self.kind).await? {
-                applied.insert(key_of(&object), object);
-            }
-        } else {
-            for key in held.keys() {
-                if let Some(object) = store.applied_object(self.cluster, key).await? {
-                    applied.insert(key.clone(), object);
-                }
+        for key in held.keys() {
+            if let Some(object) = store.applied_object(self.cluster, key).await? {
+                applied.insert(key.clone(), object);
             }
         }
         let findings: Vec<DriftFinding> = held
