@@ -89,15 +89,10 @@ impl Store {
         findings: &[DriftFinding],
         actor: &str,
     ) -> Result<usize, StoreError> {
-        let scope = match findings {
-            [] => return Ok(0),
-            [one] => Scope::Object(&one.key),
-            [first, ..] if findings.iter().all(|f| f.key.0 == first.key.0) => {
-                Scope::Kind(&first.key.0)
-            }
-            _ => Scope::Cluster,
-        };
-        self.record(cluster, findings, actor, scope).await
+        if findings.is_empty() {
+            return Ok(0);
+        }
+        self.record(cluster, findings, actor, Scope::Objects).await
     }
 
     /// Applied objects of `cluster` by drift state, as recorded: what the metric shows.
@@ -127,26 +122,41 @@ impl Store {
         cluster: &str,
         findings: &[DriftFinding],
         actor: &str,
-        scope: Scope<'_>,
+        scope: Scope,
     ) -> Result<usize, StoreError> {
         let at = now();
         let mut tx = self.begin().await?;
-        let (kind, key) = match scope {
-            Scope::Cluster => (None, None),
-            Scope::Kind(kind) => (Some(kind), None),
-            Scope::Object(key) => (Some(key.0.as_str()), Some(key)),
+        let rows = match scope {
+            Scope::Cluster => {
+                sqlx::query(
+                    "SELECT kind, namespace, name, state, known_state, fields_json
+                     FROM object_drift WHERE cluster = $1",
+                )
+                .bind(cluster)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            // By primary key, one object at a time: a watch records a few, or a batch of a
+            // LIST, never the whole table's worth.
+            Scope::Objects => {
+                let mut rows = Vec::with_capacity(findings.len());
+                for (kind, namespace, name) in findings.iter().map(|f| &f.key) {
+                    let sql = "SELECT kind, namespace, name, state, known_state, fields_json
+                         FROM object_drift
+                         WHERE cluster = $1 AND kind = $2 AND namespace = $3 AND name = $4";
+                    rows.extend(
+                        sqlx::query(sql)
+                            .bind(cluster)
+                            .bind(kind)
+                            .bind(namespace)
+                            .bind(name)
+                            .fetch_optional(&mut *tx)
+                            .await?,
+                    );
+                }
+                rows
+            }
         };
-        let rows = sqlx::query(
-            "SELECT kind, namespace, name, state, known_state, fields_json
-             FROM object_drift WHERE cluster = $1 AND ($2 IS NULL OR kind = $2)
-               AND ($3 IS NULL OR namespace = $3) AND ($4 IS NULL OR name = $4)",
-        )
-        .bind(cluster)
-        .bind(kind)
-        .bind(key.map(|k| k.1.as_str()))
-        .bind(key.map(|k| k.2.as_str()))
-        .fetch_all(&mut *tx)
-        .await?;
         let mut previous = HashMap::new();
         for row in &rows {
             let key: ObjectKey = (
@@ -267,12 +277,11 @@ impl Store {
 }
 
 /// Which rows a recording may compare with: a whole check knows every object of the
-/// cluster, a watch event one object or one kind.
+/// cluster (and forgets the rows of objects no longer applied), a watch only its findings'.
 #[derive(Clone, Copy)]
-enum Scope<'a> {
+enum Scope {
     Cluster,
-    Kind(&'a str),
-    Object(&'a ObjectKey),
+    Objects,
 }
 
 /// Drops the drift rows of objects no longer applied to `cluster`.
