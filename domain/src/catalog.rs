@@ -97,6 +97,20 @@ pub struct Host {
     /// Its Ingress's drift as last checked: `None` in sync or never checked.
     #[serde(default)]
     pub drift: Option<DriftState>,
+    /// The address of its load balancer, as its Ingress's status says (a hostname or an
+    /// IP); unknown until the cluster reports one.
+    #[serde(default)]
+    pub lb_address: Option<String>,
+}
+
+/// A service's pods as its Deployment's status reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LiveReplicas {
+    /// `status.replicas`.
+    pub replicas: u32,
+    /// `status.availableReplicas`.
+    pub available: u32,
 }
 
 /// A port of a service exposed over TCP or UDP, as applied.
@@ -136,6 +150,10 @@ pub struct Certificate {
     /// The team's service with a host it covers (first by name), whose page shows its drift.
     #[serde(default)]
     pub service: Option<ServiceName>,
+    /// RFC 3339, UTC: when its expiry and status last came from its Certificate in the
+    /// cluster; `None`: as recorded when it was applied.
+    #[serde(default)]
+    pub live_at: Option<String>,
 }
 
 /// A team with the people the portal knows in it (from their last sign-in).
@@ -183,6 +201,10 @@ pub struct ServiceDetail {
     /// `spec.replicas` leaves them to a HorizontalPodAutoscaler.
     #[serde(default)]
     pub scaling: crate::request::Scaling,
+    /// Pods its Deployment has and how many are available, as the cluster last said;
+    /// `None` until it has.
+    #[serde(default)]
+    pub live_replicas: Option<LiveReplicas>,
     pub port: u16,
     /// RFC 3339, UTC.
     pub created_at: String,

@@ -13,6 +13,7 @@ pub mod field_error;
 pub mod iac;
 pub mod import;
 pub mod infrastructure;
+pub mod live_status;
 pub mod names;
 pub mod portal;
 pub mod query;

@@ -77,12 +77,16 @@ pub struct Settings {
 pub struct DriftSettings {
     /// Seconds between checks of each cluster by the worker; 0 turns checking off.
     pub interval_seconds: u64,
+    /// Whether the worker also watches each cluster, noticing drift (and live status) at
+    /// once; the interval check stays the safety net.
+    pub watch: bool,
 }
 
 impl Default for DriftSettings {
     fn default() -> Self {
         Self {
             interval_seconds: 300,
+            watch: true,
         }
     }
 }

@@ -1350,6 +1350,31 @@ class Store:
             self._event_locked(Event(self.rv, "DELETED", e.res, obj, e.obj))
 
     # ---- reads
+    def patch_status(self, route: Route, patch: dict, dry_run: bool, strategic: bool) -> dict:
+        """A merge patch of the object's `status` only, as a controller writes it through the
+        `/status` subresource; everything else in the patch is ignored."""
+        with self.cond:
+            self._run_due_locked()
+            key = (route.res.plural, route.namespace or "", route.name)
+            e = self.objects.get(key)
+            if e is None:
+                raise not_found(route.res, route.name)
+            status = patch.get("status")
+            if status is None:
+                return copy.deepcopy(e.obj)
+            if not isinstance(status, dict):
+                raise ApiError(400, "status must be an object", "BadRequest")
+            obj = copy.deepcopy(e.obj)
+            obj["status"] = merge_patch(obj.get("status") or {}, status, strategic)
+            if obj["status"] == e.obj.get("status") or dry_run:
+                return obj if dry_run else copy.deepcopy(e.obj)
+            # A controller's status is final: no rollout overwrites it.
+            e.due = None
+            self.pending.discard(key)
+            self._commit_locked(key, e, obj, "MODIFIED")
+            self.cond.notify_all()
+            return copy.deepcopy(e.obj)
+
     def get(self, route: Route) -> dict:
         with self.cond:
             self._run_due_locked()
@@ -1676,6 +1701,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, self.store.get(route))
             return 200
         # writes
+        if route.sub == "status" and method == "PATCH" and route.name is not None:
+            return self._patch_status(route, query, rec)
         if route.sub is not None or (method in ("PATCH", "PUT", "DELETE") and route.name is None):
             raise ApiError(405, f"{method} {path} is not supported by the test server: it speaks PATCH (apply, "
                                 f"merge and strategic merge), PUT and DELETE on objects, POST create on "
@@ -1767,6 +1794,21 @@ class Handler(BaseHTTPRequestHandler):
                                         force=query.get("force") == "true")
         self._send_json(code, stored)
         return code
+
+    def _patch_status(self, route: Route, query, rec) -> int:
+        """`PATCH <object>/status` with a merge or strategic merge patch: what a controller
+        (the Deployment controller, cert-manager, a load-balancer controller) writes."""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        mode = PATCH_MODES.get(ctype)
+        if mode not in ("merge", "strategic"):
+            raise ApiError(415, f'the test server takes merge and strategic merge patches of status '
+                                f'(got Content-Type "{ctype}")', "UnsupportedMediaType")
+        if not isinstance(rec["object"], dict):
+            raise ApiError(400, "the patch must be a JSON object", "BadRequest")
+        stored = self.store.patch_status(route, rec["object"], query.get("dryRun") == "All",
+                                         mode == "strategic")
+        self._send_json(200, stored)
+        return 200
 
     def _list_or_watch(self, route: Route, query) -> int:
         if query.get("watch") in ("1", "true"):

@@ -597,6 +597,45 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(event["object"]["code"], 410)
         conn.close()
 
+    # ---- the status subresource
+
+    def test_status_patch_writes_status_only_and_is_watched(self):
+        self.k.apply(f"{CRT}/api", certificate("api"))
+        _, _, lst = self.k.get(CRT)
+        rv = lst["metadata"]["resourceVersion"]
+        conn, resp = self._watch(f"{CRT}?&watch=true&timeoutSeconds=5&resourceVersion={rv}")
+        patch = {"spec": {"secretName": "ignored"},
+                 "status": {"notAfter": "2027-01-02T03:04:05Z",
+                            "conditions": [{"type": "Ready", "status": "False", "reason": "Expired"}]}}
+        code, _, body = self.k.patch(f"{CRT}/api/status", patch, user_agent="cert-manager/v1.16")
+        self.assertEqual(code, 200, body)
+        self.assertEqual(body["status"]["notAfter"], "2027-01-02T03:04:05Z")
+        self.assertEqual(body["status"]["conditions"][0]["status"], "False")
+        self.assertEqual(body["spec"]["secretName"], "api-tls")
+        event = json.loads(resp.readline())
+        self.assertEqual((event["type"], event["object"]["status"]["notAfter"]),
+                         ("MODIFIED", "2027-01-02T03:04:05Z"))
+        conn.close()
+        # The same status again changes nothing, not even the resourceVersion.
+        code, _, again = self.k.patch(f"{CRT}/api/status", patch)
+        self.assertEqual(again["metadata"]["resourceVersion"], body["metadata"]["resourceVersion"])
+        # Applying the spec again does not bring the controller's old status back.
+        self.k.apply(f"{CRT}/api", certificate("api"))
+        self.assertEqual(self.k.get(f"{CRT}/api")[2]["status"]["notAfter"], "2027-01-02T03:04:05Z")
+        code, _, body = self.k.patch(f"{CRT}/nothing/status", patch)
+        self.assertStatus(body, 404, "NotFound")
+        code, _, body = self.k.patch(f"{CRT}/api/status", patch, content_type=APPLY)
+        self.assertEqual(code, 415)
+
+    def test_status_patch_of_a_deployment_and_an_ingress(self):
+        self.k.apply(f"{DEP}/web", deployment("web", replicas=3))
+        code, _, body = self.k.patch(f"{DEP}/web/status", {"status": {"availableReplicas": 1}})
+        self.assertEqual((code, body["status"]["availableReplicas"], body["status"]["replicas"]), (200, 1, 3))
+        self.k.apply(f"{ING}/web", ingress("web"))
+        lb = {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.9"}]}}}
+        code, _, body = self.k.patch(f"{ING}/web/status", lb, content_type=STRATEGIC)
+        self.assertEqual((code, body["status"]["loadBalancer"]["ingress"]), (200, [{"ip": "203.0.113.9"}]))
+
 
 def managed(obj):
     """managedFields as {(manager, operation): fieldsV1}, checking the fixed parts of each entry."""

@@ -48,6 +48,7 @@ pub fn HostsPage() -> impl IntoView {
                                             <code>{h.host.clone()}</code>" "
                                             <DriftMark state=h.drift team=h.team.to_string() service=Some(h.service.to_string())
                                                 what=format!("the Ingress of host {}", h.host) />
+                                            {h.lb_address.clone().map(|lb| view! { <div class="muted small">{format!("LB: {lb}")}</div> })}
                                         </td>
                                         <td><A href=format!("/services/{}/{}", h.team, h.service)>{format!("{}/{}", h.team, h.service)}</A></td>
                                         <td>{h.class.clone()}</td>
@@ -95,6 +96,7 @@ pub fn CertificatesPage() -> impl IntoView {
                                         <td>{c.issuer.clone()}</td>
                                         <td>
                                             {match c.expires_at.clone() { Some(at) => view! { <Timestamp value=at date_only=true /> }.into_any(), None => "not issued yet".into_any() }}
+                                            {c.live_at.is_some().then(|| view! { <div class="muted small">"from the cluster"</div> })}
                                             {c.expiring_soon.then(|| view! { <span class="badge badge-degraded">"expiring soon"</span> })}
                                         </td>
                                         <td>

@@ -133,10 +133,12 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                     <dt>"Image"</dt>
                     <dd><code class="wrap">{detail.image.clone()}</code></dd>
                     <dt>"Replicas"</dt>
-                    <dd>{match detail.scaling {
+                    <dd data-testid="service-replicas">{match detail.scaling {
                         Scaling::Fixed => detail.replicas.to_string(),
                         Scaling::Hpa => "Set by a HorizontalPodAutoscaler".to_owned(),
-                    }}</dd>
+                    }}
+                        {detail.live_replicas.map(|l| view! { <span class="muted small">{format!(" · {}/{} available", l.available, l.replicas)}</span> })}
+                    </dd>
                     <dt>"Port"</dt>
                     <dd>{detail.port}</dd>
                 </dl>
@@ -168,7 +170,8 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                     <ul class="plain">
                         {detail.hosts.iter().map(|h| view! {
                             <li><a href=format!("https://{}", h.host) rel="external noopener"><code>{h.host.clone()}</code></a>
-                            <span class="muted small">{format!(" {} ingress, TLS {}", h.class, h.tls.replace('_', "-"))}</span>" "
+                            <span class="muted small">{format!(" {} ingress, TLS {}", h.class, h.tls.replace('_', "-"))}
+                                {h.lb_address.clone().map(|lb| format!(" · LB: {lb}"))}</span>" "
                             <a href=host_change_href(h, &cluster) class="small" aria-label=format!("Change host {}", h.host)>"Change"</a></li>
                         }).collect_view()}
                     </ul>
@@ -186,7 +189,8 @@ fn ServiceView(detail: ServiceDetail) -> impl IntoView {
                             <li class:expiring=c.expiring_soon>
                                 <strong>{c.name.clone()}</strong>" · "{c.issuer.clone()}" · "
                                 {match c.expires_at.clone() {
-                                    Some(at) => view! { "expires " <Timestamp value=at date_only=true /> }.into_any(),
+                                    Some(at) => view! { "expires " <Timestamp value=at date_only=true />
+                                        {c.live_at.is_some().then_some(" (from the cluster)")} }.into_any(),
                                     None => "not issued yet".into_any(),
                                 }}
                                 {c.expiring_soon.then(|| view! { " " <span class="badge badge-degraded">"expiring soon"</span> })}" "

@@ -9,6 +9,7 @@ use kube::{
     api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams},
     config::{KubeConfigOptions, Kubeconfig},
     core::{ApiResource, GroupVersionKind},
+    runtime::watcher,
 };
 use serde_json::Value;
 
@@ -30,11 +31,31 @@ fn resource(kind: &str) -> Option<(&'static str, &'static str, &'static str, boo
     })
 }
 
+/// How long one watch call may stay open: the API server ends it then (the watcher asks
+/// for 290 s) and the watcher opens the next from where it was.
+const WATCH_READ_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The API resource of `kind`, and whether it is namespaced.
+fn api_resource(kind: &str) -> Result<(ApiResource, bool), ApplyError> {
+    let (group, version, plural, namespaced) = resource(kind).ok_or_else(|| {
+        ApplyError::Permanent(format!("Stargate does not apply objects of kind {kind:?}"))
+    })?;
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    Ok((ApiResource::from_gvk_with_plural(&gvk, plural), namespaced))
+}
+
 /// A cluster's API server, as a configured client.
 #[derive(Clone)]
 pub struct KubeTarget {
     client: Client,
+    /// The same, without the per-call read timeout: a watch is quiet for minutes.
+    watch_client: Client,
 }
+
+/// What a drift watch receives: each object of a kind at the (re-)list, then each change.
+pub type WatchEvents = std::pin::Pin<
+    Box<dyn futures::Stream<Item = Result<watcher::Event<DynamicObject>, watcher::Error>> + Send>,
+>;
 
 /// The object's identity, for messages: `Deployment payments/ledger`.
 pub fn describe(object: &Value) -> String {
@@ -108,20 +129,57 @@ impl KubeTarget {
 
     pub fn from_config(mut config: Config, timeout: Duration) -> Result<Self, ApplyError> {
         config.connect_timeout = Some(timeout);
-        config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
-        let client = Client::try_from(config)
-            .map_err(|e| ApplyError::Permanent(format!("cannot build a cluster client: {e}")))?;
-        Ok(Self { client })
+        let mut watching = config.clone();
+        watching.read_timeout = Some(WATCH_READ_TIMEOUT);
+        config.read_timeout = Some(timeout);
+        let build = |config| {
+            Client::try_from(config)
+                .map_err(|e| ApplyError::Permanent(format!("cannot build a cluster client: {e}")))
+        };
+        Ok(Self {
+            client: build(config)?,
+            watch_client: build(watching)?,
+        })
+    }
+
+    /// Every object of `kind` in every namespace (those matching `labels`, when given):
+    /// one LIST (paged), then one watch from its resourceVersion, again after a watch
+    /// ends; after a 410 Expired, a new LIST.
+    pub fn watch(&self, kind: &str, labels: Option<&str>) -> Result<WatchEvents, ApplyError> {
+        let resource = api_resource(kind)?.0;
+        let api = Api::<DynamicObject>::all_with(self.watch_client.clone(), &resource);
+        let mut config = watcher::Config::default();
+        if let Some(labels) = labels {
+            config = config.labels(labels);
+        }
+        Ok(Box::pin(watcher::watcher(api, config)))
+    }
+
+    /// The live object `(kind, namespace, name)`, or `None` if the cluster has none.
+    pub async fn get(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, ApplyError> {
+        let mut probe = serde_json::json!({"kind": kind, "metadata": {"name": name}});
+        if !namespace.is_empty() {
+            probe["metadata"]["namespace"] = namespace.into();
+        }
+        let what = describe(&probe);
+        let (api, name) = self.api(&probe)?;
+        let live = api.get_opt(&name).await.map_err(|e| classify(e, &what))?;
+        live.map(|live| {
+            serde_json::to_value(live)
+                .map_err(|e| ApplyError::Permanent(format!("{what} does not read: {e}")))
+        })
+        .transpose()
     }
 
     fn api(&self, object: &Value) -> Result<(Api<DynamicObject>, String), ApplyError> {
         let kind = object["kind"].as_str().unwrap_or_default();
-        let (group, version, plural, namespaced) = resource(kind).ok_or_else(|| {
-            ApplyError::Permanent(format!("Stargate does not apply objects of kind {kind:?}"))
-        })?;
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+        let (resource, namespaced) = api_resource(kind)?;
         let name = object["metadata"]["name"]
             .as_str()
             .unwrap_or_default()

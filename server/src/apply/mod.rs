@@ -8,7 +8,7 @@ pub mod readiness;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-pub use kube_target::{FIELD_MANAGER, KubeTarget, describe};
+pub use kube_target::{FIELD_MANAGER, KubeTarget, WatchEvents, describe};
 use tokio::sync::OnceCell;
 
 use crate::config::{ClusterKind, ClusterSettings, Delivery, Settings};

@@ -2,8 +2,10 @@
 //! still what was approved? One LIST per kind and namespace reads the cluster (so a check
 //! costs as many API calls as there are kinds per namespace, not objects), the domain
 //! compares (`domain::drift::detect`), and the store records what changed. Runs from the
-//! worker every `drift.interval_seconds`; dry-run clusters are skipped. A watch that
-//! notices changes at once is still to come; the interval is the safety net either way.
+//! worker every `drift.interval_seconds`; dry-run clusters are skipped. `watch` notices
+//! changes at once; the interval is the safety net.
+
+mod watching;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -15,6 +17,7 @@ use domain::drift::{DriftState, detect};
 use serde_json::Value;
 use tokio::sync::watch;
 use tracing::Instrument;
+pub use watching::DriftWatch;
 
 use crate::{
     apply::Clusters,

@@ -111,6 +111,56 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The kinds of object applied to `cluster`: what a drift watch follows there.
+    pub async fn applied_kinds(&self, cluster: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT kind FROM applied_objects WHERE cluster = $1 ORDER BY kind",
+        )
+        .bind(cluster)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every object of `kind` as last applied to `cluster`.
+    pub async fn applied_of_kind(
+        &self,
+        cluster: &str,
+        kind: &str,
+    ) -> Result<Vec<Value>, StoreError> {
+        sqlx::query(
+            "SELECT manifest_json FROM applied_objects WHERE cluster = $1 AND kind = $2
+             ORDER BY namespace, name",
+        )
+        .bind(cluster)
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| json(row, "manifest_json"))
+        .collect()
+    }
+
+    /// The object `(kind, namespace, name)` as last applied to `cluster`, if it was.
+    pub async fn applied_object(
+        &self,
+        cluster: &str,
+        key: &(String, String, String),
+    ) -> Result<Option<Value>, StoreError> {
+        let row = sqlx::query(
+            "SELECT manifest_json FROM applied_objects
+             WHERE cluster = $1 AND kind = $2 AND namespace = $3 AND name = $4",
+        )
+        .bind(cluster)
+        .bind(&key.0)
+        .bind(&key.1)
+        .bind(&key.2)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| json(&row, "manifest_json")).transpose()
+    }
+}
+
 /// `(cluster, object)` of an `applied_objects` row.
 fn placed(row: &sqlx::any::AnyRow) -> Result<(String, Value), StoreError> {
     use sqlx::Row;

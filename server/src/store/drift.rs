@@ -77,15 +77,86 @@ impl Store {
         findings: &[DriftFinding],
         actor: &str,
     ) -> Result<usize, StoreError> {
-        let at = now();
-        let mut tx = self.begin().await?;
+        self.record(cluster, findings, actor, Scope::Cluster).await
+    }
+
+    /// Records what a watch found for `findings`' objects only (of one kind, or one
+    /// object), as `actor`: unlike [`Store::record_drift`] it assumes nothing of the
+    /// cluster's other objects. Returns how many objects changed state.
+    pub async fn record_drift_of(
+        &self,
+        cluster: &str,
+        findings: &[DriftFinding],
+        actor: &str,
+    ) -> Result<usize, StoreError> {
+        if findings.is_empty() {
+            return Ok(0);
+        }
+        self.record(cluster, findings, actor, Scope::Objects).await
+    }
+
+    /// Applied objects of `cluster` by drift state, as recorded: what the metric shows.
+    pub async fn drift_counts(&self, cluster: &str) -> Result<Vec<(DriftState, i64)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kind, namespace, name, state, known_state, fields_json
-             FROM object_drift WHERE cluster = $1",
+            "SELECT d.state, COUNT(*) AS objects
+             FROM object_drift d JOIN applied_objects a
+               ON a.cluster = d.cluster AND a.kind = d.kind AND a.namespace = d.namespace
+              AND a.name = d.name
+             WHERE d.cluster = $1 GROUP BY d.state",
         )
         .bind(cluster)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.pool)
         .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    state_of(&row.try_get::<String, _>("state")?)?,
+                    row.try_get("objects")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn record(
+        &self,
+        cluster: &str,
+        findings: &[DriftFinding],
+        actor: &str,
+        scope: Scope,
+    ) -> Result<usize, StoreError> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let rows = match scope {
+            Scope::Cluster => {
+                sqlx::query(
+                    "SELECT kind, namespace, name, state, known_state, fields_json
+                     FROM object_drift WHERE cluster = $1",
+                )
+                .bind(cluster)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            // By primary key, one object at a time: a watch records a few, or a batch of a
+            // LIST, never the whole table's worth.
+            Scope::Objects => {
+                let mut rows = Vec::with_capacity(findings.len());
+                for (kind, namespace, name) in findings.iter().map(|f| &f.key) {
+                    let sql = "SELECT kind, namespace, name, state, known_state, fields_json
+                         FROM object_drift
+                         WHERE cluster = $1 AND kind = $2 AND namespace = $3 AND name = $4";
+                    rows.extend(
+                        sqlx::query(sql)
+                            .bind(cluster)
+                            .bind(kind)
+                            .bind(namespace)
+                            .bind(name)
+                            .fetch_optional(&mut *tx)
+                            .await?,
+                    );
+                }
+                rows
+            }
+        };
         let mut previous = HashMap::new();
         for row in &rows {
             let key: ObjectKey = (
@@ -161,15 +232,9 @@ impl Store {
                 audit(&mut tx, actor, action, &subject, detail).await?;
             }
         }
-        sqlx::query(
-            "DELETE FROM object_drift WHERE cluster = $1 AND NOT EXISTS (
-                 SELECT 1 FROM applied_objects a
-                 WHERE a.cluster = object_drift.cluster AND a.kind = object_drift.kind
-                   AND a.namespace = object_drift.namespace AND a.name = object_drift.name)",
-        )
-        .bind(cluster)
-        .execute(&mut *tx)
-        .await?;
+        if matches!(scope, Scope::Cluster) {
+            forget_unapplied(&mut tx, cluster).await?;
+        }
         tx.commit().await?;
         Ok(changed)
     }
@@ -209,6 +274,28 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Which rows a recording may compare with: a whole check knows every object of the
+/// cluster (and forgets the rows of objects no longer applied), a watch only its findings'.
+#[derive(Clone, Copy)]
+enum Scope {
+    Cluster,
+    Objects,
+}
+
+/// Drops the drift rows of objects no longer applied to `cluster`.
+async fn forget_unapplied(tx: &mut sqlx::AnyConnection, cluster: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM object_drift WHERE cluster = $1 AND NOT EXISTS (
+             SELECT 1 FROM applied_objects a
+             WHERE a.cluster = object_drift.cluster AND a.kind = object_drift.kind
+               AND a.namespace = object_drift.namespace AND a.name = object_drift.name)",
+    )
+    .bind(cluster)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// After a restore applied `objects` to `cluster` (as `actor`, for request

@@ -15,6 +15,7 @@ mod iac;
 mod jobs;
 mod lifecycle;
 mod live;
+mod live_status;
 mod objects;
 mod outcomes;
 mod requests;

@@ -59,7 +59,7 @@ pub(super) use worst_drift_first;
 macro_rules! hosts_page {
     ($ingress:literal) => {
         concat!(
-            "SELECT h.host, h.class, h.tls, s.name AS service, t.name AS team,
+            "SELECT h.host, h.class, h.tls, h.lb_address, s.name AS service, t.name AS team,
                     (SELECT d.state FROM object_drift d
                      WHERE d.cluster = s.cluster AND d.kind = 'Ingress'
                        AND d.namespace = t.namespace AND d.state <> 'in_sync'
@@ -82,7 +82,7 @@ const HOSTS_POSTGRES: &str = hosts_page!("split_part(h.host, '.', 1)");
 macro_rules! certificates_page {
     ($covers:literal) => {
         concat!(
-            "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, t.name AS team,
+            "SELECT c.name, c.dns_names, c.issuer, c.expires_at, c.status, c.live_at, t.name AS team,
                     (SELECT d.state FROM object_drift d
                      WHERE d.kind = 'Certificate' AND d.namespace = t.namespace
                        AND d.name = c.name AND d.state <> 'in_sync'",
@@ -114,6 +114,7 @@ fn host(row: &AnyRow) -> Result<Host, StoreError> {
             .map_err(corrupt)?,
         class: row.try_get("class")?,
         tls: row.try_get("tls")?,
+        lb_address: row.try_get("lb_address")?,
     })
 }
 
@@ -138,6 +139,7 @@ fn certificate(row: &AnyRow, soon: &str) -> Result<Certificate, StoreError> {
         expiring_soon: expires_at.as_deref().is_some_and(|at| at < soon),
         expires_at,
         status: row.try_get("status")?,
+        live_at: row.try_get("live_at")?,
     })
 }
 

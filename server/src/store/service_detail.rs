@@ -7,6 +7,7 @@
 
 use domain::{
     Certificate, Host, ServiceDetail, ServiceName, TeamName,
+    catalog::LiveReplicas,
     request::{RequestSummary, Scaling},
 };
 use serde::Deserialize;
@@ -23,12 +24,14 @@ const SQLITE: &str = "
 SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description, s.cluster,
        CASE WHEN s.decommissioned_at IS NULL THEN s.status ELSE 'decommissioned' END AS status,
        s.image, s.replicas, s.port, s.created_at, s.updated_at, s.decommissioned_at,
-       (SELECT json_group_array(json_object('host', h.host, 'class', h.class, 'tls', h.tls)
-                                ORDER BY h.host)
+       s.live_replicas, s.live_available,
+       (SELECT json_group_array(json_object('host', h.host, 'class', h.class, 'tls', h.tls,
+                                            'lb_address', h.lb_address) ORDER BY h.host)
           FROM hosts h WHERE h.service_id = s.id) AS hosts,
        (SELECT json_group_array(json_object('name', c.name, 'dns_names', json(c.dns_names),
                                             'issuer', c.issuer, 'expires_at', c.expires_at,
-                                            'status', c.status) ORDER BY c.name)
+                                            'status', c.status, 'live_at', c.live_at)
+                                ORDER BY c.name)
           FROM certificates c WHERE c.team_id = t.id AND c.decommissioned_at IS NULL) AS certificates,
        (SELECT json_group_array(json_object('protocol', e.protocol,
                   'external_port', e.external_port, 'port', e.port, 'via', e.via,
@@ -57,12 +60,15 @@ const POSTGRES: &str = "
 SELECT s.name, t.name AS team, t.display_name, t.namespace, s.description, s.cluster,
        CASE WHEN s.decommissioned_at IS NULL THEN s.status ELSE 'decommissioned' END AS status,
        s.image, s.replicas, s.port, s.created_at, s.updated_at, s.decommissioned_at,
+       s.live_replicas, s.live_available,
        COALESCE((SELECT json_agg(json_build_object('host', h.host, 'class', h.class,
-                                                   'tls', h.tls) ORDER BY h.host)
+                                                   'tls', h.tls, 'lb_address', h.lb_address)
+                                 ORDER BY h.host)
           FROM hosts h WHERE h.service_id = s.id), '[]')::text AS hosts,
        COALESCE((SELECT json_agg(json_build_object('name', c.name,
                    'dns_names', c.dns_names::json, 'issuer', c.issuer,
-                   'expires_at', c.expires_at, 'status', c.status) ORDER BY c.name)
+                   'expires_at', c.expires_at, 'status', c.status, 'live_at', c.live_at)
+                   ORDER BY c.name)
           FROM certificates c WHERE c.team_id = t.id AND c.decommissioned_at IS NULL), '[]')::text AS certificates,
        COALESCE((SELECT json_agg(json_build_object('protocol', e.protocol,
                    'external_port', e.external_port, 'port', e.port, 'via', e.via,
@@ -94,6 +100,7 @@ struct HostRow {
     host: String,
     class: String,
     tls: String,
+    lb_address: Option<String>,
 }
 
 /// A certificate as the statement returns it (`expiring_soon` is worked out here).
@@ -104,6 +111,7 @@ struct CertificateRow {
     issuer: String,
     expires_at: Option<String>,
     status: String,
+    live_at: Option<String>,
 }
 
 /// The Deployment and Service as last applied, as YAML documents; `None` before any apply.
@@ -154,6 +162,7 @@ impl Store {
                 tls: h.tls,
                 // The page's own Drift section shows it.
                 drift: None,
+                lb_address: h.lb_address,
             })
             .collect();
         // The team's certificates that cover one of this service's hosts.
@@ -171,6 +180,7 @@ impl Store {
                 status: c.status,
                 drift: None,
                 service: Some(name.clone()),
+                live_at: c.live_at,
             })
             .collect();
         let history: Vec<RequestSummary> = json(&row, "history")?;
@@ -185,6 +195,16 @@ impl Store {
             Scaling::Fixed
         };
         let port: i64 = row.try_get("port")?;
+        let live_replicas: Option<i64> = row.try_get("live_replicas")?;
+        let live_available: Option<i64> = row.try_get("live_available")?;
+        let count = |n: i64| u32::try_from(n).map_err(|e| corrupt("live replicas", e));
+        let live_replicas = match (live_replicas, live_available) {
+            (Some(replicas), Some(available)) => Some(LiveReplicas {
+                replicas: count(replicas)?,
+                available: count(available)?,
+            }),
+            _ => None,
+        };
         Ok(Some(ServiceDetail {
             team: team.clone(),
             team_display_name: row.try_get("display_name")?,
@@ -196,6 +216,7 @@ impl Store {
             image: row.try_get("image")?,
             replicas: u32::try_from(replicas).map_err(|e| corrupt("replicas", e))?,
             scaling,
+            live_replicas,
             port: u16::try_from(port).map_err(|e| corrupt("port", e))?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,

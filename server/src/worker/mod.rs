@@ -26,7 +26,7 @@ pub use wake::{JOBS_CHANNEL, listen_for_jobs};
 use crate::{
     apply::{ApplyError, Clusters},
     config::{Settings, WorkerSettings},
-    drift::DriftCheck,
+    drift::{DriftCheck, DriftWatch},
     iac::IacRepo,
     portal::{Recheck, Replanner},
     store::{
@@ -50,6 +50,8 @@ pub struct Worker {
     metrics: Arc<WorkerMetrics>,
     /// Between drift checks of each cluster; zero: no checks.
     drift_interval: Duration,
+    /// Whether clusters are also watched for drift and live status.
+    drift_watch: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +135,7 @@ impl Worker {
             wake,
             metrics,
             drift_interval: Duration::from_secs(settings.drift.interval_seconds),
+            drift_watch: settings.drift.watch,
         }
     }
 
@@ -166,6 +169,15 @@ impl Worker {
                 self.id.clone(),
             );
             tokio::spawn(check.run(self.drift_interval, stop.clone()))
+        });
+        let watch = self.drift_watch.then(|| {
+            let watch = DriftWatch::new(
+                self.store.clone(),
+                self.clusters.clone(),
+                self.metrics.clone(),
+                self.id.clone(),
+            );
+            tokio::spawn(watch.run(stop.clone()))
         });
         let poll = Duration::from_secs(self.settings.poll_seconds.max(1));
         // When abandoned jobs were last looked for: once a second while busy (a statement
@@ -213,6 +225,9 @@ impl Worker {
         }
         if let Some(drift) = drift {
             let _ = drift.await;
+        }
+        if let Some(watch) = watch {
+            let _ = watch.await;
         }
         tracing::info!(worker = %self.id, "worker stopped");
     }

@@ -256,6 +256,7 @@ pub async fn spawn_with(db: Db, options: Options, listener: Option<TcpListener>)
     }
     // Drift checks read clusters; a test that wants them asks through `configure`.
     settings.drift.interval_seconds = 0;
+    settings.drift.watch = false;
     (options.configure)(&mut settings);
     let store = Store::open(&url).await.expect("open store");
     if options.demo_catalog {

@@ -156,3 +156,74 @@ impl KubeApi {
         );
     }
 }
+
+impl KubeApi {
+    /// A JSON merge patch of the object at `path`, sent as `kubectl patch --type merge`
+    /// does (its User-Agent names the field manager, `kubectl`).
+    pub async fn merge_patch_as_kubectl(&self, path: &str, patch: &Value) {
+        let response = self
+            .client
+            .patch(format!("{}{path}", self.url))
+            .header("content-type", "application/merge-patch+json")
+            .header(
+                "user-agent",
+                "kubectl/v1.33.0 (linux/amd64) kubernetes/abcdef0",
+            )
+            .json(patch)
+            .send()
+            .await
+            .expect("patch");
+        assert!(
+            response.status().is_success(),
+            "{:?}",
+            response.text().await
+        );
+    }
+
+    /// Deletes the object at `path`, as `kubectl delete` would.
+    pub async fn delete(&self, path: &str) {
+        let response = self
+            .client
+            .delete(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("delete");
+        assert!(
+            response.status().is_success(),
+            "{:?}",
+            response.text().await
+        );
+    }
+
+    /// Forgets every object and ends every open watch (a watch resumed from before gets
+    /// 410 Expired).
+    pub async fn reset(&self) {
+        let response = self
+            .client
+            .post(format!("{}/_control/reset", self.url))
+            .send()
+            .await
+            .expect("reset");
+        assert!(response.status().is_success());
+    }
+}
+
+impl KubeApi {
+    /// A merge patch of the status of the object at `path`, as its controller writes it
+    /// (the Deployment controller, cert-manager, a load-balancer controller).
+    pub async fn patch_status(&self, path: &str, patch: &Value) {
+        let response = self
+            .client
+            .patch(format!("{}{path}/status", self.url))
+            .header("content-type", "application/merge-patch+json")
+            .json(patch)
+            .send()
+            .await
+            .expect("patch status");
+        assert!(
+            response.status().is_success(),
+            "{:?}",
+            response.text().await
+        );
+    }
+}
