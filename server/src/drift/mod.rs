@@ -63,7 +63,8 @@ impl DriftCheck {
     pub async fn run(self, interval: Duration, mut stop: watch::Receiver<bool>) {
         loop {
             for cluster in self.clusters.names() {
-                if self.clusters.is_dry_run(&cluster) {
+                if self.clusters.is_dry_run(&cluster) || !self.holds_lease(&cluster, interval).await
+                {
                     continue;
                 }
                 let span = tracing::info_span!("drift_check", %cluster);
@@ -77,6 +78,27 @@ impl DriftCheck {
             }
             if *stop.borrow() {
                 break;
+            }
+        }
+    }
+
+    /// Whether this worker checks `cluster` this round: it holds the cluster's drift lease
+    /// (the watch, when on, renews the same lease more often).
+    async fn holds_lease(&self, cluster: &str, interval: Duration) -> bool {
+        let lease = (interval * 2).max(watching::LEASE);
+        match self
+            .store
+            .claim_drift_lease(cluster, &self.actor, lease)
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::debug!(%cluster, "another worker checks this cluster");
+                false
+            }
+            Err(error) => {
+                tracing::error!(%error, %cluster, "claiming the drift lease failed");
+                false
             }
         }
     }

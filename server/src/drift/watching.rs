@@ -34,6 +34,9 @@ use crate::{
 
 /// How often a cluster's applied kinds are looked at, to watch a kind newly applied.
 const KINDS_EVERY: Duration = Duration::from_secs(5);
+/// How long a drift lease lasts unrenewed: a few renewals (every `KINDS_EVERY`), so a
+/// stopped worker's clusters are watched again by another within this.
+pub(super) const LEASE: Duration = Duration::from_secs(20);
 /// How often changes held back while a request was being applied are tried again.
 const HELD_EVERY: Duration = Duration::from_secs(1);
 /// A LIST is compared this many objects at a time, so a watch never holds a whole kind.
@@ -118,22 +121,39 @@ impl DriftWatch {
     /// Starts a watch for each kind applied to `cluster`, as kinds appear.
     async fn follow_cluster(self, cluster: String, mut stop: watch::Receiver<bool>) {
         let mut watched = HashSet::new();
-        let mut tasks = Vec::new();
+        let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         loop {
-            match self.store.applied_kinds(&cluster).await {
-                Ok(kinds) => {
-                    for kind in kinds {
-                        if watched.insert(kind.clone()) {
-                            let span = tracing::info_span!("kind", %kind);
-                            tasks.push(tokio::spawn(
-                                self.clone()
-                                    .follow_kind(cluster.clone(), kind, stop.clone())
-                                    .instrument(span),
-                            ));
+            // Only the lease holder watches: one watch per kind, whatever the workers.
+            let holding = self
+                .store
+                .claim_drift_lease(&cluster, &self.actor, LEASE)
+                .await
+                .inspect_err(|error| tracing::error!(%error, "claiming the drift lease failed"))
+                .unwrap_or(false);
+            if !holding {
+                if !tasks.is_empty() {
+                    tracing::info!("another worker watches this cluster now");
+                }
+                for task in tasks.drain(..) {
+                    task.abort();
+                }
+                watched.clear();
+            } else {
+                match self.store.applied_kinds(&cluster).await {
+                    Ok(kinds) => {
+                        for kind in kinds {
+                            if watched.insert(kind.clone()) {
+                                let span = tracing::info_span!("kind", %kind);
+                                tasks.push(tokio::spawn(
+                                    self.clone()
+                                        .follow_kind(cluster.clone(), kind, stop.clone())
+                                        .instrument(span),
+                                ));
+                            }
                         }
                     }
+                    Err(error) => tracing::error!(%error, "reading the applied kinds failed"),
                 }
-                Err(error) => tracing::error!(%error, "reading the applied kinds failed"),
             }
             if stopped(&mut stop, KINDS_EVERY).await {
                 break;
@@ -141,6 +161,9 @@ impl DriftWatch {
         }
         for task in tasks {
             let _ = task.await;
+        }
+        if let Err(error) = self.store.release_drift_lease(&cluster, &self.actor).await {
+            tracing::warn!(%error, "releasing the drift lease failed; it runs out");
         }
     }
 

@@ -31,7 +31,7 @@ pub enum Recheck {
     /// reviewed: the change is then strictly smaller).
     Same,
     /// Something else: the change to review instead.
-    Changed(PreparedChange),
+    Changed(Box<PreparedChange>),
     /// The request no longer passes the rules; why.
     Broken(FieldErrors),
 }
@@ -130,7 +130,7 @@ impl Replanner {
             {
                 Recheck::Same
             }
-            Ok(change) => Recheck::Changed(change),
+            Ok(change) => Recheck::Changed(Box::new(change)),
         })
     }
 
@@ -176,7 +176,7 @@ impl Replanner {
                 from: record.summary.status,
                 to: step.to,
                 plan_hash: &record.plan.hash,
-                change,
+                change: change.map(|c| &**c),
                 action: audit_action,
                 actor,
                 detail,

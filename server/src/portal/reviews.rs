@@ -125,7 +125,7 @@ impl PortalService {
             }
             _ => {}
         }
-        self.store_step(actor, &record, &action, step, change.as_ref())
+        self.store_step(actor, &record, &action, step, change.as_deref())
             .await
     }
 

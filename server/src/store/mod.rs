@@ -10,6 +10,7 @@ pub mod backup;
 mod catalog;
 mod changes;
 mod drift;
+mod drift_lease;
 mod error;
 mod iac;
 mod jobs;

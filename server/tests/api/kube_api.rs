@@ -102,6 +102,18 @@ impl KubeApi {
         );
     }
 
+    /// Every read received so far, in order (with `--record-reads`).
+    pub async fn reads(&self) -> Vec<Value> {
+        self.client
+            .get(format!("{}/_control/reads", self.url))
+            .send()
+            .await
+            .expect("reads")
+            .json()
+            .await
+            .expect("JSON reads")
+    }
+
     /// Every write received so far, in order.
     pub async fn writes(&self) -> Vec<Value> {
         self.client

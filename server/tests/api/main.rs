@@ -18,6 +18,7 @@ mod catalog_objects;
 mod cli;
 mod day_two;
 mod drift;
+mod drift_lease;
 mod drift_watch;
 mod events;
 mod exposures;

@@ -311,7 +311,10 @@ fn the_plan_shows_approved_to_live_and_its_hash_follows_the_live_values() {
             ),
         ]
     );
-    assert_eq!(change.plan.adopted.as_ref().map(|s| s.replicas), Some(Some(5)));
+    assert_eq!(
+        change.plan.adopted.as_ref().map(|s| s.replicas),
+        Some(Some(5))
+    );
     assert!(
         change.manifests.contains("replicas: 5"),
         "{}",
