@@ -135,7 +135,14 @@ test("a hand-made change shows as drift on the service page; a reviewed restore 
   await hydrated(engineer);
   await approveAndWait(lead, engineer, new URL(engineer.url()).pathname);
   await engineer.goto(servicePath);
-  await expect(engineer.locator("dt", { hasText: "Replicas" }).locator("+ dd")).toHaveText("3");
+  await expect(engineer.getByTestId("service-replicas")).toHaveText(/^3\b/);
+  // What the cluster says of its pods, from the same watch.
+  await expect(async () => {
+    await engineer.reload();
+    await expect(engineer.getByTestId("service-replicas")).toContainText("3/3 available", {
+      timeout: 1_000,
+    });
+  }).toPass({ timeout: 15_000 });
   await expect(async () => {
     await engineer.reload();
     await expect(drift).toContainText("In sync", { timeout: 1_000 });

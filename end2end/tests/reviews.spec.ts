@@ -14,7 +14,7 @@ test("an engineer submits, a lead reviews the diff and approves, the engineer's 
   await engineer.waitForFunction(() => document.body.dataset.hydrated === "true");
   await engineer.getByLabel("Name", { exact: true }).fill("ledger");
   await engineer.getByLabel("Image", { exact: true }).fill("ghcr.io/acme/ledger:3.1.0");
-  await engineer.getByLabel("Replicas").fill("4");
+  await engineer.getByLabel("Replicas", { exact: true }).fill("4");
   await expect(engineer.getByTestId("preview-yaml")).toContainText("ghcr.io/acme/ledger:3.1.0");
   await engineer.getByLabel("Reason").fill("Ledger 3.1 fixes rounding");
   await engineer.getByRole("button", { name: "Submit for review" }).click();
