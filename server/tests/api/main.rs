@@ -27,6 +27,7 @@ mod iac_browse;
 mod iac_cli;
 mod iac_crash;
 mod identity;
+mod import;
 mod install_manifests;
 mod offboarding;
 mod offboarding_pages;

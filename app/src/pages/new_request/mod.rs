@@ -23,8 +23,8 @@ use crate::{
     error::UiError,
 };
 use fields::{
-    AdoptFields, CertificateFields, DecommissionFields, ExposureFields, IngressFields,
-    RestoreFields, ServiceFields, TextField,
+    AdoptFields, CertificateFields, DecommissionFields, ExposureFields, ImportFields,
+    IngressFields, RestoreFields, ServiceFields, TextField,
 };
 use form::FormState;
 pub use form::{form_fields, request_input};
@@ -204,6 +204,7 @@ pub fn NewRequestPage() -> impl IntoView {
             {tab(RequestKind::Decommission, "Decommission")}
             {tab(RequestKind::Restore, "Restore")}
             {tab(RequestKind::Adopt, "Adopt")}
+            {tab(RequestKind::Import, "Import")}
         </nav>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
@@ -266,6 +267,7 @@ pub fn NewRequestPage() -> impl IntoView {
                                 RequestKind::Decommission => view! { <DecommissionFields form errors /> }.into_any(),
                                 RequestKind::Restore => view! { <RestoreFields form errors /> }.into_any(),
                                 RequestKind::Adopt => view! { <AdoptFields form errors /> }.into_any(),
+                                RequestKind::Import => view! { <ImportFields form errors /> }.into_any(),
                             }}
                             <TextField label="Reason" path="reason" value=form.reason errors multiline=true
                                 hint="Why this change? Reviewers read it first." />
