@@ -196,6 +196,28 @@ async fn a_hand_made_namespace_becomes_the_teams_catalog(db: Db) {
         "{notes}"
     );
 
+    // Scaled by hand during review: what was read changed, so the plan does, and the
+    // approval given to the old one does not count.
+    let response = reqwest::Client::new()
+        .patch(format!(
+            "{}/apis/apps/v1/namespaces/payments/deployments/tally?fieldManager=kubectl-patch",
+            kube.url
+        ))
+        .header("content-type", "application/merge-patch+json")
+        .json(&json!({"spec": {"replicas": 4}}))
+        .send()
+        .await
+        .expect("patch");
+    assert!(response.status().is_success());
+    let refused = app.approve(Persona::LeadA, id).await;
+    assert_eq!(refused.status(), 409, "{:?}", refused.text().await);
+    let (_, replanned) = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    assert_ne!(replanned["plan"]["hash"], detail["plan"]["hash"]);
+    assert_eq!(
+        replanned["plan"]["imported"]["entries"][0][2]["spec"]["replicas"], 4,
+        "{replanned:#}"
+    );
+
     let approved = app.approve(Persona::LeadA, id).await;
     assert_eq!(approved.status(), 200, "{:?}", approved.text().await);
     let detail = app.settled(id, &["applied", "failed"]).await;
@@ -216,7 +238,7 @@ async fn a_hand_made_namespace_becomes_the_teams_catalog(db: Db) {
     let (_, tally) = app.get_json("/api/v1/services/payments/tally").await;
     assert_eq!(
         (&tally["image"], &tally["replicas"]),
-        (&json!("ghcr.io/acme/tally:3.1.0"), &json!(3)),
+        (&json!("ghcr.io/acme/tally:3.1.0"), &json!(4)),
         "{tally:#}"
     );
     let (_, hosts) = app.get_json("/api/v1/hosts?per_page=100").await;
