@@ -37,7 +37,7 @@ pub enum Recheck {
     /// reviewed: the change is then strictly smaller).
     Same,
     /// Something else: the change to review instead.
-    Changed(PreparedChange),
+    Changed(Box<PreparedChange>),
     /// The request no longer passes the rules; why.
     Broken(FieldErrors),
 }
@@ -167,7 +167,7 @@ impl Replanner {
             {
                 Recheck::Same
             }
-            Ok(change) => Recheck::Changed(change),
+            Ok(change) => Recheck::Changed(Box::new(change)),
         })
     }
 
@@ -189,7 +189,7 @@ impl Replanner {
                     .await?;
                 (
                     Action::Replan,
-                    Some(change),
+                    Some(&**change),
                     Recheck::replan_detail(record, change, voided.len()),
                 )
             }

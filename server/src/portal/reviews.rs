@@ -114,7 +114,7 @@ impl PortalService {
                             policy,
                         )
                         .map_err(refused)?;
-                        change = Some(new);
+                        change = Some(*new);
                     }
                     Recheck::Broken(errors) => {
                         return Err(PortalError::Conflict(format!(
