@@ -7,8 +7,19 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
-use crate::request::{CertificateSpec, IngressSpec, ServiceSpec};
+use crate::{
+    FieldError, FieldErrors,
+    request::{
+        CertificateSpec, ImportSpec, IngressSpec, ServiceSpec,
+        change::RenderedChange,
+        render::{
+            Object, RenderContext, ServiceType, render_certificate, render_ingress,
+            render_namespace, render_service,
+        },
+    },
+};
 
 /// What one live object becomes in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +138,15 @@ pub fn map_namespace(objects: &[Value]) -> ImportMap {
 
 /// A service's spec from its Deployment (one container) and Service.
 fn service_spec(deployment: &Value, service: &Value) -> Result<ServiceSpec, String> {
+    // Stargate's Deployment selects its pods by name, and a Deployment's selector cannot
+    // change: one that selects otherwise cannot be taken over, only replaced.
+    let name = name_of(deployment);
+    let selector = &deployment["spec"]["selector"];
+    if *selector != json!({"matchLabels": {"app.kubernetes.io/name": name}}) {
+        return Err(format!(
+            "its selector {selector} is not Stargate's (app.kubernetes.io/name: {name}), and a Deployment's selector cannot change; request the service anew instead"
+        ));
+    }
     let containers = deployment["spec"]["template"]["spec"]["containers"]
         .as_array()
         .map(Vec::as_slice)
@@ -248,6 +268,111 @@ fn certificate_spec(certificate: &Value) -> Result<CertificateSpec, String> {
     });
     CertificateSpec::parse(&spec)
         .map_err(|e| format!("it is not a certificate Stargate can render: {e}"))
+}
+
+/// An import's change: the mapped entries rendered as their kinds render them, under the
+/// live objects' names, so the apply (server-side, forced, as `stargate`) takes them over.
+/// Only the team's own namespace is imported: later changes of its services render there.
+pub fn import_change(
+    ctx: &RenderContext,
+    spec: &ImportSpec,
+    read: &[Value],
+) -> Result<RenderedChange, FieldErrors> {
+    let refuse = |message: String| FieldErrors(vec![FieldError::new("spec.namespace", message)]);
+    if spec.namespace != ctx.namespace {
+        return Err(refuse(format!(
+            "team {} lives in namespace {}: an import takes the team's own namespace",
+            ctx.team, ctx.namespace
+        )));
+    }
+    let map = map_namespace(read);
+    if map.entries.is_empty() {
+        let why: Vec<String> = map
+            .unmapped
+            .iter()
+            .map(|u| format!("{} {}: {}", u.kind, u.name, u.why))
+            .collect();
+        return Err(refuse(if why.is_empty() {
+            format!(
+                "namespace {} holds no Deployment, Service, Ingress or Certificate Stargate did not apply",
+                spec.namespace
+            )
+        } else {
+            format!(
+                "nothing in namespace {} maps to a service, host or certificate ({})",
+                spec.namespace,
+                why.join("; ")
+            )
+        }));
+    }
+    let mut objects = vec![render_namespace(ctx)];
+    let mut notes = Vec::new();
+    for (kind, name, entry) in &map.entries {
+        match entry {
+            Imported::Service { spec } => {
+                objects.extend(
+                    render_service(ctx, spec, ServiceType::ClusterIp)
+                        .into_iter()
+                        .filter(|o| !matches!(o, Object::Namespace(_))),
+                );
+                notes.push(format!(
+                    "{kind} {name} and its Service become service {} of team {}.",
+                    spec.name, ctx.team
+                ));
+            }
+            Imported::Host { spec } => {
+                let certificate = map.entries.iter().find_map(|(_, _, e)| match e {
+                    Imported::Certificate { spec: c }
+                        if c.dns_names.iter().any(|d| d.as_str() == spec.host.as_str()) =>
+                    {
+                        Some(c.name.as_str())
+                    }
+                    _ => None,
+                });
+                let mut ingress = render_ingress(ctx, spec, certificate);
+                if let Object::Ingress(ingress) = &mut ingress {
+                    ingress.metadata.name = Some(name.clone());
+                }
+                objects.push(ingress);
+                notes.push(format!(
+                    "{kind} {name} becomes host {} of service {}.",
+                    spec.host.as_str(),
+                    spec.service
+                ));
+            }
+            Imported::Certificate { spec } => {
+                objects.push(render_certificate(ctx, spec));
+                notes.push(format!(
+                    "{kind} {name} becomes certificate {} of team {}.",
+                    spec.name, ctx.team
+                ));
+            }
+        }
+    }
+    for u in &map.unmapped {
+        notes.push(format!("{} {} is left alone: {}.", u.kind, u.name, u.why));
+    }
+    notes.push(
+        "Each object is applied as rendered (server-side apply, forced, field manager stargate): Stargate owns the fields it sets from then on.".into(),
+    );
+    let mut change = RenderedChange::applying(objects, notes);
+    change.read = read.to_vec();
+    change.imported = Some(map);
+    Ok(change)
+}
+
+/// SHA-256 over what was read: a change in the namespace during review changes the plan's
+/// hash, so approvals given to the old one no longer hold.
+pub fn read_digest(read: &[Value]) -> String {
+    let mut hasher = Sha256::new();
+    for object in read {
+        hasher.update(object.to_string());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

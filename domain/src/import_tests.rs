@@ -5,7 +5,8 @@ use super::*;
 fn deployment(name: &str, containers: Value) -> Value {
     json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": "shop"},
-        "spec": {"replicas": 3, "template": {"spec": {"containers": containers}}}})
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+                 "template": {"spec": {"containers": containers}}}})
 }
 
 fn service(name: &str) -> Value {
@@ -104,6 +105,13 @@ fn what_maps_to_nothing_says_why_and_is_left_alone() {
         ),
         ingress("elsewhere", "x.acme.dev", "legacy"),
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}),
+        {
+            let mut legacy = web();
+            legacy["metadata"]["name"] = json!("legacy-web");
+            legacy["spec"]["selector"] = json!({"matchLabels": {"app": "legacy-web"}});
+            legacy
+        },
+        service("legacy-web"),
     ]);
     let why: Vec<(&str, &str, &str)> = map
         .unmapped
@@ -122,6 +130,11 @@ fn what_maps_to_nothing_says_why_and_is_left_alone() {
                 "Deployment",
                 "batch",
                 "no Service named batch sends traffic to it"
+            ),
+            (
+                "Deployment",
+                "legacy-web",
+                "its selector {\"matchLabels\":{\"app\":\"legacy-web\"}} is not Stargate's (app.kubernetes.io/name: legacy-web), and a Deployment's selector cannot change; request the service anew instead"
             ),
             (
                 "Service",
@@ -157,4 +170,98 @@ fn an_image_stargate_cannot_render_is_unmapped_with_the_parsers_words() {
         "{:?}",
         map.unmapped
     );
+}
+
+fn shop() -> RenderContext {
+    RenderContext {
+        team: crate::TeamName::parse("team", "shop").unwrap(),
+        namespace: "shop".into(),
+        request_id: "7".into(),
+    }
+}
+
+fn import_of(namespace: &str) -> ImportSpec {
+    ImportSpec {
+        namespace: namespace.into(),
+    }
+}
+
+#[test]
+fn an_import_renders_each_entry_under_the_live_name_and_says_what_it_leaves() {
+    let read = [
+        web(),
+        service("web"),
+        ingress("shop-front", "shop.acme.dev", "web"),
+        service("orphan"),
+    ];
+    let change = import_change(&shop(), &import_of("shop"), &read).unwrap();
+    let keys: Vec<(String, String)> = change
+        .objects
+        .iter()
+        .map(|o| {
+            let (kind, _, name) = o.key();
+            (kind, name)
+        })
+        .collect();
+    let expected = [
+        ("Namespace", "shop"),
+        ("Deployment", "web"),
+        ("Service", "web"),
+        ("Ingress", "shop-front"),
+    ];
+    let found: Vec<(&str, &str)> = keys
+        .iter()
+        .filter(|(kind, _)| kind != "ExternalSecret")
+        .map(|(k, n)| (k.as_str(), n.as_str()))
+        .collect();
+    assert_eq!(found, expected);
+    assert_eq!(change.imported.as_ref().map(|m| m.entries.len()), Some(2));
+    assert_eq!(change.read.len(), 4);
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.starts_with("Service orphan is left alone: no Deployment named orphan")),
+        "{:?}",
+        change.notes
+    );
+}
+
+#[test]
+fn an_import_takes_the_teams_own_namespace_and_something_to_map() {
+    let error = import_change(&shop(), &import_of("other"), &[web(), service("web")]).unwrap_err();
+    assert_eq!(error.0[0].path, "spec.namespace");
+    assert!(error.0[0].message.contains("namespace shop"), "{error}");
+    let error = import_change(&shop(), &import_of("shop"), &[service("orphan")]).unwrap_err();
+    assert_eq!(error.0[0].path, "spec.namespace");
+    assert!(error.0[0].message.contains("Service orphan"), "{error}");
+    let error = import_change(&shop(), &import_of("shop"), &[]).unwrap_err();
+    assert!(
+        error.0[0].message.contains("holds no Deployment"),
+        "{error}"
+    );
+}
+
+struct NothingApplied;
+
+impl crate::request::plan::LiveObjects for NothingApplied {
+    fn live(&self, _: &str, _: Option<&str>, _: &str) -> Option<Value> {
+        None
+    }
+}
+
+#[test]
+fn what_was_read_is_in_the_plan_hash() {
+    let plan_of = |read: &[Value]| {
+        let change = import_change(&shop(), &import_of("shop"), read).unwrap();
+        crate::request::change::prepare(change, &NothingApplied)
+            .unwrap()
+            .plan
+    };
+    let before = plan_of(&[web(), service("web")]);
+    let mut scaled = web();
+    scaled["spec"]["replicas"] = json!(5);
+    let after = plan_of(&[scaled, service("web")]);
+    assert_ne!(before.hash, after.hash);
+    assert!(before.imported.is_some());
 }

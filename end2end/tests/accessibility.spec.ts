@@ -26,6 +26,7 @@ const pages = [
   "/requests/new?kind=decommission",
   "/requests/new?kind=restore",
   "/requests/new?kind=adopt",
+  "/requests/new?kind=import",
   "/reviews",
   "/audit",
   "/admin/users",

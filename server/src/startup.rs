@@ -112,10 +112,12 @@ impl Application {
         let wake = Arc::new(Notify::new());
         let metrics = HttpMetrics::new();
         let policy = Arc::new(RequestPolicy::from_settings(settings));
+        // Imports read namespaces where requests are planned.
+        let clusters = Arc::new(crate::apply::Clusters::from_settings(settings));
         let worker = settings.worker.embedded.then(|| {
             Worker::new(
                 store.clone(),
-                Replanner::new(store.clone(), policy.clone()),
+                Replanner::new(store.clone(), policy.clone(), clusters.clone()),
                 settings,
                 wake.clone(),
                 metrics.worker.clone(),
@@ -138,6 +140,7 @@ impl Application {
                 policy,
                 wake,
                 IacRepo::new(&settings.iac, &settings.data_dir),
+                clusters,
             )),
             store: store.clone(),
             metrics,
@@ -232,7 +235,11 @@ pub async fn run_worker(settings: &Settings) -> Result<(), StartupError> {
     let policy = Arc::new(RequestPolicy::from_settings(settings));
     let worker = Worker::new(
         store.clone(),
-        Replanner::new(store.clone(), policy),
+        Replanner::new(
+            store.clone(),
+            policy,
+            Arc::new(crate::apply::Clusters::from_settings(settings)),
+        ),
         settings,
         wake,
         Arc::new(WorkerMetrics::register(&mut registry)),

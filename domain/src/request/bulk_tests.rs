@@ -141,6 +141,7 @@ fn detail(status: RequestStatus, approvals: usize, required: u32) -> RequestDeta
             objects: Vec::new(),
             hash: HASH.into(),
             adopted: None,
+            imported: None,
         },
         notes: Vec::new(),
         events: Vec::new(),

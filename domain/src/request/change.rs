@@ -30,16 +30,23 @@ pub struct RenderedChange {
     pub restored: Vec<DriftedObject>,
     /// The service's new spec an adopt renders (the live values).
     pub adopted: Option<ServiceSpec>,
+    /// What an import found and what each object becomes.
+    pub imported: Option<crate::import::ImportMap>,
+    /// What an import read from its namespace: what its objects are compared with, and
+    /// hashed into the plan.
+    pub read: Vec<serde_json::Value>,
     pub notes: Vec<String>,
 }
 
 impl RenderedChange {
-    fn applying(objects: Vec<Object>, notes: Vec<String>) -> Self {
+    pub(crate) fn applying(objects: Vec<Object>, notes: Vec<String>) -> Self {
         Self {
             objects,
             deletions: Vec::new(),
             restored: Vec::new(),
             adopted: None,
+            imported: None,
+            read: Vec::new(),
             notes,
         }
     }
@@ -182,6 +189,8 @@ pub fn render_change(
                 deletions,
                 restored: Vec::new(),
                 adopted: None,
+                imported: None,
+                read: Vec::new(),
                 notes,
             })
         }
@@ -195,6 +204,8 @@ pub fn render_change(
                 deletions: Vec::new(),
                 restored,
                 adopted: None,
+                imported: None,
+                read: Vec::new(),
                 notes,
             })
         }
@@ -209,8 +220,13 @@ pub fn render_change(
                 deletions: Vec::new(),
                 restored: Vec::new(),
                 adopted: Some(adoption.spec),
+                imported: None,
+                read: Vec::new(),
                 notes,
             })
+        }
+        RequestSpec::Import(spec) => {
+            crate::import::import_change(ctx, spec, catalog.namespace_objects())
         }
         RequestSpec::Exposure(spec) => {
             let entries = check_exposure(team, &request.cluster, spec, catalog)?;
@@ -255,6 +271,27 @@ fn exposure_change(
     RenderedChange::applying(vec![render_namespace(ctx), object], notes)
 }
 
+/// The objects as last applied, else as an import read them from the cluster.
+struct WithRead<'a> {
+    applied: &'a dyn LiveObjects,
+    read: &'a [serde_json::Value],
+}
+
+impl LiveObjects for WithRead<'_> {
+    fn live(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<serde_json::Value> {
+        self.applied.live(kind, namespace, name).or_else(|| {
+            self.read
+                .iter()
+                .find(|o| {
+                    o["kind"] == kind
+                        && o["metadata"]["name"] == name
+                        && o["metadata"]["namespace"].as_str() == namespace
+                })
+                .cloned()
+        })
+    }
+}
+
 /// The rendered change as YAML and a plan against the objects as last applied. A
 /// restore's manifests are its objects as last applied, and its plan the drift they undo.
 /// A
@@ -280,8 +317,24 @@ pub fn prepare(
             notes,
         });
     }
-    let mut plan = plan(&rendered.objects, &rendered.deletions, live)?;
+    let with_read = WithRead {
+        applied: live,
+        read: &rendered.read,
+    };
+    let mut plan = plan(&rendered.objects, &rendered.deletions, &with_read)?;
     plan.adopted = rendered.adopted;
+    if !rendered.read.is_empty() {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(&plan.hash);
+        hasher.update(crate::import::read_digest(&rendered.read));
+        plan.hash = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+    }
+    plan.imported = rendered.imported;
     let mut manifests = to_yaml(&rendered.objects)?;
     for (kind, namespace, name) in &rendered.deletions {
         let namespace = (!namespace.is_empty()).then_some(namespace.as_str());

@@ -16,8 +16,9 @@ pub mod view;
 
 pub use spec::{
     AdoptSpec, AlbScheme, AlbSettings, AlbTargetType, CertificateSpec, Challenge, DecommissionSpec,
-    EnvValue, ExposureSpec, ExposureVia, ExternalRef, IngressClass, IngressSpec, NlbScheme,
-    Protocol, RestoreObject, RestoreSpec, Scaling, ServiceSpec, Tls, Transport, looks_secret,
+    EnvValue, ExposureSpec, ExposureVia, ExternalRef, ImportSpec, IngressClass, IngressSpec,
+    NlbScheme, Protocol, RestoreObject, RestoreSpec, Scaling, ServiceSpec, Tls, Transport,
+    looks_secret,
 };
 pub use status::RequestStatus;
 pub use submission::{NewRequest, RequestKind, RequestSpec};

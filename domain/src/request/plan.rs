@@ -51,6 +51,11 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub adopted: Option<ServiceSpec>,
+    /// An import's objects found in the namespace: the catalog entry each becomes, and
+    /// those left alone with why. What was read is hashed with the objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub imported: Option<crate::import::ImportMap>,
 }
 
 /// The label naming the request that last wrote an object: identity, not configuration.
@@ -143,6 +148,7 @@ pub fn plan(
         objects,
         hash,
         adopted: None,
+        imported: None,
     })
 }
 
@@ -188,6 +194,7 @@ pub fn restore_plan(restored: &[DriftedObject]) -> Plan {
         objects,
         hash,
         adopted: None,
+        imported: None,
     }
 }
 
@@ -467,6 +474,7 @@ mod tests {
             ],
             hash: String::new(),
             adopted: None,
+            imported: None,
         };
         let notes = plan_notes(&plan);
         assert_eq!(notes.len(), 2, "{notes:?}");

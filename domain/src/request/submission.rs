@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    AdoptSpec, CertificateSpec, DecommissionSpec, ExposureSpec, IngressSpec, RestoreSpec,
-    ServiceSpec,
+    AdoptSpec, CertificateSpec, DecommissionSpec, ExposureSpec, ImportSpec, IngressSpec,
+    RestoreSpec, ServiceSpec,
 };
 use crate::{FieldError, FieldErrors, TeamName, field_error::choice, names::check_dns_label};
 
@@ -26,10 +26,12 @@ pub enum RequestKind {
     Restore,
     /// Makes a drifted service's live values the approved ones.
     Adopt,
+    /// Takes a namespace's existing objects into the catalog (admins only).
+    Import,
 }
 
 impl RequestKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Service,
         Self::Ingress,
         Self::Certificate,
@@ -37,6 +39,7 @@ impl RequestKind {
         Self::Decommission,
         Self::Restore,
         Self::Adopt,
+        Self::Import,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +51,7 @@ impl RequestKind {
             Self::Decommission => "decommission",
             Self::Restore => "restore",
             Self::Adopt => "adopt",
+            Self::Import => "import",
         }
     }
 
@@ -74,6 +78,7 @@ pub enum RequestSpec {
     Decommission(DecommissionSpec),
     Restore(RestoreSpec),
     Adopt(AdoptSpec),
+    Import(ImportSpec),
 }
 
 impl RequestSpec {
@@ -86,6 +91,7 @@ impl RequestSpec {
             Self::Decommission(_) => RequestKind::Decommission,
             Self::Restore(_) => RequestKind::Restore,
             Self::Adopt(_) => RequestKind::Adopt,
+            Self::Import(_) => RequestKind::Import,
         }
     }
 
@@ -105,6 +111,7 @@ impl RequestSpec {
             Self::Decommission(s) => format!("decommission {}", s.summary()),
             Self::Restore(s) => format!("restore {}", s.service),
             Self::Adopt(s) => format!("adopt {}", s.service),
+            Self::Import(s) => format!("import namespace {}", s.namespace),
         }
     }
 
@@ -118,6 +125,7 @@ impl RequestSpec {
             RequestKind::Decommission => Self::Decommission(DecommissionSpec::parse(spec)?),
             RequestKind::Restore => Self::Restore(RestoreSpec::parse(spec)?),
             RequestKind::Adopt => Self::Adopt(AdoptSpec::parse(spec)?),
+            RequestKind::Import => Self::Import(ImportSpec::parse(spec)?),
         })
     }
 }

@@ -16,7 +16,7 @@ use utoipa::{
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
     tags((name = "catalog", description = "Teams, services, hosts, certificates, clusters"),
-         (name = "requests", description = "Requests for services, ingress hosts, certificates and TCP/UDP exposures; changes, decommissions, and restores or adopts of drifted objects"),
+         (name = "requests", description = "Requests for services, ingress hosts, certificates and TCP/UDP exposures; changes, decommissions, restores or adopts of drifted objects, and imports of a namespace's existing objects"),
          (name = "reviews", description = "The review queue: approving several requests at once"),
          (name = "infrastructure", description = "The IaC repository: every applied change is a commit"),
          (name = "audit", description = "The append-only audit log (admins)"),

@@ -38,7 +38,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// (internal|internet-facing, nlb only)`; decommission `services, hosts, certificates`;
 /// restore `service, objects [{kind, namespace, name}]` (optional: default every drifted
 /// or missing object of the service); adopt `service` (its drifted fields' live values
-/// become its approved spec).
+/// become its approved spec); import `namespace` (admins: the team's own namespace's
+/// objects never applied by Stargate become its catalog entries).
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)] // Documents the body; the handler reads it as JSON and validates it.
 #[serde(deny_unknown_fields)] // and so `additionalProperties: false` in the document

@@ -36,6 +36,7 @@ use crate::{
 };
 
 mod audit;
+mod import;
 mod infrastructure;
 mod read_model;
 mod replan;
@@ -68,10 +69,11 @@ impl PortalService {
         policy: Arc<RequestPolicy>,
         wake: Arc<tokio::sync::Notify>,
         iac: IacRepo,
+        clusters: Arc<crate::apply::Clusters>,
     ) -> Self {
         Self {
             read_model: Arc::new(CatalogReadModel::new(store.data_version())),
-            replanner: Replanner::new(store.clone(), policy.clone()),
+            replanner: Replanner::new(store.clone(), policy.clone(), clusters),
             store,
             auth,
             policy,

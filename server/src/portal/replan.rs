@@ -9,7 +9,7 @@ use std::sync::Arc;
 use domain::{
     FieldError, FieldErrors,
     request::{
-        NewRequest, RequestStatus,
+        NewRequest, RequestSpec, RequestStatus,
         change::{PreparedChange, prepare, render_change},
         lifecycle::{Action, decide_for_stargate},
         plan::{Change, only_caught_up},
@@ -18,8 +18,14 @@ use domain::{
 };
 use serde_json::{Value, json};
 
-use super::RequestPolicy;
-use crate::store::{CheckedStep, RequestRecord, Store, StoreError};
+use super::{
+    RequestPolicy,
+    import::{ReadError, read_namespace},
+};
+use crate::{
+    apply::Clusters,
+    store::{CheckedStep, RequestRecord, Store, StoreError},
+};
 
 /// How many waiting requests of a team an apply re-checks at most.
 const REVISIT_LIMIT: i64 = 100;
@@ -64,11 +70,29 @@ fn applies_the_same(record: &RequestRecord, change: &PreparedChange) -> bool {
 pub struct Replanner {
     store: Store,
     policy: Arc<RequestPolicy>,
+    /// Where an import reads its namespace.
+    clusters: Arc<Clusters>,
 }
 
 impl Replanner {
-    pub fn new(store: Store, policy: Arc<RequestPolicy>) -> Self {
-        Self { store, policy }
+    pub fn new(store: Store, policy: Arc<RequestPolicy>, clusters: Arc<Clusters>) -> Self {
+        Self {
+            store,
+            policy,
+            clusters,
+        }
+    }
+
+    /// What an import of `namespace` on `cluster` reads there now.
+    pub async fn read_namespace(
+        &self,
+        cluster: &str,
+        namespace: &str,
+    ) -> Result<Vec<Value>, ReadError> {
+        // Boxed: the kube client's futures are deep, and every caller's would embed them.
+        let read: std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>> =
+            Box::pin(read_namespace(&self.clusters, cluster, namespace));
+        read.await
     }
 
     /// The change `record` would make now, or the rules' errors.
@@ -97,10 +121,23 @@ impl Replanner {
                 format!("cluster {} is no longer configured", request.cluster),
             )])));
         }
-        let snapshot = self
+        let mut snapshot = self
             .store
             .catalog_snapshot(&request, team.rules(), Some(summary.id))
             .await?;
+        if let RequestSpec::Import(spec) = &request.spec {
+            match self.read_namespace(&request.cluster, &spec.namespace).await {
+                Ok(objects) => snapshot.namespace_objects = objects,
+                Err(ReadError::DryRun) => {
+                    return Ok(Err(FieldErrors(vec![FieldError::new(
+                        "cluster",
+                        ReadError::DryRun.to_string(),
+                    )])));
+                }
+                // Not the request's fault: it waits until the cluster answers.
+                Err(error) => return Err(StoreError::ClusterUnreachable(error.to_string())),
+            }
+        }
         let ctx = RenderContext {
             team: request.team.clone(),
             namespace: team.namespace.clone(),
@@ -152,7 +189,7 @@ impl Replanner {
                     .await?;
                 (
                     Action::Replan,
-                    Some(change),
+                    Some(&**change),
                     Recheck::replan_detail(record, change, voided.len()),
                 )
             }
@@ -176,7 +213,7 @@ impl Replanner {
                 from: record.summary.status,
                 to: step.to,
                 plan_hash: &record.plan.hash,
-                change: change.map(|c| &**c),
+                change,
                 action: audit_action,
                 actor,
                 detail,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use domain::{
     Actor, FieldError, FieldErrors, Page, PortalError, TeamName,
     request::{
-        NewRequest, RequestDetail, RequestKind, RequestQuery, RequestSummary,
+        NewRequest, RequestDetail, RequestKind, RequestQuery, RequestSpec, RequestSummary,
         change::{PrepareError, PreparedChange, RenderedChange, prepare, render_change},
         lifecycle::{RequestFacts, ReviewPolicy, offers},
         render::RenderContext,
@@ -110,7 +110,16 @@ impl PortalService {
             .get("team")
             .and_then(Value::as_str)
             .and_then(|t| TeamName::parse("team", t).ok());
+        // Taking over what was never Stargate's is a platform decision: admins only, for
+        // any team (a lead of the team still reviews it).
+        let importing = input.get("kind").and_then(Value::as_str) == Some("import");
+        if importing && !actor.admin {
+            return Err(PortalError::Forbidden(
+                "only an admin may import a namespace's existing objects".into(),
+            ));
+        }
         if let Some(team) = &team
+            && !importing
             && !actor.may_request_for(team)
         {
             return Err(PortalError::Forbidden(format!(
@@ -131,11 +140,19 @@ impl PortalService {
                 ),
             ));
         }
-        let snapshot = self
+        let mut snapshot = self
             .store
             .catalog_snapshot(&request, policy.rules(), None)
             .await
             .map_err(unavailable)?;
+        if let RequestSpec::Import(spec) = &request.spec {
+            // A dry-run or unreachable cluster is a 422 naming it: nothing is stored.
+            snapshot.namespace_objects = self
+                .replanner
+                .read_namespace(&request.cluster, &spec.namespace)
+                .await
+                .map_err(|error| invalid("cluster", error.to_string()))?;
+        }
         let ctx = RenderContext {
             team: request.team.clone(),
             namespace: policy.namespace.clone(),

@@ -114,7 +114,7 @@ impl PortalService {
                             policy,
                         )
                         .map_err(refused)?;
-                        change = Some(new);
+                        change = Some(*new);
                     }
                     Recheck::Broken(errors) => {
                         return Err(PortalError::Conflict(format!(
@@ -125,7 +125,7 @@ impl PortalService {
             }
             _ => {}
         }
-        self.store_step(actor, &record, &action, step, change.as_deref())
+        self.store_step(actor, &record, &action, step, change.as_ref())
             .await
     }
 

@@ -24,6 +24,9 @@ pub enum StoreError {
     /// An admin deactivated the user: no sign-in, no new token.
     #[error("{0} was deactivated by an admin")]
     Deactivated(String),
+    /// A cluster an import reads did not answer: the request waits, it is not wrong.
+    #[error("{0}")]
+    ClusterUnreachable(String),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }

@@ -76,6 +76,8 @@ pub struct JobRequest<'a> {
     pub spec: &'a RequestSpec,
     /// An adopt's new spec of its service, as its approved plan holds it.
     pub adopted: Option<&'a ServiceSpec>,
+    /// An import's entries, as its approved plan holds them.
+    pub imported: Option<&'a domain::import::ImportMap>,
 }
 
 impl<'a> JobRequest<'a> {
@@ -88,6 +90,7 @@ impl<'a> JobRequest<'a> {
             cluster: &summary.cluster,
             spec,
             adopted: record.plan.adopted.as_ref(),
+            imported: record.plan.imported.as_ref(),
         }
     }
 }
@@ -543,6 +546,85 @@ async fn update_catalog(
             )
             .await?;
         }
+        RequestSpec::Import(spec) => {
+            let Some(imported) = request.imported else {
+                return Err(StoreError::Corrupt(format!(
+                    "import request {} has no entries in its plan",
+                    request.id
+                )));
+            };
+            Box::pin(record_imported(
+                tx,
+                actor,
+                request,
+                &spec.namespace,
+                imported,
+                objects,
+            ))
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// An import's entries in the catalog, each as a request of its kind would have put it
+/// (services first: hosts name them), with an audit event naming the import.
+async fn record_imported(
+    tx: &mut sqlx::AnyConnection,
+    actor: &str,
+    request: &JobRequest<'_>,
+    namespace: &str,
+    imported: &domain::import::ImportMap,
+    objects: &[Value],
+) -> Result<(), StoreError> {
+    use domain::import::Imported;
+    for (kind, name, entry) in &imported.entries {
+        let (spec, action, target) = match entry {
+            Imported::Service { spec } => (
+                RequestSpec::Service(spec.clone()),
+                "service.imported",
+                format!("service:{}/{}", request.team, spec.name),
+            ),
+            Imported::Host { spec } => (
+                RequestSpec::Ingress(spec.clone()),
+                "host.imported",
+                format!("host:{}", spec.host.as_str()),
+            ),
+            Imported::Certificate { spec } => (
+                RequestSpec::Certificate(spec.clone()),
+                "certificate.imported",
+                format!("certificate:{}/{}", request.team, spec.name),
+            ),
+        };
+        let entry_request = JobRequest {
+            spec: &spec,
+            adopted: None,
+            imported: None,
+            ..request.clone()
+        };
+        // The service's own objects (whether its Service is NodePort); a host's Ingress
+        // switches nothing.
+        let own: Vec<Value> = match entry {
+            Imported::Service { spec } => objects
+                .iter()
+                .filter(|o| o["metadata"]["name"] == spec.name.as_str())
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        Box::pin(update_catalog(tx, actor, &entry_request, &own)).await?;
+        audit_for_team(
+            tx,
+            actor,
+            action,
+            &target,
+            Some(request.team),
+            serde_json::json!({
+                "request": request.id, "cluster": request.cluster, "namespace": namespace,
+                "from": format!("{kind} {name}"),
+            }),
+        )
+        .await?;
     }
     Ok(())
 }

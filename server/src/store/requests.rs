@@ -327,7 +327,8 @@ impl Store {
             RequestKind::Decommission
             | RequestKind::Exposure
             | RequestKind::Restore
-            | RequestKind::Adopt => {
+            | RequestKind::Adopt
+            | RequestKind::Import => {
                 return Ok(None);
             }
         };
@@ -370,7 +371,8 @@ fn host_of(spec: &RequestSpec) -> Option<&str> {
         | RequestSpec::Exposure(_)
         | RequestSpec::Decommission(_)
         | RequestSpec::Restore(_)
-        | RequestSpec::Adopt(_) => None,
+        | RequestSpec::Adopt(_)
+        | RequestSpec::Import(_) => None,
     }
 }
 
@@ -404,6 +406,8 @@ fn service_of(spec: &RequestSpec) -> Option<&str> {
         RequestSpec::Exposure(s) => Some(s.service.as_str()),
         RequestSpec::Restore(s) => Some(s.service.as_str()),
         RequestSpec::Adopt(s) => Some(s.service.as_str()),
+        // Several services, maybe: the import's own history is the request.
+        RequestSpec::Import(_) => None,
         RequestSpec::Certificate(_) => None,
         // The first service it takes away; a decommission of hosts alone belongs to their
         // service's history through its ingresses' requests.

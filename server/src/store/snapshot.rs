@@ -68,7 +68,8 @@ impl Store {
             RequestSpec::Service(spec) => (Some(&spec.name), None),
             RequestSpec::Ingress(spec) => (Some(&spec.service), Some(&spec.host)),
             RequestSpec::Exposure(spec) => (Some(&spec.service), None),
-            RequestSpec::Certificate(_) => (None, None),
+            // What an import reads comes from the cluster, added by the caller.
+            RequestSpec::Certificate(_) | RequestSpec::Import(_) => (None, None),
             RequestSpec::Restore(spec) => {
                 let objects = self
                     .service_drift(team, &request.cluster, &spec.service, false)

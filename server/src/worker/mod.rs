@@ -562,6 +562,7 @@ mod tests {
             ],
             hash: String::new(),
             adopted: None,
+            imported: None,
         };
         let documents = vec![json!({"n": "tcp-services"}), json!({"n": "orders"})];
         let spec = RequestSpec::Decommission(DecommissionSpec::default());
@@ -574,6 +575,7 @@ mod tests {
             objects: plan.objects[..1].to_vec(),
             hash: String::new(),
             adopted: None,
+            imported: None,
         };
         assert!(JobObjects::split(&spec, &short, documents).is_err());
     }

@@ -297,6 +297,41 @@ async fn an_adopt_form_is_filled_from_its_link_and_posts_plainly(db: Db) {
 
 on_both_databases!(an_adopt_form_is_filled_from_its_link_and_posts_plainly);
 
+/// The import form has its labelled Namespace field; posted without wasm, an admin's
+/// import on the demo's dry-run cluster comes back with why on the cluster, and anyone
+/// else's is refused.
+async fn an_import_form_posts_plainly_for_admins_only(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, html) = app.get_page("/requests/new?kind=import").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"name="spec.namespace""#), "{html}");
+    assert!(html.contains(">Namespace<"), "{html}");
+    let form = [
+        ("kind", "import"),
+        ("team", "payments"),
+        ("cluster", "demo"),
+        ("spec.namespace", "payments"),
+        ("reason", "start from what runs"),
+    ];
+    let path = "/requests/new?kind=import";
+    let response = post_form(&app, Persona::Admin, &app.address, path, &form).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(
+            r#"data-field="cluster" class="field-error">a dry-run cluster has nothing to import"#
+        ),
+        "{html}"
+    );
+    let response = post_form(&app, Persona::EngineerA, &app.address, path, &form).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("only an admin may import"), "{html}");
+    assert_eq!(app.count_where("requests", "kind = 'import'").await, 0);
+}
+
+on_both_databases!(an_import_form_posts_plainly_for_admins_only);
+
 async fn a_form_post_outside_your_teams_says_why(db: Db) {
     let app = spawn_app(db).await;
     let mut form = BASKET.to_vec();

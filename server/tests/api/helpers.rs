@@ -412,7 +412,11 @@ impl TestApp {
         let mut registry = prometheus_client::registry::Registry::default();
         let worker = server::worker::Worker::new(
             self.store.clone(),
-            server::portal::Replanner::new(self.store.clone(), policy),
+            server::portal::Replanner::new(
+                self.store.clone(),
+                policy,
+                Arc::new(server::apply::Clusters::from_settings(settings)),
+            ),
             settings,
             Arc::new(tokio::sync::Notify::new()),
             Arc::new(server::worker::WorkerMetrics::register(&mut registry)),

@@ -29,6 +29,7 @@ mod iac_browse;
 mod iac_cli;
 mod iac_crash;
 mod identity;
+mod import;
 mod install_manifests;
 mod live_status;
 mod offboarding;

@@ -93,9 +93,9 @@ async fn users_and_tokens_of_older_versions_survive_the_upgrade(db: Db) {
 
 on_both_databases!(users_and_tokens_of_older_versions_survive_the_upgrade);
 
-/// Migrations 0020, 0023 and 0025 widen the request kinds (SQLite rebuilds the table):
-/// every request, its approvals and job keep their ids and links, ids are not reused, and a
-/// decommission, a restore and an adopt can be stored.
+/// Migrations 0020, 0023, 0025 and 0026 widen the request kinds (SQLite rebuilds the
+/// table): every request, its approvals and job keep their ids and links, ids are not
+/// reused, and a decommission, a restore, an adopt and an import can be stored.
 async fn requests_survive_the_day_two_rebuild(db: Db) {
     let (_database, _, mut conn, all) = migrated_before(db, 20).await;
     let request = |status: &str| {
@@ -159,11 +159,18 @@ async fn requests_survive_the_day_two_rebuild(db: Db) {
         .execute(&mut conn)
         .await
         .expect("an adopt is a request kind now");
+    // 0026 once more (SQLite) for imports.
+    sqlx::query(
+        &request("pending_review").replace("'service', 'payments'", "'import', 'payments'"),
+    )
+    .execute(&mut conn)
+    .await
+    .expect("an import is a request kind now");
     let newest: i64 = sqlx::query_scalar("SELECT MAX(id) FROM requests")
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(newest, 6, "the removed request's id 3 is not reused");
+    assert_eq!(newest, 7, "the removed request's id 3 is not reused");
     conn.close().await.unwrap();
 }
 

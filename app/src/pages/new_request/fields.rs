@@ -297,3 +297,12 @@ pub fn AdoptFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl Int
             placeholder="ledger" hint="A service of the team." />
     }
 }
+
+#[component]
+pub fn ImportFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    view! {
+        <p class="muted small">"Admins only. The Deployments, Services, Ingresses and Certificates the namespace already holds, never applied by Stargate, become the team's services, hosts and certificates: the plan lists each object and what it becomes, and those left alone with why. Once a lead approves, Stargate applies them as rendered and owns their fields from then on."</p>
+        <TextField label="Namespace" path="spec.namespace" value=form.namespace errors
+            placeholder="payments" hint="The team's own namespace on the cluster." />
+    }
+}

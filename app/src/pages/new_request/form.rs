@@ -46,6 +46,8 @@ pub struct FormState {
     pub services: RwSignal<String>,
     pub hosts: RwSignal<String>,
     pub certificates: RwSignal<String>,
+    // import
+    pub namespace: RwSignal<String>,
 }
 
 impl FormState {
@@ -83,6 +85,7 @@ impl FormState {
             services: text(""),
             hosts: text(""),
             certificates: text(""),
+            namespace: text(""),
         }
     }
 
@@ -118,6 +121,7 @@ impl FormState {
             "spec.services" => self.services,
             "spec.hosts" => self.hosts,
             "spec.certificates" => self.certificates,
+            "spec.namespace" => self.namespace,
             _ => return None,
         })
     }
@@ -153,6 +157,7 @@ impl FormState {
         "spec.services",
         "spec.hosts",
         "spec.certificates",
+        "spec.namespace",
     ];
 
     /// Puts back what a plain form post sent (the server's answer to a page without wasm),
@@ -255,6 +260,7 @@ pub fn request_input(kind: RequestKind, field: impl Fn(&str) -> String) -> Value
             }
         }
         RequestKind::Restore | RequestKind::Adopt => text("service"),
+        RequestKind::Import => text("namespace"),
     }
     json!({
         "kind": kind.as_str(),

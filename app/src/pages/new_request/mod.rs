@@ -18,13 +18,13 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::{
-    api::{PreviewRequest, SubmitRequest, approved_input, current_user, list_clusters},
+    api::{PreviewRequest, SubmitRequest, approved_input, current_user, list_clusters, list_teams},
     components::{empty_state::EmptyState, error_panel::ErrorPanel, plan::PlanView},
     error::UiError,
 };
 use fields::{
-    AdoptFields, CertificateFields, DecommissionFields, ExposureFields, IngressFields,
-    RestoreFields, ServiceFields, TextField,
+    AdoptFields, CertificateFields, DecommissionFields, ExposureFields, ImportFields,
+    IngressFields, RestoreFields, ServiceFields, TextField,
 };
 use form::FormState;
 pub use form::{form_fields, request_input};
@@ -181,6 +181,17 @@ pub fn NewRequestPage() -> impl IntoView {
 
     let session = Resource::new(|| (), |_| current_user());
     let clusters = Resource::new(|| (), |_| list_clusters());
+    // An admin imports for any team, member or not.
+    let all_teams = Resource::new(
+        move || form.kind.get() == RequestKind::Import,
+        |importing| async move {
+            if importing {
+                list_teams().await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
     // Plain links (the router still navigates them in place): `<A>` marks every tab
     // current, since it compares the path and all of them share it.
     let tab = move |kind: RequestKind, label: &'static str| {
@@ -204,6 +215,7 @@ pub fn NewRequestPage() -> impl IntoView {
             {tab(RequestKind::Decommission, "Decommission")}
             {tab(RequestKind::Restore, "Restore")}
             {tab(RequestKind::Adopt, "Adopt")}
+            {tab(RequestKind::Import, "Import")}
         </nav>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
@@ -235,7 +247,10 @@ pub fn NewRequestPage() -> impl IntoView {
                     (Ok(info), Ok(clusters)) => (info, clusters),
                     (Err(error), _) | (_, Err(error)) => return view! { <ErrorPanel error /> }.into_any(),
                 };
-                let teams: Vec<String> = info.me.teams.iter().map(|m| m.team.to_string()).collect();
+                let teams: Vec<String> = match all_teams.await {
+                    Ok(Some(all)) if info.me.admin => all.into_iter().map(|t| t.name.to_string()).collect(),
+                    _ => info.me.teams.iter().map(|m| m.team.to_string()).collect(),
+                };
                 if teams.is_empty() {
                     return view! {
                         <EmptyState title="You are not in a team yet" hint="Requests are made for a team. Ask your platform admins to add your SSO group to a team." />
@@ -266,6 +281,7 @@ pub fn NewRequestPage() -> impl IntoView {
                                 RequestKind::Decommission => view! { <DecommissionFields form errors /> }.into_any(),
                                 RequestKind::Restore => view! { <RestoreFields form errors /> }.into_any(),
                                 RequestKind::Adopt => view! { <AdoptFields form errors /> }.into_any(),
+                                RequestKind::Import => view! { <ImportFields form errors /> }.into_any(),
                             }}
                             <TextField label="Reason" path="reason" value=form.reason errors multiline=true
                                 hint="Why this change? Reviewers read it first." />

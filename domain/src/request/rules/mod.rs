@@ -115,6 +115,10 @@ pub trait CatalogView {
     fn approved_service(&self, _team: &TeamName, _service: &ServiceName) -> Option<ServiceSpec> {
         None
     }
+    /// The objects an import read from its namespace, those Stargate applied left out.
+    fn namespace_objects(&self) -> &[serde_json::Value] {
+        &[]
+    }
 }
 
 /// A request that holds a host it has not been applied for yet.
@@ -198,6 +202,9 @@ pub struct CatalogSnapshot {
     /// The approved spec of the service an adopt names.
     #[serde(default)]
     pub approved_services: Vec<(TeamName, ServiceSpec)>,
+    /// What an import read from its namespace on the cluster.
+    #[serde(default)]
+    pub namespace_objects: Vec<serde_json::Value>,
 }
 
 impl CatalogView for CatalogSnapshot {
@@ -299,6 +306,10 @@ impl CatalogView for CatalogSnapshot {
             .iter()
             .find(|(t, s)| t == team && s.name == *service)
             .map(|(_, spec)| spec.clone())
+    }
+
+    fn namespace_objects(&self) -> &[serde_json::Value] {
+        &self.namespace_objects
     }
 }
 
