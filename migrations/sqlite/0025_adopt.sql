@@ -1,4 +1,5 @@
--- Adopt requests: a drifted service's live values become the approved ones.
+-- Adopt and import requests: a drifted service's live values become the approved ones;
+-- a namespace's existing objects become catalog entries of a team.
 -- SQLite cannot change a CHECK constraint, so the requests table is rebuilt with the new
 -- kind, as 0023 did; the foreign keys into it (approvals, jobs, applied objects) are
 -- checked at commit, when the rebuilt table holds every id again.
@@ -12,7 +13,7 @@ DROP TABLE requests;
 CREATE TABLE requests (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     kind            TEXT NOT NULL CHECK (kind IN ('service', 'ingress', 'certificate',
-                        'decommission', 'exposure', 'restore', 'adopt')),
+                        'decommission', 'exposure', 'restore', 'adopt', 'import')),
     team_name       TEXT NOT NULL,
     cluster         TEXT NOT NULL,
     title           TEXT NOT NULL,

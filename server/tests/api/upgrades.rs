@@ -93,7 +93,7 @@ async fn users_and_tokens_of_older_versions_survive_the_upgrade(db: Db) {
 
 on_both_databases!(users_and_tokens_of_older_versions_survive_the_upgrade);
 
-/// Migrations 0020, 0023, 0025 and 0026 widen the request kinds (SQLite rebuilds the
+/// Migrations 0020, 0023 and 0025 widen the request kinds (SQLite rebuilds the
 /// table): every request, its approvals and job keep their ids and links, ids are not
 /// reused, and a decommission, a restore, an adopt and an import can be stored.
 async fn requests_survive_the_day_two_rebuild(db: Db) {
@@ -154,12 +154,11 @@ async fn requests_survive_the_day_two_rebuild(db: Db) {
     .execute(&mut conn)
     .await
     .expect("a restore is a request kind now");
-    // 0025 rebuilds it once more (SQLite) for adopts.
+    // 0025 rebuilds it once more (SQLite) for adopts and imports.
     sqlx::query(&request("pending_review").replace("'service', 'payments'", "'adopt', 'payments'"))
         .execute(&mut conn)
         .await
         .expect("an adopt is a request kind now");
-    // 0026 once more (SQLite) for imports.
     sqlx::query(
         &request("pending_review").replace("'service', 'payments'", "'import', 'payments'"),
     )
