@@ -63,8 +63,7 @@ impl DriftCheck {
     pub async fn run(self, interval: Duration, mut stop: watch::Receiver<bool>) {
         loop {
             for cluster in self.clusters.names() {
-                if self.clusters.is_dry_run(&cluster) || !self.holds_lease(&cluster, interval).await
-                {
+                if self.clusters.is_dry_run(&cluster) || !self.holds_lease(&cluster).await {
                     continue;
                 }
                 let span = tracing::info_span!("drift_check", %cluster);
@@ -80,15 +79,22 @@ impl DriftCheck {
                 break;
             }
         }
+        // Another worker takes over at once, not when the lease runs out.
+        for cluster in self.clusters.names() {
+            if let Err(error) = self.store.release_drift_lease(&cluster, &self.actor).await {
+                tracing::warn!(%error, %cluster, "releasing the drift lease failed; it runs out");
+            }
+        }
     }
 
-    /// Whether this worker checks `cluster` this round: it holds the cluster's drift lease
-    /// (the watch, when on, renews the same lease more often).
-    async fn holds_lease(&self, cluster: &str, interval: Duration) -> bool {
-        let lease = (interval * 2).max(watching::LEASE);
+    /// Whether this worker checks `cluster` this round: it holds the cluster's drift lease.
+    /// The lease is short whatever the interval, so a worker that dies is replaced within
+    /// it; the watch, when on, renews it every few seconds, and without a watch workers may
+    /// take turns from one round to the next, each round checked by one.
+    async fn holds_lease(&self, cluster: &str) -> bool {
         match self
             .store
-            .claim_drift_lease(cluster, &self.actor, lease)
+            .claim_drift_lease(cluster, &self.actor, watching::LEASE)
             .await
         {
             Ok(true) => true,
