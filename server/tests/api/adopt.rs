@@ -6,35 +6,14 @@ use serde_json::{Value, json};
 
 use crate::{
     drift::{drift_events, spawn_checking, states},
-    helpers::{Db, Persona, TestApp},
+    helpers::{Db, Persona, TestApp, error_paths as paths, submit_as as submit},
     kube_api::{KubeApi, api_path},
     on_both_databases,
 };
 
-async fn submit(app: &TestApp, persona: Persona, body: &Value) -> (u16, Value) {
-    let response = app
-        .request(persona, reqwest::Method::POST, "/api/v1/requests")
-        .json(body)
-        .send()
-        .await
-        .expect("submit");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json"))
-}
-
 fn adopt(team: &str) -> Value {
     json!({"kind": "adopt", "team": team, "cluster": "kind", "reason": "scaled by hand for the sale",
            "spec": {"service": "orders"}})
-}
-
-/// The field paths of `error`'s fields.
-fn paths(error: &Value) -> Vec<&str> {
-    error["fields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["path"].as_str())
-        .collect()
 }
 
 /// A change made as `kubectl patch` makes it (strategic merge patch, field manager

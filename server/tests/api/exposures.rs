@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use server::config::WorkerSettings;
 
 use crate::{
-    helpers::{Db, Options, Persona, TestApp, spawn_app, spawn_with},
+    helpers::{Db, Options, Persona, TestApp, spawn_app, spawn_with, submit_as as submit},
     kube_api::KubeApi,
     on_both_databases,
 };
@@ -18,17 +18,6 @@ fn exposure(cluster: &str, service: &str, external_port: u16, via: &str) -> Valu
         "spec": {"service": service, "port": 8080, "protocol": "tcp",
                  "external_port": external_port, "via": via}
     })
-}
-
-async fn submit(app: &TestApp, persona: Persona, body: &Value) -> (u16, Value) {
-    let response = app
-        .request(persona, Method::POST, "/api/v1/requests")
-        .json(body)
-        .send()
-        .await
-        .expect("submit");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON"))
 }
 
 /// The message of the field error at `path`, if the answer has one.

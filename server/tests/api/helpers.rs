@@ -610,3 +610,29 @@ pub fn stargate_command() -> std::process::Command {
     }
     command
 }
+
+/// Submits `body` as `persona`: the status and the JSON answer, whatever the status.
+pub async fn submit_as(
+    app: &TestApp,
+    persona: Persona,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = app
+        .request(persona, reqwest::Method::POST, "/api/v1/requests")
+        .json(body)
+        .send()
+        .await
+        .expect("submit");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+/// The field paths of an error answer's fields.
+pub fn error_paths(error: &serde_json::Value) -> Vec<&str> {
+    error["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["path"].as_str())
+        .collect()
+}

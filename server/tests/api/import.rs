@@ -6,34 +6,14 @@ use serde_json::{Value, json};
 
 use crate::{
     drift::spawn_checking,
-    helpers::{Db, Persona, TestApp, spawn_app},
+    helpers::{Db, Persona, error_paths as paths, spawn_app, submit_as as submit},
     kube_api::KubeApi,
     on_both_databases,
 };
 
-async fn submit(app: &TestApp, persona: Persona, body: &Value) -> (u16, Value) {
-    let response = app
-        .request(persona, reqwest::Method::POST, "/api/v1/requests")
-        .json(body)
-        .send()
-        .await
-        .expect("submit");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json"))
-}
-
 fn import(cluster: &str) -> Value {
     json!({"kind": "import", "team": "payments", "cluster": cluster,
            "reason": "start from the cluster we have", "spec": {"namespace": "payments"}})
-}
-
-fn paths(error: &Value) -> Vec<&str> {
-    error["fields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["path"].as_str())
-        .collect()
 }
 
 /// Creates `object` as `kubectl create` does (POST, field manager `kubectl-create`).

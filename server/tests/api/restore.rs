@@ -5,35 +5,14 @@ use serde_json::{Value, json};
 
 use crate::{
     drift::{drift_events, spawn_checking, states},
-    helpers::{Db, Persona, TestApp},
+    helpers::{Db, Persona, error_paths as paths, submit_as as submit},
     kube_api::KubeApi,
     on_both_databases,
 };
 
-async fn submit(app: &TestApp, persona: Persona, body: &Value) -> (u16, Value) {
-    let response = app
-        .request(persona, reqwest::Method::POST, "/api/v1/requests")
-        .json(body)
-        .send()
-        .await
-        .expect("submit");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json"))
-}
-
 fn restore(team: &str) -> Value {
     json!({"kind": "restore", "team": team, "cluster": "kind", "reason": "scaled by hand",
            "spec": {"service": "orders"}})
-}
-
-/// The field paths of `error`'s fields.
-fn paths(error: &Value) -> Vec<&str> {
-    error["fields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["path"].as_str())
-        .collect()
 }
 
 async fn a_restore_takes_the_drifted_fields_back(db: Db) {
