@@ -141,9 +141,18 @@ impl DerefMut for Write {
 
 impl Store {
     /// Starts a write transaction; every write that changes what pages show uses one.
+    ///
+    /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a deferred transaction
+    /// that reads, then writes after another connection committed, fails with "database is
+    /// locked" without waiting (its snapshot is stale), where an immediate one waits its turn
+    /// under `busy_timeout`.
     pub(super) async fn begin(&self) -> Result<Write, sqlx::Error> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Write {
-            tx: self.pool.begin().await?,
+            tx,
             version: self.version.clone(),
         })
     }
@@ -265,6 +274,33 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), changes.changed())
             .await
             .expect("a blind subscriber rechecks on its own");
+    }
+
+    /// A write transaction that reads first, while another connection writes and commits in
+    /// between (an API token issued while the worker records progress): both succeed.
+    #[tokio::test]
+    async fn a_write_that_reads_first_waits_for_a_concurrent_writer_instead_of_failing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("stargate.db").display());
+        let store = Store::open(&url).await.expect("open");
+        let mut first = store.begin().await.expect("begin");
+        sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut *first)
+            .await
+            .expect("read");
+        let other = store.clone();
+        let second = tokio::spawn(async move { other.ensure_user("b@example.com", None).await });
+        // Time for the other writer to commit, were it allowed to.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        sqlx::query("INSERT INTO users (email, name, created_at) VALUES ('a@example.com', 'A', '2026-01-01')")
+            .execute(&mut *first)
+            .await
+            .expect("the first transaction writes after its read");
+        first.commit().await.expect("commit");
+        second
+            .await
+            .expect("task")
+            .expect("the second writer waited its turn");
     }
 
     #[test]
