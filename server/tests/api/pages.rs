@@ -1,7 +1,7 @@
 //! Server-rendered pages: what a browser receives before any script runs.
 
 use crate::{
-    helpers::{Db, Persona, spawn_app, spawn_empty_app},
+    helpers::{Db, Options, Persona, spawn_app, spawn_empty_app, spawn_with},
     on_both_databases,
 };
 
@@ -152,4 +152,58 @@ async fn browser_calls_answer_with_the_error_status() {
     .await
     .unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+/// A site root of this test process's own (`configure` cannot capture a path).
+fn own_site_root() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("stargate-site-{}", std::process::id()))
+}
+
+#[tokio::test]
+async fn the_bundle_is_sent_compressed_to_browsers_that_accept_it() {
+    let pkg = own_site_root().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    // Repetitive like code: about 64 KB that compresses well.
+    let wasm: Vec<u8> = (0..16_384u32)
+        .flat_map(|i| (i % 251).to_le_bytes())
+        .collect();
+    std::fs::write(pkg.join("stargate.wasm"), &wasm).unwrap();
+    let app = spawn_with(
+        Db::Sqlite,
+        Options {
+            configure: |settings| settings.site_root = own_site_root(),
+            ..Options::default()
+        },
+        None,
+    )
+    .await;
+
+    for encoding in ["br", "gzip"] {
+        let response = app
+            .request(
+                Persona::EngineerA,
+                reqwest::Method::GET,
+                "/pkg/stargate.wasm",
+            )
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-encoding"], encoding);
+        let sent = response.bytes().await.unwrap().len();
+        assert!(sent < wasm.len() / 4, "{encoding}: {sent} bytes");
+    }
+    let plain = app
+        .request(
+            Persona::EngineerA,
+            reqwest::Method::GET,
+            "/pkg/stargate.wasm",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap(), wasm, "sent as it is");
+    std::fs::remove_dir_all(own_site_root()).unwrap();
 }
