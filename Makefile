@@ -18,9 +18,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # wasm-opt for the release bundle: binaryen's npm build, pinned in tools/binaryen. Debian's
 # binaryen (108) breaks wasm-bindgen 0.2.130's function table and the bundle never hydrates;
-# cargo-leptos takes the first wasm-opt on PATH, so ours goes first.
+# cargo-leptos takes the first wasm-opt on PATH, so ours goes first. `--split` cuts each lazy
+# route (app/src/routes.rs) into its own wasm chunk, loaded on the first visit to that page.
 WASM_OPT_BIN := $(CURDIR)/tools/binaryen/node_modules/.bin
-RELEASE_BUILD := PATH="$(WASM_OPT_BIN):$$PATH" cargo leptos build --release
+RELEASE_BUILD := PATH="$(WASM_OPT_BIN):$$PATH" cargo leptos build --release --split
 
 .PHONY: help run test build image tools test-tools browser-tools wasm-opt lint clean
 
@@ -68,7 +69,7 @@ browser-tools:
 	  || npm ci --no-audit --no-fund
 
 build: tools
-	cargo leptos build
+	cargo leptos build --split
 
 run: tools wasm-opt
 	$(RELEASE_BUILD)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Catalog benchmark: 10,000 services, wrk -t2 -c8 on loopback, against a release build.
 #
-#   cargo leptos build --release && bench/catalog.sh sqlite    (or: postgres)
+#   cargo leptos build --release --split && bench/catalog.sh sqlite    (or: postgres)
 #
 # Prints the seeding time, req/s with p50/p99 for the services list (a page of 20 with its
 # total), one service by name (one hot name, then 1,000 and all 10,000 names in turn, via

@@ -7,34 +7,20 @@ pub mod api;
 mod components;
 pub mod error;
 mod pages;
+mod routes;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, SsrMode,
     components::{Redirect, Route, Router, Routes},
     path,
 };
 
 use components::layout::Header;
 pub use pages::new_request::{PostedRequest, request_input};
+use pages::not_found::NotFound;
 pub use pages::reviews::{PostedApprovals, approvals_from_form};
-use pages::{
-    admin_users::{AdminUserPage, AdminUsersPage},
-    audit::AuditPage,
-    catalog::CatalogPage,
-    clusters::ClustersPage,
-    hosts::{CertificatesPage, HostsPage},
-    infrastructure::{CommitPage, InfrastructurePage, ObjectPage},
-    new_request::NewRequestPage,
-    not_found::NotFound,
-    request::RequestPage,
-    requests::RequestsPage,
-    reviews::ReviewsPage,
-    service::ServicePage,
-    teams::{TeamPage, TeamsPage},
-    tokens::TokensPage,
-};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -70,30 +56,30 @@ pub fn App() -> impl IntoView {
             <main class="container">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=|| view! { <Redirect path="/services" /> } />
-                    <Route path=path!("/services") view=CatalogPage ssr=SsrMode::Async />
-                    <Route path=path!("/settings/tokens") view=TokensPage />
-                    <Route path=path!("/requests") view=RequestsPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/new") view=NewRequestPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />
-                    <Route path=path!("/reviews") view=ReviewsPage ssr=SsrMode::Async />
-                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
-                    <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async />
-                    <Route path=path!("/teams/:team") view=TeamPage ssr=SsrMode::Async />
-                    <Route path=path!("/clusters") view=ClustersPage ssr=SsrMode::Async />
-                    <Route path=path!("/hosts") view=HostsPage ssr=SsrMode::Async />
-                    <Route path=path!("/certificates") view=CertificatesPage ssr=SsrMode::Async />
-                    <Route path=path!("/infrastructure") view=InfrastructurePage ssr=SsrMode::Async />
+                    <Route path=path!("/services") view={Lazy::<routes::Catalog>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/settings/tokens") view={Lazy::<routes::Tokens>::new()} />
+                    <Route path=path!("/requests") view={Lazy::<routes::Requests>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/new") view={Lazy::<routes::NewRequest>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view={Lazy::<routes::Request>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/reviews") view={Lazy::<routes::Reviews>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view={Lazy::<routes::Audit>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view={Lazy::<routes::AdminUsers>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view={Lazy::<routes::AdminUser>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/teams") view={Lazy::<routes::Teams>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/teams/:team") view={Lazy::<routes::Team>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/clusters") view={Lazy::<routes::Clusters>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/hosts") view={Lazy::<routes::Hosts>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/certificates") view={Lazy::<routes::Certificates>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/infrastructure") view={Lazy::<routes::Infrastructure>::new()} ssr=SsrMode::Async />
                     <Route
                         path=path!("/infrastructure/commits/:id")
-                        view=CommitPage
+                        view={Lazy::<routes::Commit>::new()}
                         ssr=SsrMode::Async
                     />
-                    <Route path=path!("/infrastructure/object") view=ObjectPage ssr=SsrMode::Async />
+                    <Route path=path!("/infrastructure/object") view={Lazy::<routes::InfrastructureObject>::new()} ssr=SsrMode::Async />
                     <Route
                         path=path!("/services/:team/:name")
-                        view=ServicePage
+                        view={Lazy::<routes::Service>::new()}
                         ssr=SsrMode::Async
                     />
                 </Routes>
@@ -139,9 +125,15 @@ pub fn set_page_status(status: u16) {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // Lets browser tests (and curious people) tell a live page from static HTML.
-    if let Some(body) = document().body() {
+    let Some(body) = document().body() else {
+        return;
+    };
+    // Lazy routes hydrate once their page's chunk has arrived, so hydration is a task.
+    wasm_bindgen_futures::spawn_local(async move {
+        leptos::mount::hydrate_from_async(body.clone(), App)
+            .await
+            .forget();
+        // Lets browser tests (and curious people) tell a live page from static HTML.
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

@@ -19,7 +19,7 @@ version=${VERSION:-$(sed -n 's/^version = "\(.*\)"$/\1/p' "$repo/Cargo.toml" | h
 commit=${COMMIT:-$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)}
 uid=10001
 [ -x "$binary" ] || { echo "no executable at $binary" >&2; exit 1; }
-[ -d "$site/pkg" ] || { echo "no site bundle at $site/pkg (cargo leptos build --release)" >&2; exit 1; }
+[ -d "$site/pkg" ] || { echo "no site bundle at $site/pkg (make image builds it)" >&2; exit 1; }
 command -v umoci >/dev/null || { echo "umoci is missing (Debian package umoci)" >&2; exit 1; }
 
 work=$(mktemp -d)
