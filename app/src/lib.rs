@@ -19,8 +19,11 @@ use leptos_router::{
 
 use components::layout::Header;
 pub use pages::new_request::{PostedRequest, request_input};
-use pages::not_found::NotFound;
 pub use pages::reviews::{PostedApprovals, approvals_from_form};
+use pages::{
+    catalog::CatalogPage, new_request::NewRequestPage, not_found::NotFound, request::RequestPage,
+    requests::RequestsPage, reviews::ReviewsPage, service::ServicePage,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,12 +59,12 @@ pub fn App() -> impl IntoView {
             <main class="container">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=|| view! { <Redirect path="/services" /> } />
-                    <Route path=path!("/services") view={Lazy::<routes::Catalog>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/services") view=CatalogPage ssr=SsrMode::Async />
                     <Route path=path!("/settings/tokens") view={Lazy::<routes::Tokens>::new()} />
-                    <Route path=path!("/requests") view={Lazy::<routes::Requests>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/requests/new") view={Lazy::<routes::NewRequest>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/requests/:id") view={Lazy::<routes::Request>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/reviews") view={Lazy::<routes::Reviews>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests") view=RequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/new") view=NewRequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/reviews") view=ReviewsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view={Lazy::<routes::Audit>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view={Lazy::<routes::AdminUsers>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/users/:id") view={Lazy::<routes::AdminUser>::new()} ssr=SsrMode::Async />
@@ -79,7 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/infrastructure/object") view={Lazy::<routes::InfrastructureObject>::new()} ssr=SsrMode::Async />
                     <Route
                         path=path!("/services/:team/:name")
-                        view={Lazy::<routes::Service>::new()}
+                        view=ServicePage
                         ssr=SsrMode::Async
                     />
                 </Routes>
