@@ -12,7 +12,13 @@ SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 work=$(mktemp -d)
 pid=
 cleanup() {
-  [ -z "$pid" ] || $SUDO kill "$pid" 2>/dev/null || true
+  if [ -n "$pid" ]; then
+    $SUDO kill "$pid" 2>/dev/null || true
+    # The server may still be writing (its IaC repository) until it has exited.
+    wait "$pid" 2>/dev/null || true
+  fi
+  # A git it started can outlive it by a moment: try again rather than fail the test.
+  for _ in 1 2 3 4 5; do $SUDO rm -rf "$work" 2>/dev/null && return; sleep 0.5; done
   $SUDO rm -rf "$work"
 }
 trap cleanup EXIT
