@@ -3,8 +3,8 @@
 //! fetched on the first visit. The pages people open every day (catalog, service, requests,
 //! the request form, reviews) stay in the main bundle: splitting them too cut it from 840 to
 //! 280 KB gzip, but a first visit to the catalog then fetched 161 small chunks and hydrated in
-//! 1.3 s instead of 0.44 s (bench/first_load.sh). The wasm bundle must always be built with `--split` (the Makefile
-//! does): without it the bundle imports chunks that were never written.
+//! 1.3 s instead of 0.44 s (bench/first_load.sh). The wasm bundle must always be built with
+//! `--split` (the Makefile does): without it the bundle imports chunks that were never written.
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
