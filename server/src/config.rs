@@ -163,6 +163,9 @@ pub struct WorkerSettings {
     pub readiness_timeout_seconds: u64,
     /// Each call to a cluster's API server.
     pub request_timeout_seconds: u64,
+    /// Jobs one worker process applies at a time. A job mostly waits on the database, the
+    /// API server and the IaC repository, so a few at once keep the machine busy.
+    pub concurrency: usize,
 }
 
 impl Default for WorkerSettings {
@@ -176,6 +179,7 @@ impl Default for WorkerSettings {
             poll_seconds: 5,
             readiness_timeout_seconds: 300,
             request_timeout_seconds: 15,
+            concurrency: 4,
         }
     }
 }
@@ -664,6 +668,10 @@ impl Settings {
         if self.worker.max_attempts == 0 {
             return Err(invalid("worker.max_attempts", "must be at least 1"));
         }
+        // Each job holds a database connection at times, and the pool has ten.
+        if !(1..=8).contains(&self.worker.concurrency) {
+            return Err(invalid("worker.concurrency", "must be from 1 to 8"));
+        }
         if self
             .iac
             .remote
@@ -871,6 +879,24 @@ mod tests {
                 error.to_lowercase().contains("max_streams_per_user"),
                 "{error}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn worker_concurrency_has_a_default_and_refuses_zero_and_too_many() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STARGATE_AUTH__MODE", "dev");
+            let settings = Settings::load("none.toml".as_ref()).unwrap();
+            assert_eq!(settings.worker.concurrency, 4);
+            for refused in ["0", "9"] {
+                jail.set_env("STARGATE_WORKER__CONCURRENCY", refused);
+                let error = serve_error("none.toml");
+                assert!(error.contains("worker.concurrency"), "{refused}: {error}");
+            }
+            jail.set_env("STARGATE_WORKER__CONCURRENCY", "1");
+            let settings = Settings::load("none.toml".as_ref()).unwrap();
+            assert!(settings.validate_for_serve().is_ok());
             Ok(())
         });
     }

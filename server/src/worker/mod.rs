@@ -6,6 +6,7 @@
 
 mod apply_job;
 mod deliver;
+mod in_flight;
 mod metrics;
 mod wake;
 
@@ -15,11 +16,12 @@ use domain::request::{
     NewRequest, RequestSpec, RequestStatus,
     lifecycle::{Action, decide_for_stargate},
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 use apply_job::objects_of;
+use in_flight::{InFlight, Touches};
 pub use metrics::WorkerMetrics;
 pub use wake::{JOBS_CHANNEL, listen_for_jobs};
 
@@ -52,6 +54,8 @@ pub struct Worker {
     drift_interval: Duration,
     /// Whether clusters are also watched for drift and live status.
     drift_watch: bool,
+    /// The objects of the jobs under way here, so that two touching one object take turns.
+    in_flight: Arc<InFlight>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +88,10 @@ impl JobStepOwned {
 }
 
 /// The approved spec and objects of a stored request, or why they cannot be read.
-fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, JobObjects), String> {
+type ApprovedParts = Result<(RequestSpec, JobObjects), String>;
+
+/// Reads them.
+fn approved_parts(record: &RequestRecord) -> ApprovedParts {
     let summary = &record.summary;
     let input = json!({
         "kind": summary.kind, "team": summary.team, "cluster": summary.cluster,
@@ -97,6 +104,39 @@ fn approved_parts(record: &RequestRecord) -> Result<(RequestSpec, JobObjects), S
         .map_err(|why| format!("the approved manifests cannot be read: {why}"))?;
     let objects = JobObjects::split(&spec, &record.plan, documents)?;
     Ok((spec, objects))
+}
+
+/// What a job does to each object on its cluster: the hash of the object applied, or of
+/// its deletion.
+fn touches(cluster: &str, objects: &JobObjects) -> Touches {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    // Fixed keys: only compared within this process, but equal objects must hash equally.
+    let hasher =
+        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+    let applied = objects.apply.iter().map(|o| (o, "apply"));
+    let deleted = objects.delete.iter().map(|o| (o, "delete"));
+    applied
+        .chain(deleted)
+        .map(|(object, what)| {
+            let text = |pointer: &str| {
+                object
+                    .pointer(pointer)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let key = (
+                cluster.to_owned(),
+                text("/kind"),
+                text("/metadata/namespace"),
+                text("/metadata/name"),
+            );
+            let mut hash = hasher.build_hasher();
+            what.hash(&mut hash);
+            object.to_string().hash(&mut hash);
+            (key, hash.finish())
+        })
+        .collect()
 }
 
 /// How often a busy worker looks for jobs abandoned on their last attempt.
@@ -136,6 +176,7 @@ impl Worker {
             metrics,
             drift_interval: Duration::from_secs(settings.drift.interval_seconds),
             drift_watch: settings.drift.watch,
+            in_flight: Arc::default(),
         }
     }
 
@@ -180,6 +221,10 @@ impl Worker {
             tokio::spawn(watch.run(stop.clone()))
         });
         let poll = Duration::from_secs(self.settings.poll_seconds.max(1));
+        let concurrency = self.settings.concurrency.max(1);
+        let worker = Arc::new(self);
+        // Jobs under way; each holds its own lease, and a job ends before the worker stops.
+        let mut running = tokio::task::JoinSet::new();
         // When abandoned jobs were last looked for: once a second while busy (a statement
         // per job fewer), and whenever the queue is empty.
         let mut abandoned_checked: Option<std::time::Instant> = None;
@@ -187,49 +232,78 @@ impl Worker {
             if *stop.borrow() {
                 break;
             }
+            while running.try_join_next().is_some() {}
+            if running.len() >= concurrency {
+                tokio::select! {
+                    _ = running.join_next() => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
             let due = abandoned_checked.is_none_or(|at| at.elapsed() >= ABANDONED_CHECK_EVERY);
             if due {
                 abandoned_checked = Some(std::time::Instant::now());
-                if self.fail_one_abandoned().await {
+                if worker.fail_one_abandoned().await {
                     continue;
                 }
             }
-            match self
+            match worker
                 .store
-                .claim_job(&self.id, self.lease(), self.settings.max_attempts)
+                .claim_job(&worker.id, worker.lease(), worker.settings.max_attempts)
                 .await
             {
                 Ok(Some(job)) => {
-                    let span = tracing::info_span!("job", job = job.id, request = job.request_id, attempt = job.attempt, worker = %self.id);
+                    let span = tracing::info_span!("job", job = job.id, request = job.request_id, attempt = job.attempt, worker = %worker.id);
+                    // Read here, in claim order, to take the job's place in line.
+                    let record = worker.store.request(job.request_id).await;
+                    let parts = match &record {
+                        Ok(Some(record)) => Some(approved_parts(record)),
+                        _ => None,
+                    };
+                    let objects = match &parts {
+                        Some(Ok((_, objects))) => touches(&job.cluster, objects),
+                        _ => Touches::default(),
+                    };
+                    let turn = worker.in_flight.reserve(objects);
+                    let worker = worker.clone();
                     // Boxed: a job's future is deep (re-check, apply, record, re-check the
-                    // team's waiting requests), and the release build's layout of `run`
-                    // overflowed the compiler's query depth with it inline.
-                    Box::pin(self.process(job)).instrument(span).await;
+                    // team's waiting requests), and the release build's layout overflowed
+                    // the compiler's query depth with it inline.
+                    running.spawn(
+                        Box::pin(async move {
+                            turn.wait().await;
+                            worker.process(job, record, parts).await;
+                        })
+                        .instrument(span),
+                    );
                     continue;
                 }
                 Ok(None) => {}
                 Err(error) => tracing::error!(%error, "claiming a job failed"),
             }
             // Nothing queued: an abandoned job does not wait for the next second.
-            if !due && self.fail_one_abandoned().await {
+            if !due && worker.fail_one_abandoned().await {
                 continue;
             }
-            if let Ok(depth) = self.store.queue_depth().await {
-                self.metrics.set_queue_depth(depth);
+            if let Ok(depth) = worker.store.queue_depth().await {
+                worker.metrics.set_queue_depth(depth);
             }
             tokio::select! {
-                () = self.wake.notified() => {}
+                () = worker.wake.notified() => {}
                 () = tokio::time::sleep(poll) => {}
                 _ = stop.changed() => {}
+                // A job ending may have queued another (a retry) or freed a slot.
+                Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
+        while running.join_next().await.is_some() {}
         if let Some(drift) = drift {
             let _ = drift.await;
         }
         if let Some(watch) = watch {
             let _ = watch.await;
         }
-        tracing::info!(worker = %self.id, "worker stopped");
+        tracing::info!(worker = %worker.id, "worker stopped");
     }
 
     /// Fails one job whose worker stopped on its last attempt (it ends failed, not
@@ -253,10 +327,20 @@ impl Worker {
         }
     }
 
-    async fn process(&self, job: ClaimedJob) {
+    /// Applies a claimed job, given its request as read at the claim and that request's
+    /// approved parts (`None` when there is no request).
+    async fn process(
+        &self,
+        job: ClaimedJob,
+        record: Result<Option<RequestRecord>, StoreError>,
+        parts: Option<ApprovedParts>,
+    ) {
         let started = std::time::Instant::now();
         self.metrics.attempt(&job.cluster);
-        let outcome = self.process_inner(&job).await;
+        let outcome = match record {
+            Ok(record) => self.process_inner(&job, record, parts).await,
+            Err(error) => Err(error.into()),
+        };
         self.metrics.finished(&job.cluster, started.elapsed());
         if let Err(JobError::Store(error)) = outcome {
             // The lease runs out and another attempt picks the job up.
@@ -357,13 +441,19 @@ impl Worker {
         Ok(())
     }
 
-    async fn process_inner(&self, job: &ClaimedJob) -> Result<(), JobError> {
-        let Some(record) = self.store.request(job.request_id).await? else {
+    async fn process_inner(
+        &self,
+        job: &ClaimedJob,
+        record: Option<RequestRecord>,
+        parts: Option<ApprovedParts>,
+    ) -> Result<(), JobError> {
+        let Some(record) = record else {
             let why = format!("request {} is gone", job.request_id);
             return self.give_up(job, None, &why).await;
         };
         let summary = &record.summary;
-        let (spec, objects) = match approved_parts(&record) {
+        let parts = parts.unwrap_or_else(|| approved_parts(&record));
+        let (spec, objects) = match parts {
             Ok(parts) => parts,
             Err(why) => return self.give_up(job, Some(&record), &why).await,
         };

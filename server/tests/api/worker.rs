@@ -167,6 +167,49 @@ async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
     assert!(metrics.contains("stargate_jobs_queue_depth"));
 }
 
+/// A worker applies jobs on different services side by side: three queued while no worker
+/// ran are all sent to the API server before the first one's rollout (1.5 s) is over, and
+/// each still waits for its own rollout.
+async fn jobs_on_different_services_are_applied_side_by_side(db: Db) {
+    let kube = KubeApi::start(&["--rollout-ms", "1500"]).await;
+    let options = Options {
+        worker: false,
+        clusters: vec![kube.cluster("kind", "worker-a").await],
+        worker_settings: Some(quick_worker()),
+        ..Options::default()
+    };
+    let app = spawn_with(db, options, None).await;
+    let mut ids = Vec::new();
+    for name in ["side-a", "side-b", "side-c"] {
+        ids.push(app.submit_approved(&service(name)).await);
+    }
+    let _worker = app.start_worker();
+    for id in ids {
+        let detail = app.settled(id, &["applied", "failed"]).await;
+        assert_eq!(
+            detail["request"]["status"],
+            "applied",
+            "{:?}",
+            timeline(&detail)
+        );
+    }
+    let deployments: Vec<f64> = kube
+        .writes()
+        .await
+        .iter()
+        .filter(|w| w["kind"] == "Deployment")
+        .filter_map(|w| w["start"].as_f64())
+        .collect();
+    assert_eq!(deployments.len(), 3);
+    let first = deployments.iter().copied().fold(f64::INFINITY, f64::min);
+    let last = deployments.iter().copied().fold(0.0, f64::max);
+    assert!(
+        last - first < 1.5,
+        "the last Deployment was sent {:.2} s after the first: the jobs ran one after another",
+        last - first
+    );
+}
+
 async fn server_errors_are_retried_with_backoff_until_applied(db: Db) {
     let kube = KubeApi::start(&["--fail-writes", "2", "--fail-status", "500"]).await;
     let app = spawn_with_cluster(db, &kube, quick_worker()).await;
@@ -282,6 +325,7 @@ async fn objects_that_never_become_ready_fail_clearly(db: Db) {
 
 on_both_databases!(
     an_approved_service_is_applied_ready_and_recorded,
+    jobs_on_different_services_are_applied_side_by_side,
     server_errors_are_retried_with_backoff_until_applied,
     a_hung_api_server_times_out_and_is_retried,
     an_invalid_object_fails_with_the_api_servers_message,

@@ -36,6 +36,7 @@ pub(crate) fn worker_settings(lease_seconds: u64) -> WorkerSettings {
         poll_seconds: 1,
         readiness_timeout_seconds: 10,
         request_timeout_seconds: 5,
+        concurrency: WorkerSettings::default().concurrency,
     }
 }
 
@@ -128,6 +129,7 @@ pub(crate) async fn process_config(
          poll_seconds = {poll}\n\
          readiness_timeout_seconds = {readiness}\n\
          request_timeout_seconds = {request_timeout}\n\
+         concurrency = {concurrency}\n\
          \n\
          [[teams]]\n\
          name = \"payments\"\n\
@@ -148,6 +150,7 @@ pub(crate) async fn process_config(
         max_attempts = settings.max_attempts,
         backoff_base = settings.backoff_base_ms,
         backoff_max = settings.backoff_max_ms,
+        concurrency = settings.concurrency,
         poll = settings.poll_seconds,
         readiness = settings.readiness_timeout_seconds,
         request_timeout = settings.request_timeout_seconds,
