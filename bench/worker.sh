@@ -4,15 +4,17 @@
 #   (a) approval -> apply start latency, p50/p99, on SQLite (`stargate serve` with its
 #       embedded worker) and on PostgreSQL (`stargate serve` without one, plus one
 #       `stargate worker` process);
-#   (b) jobs applied per second on PostgreSQL with 1 and with 3 `stargate worker` processes
-#       (JOBS approved jobs queued first, then the workers start).
+#   (b) jobs applied per second on PostgreSQL: one `stargate worker` process taking one job
+#       at a time (`worker.concurrency = 1`), one with the default concurrency (4), and
+#       three with the default (JOBS approved jobs queued first, then the workers start).
 #   (c) the peak RSS of `serve` (with and without its worker) and of `stargate worker`.
 #
 #   cargo build --release --bin stargate && bench/worker.sh     (release build, the default)
 #   bench/worker.sh debug                                        (the debug build)
 #   bench/worker.sh /path/to/stargate
 #
-# LATENCY_COUNT (40) requests one at a time for (a), JOBS (200) for (b), PORT (3310).
+# LATENCY_COUNT (40) requests one at a time for (a), JOBS (200) for (b), RUNS ("1x1 1x4 3x4":
+# worker processes x jobs at a time) for (b), PORT (3310).
 # PostgreSQL at 127.0.0.1:5432, user postgres (trust), as for the tests. The client side is
 # bench/worker_client.py (Python 3 standard library). Prints a results table.
 set -euo pipefail
@@ -51,7 +53,7 @@ kubeconfig() {
   echo "$dir/kubeconfig-$1"
 }
 
-# config FILE DATABASE_URL EMBEDDED KUBECONFIG_TOKEN
+# config FILE DATABASE_URL EMBEDDED KUBECONFIG_TOKEN [CONCURRENCY]
 config() {
   cat >"$1" <<TOML
 listen = "127.0.0.1:$port"
@@ -77,6 +79,7 @@ context = "test"
 
 [worker]
 embedded = $3
+concurrency = ${5:-4}
 TOML
 }
 
@@ -114,19 +117,23 @@ psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $db"
 pg=postgres://postgres@127.0.0.1:5432/$db
 config "$dir/pg.toml" "$pg" false api
 serve "$dir/pg.toml"
-for n in 1 2 3; do config "$dir/worker-$n.toml" "$pg" false "worker-$n"; done
+config "$dir/worker-1.toml" "$pg" false "worker-1"
 "$bin" --config "$dir/worker-1.toml" worker & worker_pid=$!; pids+=("$worker_pid")
 python3 "$client" latency --url "$url" --engineer "$engineer" --lead "$lead" --label "postgres, 1 worker process" \
   --results "$results" --count "$latency_count" --prefix lat-pg
 rss+=("stargate worker, PostgreSQL: $(peak_rss "$worker_pid")")
 kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
 
-# (b) PostgreSQL throughput, 1 and 3 worker processes.
-for n in 1 3; do
+# (b) PostgreSQL throughput: PROCESSES x CONCURRENCY.
+for run in ${RUNS:-1x1 1x4 3x4}; do
+  n=${run%x*} c=${run#*x}
   workers=()
-  for i in $(seq 1 "$n"); do workers+=(--worker "$bin --config $dir/worker-$i.toml worker"); done
+  for i in $(seq 1 "$n"); do
+    config "$dir/worker-$i-c$c.toml" "$pg" false "worker-$i" "$c"
+    workers+=(--worker "$bin --config $dir/worker-$i-c$c.toml worker")
+  done
   python3 "$client" throughput --url "$url" --engineer "$engineer" --lead "$lead" --kube "$kube" \
-    --label "postgres, $n worker process$([ "$n" = 1 ] || echo es)" --results "$results" --count "$jobs" --prefix "tput$n" "${workers[@]}"
+    --label "postgres, $n worker process$([ "$n" = 1 ] || echo es) x $c at a time" --results "$results" --count "$jobs" --prefix "tput$run" "${workers[@]}"
 done
 rss+=("serve without a worker, PostgreSQL: $(peak_rss "$serve_pid")")
 stop_serve
