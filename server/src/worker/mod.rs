@@ -90,7 +90,7 @@ impl JobStepOwned {
 /// The approved spec and objects of a stored request, or why they cannot be read.
 type ApprovedParts = Result<(RequestSpec, JobObjects), String>;
 
-/// Reads them.
+/// A stored request's [`ApprovedParts`].
 fn approved_parts(record: &RequestRecord) -> ApprovedParts {
     let summary = &record.summary;
     let input = json!({
