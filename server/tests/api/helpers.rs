@@ -530,8 +530,17 @@ impl TestApp {
     pub async fn get_page(&self, path: &str) -> (u16, String) {
         let response = self.get_html(path).await;
         let status = response.status().as_u16();
-        (status, response.text().await.expect("text body"))
+        (
+            status,
+            without_markers(&response.text().await.expect("text body")),
+        )
     }
+}
+
+/// A rendered page without Leptos's hydration markers (`<!>`, empty comments after dynamic
+/// text): what a reader sees is asserted, not where the wasm resumes.
+pub fn without_markers(html: &str) -> String {
+    html.replace("<!>", "")
 }
 
 /// A loopback port nothing listens on, for a server process the test starts.
