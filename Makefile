@@ -22,6 +22,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # route (app/src/routes.rs) into its own wasm chunk, loaded on the first visit to that page.
 WASM_OPT_BIN := $(CURDIR)/tools/binaryen/node_modules/.bin
 RELEASE_BUILD := PATH="$(WASM_OPT_BIN):$$PATH" cargo leptos build --release --split
+# Then the bundle is compressed once at the highest levels (brotli 11, gzip 9), which the
+# server sends instead of compressing on the fly (about a quarter fewer bytes).
+PRECOMPRESS := node tools/precompress.mjs target/site/pkg
 
 .PHONY: help run test build image tools test-tools browser-tools wasm-opt lint clean
 
@@ -73,6 +76,7 @@ build: tools
 
 run: tools wasm-opt
 	$(RELEASE_BUILD)
+	$(PRECOMPRESS)
 	STARGATE_AUTH__MODE=dev "$(TARGET_DIR)/release/stargate" serve --demo
 
 # One server build serves all tests: nextest builds the `stargate` binary for the CLI tests
@@ -83,6 +87,7 @@ test: tools test-tools browser-tools wasm-opt
 	@command -v kubectl >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends kubernetes-client; }
 	$(RELEASE_BUILD) --frontend-only
+	$(PRECOMPRESS)
 	cargo nextest run --workspace --no-fail-fast
 	@# A copy: another build sharing the target directory must not swap the binary mid-run.
 	mkdir -p "$(TARGET_DIR)/tested" && cp "$(TARGET_DIR)/debug/stargate" "$(TARGET_DIR)/tested/stargate"
@@ -94,6 +99,7 @@ test: tools test-tools browser-tools wasm-opt
 image: tools wasm-opt
 	$(call apt_install,umoci git ca-certificates)
 	$(RELEASE_BUILD)
+	$(PRECOMPRESS)
 	$(SUDO) bash deploy/image/build.sh "$(TARGET_DIR)/release/stargate" target/site target/image
 
 lint:

@@ -3,8 +3,11 @@
 //! fetched on the first visit. The pages people open every day (catalog, service, requests,
 //! the request form, reviews) stay in the main bundle: splitting them too cut it from 840 to
 //! 280 KB gzip, but a first visit to the catalog then fetched 161 small chunks and hydrated in
-//! 1.3 s instead of 0.44 s (bench/first_load.sh). The wasm bundle must always be built with
-//! `--split` (the Makefile does): without it the bundle imports chunks that were never written.
+//! 1.3 s instead of 0.44 s (bench/first_load.sh). In erased mode, making the request, requests,
+//! reviews and service pages lazy cut the main bundle from 666 to 494 KB gzip, but a request
+//! page then needed 36 more files (107 KB) and a service page 45 (90 KB): not taken either.
+//! The wasm bundle must always be built with `--split` (the Makefile does): without it the
+//! bundle imports chunks that were never written.
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};

@@ -3,6 +3,7 @@
 mod admin;
 mod api;
 mod audit;
+mod bundle;
 pub mod client_addr;
 mod error;
 mod events;
@@ -32,9 +33,7 @@ use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::{
-    compression::CompressionLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    services::ServeDir,
     timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
@@ -164,14 +163,9 @@ pub fn build_router(state: AppState) -> Router {
         .route("/auth/dev", post(sign_in::dev_sign_in))
         .route("/logout", post(sign_in::logout))
         .route("/signed-out", get(sign_in::signed_out))
-        // The wasm bundle and its chunks compress to about a third (brotli or gzip, as the
-        // browser accepts); pages stream and stay as they are.
-        .nest_service(
-            "/pkg",
-            ServiceBuilder::new()
-                .layer(CompressionLayer::new())
-                .service(ServeDir::new(pkg_dir)),
-        );
+        // The wasm bundle and its chunks, compressed (brotli or gzip, as the browser
+        // accepts); pages stream and stay as they are.
+        .nest_service("/pkg", bundle::service(pkg_dir));
 
     // Pages, server functions and the REST API need a signed-in user.
     let protected = Router::new()

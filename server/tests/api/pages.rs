@@ -207,3 +207,77 @@ async fn the_bundle_is_sent_compressed_to_browsers_that_accept_it() {
     assert_eq!(plain.bytes().await.unwrap(), wasm, "sent as it is");
     std::fs::remove_dir_all(own_site_root()).unwrap();
 }
+
+/// A second site root of this test process's own, for the precompressed bundle.
+fn precompressed_site_root() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("stargate-site-pre-{}", std::process::id()))
+}
+
+#[tokio::test]
+async fn the_bundle_is_sent_as_precompressed_only_while_those_copies_are_fresh() {
+    let pkg = precompressed_site_root().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let wasm: Vec<u8> = (0..16_384u32)
+        .flat_map(|i| (i % 251).to_le_bytes())
+        .collect();
+    let set_modified = |name: &str, at: std::time::SystemTime| {
+        std::fs::File::options()
+            .write(true)
+            .open(pkg.join(name))
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+    };
+    let built = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::write(pkg.join("stargate.wasm"), &wasm).unwrap();
+    set_modified("stargate.wasm", built);
+    // What the build's compression step wrote (the server sends it as it is).
+    for (copy, bytes) in [
+        ("stargate.wasm.br", b"brotli 11"),
+        ("stargate.wasm.gz", b"gzip -9 !"),
+    ] {
+        std::fs::write(pkg.join(copy), bytes).unwrap();
+        set_modified(copy, built);
+    }
+    let spawn = || {
+        spawn_with(
+            Db::Sqlite,
+            Options {
+                configure: |settings| settings.site_root = precompressed_site_root(),
+                ..Options::default()
+            },
+            None,
+        )
+    };
+    let fetch = |app: &crate::helpers::TestApp, encoding: &'static str| {
+        app.request(
+            Persona::EngineerA,
+            reqwest::Method::GET,
+            "/pkg/stargate.wasm",
+        )
+        .header("accept-encoding", encoding)
+        .send()
+    };
+
+    let app = spawn().await;
+    for (encoding, copy) in [("br", &b"brotli 11"[..]), ("gzip", &b"gzip -9 !"[..])] {
+        let response = fetch(&app, encoding).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-encoding"], encoding);
+        assert_eq!(response.bytes().await.unwrap(), copy, "{encoding}");
+    }
+
+    // The bundle is rebuilt without new copies: the old ones must not be sent for it.
+    set_modified("stargate.wasm", std::time::SystemTime::now());
+    let app = spawn().await;
+    let response = fetch(&app, "br").await.unwrap();
+    assert_eq!(response.headers()["content-encoding"], "br");
+    let sent = response.bytes().await.unwrap();
+    assert_ne!(sent, &b"brotli 11"[..]);
+    assert!(
+        sent.len() < wasm.len() / 4,
+        "compressed on the fly: {} bytes",
+        sent.len()
+    );
+    std::fs::remove_dir_all(precompressed_site_root()).unwrap();
+}
