@@ -23,7 +23,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM_OPT_BIN := $(CURDIR)/tools/binaryen/node_modules/.bin
 RELEASE_BUILD := PATH="$(WASM_OPT_BIN):$$PATH" cargo leptos build --release --split
 # Then the bundle is compressed once at the highest levels (brotli 11, gzip 9), which the
-# server sends instead of compressing on the fly (about a quarter fewer bytes).
+# server sends instead of compressing on the fly (about a fifth fewer bytes).
 PRECOMPRESS := node tools/precompress.mjs target/site/pkg
 
 .PHONY: help run test build image tools test-tools browser-tools wasm-opt lint clean

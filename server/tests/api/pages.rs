@@ -154,6 +154,13 @@ async fn browser_calls_answer_with_the_error_status() {
     assert_eq!(missing.status(), 404);
 }
 
+/// Repetitive like code: about 64 KB that compresses well.
+fn compressible_wasm() -> Vec<u8> {
+    (0..16_384u32)
+        .flat_map(|i| (i % 251).to_le_bytes())
+        .collect()
+}
+
 /// A site root of this test process's own (`configure` cannot capture a path).
 fn own_site_root() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("stargate-site-{}", std::process::id()))
@@ -163,10 +170,7 @@ fn own_site_root() -> std::path::PathBuf {
 async fn the_bundle_is_sent_compressed_to_browsers_that_accept_it() {
     let pkg = own_site_root().join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
-    // Repetitive like code: about 64 KB that compresses well.
-    let wasm: Vec<u8> = (0..16_384u32)
-        .flat_map(|i| (i % 251).to_le_bytes())
-        .collect();
+    let wasm = compressible_wasm();
     std::fs::write(pkg.join("stargate.wasm"), &wasm).unwrap();
     let app = spawn_with(
         Db::Sqlite,
@@ -217,9 +221,7 @@ fn precompressed_site_root() -> std::path::PathBuf {
 async fn the_bundle_is_sent_as_precompressed_only_while_those_copies_are_fresh() {
     let pkg = precompressed_site_root().join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
-    let wasm: Vec<u8> = (0..16_384u32)
-        .flat_map(|i| (i % 251).to_le_bytes())
-        .collect();
+    let wasm = compressible_wasm();
     let set_modified = |name: &str, at: std::time::SystemTime| {
         std::fs::File::options()
             .write(true)
