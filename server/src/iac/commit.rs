@@ -161,7 +161,7 @@ impl IacRepo {
 
     /// This process's one writer at a time (a writer that panicked left nothing half
     /// done: the branch only moves by compare-and-set).
-    fn writer(&self) -> std::sync::MutexGuard<'_, ()> {
+    fn writer(&self) -> std::sync::MutexGuard<'_, Option<git2::Repository>> {
         self.inner
             .writing
             .lock()
@@ -171,8 +171,29 @@ impl IacRepo {
     fn write(&self, change: &AppliedChange) -> Result<git2::Oid, IacError> {
         let files = tree_files(&change.objects)?;
         let removed = tree_files(&change.removed)?;
-        let _writing = self.writer();
-        let repo = self.open()?;
+        let mut writing = self.writer();
+        // Kept only while the repository is still there: libgit2 would recreate the folders
+        // of a removed one around the objects it writes.
+        let repo = match writing.take() {
+            Some(repo) if repo.path().join("HEAD").is_file() => repo,
+            _ => self.open()?,
+        };
+        let written = self.write_in(&repo, &files, &removed, change);
+        // A repository that failed is opened afresh next time (it may have been repaired,
+        // replaced or removed meanwhile).
+        if written.is_ok() {
+            *writing = Some(repo);
+        }
+        written
+    }
+
+    fn write_in(
+        &self,
+        repo: &git2::Repository,
+        files: &BTreeMap<String, String>,
+        removed: &BTreeMap<String, String>,
+        change: &AppliedChange,
+    ) -> Result<git2::Oid, IacError> {
         let blobs = files
             .iter()
             .map(|(path, text)| Ok((path.as_str(), self.git(repo.blob(text.as_bytes()))?)))
@@ -185,7 +206,7 @@ impl IacRepo {
         let message = &change.message;
         let branch = self.branch_ref();
         for _ in 0..MOVES_TOLERATED {
-            let tip = self.head(&repo)?;
+            let tip = self.head(repo)?;
             let parent = tip.map(|id| self.git(repo.find_commit(id))).transpose()?;
             let base = match &parent {
                 Some(parent) => self.git(parent.tree())?,
@@ -201,7 +222,7 @@ impl IacRepo {
             for path in removed.keys() {
                 update.remove(path);
             }
-            let tree = self.git(update.create_updated(&repo, &base))?;
+            let tree = self.git(update.create_updated(repo, &base))?;
             let tree = self.git(repo.find_tree(tree))?;
             let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
             let id = self.git(repo.commit(None, &author, &committer, message, &tree, &parents))?;

@@ -48,9 +48,10 @@ struct Inner {
     branch: String,
     committer: Person,
     remote: Option<remote::Remote>,
-    /// One writer at a time in this process; other processes are kept out by the
-    /// compare-and-set on the branch.
-    writing: Mutex<()>,
+    /// One writer at a time in this process (other processes are kept out by the
+    /// compare-and-set on the branch), with the repository as the last write left it:
+    /// opening it again for every commit read its configuration each time.
+    writing: Mutex<Option<git2::Repository>>,
     /// Commits made by this process, for packing now and then.
     commits: std::sync::atomic::AtomicU64,
 }
@@ -66,7 +67,13 @@ impl IacRepo {
         // Every object a tree names was written just before by this code; checking that
         // each of a folder's thousands of entries exists made a commit cost a stat per
         // entry.
-        OPTIONS.call_once(|| git2::opts::strict_object_creation(false));
+        // Objects are read from disk every time, not from a cache of the handle a writer
+        // keeps: a damaged object must be noticed, as it was when each write opened the
+        // repository afresh.
+        OPTIONS.call_once(|| {
+            git2::opts::strict_object_creation(false);
+            git2::opts::enable_caching(false);
+        });
         Self {
             inner: Arc::new(Inner {
                 path: settings.repo_path(data_dir),
@@ -79,7 +86,7 @@ impl IacRepo {
                     .remote
                     .as_ref()
                     .map(|url| remote::Remote::new(url, settings)),
-                writing: Mutex::new(()),
+                writing: Mutex::new(None),
                 commits: std::sync::atomic::AtomicU64::new(0),
             }),
         }

@@ -18,6 +18,7 @@ use super::{
     drift::clear_restored,
     lifecycle::{Move, move_request, with_to},
     now, now_plus,
+    progress::{ProgressEvent, append_progress},
     requests::subject,
 };
 
@@ -175,44 +176,18 @@ impl Store {
         Ok(true)
     }
 
-    /// One step of progress on the request's timeline (`applying Deployment 2 of 3`).
-    pub async fn apply_progress(
-        &self,
-        request: &JobRequest<'_>,
-        worker: &str,
-        message: &str,
-        detail: Value,
-    ) -> Result<(), StoreError> {
-        let mut detail = detail;
-        if let Value::Object(map) = &mut detail {
-            map.insert("message".into(), Value::String(message.to_owned()));
-        }
-        // One statement is atomic on its own: no BEGIN and COMMIT round trips for the
-        // writes a worker makes most often.
-        let mut connection = self.pool.acquire().await?;
-        audit_for_team(
-            &mut connection,
-            worker,
-            "apply.progress",
-            &subject(request.id),
-            Some(request.team),
-            detail,
-        )
-        .await?;
-        self.data_version().bump();
-        Ok(())
-    }
-
     /// Applied and ready: the job is done, the request `applied` with the IaC commit that
     /// holds it, the objects recorded as applied and the catalog updated. `false` (nothing
     /// written) if the lease was lost.
     /// `HostHeld` (nothing written) if the catalog gives the host to another service.
+    /// `progress`: the job's steps not yet on the timeline, written before its end.
     pub async fn finish_apply(
         &self,
         step: &JobStep<'_>,
         request: &JobRequest<'_>,
         objects: &JobObjects,
         delivered: &Delivered,
+        progress: &[ProgressEvent],
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         if !still_ours(&mut tx, step.job, step.worker, "done").await?
@@ -220,6 +195,7 @@ impl Store {
         {
             return Ok(false);
         }
+        append_progress(&mut tx, progress).await?;
         sqlx::query("UPDATE requests SET iac_commit = $1, applied_at = $2 WHERE id = $3")
             .bind(&delivered.commit)
             .bind(now())

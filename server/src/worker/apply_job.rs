@@ -60,14 +60,10 @@ impl Worker {
         applied
     }
 
+    /// A step on the request's timeline (written with the next batch, or with the job's
+    /// end).
     pub(super) async fn progress(&self, request: &JobRequest<'_>, message: String, detail: Value) {
-        if let Err(error) = self
-            .store
-            .apply_progress(request, &self.id, &message, detail)
-            .await
-        {
-            tracing::warn!(%error, "recording progress failed");
-        }
+        self.timeline.report(request, &message, detail).await;
     }
 
     /// Applies every object in order (server-side apply). Returns the objects still to

@@ -8,6 +8,7 @@ mod apply_job;
 mod deliver;
 mod in_flight;
 mod metrics;
+mod timeline;
 mod wake;
 
 use std::{sync::Arc, time::Duration};
@@ -23,6 +24,7 @@ use tracing::Instrument;
 use apply_job::objects_of;
 use in_flight::{InFlight, Touches};
 pub use metrics::WorkerMetrics;
+use timeline::Timeline;
 pub use wake::{JOBS_CHANNEL, listen_for_jobs};
 
 use crate::{
@@ -56,6 +58,8 @@ pub struct Worker {
     drift_watch: bool,
     /// The objects of the jobs under way here, so that two touching one object take turns.
     in_flight: Arc<InFlight>,
+    /// The jobs' steps, on their requests' timelines.
+    timeline: Arc<Timeline>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +169,7 @@ impl Worker {
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         let id = format!("worker:{}-{}", std::process::id(), &suffix[..8]);
         Self {
+            timeline: Arc::new(Timeline::new(store.clone(), &id)),
             store,
             replanner,
             clusters: Arc::new(Clusters::from_settings(settings)),
@@ -223,6 +228,10 @@ impl Worker {
         let poll = Duration::from_secs(self.settings.poll_seconds.max(1));
         let concurrency = self.settings.concurrency.max(1);
         let worker = Arc::new(self);
+        let batches = {
+            let timeline = worker.timeline.clone();
+            tokio::spawn(async move { timeline.run().await })
+        };
         // Jobs under way; each holds its own lease, and a job ends before the worker stops.
         let mut running = tokio::task::JoinSet::new();
         // When abandoned jobs were last looked for: once a second while busy (a statement
@@ -297,6 +306,8 @@ impl Worker {
             }
         }
         while running.join_next().await.is_some() {}
+        batches.abort();
+        worker.timeline.flush().await;
         if let Some(drift) = drift {
             let _ = drift.await;
         }
@@ -430,6 +441,8 @@ impl Worker {
     ) -> Result<(), JobError> {
         self.metrics.failure(&job.cluster);
         tracing::warn!(%why, "a job cannot be applied; failing it");
+        // Its steps so far go on the timeline before its end.
+        self.timeline.flush().await;
         match record.and_then(|r| self.step(job, r, Action::Fail)) {
             Some(step) => {
                 self.store.fail_apply(&step.borrowed(), why).await?;
@@ -541,11 +554,16 @@ impl Worker {
                 let Some(done) = self.step(job, applying, Action::Succeed) else {
                     return Ok(());
                 };
-                match self
+                // The job's steps not yet written go in with its end: one commit.
+                let progress = self.timeline.take(request.id).await;
+                let finished = self
                     .store
-                    .finish_apply(&done.borrowed(), request, objects, &delivered)
-                    .await
-                {
+                    .finish_apply(&done.borrowed(), request, objects, &delivered, &progress)
+                    .await;
+                if !matches!(finished, Ok(true)) {
+                    self.timeline.write_now(&progress).await;
+                }
+                match finished {
                     Ok(true) => {
                         tracing::info!("applied and ready");
                         // Waiting requests of the team may have been overtaken by this one.
@@ -572,18 +590,17 @@ impl Worker {
             Err(ApplyError::Retryable(why)) if job.attempt < self.settings.max_attempts => {
                 let delay = backoff(&self.settings, job.attempt);
                 self.metrics.failure(&job.cluster);
-                self.store
-                    .apply_progress(
-                        request,
-                        &self.id,
-                        &format!(
-                            "attempt {} failed: {why}; retrying in {} s",
-                            job.attempt,
-                            delay.as_secs_f32().ceil()
-                        ),
-                        json!({ "step": "retry", "attempt": job.attempt, "error": why }),
-                    )
-                    .await?;
+                self.progress(
+                    request,
+                    format!(
+                        "attempt {} failed: {why}; retrying in {} s",
+                        job.attempt,
+                        delay.as_secs_f32().ceil()
+                    ),
+                    json!({ "step": "retry", "attempt": job.attempt, "error": why }),
+                )
+                .await;
+                self.timeline.flush().await;
                 self.store
                     .retry_job_later(job, &self.id, &why, delay)
                     .await?;
@@ -597,6 +614,7 @@ impl Worker {
                     }
                     other => other.to_string(),
                 };
+                self.timeline.flush().await;
                 if let Some(failed) = self.step(job, applying, Action::Fail) {
                     self.store.fail_apply(&failed.borrowed(), &why).await?;
                 }

@@ -104,6 +104,23 @@ async fn an_approved_service_is_applied_ready_and_recorded(db: Db) {
         "{story:?}"
     );
     assert!(has("request.succeed"), "{story:?}");
+    // The steps are written in batches, and with the job's end: still in the order they
+    // happened, all before the end.
+    let at = |needle: &str| story.iter().position(|line| line.contains(needle));
+    let order = [
+        "request.claim",
+        "applying Namespace payments (1 of 3)",
+        "applying Deployment payments/orders (2 of 3)",
+        "applying Service payments/orders (3 of 3)",
+        "waiting for Deployment payments/orders to be ready",
+        "apply.progress ready",
+        "request.succeed",
+    ]
+    .map(at);
+    assert!(
+        order.iter().all(Option::is_some) && order.is_sorted(),
+        "{order:?} in {story:?}"
+    );
 
     // The catalog holds the service as applied.
     let (status, service) = app.get_json("/api/v1/services/payments/orders").await;
