@@ -6,7 +6,10 @@
 #       `stargate worker` process);
 #   (b) jobs applied per second on PostgreSQL: one `stargate worker` process taking one job
 #       at a time (`worker.concurrency = 1`), one with the default concurrency (4), and
-#       three with the default (JOBS approved jobs queued first, then the workers start).
+#       three with the default (JOBS approved jobs queued first, then the workers start),
+#       with the CPU time each part spent per job: the worker processes, PostgreSQL (all
+#       its processes on the machine), the test API server and `stargate serve` (which the
+#       client polls every 20 ms for the count of applied requests).
 #   (c) the peak RSS of `serve` (with and without its worker) and of `stargate worker`.
 #
 #   cargo build --release --bin stargate && bench/worker.sh     (release build, the default)
@@ -44,7 +47,7 @@ trap cleanup EXIT
 export RUST_LOG=${RUST_LOG:-warn}
 
 # The test API server: ready at once (rollout_ms 0), one kubeconfig (and token) per process.
-python3 testing/kube-api/server.py --port 0 >"$dir/kube.out" 2>/dev/null & pids+=($!)
+python3 testing/kube-api/server.py --port 0 >"$dir/kube.out" 2>/dev/null & kube_pid=$!; pids+=("$kube_pid")
 until grep -q '^listening on' "$dir/kube.out" 2>/dev/null; do sleep 0.05; done
 kube=http://$(sed -n 's/^listening on //p' "$dir/kube.out")
 kubeconfig() {
@@ -133,7 +136,7 @@ for run in ${RUNS:-1x1 1x4 3x4}; do
     workers+=(--worker "$bin --config $dir/worker-$i-c$c.toml worker")
   done
   python3 "$client" throughput --url "$url" --engineer "$engineer" --lead "$lead" --kube "$kube" \
-    --label "postgres, $n worker process$([ "$n" = 1 ] || echo es) x $c at a time" --results "$results" --count "$jobs" --prefix "tput$run" "${workers[@]}"
+    --kube-pid "$kube_pid" --serve-pid "$serve_pid" --label "postgres, $n worker process$([ "$n" = 1 ] || echo es) x $c at a time" --results "$results" --count "$jobs" --prefix "tput$run" "${workers[@]}"
 done
 rss+=("serve without a worker, PostgreSQL: $(peak_rss "$serve_pid")")
 stop_serve
@@ -143,5 +146,6 @@ printf '  %s\n' "${rss[@]}"
 echo
 echo "approval -> apply start (client: approve response -> first GET not 'queued', 5 ms polls;"
 echo "audit: request.approve -> request.claim, second precision); jobs/s: from worker start,"
-echo "and between the first and last write the API server received"
+echo "and between the first and last write the API server received; CPU ms/job: user + system"
+echo "time of each part while the jobs ran, divided by the jobs"
 python3 "$client" table "$results"

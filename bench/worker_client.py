@@ -19,6 +19,7 @@ import argparse
 import concurrent.futures
 import http.client
 import json
+import os
 import shlex
 import signal
 import subprocess
@@ -147,7 +148,7 @@ def latency(args):
         server_s.append(parse_at(events["request.claim"]) - parse_at(events["request.approve"]))
     row = [args.label, "latency", args.count,
            f"{percentile(client_ms, 50):.1f}", f"{percentile(client_ms, 99):.1f}",
-           f"{percentile(server_s, 50):.0f}", f"{percentile(server_s, 99):.0f}", "", "", ""]
+           f"{percentile(server_s, 50):.0f}", f"{percentile(server_s, 99):.0f}", "", "", "", ""]
     append(args.results, row)
     print(f"{args.label}: approve -> apply start p50 {row[3]} ms, p99 {row[4]} ms "
           f"(audit events: p50 {row[5]} s, p99 {row[6]} s; n={args.count})")
@@ -158,6 +159,32 @@ def count(api, token, status):
     if code != 200:
         sys.exit(f"list requests: HTTP {code} {page}")
     return page["total"]
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process `pid` so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the command name: utime and stime are fields 14 and 15 of stat(5).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds():
+    """CPU time of every PostgreSQL process on this machine (server and backends)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm", encoding="utf-8") as comm:
+                    if comm.read().strip() != "postgres":
+                        continue
+            except OSError:
+                continue
+            total += cpu_seconds(entry)
+    return total
 
 
 def throughput(args):
@@ -171,6 +198,11 @@ def throughput(args):
     kube.call("POST", "/_control/reset", body={})
     baseline = count(api, args.engineer, "applied")
     failed_before = count(api, args.engineer, "failed")
+    # CPU time per job of each part, read while every process still runs (a backend's
+    # time goes with it when its worker disconnects).
+    others = {"pg": postgres_cpu_seconds, "api": lambda: cpu_seconds(args.kube_pid),
+              "serve": lambda: cpu_seconds(args.serve_pid)}
+    cpu_before = {name: read() for name, read in others.items()}
     started = time.monotonic()
     workers = [subprocess.Popen(shlex.split(cmd), stdin=subprocess.DEVNULL) for cmd in args.worker]
     try:
@@ -185,6 +217,8 @@ def throughput(args):
                 sys.exit(f"only {done} of {len(ids)} applied (or a worker exited)")
             time.sleep(0.02)
         elapsed = time.monotonic() - started
+        cpu = {"worker": sum(cpu_seconds(w.pid) for w in workers)}
+        cpu.update({name: read() - cpu_before[name] for name, read in others.items()})
     finally:
         for w in workers:
             if w.poll() is None:
@@ -200,18 +234,19 @@ def throughput(args):
     for w in deployments:
         split[w["token"]] = split.get(w["token"], 0) + 1
     span = max(w["end"] for w in writes) - min(w["start"] for w in writes)
+    per_job = " ".join(f"{name} {seconds * 1000 / len(ids):.1f}" for name, seconds in cpu.items())
     row = [args.label, "throughput", len(ids), "", "", "", "",
-           f"{len(ids) / elapsed:.1f}", f"{len(ids) / span:.1f}",
+           f"{len(ids) / elapsed:.1f}", f"{len(ids) / span:.1f}", per_job,
            " ".join(f"{k}={v}" for k, v in sorted(split.items()))]
     append(args.results, row)
     print(f"{args.label}: {len(ids)} jobs (queued in {queued_in:.1f} s) applied in {elapsed:.2f} s "
           f"= {row[7]} jobs/s from worker start, {row[8]} jobs/s first to last write; "
-          f"split {row[9]}")
+          f"CPU ms per job: {per_job}; split {row[10]}")
 
 
 def table(args):
     header = ["run", "measure", "n", "p50 ms", "p99 ms", "audit p50 s", "audit p99 s",
-              "jobs/s", "jobs/s (writes)", "split"]
+              "jobs/s", "jobs/s (writes)", "CPU ms/job", "split"]
     with open(args.file, encoding="utf-8") as rows:
         data = [line.rstrip("\n").split("\t") for line in rows if line.strip()]
     widths = [max(len(r[i]) for r in [header] + data) for i in range(len(header))]
@@ -234,6 +269,8 @@ def main():
         if name == "throughput":
             p.add_argument("--kube", required=True)
             p.add_argument("--worker", action="append", required=True)
+            p.add_argument("--kube-pid", type=int, required=True)
+            p.add_argument("--serve-pid", type=int, required=True)
     p = sub.add_parser("table")
     p.add_argument("file")
     args = parser.parse_args()
