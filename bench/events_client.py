@@ -124,7 +124,7 @@ def open_idle(api, args, n):
     """n streams, ten to a request of their own (pending review, so nothing moves),
     opened (200 checked) and never read again."""
     parsed = urllib.parse.urlsplit(args.url)
-    rids = [submit(api, args, 900 + k) for k in range((n + 9) // 10)]
+    rids = [submit(api, args, 900 + k)[0] for k in range((n + 9) // 10)]
     sockets = []
     for k in range(n):
         request = (f"GET /api/v1/requests/{rids[k // 10]}/events?since=now HTTP/1.1\r\n"
@@ -149,21 +149,24 @@ def service(prefix, i):
 
 
 def submit(api, args, i):
+    """The new request's id and the hash of its plan (what an approval names)."""
     status, body = api.call("POST", "/api/v1/requests", args.engineer, service(args.prefix, i))
     if status != 201:
         sys.exit(f"submit {args.prefix}-{i:03d}: HTTP {status} {body}")
-    return body["request"]["id"]
+    return body["request"]["id"], body["plan"]["hash"]
 
 
-def approve(api, args, rid):
+def approve(api, args, rid, plan_hash):
     for _ in range(3):
-        status, body = api.call("POST", f"/api/v1/requests/{rid}/approve", args.lead, {})
+        status, body = api.call("POST", f"/api/v1/requests/{rid}/approve", args.lead,
+                                {"plan_hash": plan_hash})
         if status == 200:
             return
         # 409: the plan changed since it was read (the team's namespace landed): the
-        # request is back in review with the new plan; approve that one.
-        if status != 409:
+        # answer carries the current plan; approve that one.
+        if status != 409 or "plan" not in body:
             break
+        plan_hash = body["plan"]["hash"]
     sys.exit(f"approve {rid}: HTTP {status} {body}")
 
 
@@ -185,7 +188,7 @@ def report(args, kind, samples, note=""):
 
 def comments(args):
     api = Api(args.url)
-    watched = submit(api, args, 0)
+    watched, _ = submit(api, args, 0)
     idle = open_idle(api, args, args.idle)
     stream = Stream(args.url, args.engineer, watched)
     stream.next()  # the status it starts with
@@ -218,11 +221,11 @@ def worker(args):
     idle = open_idle(api, args, args.idle)
     samples = []
     for i in range(args.count):
-        rid = submit(api, args, i)
+        rid, plan_hash = submit(api, args, i)
         kube.call("POST", "/_control/reset", body={})
         stream = Stream(args.url, args.engineer, rid)
         stream.next()  # pending_review
-        approve(api, args, rid)
+        approve(api, args, rid, plan_hash)
         progress = []
         while True:
             _, wall, kind, data = stream.next()
