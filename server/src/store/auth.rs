@@ -82,11 +82,24 @@ pub(crate) async fn audit_for_team(
     team: Option<&str>,
     detail: serde_json::Value,
 ) -> Result<(), StoreError> {
+    audit_at(tx, &now(), actor, action, subject, team, &detail).await
+}
+
+/// [`audit_for_team`] for something that happened at `at` (written later, in a batch).
+pub(crate) async fn audit_at(
+    tx: &mut sqlx::AnyConnection,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    team: Option<&str>,
+    detail: &serde_json::Value,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit_events (at, actor, action, subject, team, detail_json)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(now())
+    .bind(at)
     .bind(actor)
     .bind(action)
     .bind(subject)

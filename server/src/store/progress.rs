@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Store, StoreError, now, requests::subject};
+use super::{Store, StoreError, auth::audit_at, now, requests::subject};
 
 /// One step of progress, as the worker saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,16 +42,15 @@ pub(super) async fn append_progress(
     events: &[ProgressEvent],
 ) -> Result<(), StoreError> {
     for event in events {
-        sqlx::query(
-            "INSERT INTO audit_events (at, actor, action, subject, team, detail_json)
-             VALUES ($1, $2, 'apply.progress', $3, $4, $5)",
+        audit_at(
+            tx,
+            &event.at,
+            &event.worker,
+            "apply.progress",
+            &subject(event.request_id),
+            Some(&event.team),
+            &event.detail,
         )
-        .bind(&event.at)
-        .bind(&event.worker)
-        .bind(subject(event.request_id))
-        .bind(&event.team)
-        .bind(event.detail.to_string())
-        .execute(&mut *tx)
         .await?;
     }
     Ok(())
