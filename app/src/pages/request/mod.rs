@@ -1,6 +1,6 @@
 //! One request: status, what it changes (plan), the manifests, notes and its timeline.
 
-use domain::request::{RequestDetail, RequestEvent};
+use domain::request::{RequestDetail, RequestEvent, RequestStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -40,9 +40,18 @@ impl RequestActions {
     }
 }
 
-/// What tells two loads of a request apart.
-fn fingerprint(detail: &RequestDetail) -> (String, usize) {
-    (detail.request.updated_at.clone(), detail.events.len())
+/// What tells two loads of a request apart. The status counts on its own: `updated_at` has
+/// whole seconds, and a load that raced a commit can hold the new events beside the old
+/// status (the request and its timeline are separate reads), so a later load may differ
+/// in its status alone.
+type Fingerprint = (RequestStatus, String, usize);
+
+fn fingerprint(detail: &RequestDetail) -> Fingerprint {
+    (
+        detail.request.status,
+        detail.request.updated_at.clone(),
+        detail.events.len(),
+    )
 }
 
 /// Calls `on_change` whenever the request's live timeline (Server-Sent Events) says
@@ -50,7 +59,6 @@ fn fingerprint(detail: &RequestDetail) -> (String, usize) {
 /// change no more (the browser would otherwise reconnect to a finished stream forever).
 #[cfg(feature = "hydrate")]
 fn follow_live(id: i64, on_change: impl Fn() + Clone + 'static) {
-    use domain::request::RequestStatus;
     use wasm_bindgen::{JsCast, closure::Closure};
     let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/requests/{id}/events?since=now"))
     else {
@@ -104,7 +112,7 @@ pub fn RequestPage() -> impl IntoView {
             }
         },
     );
-    let shown = StoredValue::new(None::<(String, usize)>);
+    let shown = StoredValue::new(None::<Fingerprint>);
     // Others act too, and the worker reports progress: the page listens to the request's
     // live timeline and reloads when what it shows is out of date (so a half-written
     // comment survives other events).
@@ -252,5 +260,47 @@ fn Timeline(events: Vec<RequestEvent>) -> impl IntoView {
                 }
             }).collect_view()}
         </ol>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(status: &str, events: usize) -> RequestDetail {
+        let event = serde_json::json!({
+            "id": 1, "at": "2026-12-03T20:50:44Z", "actor": "worker", "action": "apply.progress",
+            "detail": {}
+        });
+        serde_json::from_value(serde_json::json!({
+            "request": {
+                "id": 1, "kind": "service", "team": "payments", "cluster": "demo",
+                "title": "service payouts", "status": status, "requester": "e@example.com",
+                "requester_name": "E", "reason": "", "created_at": "2026-12-03T20:50:43Z",
+                "updated_at": "2026-12-03T20:50:44Z"
+            },
+            "spec": {}, "manifests": "", "plan": { "hash": "h", "objects": [] }, "notes": [],
+            "events": vec![event; events], "approvals": [], "required_approvals": 1,
+            "may_cancel": false, "may_review": false, "may_retry": false
+        }))
+        .expect("a request detail")
+    }
+
+    #[test]
+    fn a_load_that_differs_only_in_status_is_a_change() {
+        // Seen live: a load that raced the worker's last commit held every event but the
+        // old status, in the same second as the final state; the page then never caught up.
+        assert_ne!(
+            fingerprint(&detail("applying", 4)),
+            fingerprint(&detail("applied", 4))
+        );
+        assert_eq!(
+            fingerprint(&detail("applied", 4)),
+            fingerprint(&detail("applied", 4))
+        );
+        assert_ne!(
+            fingerprint(&detail("applying", 3)),
+            fingerprint(&detail("applying", 4))
+        );
     }
 }
