@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # wasm-opt for the release bundle: binaryen's npm build, pinned in tools/binaryen. Debian's
 # binaryen (108) breaks wasm-bindgen 0.2.130's function table and the bundle never hydrates;
 # cargo-leptos takes the first wasm-opt on PATH, so ours goes first. `--split` cuts each lazy
-# route (app/src/routes.rs) into its own wasm chunk, loaded on the first visit to that page.
+# island (`#[island(lazy)]`) into its own wasm files, loaded only by the pages that show it.
 WASM_OPT_BIN := $(CURDIR)/tools/binaryen/node_modules/.bin
 RELEASE_BUILD := PATH="$(WASM_OPT_BIN):$$PATH" cargo leptos build --release --split
 # Then the bundle is compressed once at the highest levels (brotli 11, gzip 9), which the

@@ -1,18 +1,19 @@
 //! Stargate's UI: the document shell, the router and one module per page.
 //!
 //! Compiled twice: with `ssr` into the server (rendering and server functions) and with
-//! `hydrate` into the browser's wasm bundle.
+//! `hydrate` into the browser's wasm bundle. Islands mode: the server renders every page;
+//! the bundle holds only the islands (`#[island]`), the parts of a page that react in the
+//! browser, so a page ships the code of what it makes interactive and nothing else.
 
 pub mod api;
 mod components;
 pub mod error;
 mod pages;
-mod routes;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    Lazy, SsrMode,
+    SsrMode,
     components::{Redirect, Route, Router, Routes},
     path,
 };
@@ -21,8 +22,20 @@ use components::layout::Header;
 pub use pages::new_request::{PostedRequest, request_input};
 pub use pages::reviews::{PostedApprovals, approvals_from_form};
 use pages::{
-    catalog::CatalogPage, new_request::NewRequestPage, not_found::NotFound, request::RequestPage,
-    requests::RequestsPage, reviews::ReviewsPage, service::ServicePage,
+    admin_users::{AdminUserPage, AdminUsersPage},
+    audit::AuditPage,
+    catalog::CatalogPage,
+    clusters::ClustersPage,
+    hosts::{CertificatesPage, HostsPage},
+    infrastructure::{CommitPage, InfrastructurePage, ObjectPage},
+    new_request::NewRequestPage,
+    not_found::NotFound,
+    request::RequestPage,
+    requests::RequestsPage,
+    reviews::ReviewsPage,
+    service::ServicePage,
+    teams::{TeamPage, TeamsPage},
+    tokens::TokensPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -36,7 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -60,26 +73,26 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=|| view! { <Redirect path="/services" /> } />
                     <Route path=path!("/services") view=CatalogPage ssr=SsrMode::Async />
-                    <Route path=path!("/settings/tokens") view={Lazy::<routes::Tokens>::new()} />
+                    <Route path=path!("/settings/tokens") view=TokensPage />
                     <Route path=path!("/requests") view=RequestsPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new") view=NewRequestPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/reviews") view=ReviewsPage ssr=SsrMode::Async />
-                    <Route path=path!("/audit") view={Lazy::<routes::Audit>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users") view={Lazy::<routes::AdminUsers>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users/:id") view={Lazy::<routes::AdminUser>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/teams") view={Lazy::<routes::Teams>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/teams/:team") view={Lazy::<routes::Team>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/clusters") view={Lazy::<routes::Clusters>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/hosts") view={Lazy::<routes::Hosts>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/certificates") view={Lazy::<routes::Certificates>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/infrastructure") view={Lazy::<routes::Infrastructure>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
+                    <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async />
+                    <Route path=path!("/teams/:team") view=TeamPage ssr=SsrMode::Async />
+                    <Route path=path!("/clusters") view=ClustersPage ssr=SsrMode::Async />
+                    <Route path=path!("/hosts") view=HostsPage ssr=SsrMode::Async />
+                    <Route path=path!("/certificates") view=CertificatesPage ssr=SsrMode::Async />
+                    <Route path=path!("/infrastructure") view=InfrastructurePage ssr=SsrMode::Async />
                     <Route
                         path=path!("/infrastructure/commits/:id")
-                        view={Lazy::<routes::Commit>::new()}
+                        view=CommitPage
                         ssr=SsrMode::Async
                     />
-                    <Route path=path!("/infrastructure/object") view={Lazy::<routes::InfrastructureObject>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/infrastructure/object") view=ObjectPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/services/:team/:name")
                         view=ServicePage
@@ -128,15 +141,7 @@ pub fn set_page_status(status: u16) {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    let Some(body) = document().body() else {
-        return;
-    };
-    // Lazy routes hydrate once their page's chunk has arrived, so hydration is a task.
-    wasm_bindgen_futures::spawn_local(async move {
-        leptos::mount::hydrate_from_async(body.clone(), App)
-            .await
-            .forget();
-        // Lets browser tests (and curious people) tell a live page from static HTML.
-        let _ = body.set_attribute("data-hydrated", "true");
-    });
+    leptos::mount::hydrate_islands();
+    // A page without islands is as live as it gets; islands mark the page themselves.
+    components::island::mark_if_all_ready(0);
 }

@@ -11,6 +11,7 @@ test("an engineer changes an image from the service page and follows it to appli
   await hydrated(engineer);
   await engineer.getByRole("link", { name: "Change", exact: true }).click();
   await expect(engineer).toHaveURL(/\/requests\/new\?kind=service&team=payments&of=payouts/);
+  await hydrated(engineer);
 
   // The form holds the approved state; only what should differ is typed.
   await expect(engineer.getByLabel("Name", { exact: true })).toHaveValue("payouts");

@@ -44,8 +44,18 @@ pub async fn approved_input(
 }
 
 #[server(prefix = "/rpc", endpoint = "requests/submit", input = Json)]
-pub async fn submit_request(input: Value) -> Result<RequestDetail, UiError> {
-    answer(async move { Ok(portal()?.submit_request(&actor()?, &input).await?) }.await)
+pub async fn submit_request(input: Value) -> Result<i64, UiError> {
+    // The form only goes on to the new request's page: its number is all it needs.
+    answer(
+        async move {
+            Ok(portal()?
+                .submit_request(&actor()?, &input)
+                .await?
+                .request
+                .id)
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "requests", input = Json)]

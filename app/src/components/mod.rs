@@ -4,6 +4,7 @@ pub mod drift;
 pub mod empty_state;
 pub mod error_panel;
 pub mod filter_select;
+pub mod island;
 pub mod layout;
 pub mod pagination;
 pub mod plan;

@@ -1,6 +1,5 @@
 use domain::Page;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// "21–40 of 312" with previous/next links; `href` makes the link to a page number.
 #[component]
@@ -16,12 +15,12 @@ pub fn Pagination<T: 'static>(page: Page<T>, href: impl Fn(u32) -> String) -> im
             <span class="muted" data-testid="result-count">{summary}</span>
             <span class="pager">
                 {match previous {
-                    Some(href) => view! { <A href=href attr:rel="prev">"← Previous"</A> }.into_any(),
+                    Some(href) => view! { <a href=href rel="prev">"← Previous"</a> }.into_any(),
                     None => view! { <span class="disabled" aria-disabled="true">"← Previous"</span> }.into_any(),
                 }}
                 <span class="muted">{format!("Page {} of {}", page.page, page.page_count())}</span>
                 {match next {
-                    Some(href) => view! { <A href=href attr:rel="next">"Next →"</A> }.into_any(),
+                    Some(href) => view! { <a href=href rel="next">"Next →"</a> }.into_any(),
                     None => view! { <span class="disabled" aria-disabled="true">"Next →"</span> }.into_any(),
                 }}
             </span>

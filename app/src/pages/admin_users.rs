@@ -15,6 +15,7 @@ use crate::{
     components::{
         empty_state::EmptyState,
         error_panel::ErrorPanel,
+        island::island_ready,
         pagination::{Pagination, with_query},
         timestamp::Timestamp,
     },
@@ -136,8 +137,15 @@ impl UserActions {
 
 #[component]
 pub fn AdminUserPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
+    let id = use_params_map().with_untracked(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
+    view! { <AdminUser id /> }
+}
+
+/// One user, with what an admin may do to them.
+#[island(lazy)]
+fn AdminUser(id: Option<i64>) -> impl IntoView {
+    island_ready();
+    let id = move || id;
     let actions = UserActions {
         deactivate: ServerAction::new(),
         reactivate: ServerAction::new(),
@@ -171,7 +179,7 @@ fn UserView(detail: UserDetail, actions: UserActions) -> impl IntoView {
     let deactivated = user.deactivated_at.clone();
     view! {
         <Title text=user.email.clone() />
-        <p><A href="/admin/users">"← All users"</A></p>
+        <p><a href="/admin/users">"← All users"</a></p>
         <div class="page-header">
             <h1>{user.name.clone()}" " <StateChip deactivated=deactivated.is_some() /></h1>
             <p class="muted">{user.email.clone()}" · groups: "{user.groups.join(", ")}</p>

@@ -3,11 +3,7 @@
 use domain::{Page, RawServiceQuery, ServiceQuery, ServiceSort, ServiceStatus, ServiceSummary};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    NavigateOptions,
-    components::{A, Form},
-    hooks::{use_navigate, use_query_map},
-};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{list_cluster_names, list_services, list_teams},
@@ -16,6 +12,7 @@ use crate::{
         empty_state::EmptyState,
         error_panel::ErrorPanel,
         filter_select::FilterSelect,
+        island::{island_ready, replace_url},
         pagination::{Pagination, with_query},
         status_badge::StatusBadge,
         timestamp::Timestamp,
@@ -24,65 +21,49 @@ use crate::{
 
 #[component]
 pub fn CatalogPage() -> impl IntoView {
-    let query_map = use_query_map();
-    let raw = Memo::new(move |_| {
-        query_map.with(|q| RawServiceQuery {
-            q: q.get("q"),
-            team: q.get("team"),
-            cluster: q.get("cluster"),
-            status: q.get("status"),
-            drift: q.get("drift"),
-            sort: q.get("sort"),
-            page: q.get("page"),
-            per_page: q.get("per_page"),
-        })
+    let query = use_query_map().with_untracked(|q| RawServiceQuery {
+        q: q.get("q"),
+        team: q.get("team"),
+        cluster: q.get("cluster"),
+        status: q.get("status"),
+        drift: q.get("drift"),
+        sort: q.get("sort"),
+        page: q.get("page"),
+        per_page: q.get("per_page"),
     });
+    view! {
+        <Title text="Services" />
+        <div class="page-header">
+            <h1>"Services"</h1>
+            <p class="muted">"Every service your teams run, who owns it and where it runs."</p>
+        </div>
+        <Catalog query />
+    }
+}
+
+/// The filters and the list: they follow each other in the browser, the URL kept in step.
+#[island(lazy)]
+fn Catalog(query: RawServiceQuery) -> impl IntoView {
+    island_ready();
+    let raw = RwSignal::new(query);
     let services = Resource::new(move || raw.get(), list_services);
     let teams = Resource::new(|| (), |_| list_teams());
     let clusters = Resource::new(|| (), |_| list_cluster_names());
 
     // Filters apply as you type or pick: the URL changes in place (no reload, no history
     // entry per keystroke) and the list follows it.
-    let navigate = use_navigate();
     let apply = move |change: &dyn Fn(&mut RawServiceQuery)| {
         let mut next = raw.get_untracked();
         change(&mut next);
         next.page = None;
-        let qs = next.to_query_string();
-        let url = if qs.is_empty() {
-            "/services".to_owned()
-        } else {
-            format!("/services?{qs}")
-        };
-        navigate(
-            &url,
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
+        replace_url(&with_query("/services", &next.to_query_string()));
+        raw.set(next);
     };
-    let on_search = {
-        let apply = apply.clone();
-        move |ev| apply(&|q: &mut RawServiceQuery| q.q = Some(event_target_value(&ev)))
-    };
-    let on_team = {
-        let apply = apply.clone();
-        move |v: String| apply(&|q: &mut RawServiceQuery| q.team = Some(v.clone()))
-    };
-    let on_status = {
-        let apply = apply.clone();
-        move |v: String| apply(&|q: &mut RawServiceQuery| q.status = Some(v.clone()))
-    };
-    let on_drift = {
-        let apply = apply.clone();
-        move |v: String| apply(&|q: &mut RawServiceQuery| q.drift = Some(v.clone()))
-    };
-    let on_cluster = {
-        let apply = apply.clone();
-        move |v: String| apply(&|q: &mut RawServiceQuery| q.cluster = Some(v.clone()))
-    };
+    let on_search = move |ev| apply(&|q: &mut RawServiceQuery| q.q = Some(event_target_value(&ev)));
+    let on_team = move |v: String| apply(&|q: &mut RawServiceQuery| q.team = Some(v.clone()));
+    let on_status = move |v: String| apply(&|q: &mut RawServiceQuery| q.status = Some(v.clone()));
+    let on_drift = move |v: String| apply(&|q: &mut RawServiceQuery| q.drift = Some(v.clone()));
+    let on_cluster = move |v: String| apply(&|q: &mut RawServiceQuery| q.cluster = Some(v.clone()));
     let on_sort = move |v: String| apply(&|q: &mut RawServiceQuery| q.sort = Some(v.clone()));
 
     let field = move |get: fn(&RawServiceQuery) -> &Option<String>| {
@@ -90,12 +71,7 @@ pub fn CatalogPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Services" />
-        <div class="page-header">
-            <h1>"Services"</h1>
-            <p class="muted">"Every service your teams run, who owns it and where it runs."</p>
-        </div>
-        <Form method="GET" action="/services" attr:class="filters" attr:role="search">
+        <form method="get" action="/services" class="filters" role="search">
             <label class="sr-only" for="catalog-search">"Search services"</label>
             <input
                 id="catalog-search"
@@ -113,7 +89,6 @@ pub fn CatalogPage() -> impl IntoView {
                     options=vec![] current="" on_change=|_| {} disabled=true />
             }>
                 {move || {
-                    let on_team = on_team.clone();
                     Suspend::new(async move {
                         let options = teams.await.unwrap_or_default().into_iter()
                             .map(|t| (t.name.to_string(), t.display_name)).collect();
@@ -135,7 +110,6 @@ pub fn CatalogPage() -> impl IntoView {
                     options=vec![] current="" on_change=|_| {} disabled=true />
             }>
                 {move || {
-                    let on_cluster = on_cluster.clone();
                     Suspend::new(async move {
                         let options = clusters.await.unwrap_or_default().into_iter()
                             .map(|name| (name.clone(), name)).collect();
@@ -154,7 +128,7 @@ pub fn CatalogPage() -> impl IntoView {
                 })
                 on_change=on_sort />
             <button type="submit" class="button secondary">"Search"</button>
-        </Form>
+        </form>
         <Transition fallback=|| view! { <p class="loading" aria-busy="true">"Loading services…"</p> }>
             {move || Suspend::new(async move {
                 match services.await {
@@ -180,7 +154,7 @@ fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoVie
         return if filtered {
             view! {
                 <EmptyState title="No services match" hint="Try another search, or clear the filters.">
-                    <A href="/services" attr:class="button secondary">"Clear filters"</A>
+                    <a href="/services" class="button secondary">"Clear filters"</a>
                 </EmptyState>
             }
             .into_any()
@@ -200,7 +174,7 @@ fn ServiceTable(page: Page<ServiceSummary>, query: ServiceQuery) -> impl IntoVie
             view! {
                 <tr>
                     <td>
-                        <A href=href attr:class="service-link">{s.name.to_string()}</A>
+                        <a href=href class="service-link">{s.name.to_string()}</a>
                         <div class="muted small">{s.description}</div>
                     </td>
                     <td>{s.team.to_string()}</td>

@@ -9,11 +9,13 @@ use std::collections::BTreeSet;
 use domain::request::bulk::{ApprovalItem, ApprovalResult, ReviewItem};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use crate::{
     api::{ApproveSelected, review_queue},
-    components::{empty_state::EmptyState, error_panel::ErrorPanel, timestamp::Timestamp},
+    components::{
+        empty_state::EmptyState, error_panel::ErrorPanel, island::island_ready,
+        timestamp::Timestamp,
+    },
     error::action_error,
 };
 
@@ -67,17 +69,23 @@ pub fn approvals_from_form(fields: &[(String, String)]) -> (Vec<ApprovalItem>, S
 
 #[component]
 pub fn ReviewsPage() -> impl IntoView {
+    view! {
+        <Title text="Reviews" />
+        <div class="page-header">
+            <h1>"Reviews"</h1>
+            <p class="muted">"Requests waiting for you, oldest first. Read each plan, then approve or reject it, or tick several and approve them at once."</p>
+        </div>
+        <ReviewQueue posted=posted_approvals() />
+    }
+}
+
+/// The queue with its selection, and what the last bulk approval did.
+#[island(lazy)]
+fn ReviewQueue(posted: Option<PostedApprovals>) -> impl IntoView {
+    island_ready();
     let approve = ServerAction::<ApproveSelected>::new();
     // Reloaded after every bulk approval: approved requests leave the queue.
     let queue = Resource::new(move || approve.version().get(), |_| review_queue());
-    let posted_now = posted_approvals();
-    let posted = Resource::new(
-        || (),
-        move |_| {
-            let posted = posted_now.clone();
-            async move { posted }
-        },
-    );
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     // Controls that need the bundle (team selection, the live count) appear once it runs.
     let hydrated = RwSignal::new(false);
@@ -96,11 +104,6 @@ pub fn ReviewsPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Reviews" />
-        <div class="page-header">
-            <h1>"Reviews"</h1>
-            <p class="muted">"Requests waiting for you, oldest first. Read each plan, then approve or reject it, or tick several and approve them at once."</p>
-        </div>
         <section node_ref=results_panel class="approval-results" aria-live="polite" aria-label="Approval results"
             tabindex="-1" data-testid="approval-results">
             {move || approve.pending().get().then(|| view! { <p class="loading">"Approving the selected requests…"</p> })}
@@ -113,9 +116,11 @@ pub fn ReviewsPage() -> impl IntoView {
             }}
         </section>
         <Transition fallback=|| view! { <p class="loading">"Loading the queue…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let posted = posted.clone();
+                Suspend::new(async move {
                 // A plain post's answer, until the page makes answers of its own.
-                let posted = posted.await.filter(|_| approve.value().with_untracked(Option::is_none));
+                let posted = posted.filter(|_| approve.value().with_untracked(Option::is_none));
                 let posted = posted.map(|p| match p.message {
                     Some(message) => view! {
                         <p class="field-error" role="alert">"Nothing was approved: "{message}</p>
@@ -130,7 +135,7 @@ pub fn ReviewsPage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 };
                 view! { {posted} {queue} }
-            })}
+            })}}
         </Transition>
     }
 }
@@ -206,7 +211,7 @@ fn QueueForm(
                                         } />
                                     <label for=input class="sr-only">{format!("Select #{} {}", id, r.request.title)}</label>
                                 </td>
-                                <td><A href=format!("/requests/{id}")>{format!("#{} {}", id, r.request.title)}</A></td>
+                                <td><a href=format!("/requests/{id}")>{format!("#{} {}", id, r.request.title)}</a></td>
                                 <td>{r.request.team.to_string()}</td>
                                 <td title=r.request.requester.clone()>{r.request.requester_name.clone()}</td>
                                 <td><Timestamp value=r.request.created_at.clone() /></td>

@@ -5,12 +5,32 @@ use leptos_meta::Title;
 
 use crate::{
     api::{CreateToken, RevokeToken, list_tokens},
-    components::{empty_state::EmptyState, error_panel::ErrorPanel, timestamp::Timestamp},
+    components::{
+        empty_state::EmptyState, error_panel::ErrorPanel, island::island_ready,
+        timestamp::Timestamp,
+    },
     error::UiError,
 };
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
+    view! {
+        <Title text="Access tokens" />
+        <div class="page-header">
+            <h1>"Personal access tokens"</h1>
+            <p class="muted">
+                "Tokens let scripts and CI call the REST API as you: "
+                <code>"Authorization: Bearer sgp_…"</code>
+            </p>
+        </div>
+        <Tokens />
+    }
+}
+
+/// Creating (the secret shown once), listing and revoking the viewer's tokens.
+#[island(lazy)]
+fn Tokens() -> impl IntoView {
+    island_ready();
     let create = ServerAction::<CreateToken>::new();
     // The new secret is shown by the page itself, so creating waits until the page is
     // interactive (a plain form post would create a token nobody ever sees).
@@ -32,14 +52,6 @@ pub fn TokensPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text="Access tokens" />
-        <div class="page-header">
-            <h1>"Personal access tokens"</h1>
-            <p class="muted">
-                "Tokens let scripts and CI call the REST API as you: "
-                <code>"Authorization: Bearer sgp_…"</code>
-            </p>
-        </div>
         <section class="card">
             <h2>"New token"</h2>
             <ActionForm action=create attr:class="form-row">

@@ -14,16 +14,15 @@ use domain::infrastructure::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
-    NavigateOptions,
     components::{A, Form},
-    hooks::{use_navigate, use_query_map},
+    hooks::use_query_map,
 };
 
 use crate::{
     api::{iac_commits, iac_tree, list_cluster_names},
     components::{
         empty_state::EmptyState, error_panel::ErrorPanel, filter_select::FilterSelect,
-        timestamp::Timestamp,
+        island::SubmitOnChange, timestamp::Timestamp,
     },
     error::UiError,
 };
@@ -123,10 +122,6 @@ pub fn InfrastructurePage() -> impl IntoView {
 
 #[component]
 fn OverviewView(overview: Overview) -> impl IntoView {
-    let navigate = use_navigate();
-    let on_cluster = move |cluster: String| {
-        navigate(&tree_href(&cluster, None), NavigateOptions::default());
-    };
     let options = overview
         .clusters
         .iter()
@@ -134,11 +129,13 @@ fn OverviewView(overview: Overview) -> impl IntoView {
         .collect();
     let current = overview.cluster.clone();
     view! {
-        <Form method="GET" action="/infrastructure" attr:class="filters" attr:role="search">
-            <FilterSelect id="iac-cluster" name="cluster" label="Cluster" options
-                current=Signal::derive(move || current.clone()) on_change=on_cluster />
-            <button type="submit" class="button secondary">"Show"</button>
-        </Form>
+        <SubmitOnChange>
+            <Form method="GET" action="/infrastructure" attr:class="filters" attr:role="search">
+                <FilterSelect id="iac-cluster" name="cluster" label="Cluster" options
+                    current=Signal::derive(move || current.clone()) on_change=|_| {} />
+                <button type="submit" class="button secondary">"Show"</button>
+            </Form>
+        </SubmitOnChange>
         {match overview.tree.commit.clone() {
             None => view! {
                 <EmptyState title="Nothing applied yet"

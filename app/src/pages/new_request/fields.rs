@@ -1,11 +1,10 @@
 //! The inputs of the forms. Each input knows its field path, so an error from the
 //! browser's check or from the server lands under the input it is about.
 
-use domain::{FieldError, RawServiceQuery};
+use domain::FieldError;
 use leptos::prelude::*;
 
 use super::{belongs_to, form::FormState};
-use crate::api::list_services;
 
 fn input_id(path: &str) -> String {
     format!("field-{}", path.replace(['.', '_'], "-"))
@@ -154,39 +153,24 @@ pub fn ServiceFields(form: FormState, errors: Signal<Vec<FieldError>>) -> impl I
     }
 }
 
+/// The services of each team the form may be for, loaded with the page (by team name).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct TeamServices(pub Vec<(String, Vec<String>)>);
+
 /// One of the team's services (an ingress's backend, an exposure's target).
 #[component]
 fn ServiceChoice(form: FormState, errors: Signal<Vec<FieldError>>) -> impl IntoView {
-    let services = Resource::new(
-        move || form.team.get(),
-        |team| async move {
-            let query = RawServiceQuery {
-                team: Some(team),
-                sort: Some("name".into()),
-                per_page: Some("100".into()),
-                ..RawServiceQuery::default()
-            };
-            list_services(query)
-                .await
-                .map(|page| {
-                    page.items
-                        .into_iter()
-                        .map(|s| s.name.to_string())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        },
-    );
-    view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading services…"</p> }>
-            {move || Suspend::new(async move {
-                let names = services.await;
-                let mut options = vec![(String::new(), "Choose a service".to_owned())];
-                options.extend(names.into_iter().map(|n| (n.clone(), n)));
-                view! { <ChoiceField label="Service" path="spec.service" value=form.service options errors /> }
-            })}
-        </Transition>
-    }
+    let all = use_context::<TeamServices>().unwrap_or_default();
+    let options = move || {
+        let team = form.team.get();
+        let mut options = vec![(String::new(), "Choose a service".to_owned())];
+        if let Some((_, names)) = all.0.iter().find(|(t, _)| *t == team) {
+            options.extend(names.iter().map(|n| (n.clone(), n.clone())));
+        }
+        options
+    };
+    // Drawn again when the team changes: its services are other ones.
+    move || view! { <ChoiceField label="Service" path="spec.service" value=form.service options=options() errors /> }
 }
 
 #[component]

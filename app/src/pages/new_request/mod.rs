@@ -15,11 +15,19 @@ use domain::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::{PreviewRequest, SubmitRequest, approved_input, current_user, list_clusters, list_teams},
-    components::{empty_state::EmptyState, error_panel::ErrorPanel, plan::PlanView},
+    api::{
+        PreviewRequest, SubmitRequest, approved_input, current_user, list_clusters, list_services,
+        list_teams,
+    },
+    components::{
+        empty_state::EmptyState,
+        error_panel::ErrorPanel,
+        island::{go_to, island_ready},
+        plan::PlanView,
+    },
     error::UiError,
 };
 use fields::{
@@ -66,20 +74,56 @@ fn kind_from(query: Option<String>) -> RequestKind {
         .unwrap_or(RequestKind::Service)
 }
 
+/// What the form starts from, loaded by the server: the teams the viewer may request for,
+/// the clusters, and the approved state of the object a "Change" link names.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FormSeed {
+    teams: Vec<String>,
+    clusters: Vec<String>,
+    approved: Option<serde_json::Value>,
+    services: fields::TeamServices,
+}
+
+/// The services of each of `teams`, for the kinds whose form picks one.
+async fn team_services(kind: RequestKind, teams: &[String]) -> fields::TeamServices {
+    let mut all = Vec::new();
+    if matches!(kind, RequestKind::Ingress | RequestKind::Exposure) {
+        for team in teams {
+            let query = domain::RawServiceQuery {
+                team: Some(team.clone()),
+                sort: Some("name".into()),
+                per_page: Some("100".into()),
+                ..domain::RawServiceQuery::default()
+            };
+            let names = list_services(query)
+                .await
+                .map(|page| page.items.into_iter().map(|s| s.name.to_string()).collect())
+                .unwrap_or_default();
+            all.push((team.clone(), names));
+        }
+    }
+    fields::TeamServices(all)
+}
+
 #[component]
 pub fn NewRequestPage() -> impl IntoView {
-    let query = use_query_map();
-    let form = FormState::new(kind_from(query.with_untracked(|q| q.get("kind"))));
-    // A link may fill inputs by name (`?kind=decommission&spec.services=ledger`), and
-    // "Change" names an object (`?kind=service&team=payments&of=ledger`) whose approved
-    // state fills the form.
-    let linked: Vec<(String, String)> = query.with_untracked(|q| {
-        FormState::NAMES
-            .iter()
-            .filter_map(|name| q.get(name).map(|v| ((*name).to_owned(), v)))
+    let query: Vec<(String, String)> = use_query_map().with_untracked(|q| {
+        std::iter::once("kind")
+            .chain(["team", "of"])
+            .chain(FormState::NAMES.iter().copied())
+            .filter_map(|name| q.get(name).map(|v| (name.to_owned(), v)))
             .collect()
     });
-    let change_of = query.with_untracked(|q| Some((q.get("kind")?, q.get("team")?, q.get("of")?)));
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let kind = kind_from(get("kind"));
+    // "Change" names an object (`?kind=service&team=payments&of=ledger`) whose approved
+    // state fills the form.
+    let change_of = (|| Some((get("kind")?, get("team")?, get("of")?)))();
     let asks_change = change_of.is_some();
     let approved = Resource::new(
         || (),
@@ -93,7 +137,131 @@ pub fn NewRequestPage() -> impl IntoView {
             }
         },
     );
-    Effect::new(move |_| form.kind.set(kind_from(query.with(|q| q.get("kind")))));
+    let session = Resource::new(|| (), |_| current_user());
+    let clusters = Resource::new(|| (), |_| list_clusters());
+    // An admin imports for any team, member or not.
+    let all_teams = Resource::new(
+        move || kind == RequestKind::Import,
+        |importing| async move {
+            if importing {
+                list_teams().await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
+    let tab = move |tab: RequestKind, label: &'static str| {
+        view! {
+            <a href=format!("/requests/new?kind={tab}") class="tab"
+               aria-current=(kind == tab).then_some("page")>{label}</a>
+        }
+    };
+    view! {
+        <Title text="New request" />
+        <div class="page-header">
+            <h1>"New request"</h1>
+            <p class="muted">"A lead of the team reviews the manifests and plan before anything is applied."</p>
+        </div>
+        <nav class="tabs" aria-label="Kind of request">
+            {tab(RequestKind::Service, "Service")}
+            {tab(RequestKind::Ingress, "Ingress host")}
+            {tab(RequestKind::Certificate, "TLS certificate")}
+            {tab(RequestKind::Exposure, "TCP/UDP port")}
+            {tab(RequestKind::Decommission, "Decommission")}
+            {tab(RequestKind::Restore, "Restore")}
+            {tab(RequestKind::Adopt, "Adopt")}
+            {tab(RequestKind::Import, "Import")}
+        </nav>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let query = query.clone();
+                Suspend::new(async move {
+                let (info, clusters) = match (session.await, clusters.await) {
+                    (Ok(info), Ok(clusters)) => (info, clusters),
+                    (Err(error), _) | (_, Err(error)) => return view! { <ErrorPanel error /> }.into_any(),
+                };
+                let teams: Vec<String> = match all_teams.await {
+                    Ok(Some(all)) if info.me.admin => all.into_iter().map(|t| t.name.to_string()).collect(),
+                    _ => info.me.teams.iter().map(|m| m.team.to_string()).collect(),
+                };
+                if teams.is_empty() {
+                    return view! {
+                        <EmptyState title="You are not in a team yet" hint="Requests are made for a team. Ask your platform admins to add your SSO group to a team." />
+                    }.into_any();
+                }
+                let (changing, approved) = match approved.await {
+                    Ok(Some(input)) => (Some(view! {
+                        <p class="notice" role="status">"Filled with the approved state: change what should differ. The plan shows only those fields."</p>
+                    }.into_any()), Some(input)),
+                    Ok(None) if asks_change => (Some(view! {
+                        <p class="notice" role="status">"Filled with what the catalog shows (no request made this yet): change what should differ. The plan shows only those fields."</p>
+                    }.into_any()), None),
+                    Ok(None) => (None, None),
+                    Err(error) => (Some(view! { <ErrorPanel error /> }.into_any()), None),
+                };
+                let services = team_services(kind, &teams).await;
+                let seed = FormSeed {
+                    services,
+                    teams,
+                    clusters: clusters.into_iter().map(|c| c.name).collect(),
+                    approved,
+                };
+                view! {
+                    {changing}
+                    <RequestForm query posted=posted_request() seed />
+                }.into_any()
+            })}}
+        </Suspense>
+    }
+}
+
+/// The form, its checks as you type and the server's preview beside it.
+/// `query` is the page's query string (kind, inputs to fill).
+#[island(lazy)]
+fn RequestForm(
+    query: Vec<(String, String)>,
+    posted: Option<PostedRequest>,
+    seed: FormSeed,
+) -> impl IntoView {
+    island_ready();
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let form = FormState::new(kind_from(get("kind")));
+    // A link may fill inputs by name (`?kind=decommission&spec.services=ledger`).
+    let linked: Vec<(String, String)> = FormState::NAMES
+        .iter()
+        .filter_map(|name| get(name).map(|v| ((*name).to_owned(), v)))
+        .collect();
+    let attempted = RwSignal::new(false);
+    let posted_errors = RwSignal::new(Vec::<FieldError>::new());
+    let posted_message = RwSignal::new(None::<String>);
+    if let Some(posted) = posted {
+        form.fill(&posted.fields);
+        attempted.set(true);
+        posted_errors.set(posted.errors);
+        posted_message.set(posted.message);
+    } else {
+        if let Some(input) = &seed.approved {
+            form.fill(&form_fields(input));
+        }
+        form.fill(&linked);
+    }
+    // Defaults: the first team and cluster, unless already chosen.
+    if let (true, Some(first)) = (form.team.get_untracked().is_empty(), seed.teams.first()) {
+        form.team.set(first.clone());
+    }
+    if let (true, Some(first)) = (
+        form.cluster.get_untracked().is_empty(),
+        seed.clusters.first(),
+    ) {
+        form.cluster.set(first.clone());
+    }
+    let (teams, cluster_names) = (seed.teams, seed.clusters);
+    provide_context(seed.services);
 
     let input = Memo::new(move |_| form.to_input());
     // The browser's own check: the same parser the server runs first.
@@ -101,18 +269,6 @@ pub fn NewRequestPage() -> impl IntoView {
         Ok(_) => Vec::new(),
         Err(errors) => errors.0,
     });
-    let attempted = RwSignal::new(false);
-    // What the server said of a plain form post, until the browser has answers of its own.
-    let posted_now = posted_request();
-    let posted = Resource::new(
-        || (),
-        move |_| {
-            let posted = posted_now.clone();
-            async move { posted }
-        },
-    );
-    let posted_errors = RwSignal::new(Vec::<FieldError>::new());
-    let posted_message = RwSignal::new(None::<String>);
     let preview = ServerAction::<PreviewRequest>::new();
     let submit = ServerAction::<SubmitRequest>::new();
 
@@ -160,13 +316,9 @@ pub fn NewRequestPage() -> impl IntoView {
         }
     });
 
-    let navigate = use_navigate();
     Effect::new(move |_| {
-        if let Some(Ok(detail)) = submit.value().get() {
-            navigate(
-                &format!("/requests/{}", detail.request.id),
-                Default::default(),
-            );
+        if let Some(Ok(id)) = submit.value().get() {
+            go_to(&format!("/requests/{id}"));
         }
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -179,129 +331,40 @@ pub fn NewRequestPage() -> impl IntoView {
         }
     };
 
-    let session = Resource::new(|| (), |_| current_user());
-    let clusters = Resource::new(|| (), |_| list_clusters());
-    // An admin imports for any team, member or not.
-    let all_teams = Resource::new(
-        move || form.kind.get() == RequestKind::Import,
-        |importing| async move {
-            if importing {
-                list_teams().await.map(Some)
-            } else {
-                Ok(None)
-            }
-        },
-    );
-    // Plain links (the router still navigates them in place): `<A>` marks every tab
-    // current, since it compares the path and all of them share it.
-    let tab = move |kind: RequestKind, label: &'static str| {
-        view! {
-            <a href=format!("/requests/new?kind={kind}") class="tab"
-               aria-current=move || (form.kind.get() == kind).then_some("page")>{label}</a>
-        }
-    };
-
     view! {
-        <Title text="New request" />
-        <div class="page-header">
-            <h1>"New request"</h1>
-            <p class="muted">"A lead of the team reviews the manifests and plan before anything is applied."</p>
-        </div>
-        <nav class="tabs" aria-label="Kind of request">
-            {tab(RequestKind::Service, "Service")}
-            {tab(RequestKind::Ingress, "Ingress host")}
-            {tab(RequestKind::Certificate, "TLS certificate")}
-            {tab(RequestKind::Exposure, "TCP/UDP port")}
-            {tab(RequestKind::Decommission, "Decommission")}
-            {tab(RequestKind::Restore, "Restore")}
-            {tab(RequestKind::Adopt, "Adopt")}
-            {tab(RequestKind::Import, "Import")}
-        </nav>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
-                let linked = linked.clone();
-                Suspend::new(async move {
-                let approved = approved.await;
-                if let Some(posted) = posted.await {
-                    form.fill(&posted.fields);
-                    attempted.set(true);
-                    posted_errors.set(posted.errors);
-                    posted_message.set(posted.message);
-                } else if !linked.is_empty() || matches!(approved, Ok(Some(_))) {
-                    if let Ok(Some(input)) = &approved {
-                        form.fill(&form_fields(input));
-                    }
-                    form.fill(&linked);
-                }
-                let changing = match &approved {
-                    Ok(Some(_)) => Some(view! {
-                        <p class="notice" role="status">"Filled with the approved state: change what should differ. The plan shows only those fields."</p>
-                    }.into_any()),
-                    Ok(None) if asks_change => Some(view! {
-                        <p class="notice" role="status">"Filled with what the catalog shows (no request made this yet): change what should differ. The plan shows only those fields."</p>
-                    }.into_any()),
-                    Err(error) => Some(view! { <ErrorPanel error=error.clone() /> }.into_any()),
-                    Ok(None) => None,
-                };
-                let (info, clusters) = match (session.await, clusters.await) {
-                    (Ok(info), Ok(clusters)) => (info, clusters),
-                    (Err(error), _) | (_, Err(error)) => return view! { <ErrorPanel error /> }.into_any(),
-                };
-                let teams: Vec<String> = match all_teams.await {
-                    Ok(Some(all)) if info.me.admin => all.into_iter().map(|t| t.name.to_string()).collect(),
-                    _ => info.me.teams.iter().map(|m| m.team.to_string()).collect(),
-                };
-                if teams.is_empty() {
-                    return view! {
-                        <EmptyState title="You are not in a team yet" hint="Requests are made for a team. Ask your platform admins to add your SSO group to a team." />
-                    }.into_any();
-                }
-                // Defaults: the first team and cluster, unless already chosen.
-                if form.team.get_untracked().is_empty() {
-                    form.team.set(teams[0].clone());
-                }
-                if let (true, Some(first)) = (form.cluster.get_untracked().is_empty(), clusters.first()) {
-                    form.cluster.set(first.name.clone());
-                }
-                let cluster_names: Vec<String> = clusters.into_iter().map(|c| c.name).collect();
-                view! {
-                    {changing}
-                    <div class="request-layout">
-                        // The action serves the form without wasm; with it, on_submit sends JSON.
-                        <form class="card request-form" method="post" novalidate on:submit=on_submit
-                            action=move || format!("/requests/new?kind={}", form.kind.get())>
-                            <input type="hidden" name="kind" value=move || form.kind.get().as_str() />
-                            <fields::SelectField label="Team" path="team" value=form.team options=teams errors />
-                            <fields::SelectField label="Cluster" path="cluster" value=form.cluster options=cluster_names errors />
-                            {move || match form.kind.get() {
-                                RequestKind::Service => view! { <ServiceFields form errors /> }.into_any(),
-                                RequestKind::Ingress => view! { <IngressFields form errors /> }.into_any(),
-                                RequestKind::Certificate => view! { <CertificateFields form errors /> }.into_any(),
-                                RequestKind::Exposure => view! { <ExposureFields form errors /> }.into_any(),
-                                RequestKind::Decommission => view! { <DecommissionFields form errors /> }.into_any(),
-                                RequestKind::Restore => view! { <RestoreFields form errors /> }.into_any(),
-                                RequestKind::Adopt => view! { <AdoptFields form errors /> }.into_any(),
-                                RequestKind::Import => view! { <ImportFields form errors /> }.into_any(),
-                            }}
-                            <TextField label="Reason" path="reason" value=form.reason errors multiline=true
-                                hint="Why this change? Reviewers read it first." />
-                            <UnplacedErrors errors />
-                            <button type="submit" class="button" disabled=move || submit.pending().get()>
-                                {move || if submit.pending().get() { "Submitting…" } else { "Submit for review" }}
-                            </button>
-                            {move || match (submit.value().get(), posted_message.get()) {
-                                (Some(Err(UiError::Invalid(_))), _) => Some(view! { <p class="field-error" role="alert">"Fix the fields marked above."</p> }.into_any()),
-                                (Some(Err(other)), _) => Some(view! { <p class="field-error" role="alert">{other.to_string()}</p> }.into_any()),
-                                (None, Some(message)) => Some(view! { <p class="field-error" role="alert">{message}</p> }.into_any()),
-                                (None, None) if !posted_errors.with(Vec::is_empty) => Some(view! { <p class="field-error" role="alert">"Fix the fields marked above."</p> }.into_any()),
-                                _ => None,
-                            }}
-                        </form>
-                        <Preview preview local_errors />
-                    </div>
-                }.into_any()
-            })}}
-        </Transition>
+            <div class="request-layout">
+                // The action serves the form without wasm; with it, on_submit sends JSON.
+                <form class="card request-form" method="post" novalidate on:submit=on_submit
+                    action=move || format!("/requests/new?kind={}", form.kind.get())>
+                    <input type="hidden" name="kind" value=move || form.kind.get().as_str() />
+                    <fields::SelectField label="Team" path="team" value=form.team options=teams errors />
+                    <fields::SelectField label="Cluster" path="cluster" value=form.cluster options=cluster_names errors />
+                    {move || match form.kind.get() {
+                        RequestKind::Service => view! { <ServiceFields form errors /> }.into_any(),
+                        RequestKind::Ingress => view! { <IngressFields form errors /> }.into_any(),
+                        RequestKind::Certificate => view! { <CertificateFields form errors /> }.into_any(),
+                        RequestKind::Exposure => view! { <ExposureFields form errors /> }.into_any(),
+                        RequestKind::Decommission => view! { <DecommissionFields form errors /> }.into_any(),
+                        RequestKind::Restore => view! { <RestoreFields form errors /> }.into_any(),
+                        RequestKind::Adopt => view! { <AdoptFields form errors /> }.into_any(),
+                        RequestKind::Import => view! { <ImportFields form errors /> }.into_any(),
+                    }}
+                    <TextField label="Reason" path="reason" value=form.reason errors multiline=true
+                        hint="Why this change? Reviewers read it first." />
+                    <UnplacedErrors errors />
+                    <button type="submit" class="button" disabled=move || submit.pending().get()>
+                        {move || if submit.pending().get() { "Submitting…" } else { "Submit for review" }}
+                    </button>
+                    {move || match (submit.value().get(), posted_message.get()) {
+                        (Some(Err(UiError::Invalid(_))), _) => Some(view! { <p class="field-error" role="alert">"Fix the fields marked above."</p> }.into_any()),
+                        (Some(Err(other)), _) => Some(view! { <p class="field-error" role="alert">{other.to_string()}</p> }.into_any()),
+                        (None, Some(message)) => Some(view! { <p class="field-error" role="alert">{message}</p> }.into_any()),
+                        (None, None) if !posted_errors.with(Vec::is_empty) => Some(view! { <p class="field-error" role="alert">"Fix the fields marked above."</p> }.into_any()),
+                        _ => None,
+                    }}
+                </form>
+                <Preview preview local_errors />
+            </div>
     }
 }
 

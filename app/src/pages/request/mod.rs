@@ -14,8 +14,8 @@ use crate::{
         ApproveRequest, CancelRequest, CommentOnRequest, RejectRequest, RetryRequest, get_request,
     },
     components::{
-        error_panel::ErrorPanel, plan::PlanView, status_badge::RequestStatusBadge,
-        timestamp::Timestamp,
+        error_panel::ErrorPanel, island::island_ready, plan::PlanView,
+        status_badge::RequestStatusBadge, timestamp::Timestamp,
     },
     error::UiError,
 };
@@ -92,7 +92,14 @@ fn follow_live(_id: i64, _on_change: impl Fn() + Clone + 'static) {}
 
 #[component]
 pub fn RequestPage() -> impl IntoView {
-    let params = use_params_map();
+    let id = use_params_map().with_untracked(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
+    view! { <LiveRequest id /> }
+}
+
+/// The request as it is now: it follows the live timeline and offers what the viewer may do.
+#[island(lazy)]
+fn LiveRequest(id: Option<i64>) -> impl IntoView {
+    island_ready();
     let actions = RequestActions {
         cancel: ServerAction::new(),
         approve: ServerAction::new(),
@@ -100,7 +107,7 @@ pub fn RequestPage() -> impl IntoView {
         comment: ServerAction::new(),
         retry: ServerAction::new(),
     };
-    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
+    let id = move || id;
     // Bumped when someone else changed the request (seen by polling).
     let changed = RwSignal::new(0_usize);
     let request = Resource::new(
