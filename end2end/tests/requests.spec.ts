@@ -1,4 +1,4 @@
-import { expect, test } from "./fixtures";
+import { expect, hydrated, test } from "./fixtures";
 import { signInAsDemoUser } from "./sign-in";
 
 test.beforeEach(async ({ page }) => {
@@ -83,4 +83,23 @@ test("missing fields are named on submit, and a submitted request can be cancell
   await expect(page.getByRole("heading", { level: 1 })).toContainText("Cancelled");
   await expect(page.getByTestId("timeline")).toContainText("cancelled the request");
   await expect(page.getByRole("button", { name: "Cancel request" })).toHaveCount(0);
+});
+
+test("what is typed before the form comes to life is kept", async ({ page }) => {
+  // Hold the wasm back: until it arrives the page is the server's HTML, and a quick
+  // typist fills it in.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/*.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto("/requests/new");
+  await page.getByLabel("Name", { exact: true }).fill("early-bird");
+  await page.getByLabel("Image", { exact: true }).fill("ghcr.io/acme/early-bird:1.0.0");
+  release();
+  await hydrated(page);
+
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("early-bird");
+  await expect(page.getByTestId("preview-yaml")).toContainText("image: ghcr.io/acme/early-bird:1.0.0");
 });

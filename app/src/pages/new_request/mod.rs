@@ -260,6 +260,8 @@ fn RequestForm(
     ) {
         form.cluster.set(first.clone());
     }
+    // Someone quick may have typed into the server's form before this island came to life.
+    form.fill(&typed_before_hydration());
     let (teams, cluster_names) = (seed.teams, seed.clusters);
     provide_context(seed.services);
 
@@ -366,6 +368,41 @@ fn RequestForm(
                 <Preview preview local_errors />
             </div>
     }
+}
+
+/// What was typed into the server-rendered form before the island took it over, by input
+/// name: the island starts from it instead of wiping it.
+fn typed_before_hydration() -> Vec<(String, String)> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        use web_sys::{HtmlFormElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+        let Some(form) = document()
+            .query_selector("form.request-form")
+            .ok()
+            .flatten()
+            .and_then(|form| form.dyn_into::<HtmlFormElement>().ok())
+        else {
+            return Vec::new();
+        };
+        let elements = form.elements();
+        (0..elements.length())
+            .filter_map(|i| elements.item(i))
+            .filter_map(|el| {
+                if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+                    Some((input.name(), input.value()))
+                } else if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
+                    Some((select.name(), select.value()))
+                } else {
+                    el.dyn_ref::<HtmlTextAreaElement>()
+                        .map(|text| (text.name(), text.value()))
+                }
+            })
+            .filter(|(name, _)| !name.is_empty())
+            .collect()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    Vec::new()
 }
 
 /// Errors whose path has no input of its own in the current form (e.g. `body`, `spec`).
