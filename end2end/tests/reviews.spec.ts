@@ -1,4 +1,4 @@
-import { expect, test } from "./fixtures";
+import { expect, hydrated, test } from "./fixtures";
 import { signInAsDemoUser } from "./sign-in";
 
 test("an engineer submits, a lead reviews the diff and approves, the engineer's page follows", async ({
@@ -100,6 +100,61 @@ test("a rejection needs a reason, and the requester sees it", async ({ browser }
     timeout: 15_000,
   });
   await expect(engineer.getByTestId("timeline")).toContainText("Use the shared wildcard certificate");
+
+  await engineerContext.close();
+  await leadContext.close();
+});
+
+test("a plan that changes under a reviewer's eyes is announced, not swapped in, and approving the old one is refused", async ({
+  browser,
+}) => {
+  const engineerContext = await browser.newContext();
+  const leadContext = await browser.newContext();
+  const engineer = await engineerContext.newPage();
+  const lead = await leadContext.newPage();
+
+  // Two new images of the same service, both waiting for review.
+  await signInAsDemoUser(engineer, "Payments Engineer", "/requests");
+  const submit = async (image: string) => {
+    const response = await engineer.request.post("/rpc/requests/submit", {
+      // Sent from the portal's own origin, as its form does (cross-site posts are refused).
+      headers: { origin: new URL(engineer.url()).origin },
+      data: {
+        input: {
+          kind: "service", team: "payments", cluster: "demo", reason: "new release",
+          spec: { name: "ledger", image, port: 8080, replicas: 3 },
+        },
+      },
+    });
+    expect(response.ok(), await response.text()).toBe(true);
+    return Number(await response.json());
+  };
+  const first = await submit("ghcr.io/acme/ledger:3.4.0");
+  const second = await submit("ghcr.io/acme/ledger:3.5.0");
+
+  await signInAsDemoUser(lead, "Payments Lead", `/requests/${second}`);
+  await hydrated(lead);
+  const shown = await lead.getByTestId("plan-hash").getAttribute("title");
+  await expect(lead.getByTestId("plan-changed")).toHaveCount(0);
+
+  // The first lands (approved in another tab, applied by the worker): the second's plan is
+  // now another one.
+  const other = await leadContext.newPage();
+  await other.goto(`/requests/${first}`);
+  await hydrated(other);
+  await other.getByRole("button", { name: "Approve" }).click();
+  await expect(other.getByRole("heading", { level: 1 })).toContainText("Applied", { timeout: 15_000 });
+
+  // The open page says so and keeps showing the plan the reviewer was reading.
+  await expect(lead.getByTestId("plan-changed")).toBeVisible({ timeout: 15_000 });
+  await expect(lead.getByTestId("plan-hash")).toHaveAttribute("title", shown ?? "");
+  await lead.getByRole("button", { name: "Approve" }).click();
+  await expect(lead.getByTestId("review").getByRole("alert")).toContainText("another plan");
+
+  await lead.getByTestId("plan-changed").getByRole("link", { name: "reload it" }).click();
+  await hydrated(lead);
+  await expect(lead.getByTestId("plan-changed")).toHaveCount(0);
+  await expect(lead.getByTestId("plan-hash")).not.toHaveAttribute("title", shown ?? "");
 
   await engineerContext.close();
   await leadContext.close();

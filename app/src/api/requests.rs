@@ -3,9 +3,8 @@
 use domain::{
     Page,
     request::{
-        RequestDetail, RequestSummary,
+        RequestDetail, RequestLive, RequestSummary,
         bulk::{ApprovalItem, ApprovalResult, ReviewItem},
-        change::PreparedChange,
         view::RawRequestQuery,
     },
 };
@@ -17,9 +16,17 @@ use super::{actor, answer, portal};
 use crate::error::UiError;
 
 /// The form's live preview: the same checks, rendering and plan as a submit, nothing stored.
+/// It comes as HTML drawn by the server (notes, plan, manifests), so the bundle carries none
+/// of the plan's types or their drawing.
 #[server(prefix = "/rpc", endpoint = "requests/preview", input = Json)]
-pub async fn preview_request(input: Value) -> Result<PreparedChange, UiError> {
-    answer(async move { Ok(portal()?.preview_request(&actor()?, &input).await?) }.await)
+pub async fn preview_request(input: Value) -> Result<String, UiError> {
+    answer(
+        async move {
+            let change = portal()?.preview_request(&actor()?, &input).await?;
+            Ok(crate::components::plan::preview_html(change))
+        }
+        .await,
+    )
 }
 
 /// The request body that would submit the approved state of an object again (`kind`
@@ -74,10 +81,17 @@ pub async fn get_request(id: i64) -> Result<RequestDetail, UiError> {
     answer(async move { Ok(portal()?.request(&actor()?, id).await?) }.await)
 }
 
+/// What a request page follows live (the plan by its hash only). The actions below answer
+/// with it too.
+#[server(prefix = "/rpc", endpoint = "request/live", input = Json)]
+pub async fn get_request_live(id: i64) -> Result<RequestLive, UiError> {
+    answer(async move { Ok(portal()?.request(&actor()?, id).await?.into()) }.await)
+}
+
 /// Form-encoded, so the cancel button works before the page is interactive.
 #[server(prefix = "/rpc", endpoint = "requests/cancel")]
-pub async fn cancel_request(id: i64) -> Result<RequestDetail, UiError> {
-    answer(async move { Ok(portal()?.cancel_request(&actor()?, id).await?) }.await)
+pub async fn cancel_request(id: i64) -> Result<RequestLive, UiError> {
+    answer(async move { Ok(portal()?.cancel_request(&actor()?, id).await?.into()) }.await)
 }
 
 /// Form-encoded: approving works from a plain form post too. `plan_hash` is the plan the
@@ -87,11 +101,14 @@ pub async fn approve_request(
     id: i64,
     comment: String,
     plan_hash: String,
-) -> Result<RequestDetail, UiError> {
+) -> Result<RequestLive, UiError> {
     answer(
         async move {
             let review = domain::Review { comment, plan_hash };
-            Ok(portal()?.approve_request(&actor()?, id, &review).await?)
+            Ok(portal()?
+                .approve_request(&actor()?, id, &review)
+                .await?
+                .into())
         }
         .await,
     )
@@ -102,23 +119,27 @@ pub async fn reject_request(
     id: i64,
     comment: String,
     plan_hash: String,
-) -> Result<RequestDetail, UiError> {
+) -> Result<RequestLive, UiError> {
     answer(
         async move {
             let review = domain::Review { comment, plan_hash };
-            Ok(portal()?.reject_request(&actor()?, id, &review).await?)
+            Ok(portal()?
+                .reject_request(&actor()?, id, &review)
+                .await?
+                .into())
         }
         .await,
     )
 }
 
 #[server(prefix = "/rpc", endpoint = "requests/comment")]
-pub async fn comment_on_request(id: i64, comment: String) -> Result<RequestDetail, UiError> {
+pub async fn comment_on_request(id: i64, comment: String) -> Result<RequestLive, UiError> {
     answer(
         async move {
             Ok(portal()?
                 .comment_on_request(&actor()?, id, &comment)
-                .await?)
+                .await?
+                .into())
         }
         .await,
     )
@@ -147,6 +168,6 @@ pub async fn approve_selected(
 }
 
 #[server(prefix = "/rpc", endpoint = "requests/retry")]
-pub async fn retry_request(id: i64) -> Result<RequestDetail, UiError> {
-    answer(async move { Ok(portal()?.retry_request(&actor()?, id).await?) }.await)
+pub async fn retry_request(id: i64) -> Result<RequestLive, UiError> {
+    answer(async move { Ok(portal()?.retry_request(&actor()?, id).await?.into()) }.await)
 }

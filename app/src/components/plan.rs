@@ -55,3 +55,24 @@ fn FieldChanges(fields: Vec<FieldChange>) -> impl IntoView {
         </table>
     }
 }
+
+/// A form preview as HTML (notes, plan, manifests), drawn by the server: the browser sets
+/// it in place and carries no plan types.
+#[cfg(feature = "ssr")]
+pub fn preview_html(change: domain::request::change::PreparedChange) -> String {
+    let notes = change.notes;
+    Owner::new().with(|| {
+        view! {
+        {(!notes.is_empty()).then(|| view! {
+            <div class="panel panel-note" data-testid="preview-notes">
+                {notes.into_iter().map(|n| view! { <p>{n}</p> }).collect_view()}
+            </div>
+        })}
+        <h3>"Plan"</h3>
+        <PlanView objects=change.plan.objects />
+        <h3>"Manifests"</h3>
+        <pre class="yaml" data-testid="preview-yaml"><code>{change.manifests}</code></pre>
+        }
+        .to_html()
+    })
+}

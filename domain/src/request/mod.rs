@@ -22,4 +22,4 @@ pub use spec::{
 };
 pub use status::RequestStatus;
 pub use submission::{NewRequest, RequestKind, RequestSpec};
-pub use view::{RequestDetail, RequestEvent, RequestQuery, RequestSummary};
+pub use view::{RequestDetail, RequestEvent, RequestLive, RequestQuery, RequestSummary};

@@ -70,6 +70,39 @@ pub struct RequestDetail {
     pub may_retry: bool,
 }
 
+/// What a request page follows live: everything but the plan's objects, the spec and the
+/// manifests. Those change only when the plan does, and are drawn once by the server; the
+/// browser learns of a new plan by its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestLive {
+    pub request: RequestSummary,
+    /// The hash of the current plan.
+    pub plan_hash: String,
+    pub notes: Vec<String>,
+    pub events: Vec<RequestEvent>,
+    pub approvals: Vec<Approval>,
+    pub required_approvals: u32,
+    pub may_cancel: bool,
+    pub may_review: bool,
+    pub may_retry: bool,
+}
+
+impl From<RequestDetail> for RequestLive {
+    fn from(detail: RequestDetail) -> Self {
+        Self {
+            request: detail.request,
+            plan_hash: detail.plan.hash,
+            notes: detail.notes,
+            events: detail.events,
+            approvals: detail.approvals,
+            required_approvals: detail.required_approvals,
+            may_cancel: detail.may_cancel,
+            may_review: detail.may_review,
+            may_retry: detail.may_retry,
+        }
+    }
+}
+
 /// One approval of a request's plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

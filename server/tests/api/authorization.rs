@@ -152,6 +152,7 @@ fn matrix() -> Vec<Row> {
         post("/rpc/tokens/revoke", sessions_only).with_session([401, 200, 404, 404, 404]),
         post("/rpc/requests", signed_in),
         post("/rpc/request", signed_in),
+        post("/rpc/request/live", signed_in),
         // The approved state a change starts from: readable like requests themselves.
         post("/rpc/requests/approved", signed_in),
         post("/rpc/reviews", signed_in),
@@ -287,7 +288,7 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
         "/rpc/service" | "/rpc/service_drift" => {
             Body::Json(json!({ "team": "payments", "name": "ledger" }))
         }
-        "/rpc/request" => Body::Json(json!({ "id": subjects.request })),
+        "/rpc/request" | "/rpc/request/live" => Body::Json(json!({ "id": subjects.request })),
         "/rpc/requests/approved" => {
             Body::Json(json!({ "kind": "service", "team": "payments", "name": "ledger" }))
         }

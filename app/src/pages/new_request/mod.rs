@@ -26,7 +26,6 @@ use crate::{
         empty_state::EmptyState,
         error_panel::ErrorPanel,
         island::{go_to, island_ready},
-        plan::PlanView,
     },
     error::UiError,
 };
@@ -430,17 +429,8 @@ fn Preview(
         }
         match preview.value().get() {
             None => view! { <p class="muted">"The manifests and the plan appear here as you fill in the form."</p> }.into_any(),
-            Some(Ok(change)) => view! {
-                {(!change.notes.is_empty()).then(|| view! {
-                    <div class="panel panel-note" data-testid="preview-notes">
-                        {change.notes.iter().map(|n| view! { <p>{n.clone()}</p> }).collect_view()}
-                    </div>
-                })}
-                <h3>"Plan"</h3>
-                <PlanView objects=change.plan.objects.clone() />
-                <h3>"Manifests"</h3>
-                <pre class="yaml" data-testid="preview-yaml"><code>{change.manifests.clone()}</code></pre>
-            }.into_any(),
+            // Drawn by the server; its text is escaped there.
+            Some(Ok(html)) => view! { <div inner_html=html></div> }.into_any(),
             Some(Err(UiError::Invalid(_))) => view! {
                 <p class="panel panel-error" role="alert">"The catalog rules found problems: see the fields marked in the form."</p>
             }.into_any(),

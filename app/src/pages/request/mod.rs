@@ -1,23 +1,24 @@
 //! One request: status, what it changes (plan), the manifests, notes and its timeline.
 
-use domain::request::{RequestDetail, RequestEvent, RequestStatus};
+use domain::request::{RequestDetail, RequestEvent, RequestLive, RequestStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 mod review;
 
-use review::{CommentForm, ReviewPanel};
+use review::{CommentForm, ReviewPanel, ReviewState};
 
 use crate::{
     api::{
         ApproveRequest, CancelRequest, CommentOnRequest, RejectRequest, RetryRequest, get_request,
+        get_request_live,
     },
     components::{
         error_panel::ErrorPanel, island::island_ready, plan::PlanView,
         status_badge::RequestStatusBadge, timestamp::Timestamp,
     },
-    error::UiError,
+    error::{UiError, action_error},
 };
 
 /// The actions a request page offers; any of them succeeding reloads the request.
@@ -46,7 +47,7 @@ impl RequestActions {
 /// in its status alone.
 type Fingerprint = (RequestStatus, String, usize);
 
-fn fingerprint(detail: &RequestDetail) -> Fingerprint {
+fn fingerprint(detail: &RequestLive) -> Fingerprint {
     (
         detail.request.status,
         detail.request.updated_at.clone(),
@@ -90,15 +91,59 @@ fn follow_live(id: i64, on_change: impl Fn() + Clone + 'static) {
 #[cfg(not(feature = "hydrate"))]
 fn follow_live(_id: i64, _on_change: impl Fn() + Clone + 'static) {}
 
+/// The request page: the server draws it whole; the plan and manifests stay as drawn (a
+/// new plan is announced, not swapped in under a reviewer's eyes), the rest is live.
 #[component]
 pub fn RequestPage() -> impl IntoView {
     let id = use_params_map().with_untracked(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
-    view! { <LiveRequest id /> }
+    let request = Resource::new(
+        move || id,
+        |id| async move {
+            match id {
+                Some(id) => get_request(id).await,
+                None => Err(UiError::NotFound("request".into())),
+            }
+        },
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading request…"</p> }>
+            {move || Suspend::new(async move {
+                match request.await {
+                    Ok(detail) => view! { <RequestView detail /> }.into_any(),
+                    Err(error) => view! { <Title text="Request" /><ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
 }
 
-/// The request as it is now: it follows the live timeline and offers what the viewer may do.
+#[component]
+fn RequestView(detail: RequestDetail) -> impl IntoView {
+    let r = &detail.request;
+    let heading = format!("#{} {}", r.id, r.title);
+    let manifests_url = format!("/api/v1/requests/{}/manifests", r.id);
+    let plan = detail.plan.clone();
+    let manifests = detail.manifests.clone();
+    view! {
+        <Title text=heading />
+        <LiveRequest live=RequestLive::from(detail)>
+            <section class="card">
+                <h2>"Plan"</h2>
+                <PlanView objects=plan.objects />
+                <p class="muted small">"Plan hash "<code data-testid="plan-hash" title=plan.hash.clone()>{plan.hash.get(..12).unwrap_or_default().to_owned()}</code></p>
+            </section>
+        </LiveRequest>
+        <section class="card">
+            <h2>"Manifests "<a class="small" href=manifests_url rel="external">"raw YAML"</a></h2>
+            <pre class="yaml" data-testid="manifests"><code>{manifests}</code></pre>
+        </section>
+    }
+}
+
+/// The request as it is now: it follows the live timeline and offers what the viewer may
+/// do. `children` is the plan as the server drew it.
 #[island(lazy)]
-fn LiveRequest(id: Option<i64>) -> impl IntoView {
+fn LiveRequest(live: RequestLive, children: Children) -> impl IntoView {
     island_ready();
     let actions = RequestActions {
         cancel: ServerAction::new(),
@@ -107,115 +152,87 @@ fn LiveRequest(id: Option<i64>) -> impl IntoView {
         comment: ServerAction::new(),
         retry: ServerAction::new(),
     };
-    let id = move || id;
-    // Bumped when someone else changed the request (seen by polling).
-    let changed = RwSignal::new(0_usize);
-    let request = Resource::new(
-        move || (id(), actions.version(), changed.get()),
-        |(id, _, _)| async move {
-            match id {
-                Some(id) => get_request(id).await,
-                None => Err(UiError::NotFound("request".into())),
-            }
-        },
-    );
-    let shown = StoredValue::new(None::<Fingerprint>);
-    // Others act too, and the worker reports progress: the page listens to the request's
-    // live timeline and reloads when what it shows is out of date (so a half-written
-    // comment survives other events).
-    let check = move || {
-        let Some(id) = id() else { return };
+    let id = live.request.id;
+    // Reviews bind to the plan drawn on this page, whatever the plan is by now.
+    let shown_plan = live.plan_hash.clone();
+    let summary = live.request.clone();
+    let current = RwSignal::new(live);
+    // Reads the request again and shows it if it changed (parts that did not change are
+    // left alone, so a half-written comment survives).
+    let reload = move || {
         leptos::task::spawn_local(async move {
             // The page may have gone while the request was read: then nothing is left to
             // update (`try_` rather than a panic on disposed values).
-            if let Ok(now) = get_request(id).await
-                && shown
-                    .try_with_value(|s| s.as_ref().is_some_and(|s| *s != fingerprint(&now)))
-                    .unwrap_or(false)
-            {
-                changed.try_update(|n| *n += 1);
+            if let Ok(now) = get_request_live(id).await {
+                current.try_update(|shown| {
+                    if fingerprint(shown) != fingerprint(&now) {
+                        *shown = now;
+                    }
+                });
             }
         });
     };
-    Effect::new(move |_| {
-        if let Some(id) = id() {
-            follow_live(id, check);
+    Effect::new(move |seen: Option<usize>| {
+        let version = actions.version();
+        if seen.is_some_and(|seen| seen != version) {
+            reload();
         }
+        version
     });
-    view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading request…"</p> }>
-            {move || Suspend::new(async move {
-                match request.await {
-                    Ok(detail) => {
-                        shown.set_value(Some(fingerprint(&detail)));
-                        view! { <RequestView detail actions /> }.into_any()
-                    }
-                    Err(error) => view! { <Title text="Request" /><ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
+    Effect::new(move |_| follow_live(id, reload));
 
-#[component]
-fn RequestView(detail: RequestDetail, actions: RequestActions) -> impl IntoView {
+    let status = Memo::new(move |_| current.with(|c| c.request.status));
+    let may_cancel = Memo::new(move |_| current.with(|c| c.may_cancel));
+    let review = Memo::new(move |_| current.with(|c| ReviewState::from(c)));
+    let notes = Memo::new(move |_| current.with(|c| c.notes.clone()));
+    let events = Memo::new(move |_| current.with(|c| c.events.clone()));
+    let plan_changed = Memo::new({
+        let shown_plan = shown_plan.clone();
+        move |_| current.with(|c| c.plan_hash != shown_plan)
+    });
     let cancel = actions.cancel;
-    let r = detail.request.clone();
-    let heading = format!("#{} {}", r.id, r.title);
-    let cancel_error = move || {
-        cancel
-            .value()
-            .get()
-            .and_then(|v| v.err())
-            .map(|e| e.to_string())
-    };
+    let heading = format!("#{} {}", summary.id, summary.title);
     view! {
-        <Title text=heading.clone() />
         <div class="page-header">
-            <p class="muted"><a href="/requests">"Requests"</a>" / "{format!("#{}", r.id)}</p>
-            <h1>{heading}" "<RequestStatusBadge status=r.status /></h1>
+            <p class="muted"><a href="/requests">"Requests"</a>" / "{format!("#{}", summary.id)}</p>
+            <h1>{heading}" "{move || view! { <RequestStatusBadge status=status.get() /> }}</h1>
             <p class="muted">
-                {format!("{} for team ", r.kind)}
-                <a href=format!("/teams/{}", r.team)>{r.team.to_string()}</a>
-                {format!(" on cluster {} · asked by {} ", r.cluster, r.requester_name)}
-                <Timestamp value=r.created_at.clone() />
+                {format!("{} for team ", summary.kind)}
+                <a href=format!("/teams/{}", summary.team)>{summary.team.to_string()}</a>
+                {format!(" on cluster {} · asked by {} ", summary.cluster, summary.requester_name)}
+                <Timestamp value=summary.created_at.clone() />
             </p>
-            {(!r.reason.is_empty()).then(|| view! { <blockquote class="reason">{r.reason.clone()}</blockquote> })}
+            {(!summary.reason.is_empty()).then(|| view! { <blockquote class="reason">{summary.reason.clone()}</blockquote> })}
         </div>
-        {detail.may_cancel.then(|| view! {
+        {move || plan_changed.get().then(|| view! {
+            <p class="notice" role="status" data-testid="plan-changed">
+                "The plan changed since this page was drawn: "
+                <a href=format!("/requests/{id}")>"reload it"</a>" to read and review the new one."
+            </p>
+        })}
+        {move || may_cancel.get().then(|| view! {
             <ActionForm action=cancel attr:class="actions">
-                <input type="hidden" name="id" value=r.id />
+                <input type="hidden" name="id" value=id />
                 <button type="submit" class="button secondary danger" disabled=move || cancel.pending().get()>
                     "Cancel request"
                 </button>
             </ActionForm>
         })}
-        <p class="field-error" role="alert">{cancel_error}</p>
-        <ReviewPanel detail=detail.clone() actions />
-        {(!detail.notes.is_empty()).then(|| view! {
+        <p class="field-error" role="alert">{move || action_error(cancel.value().get())}</p>
+        {move || view! { <ReviewPanel id state=review.get() plan_hash=shown_plan.clone() actions /> }}
+        {move || notes.with(|notes| (!notes.is_empty()).then(|| view! {
             <div class="panel panel-note" data-testid="notes">
-                {detail.notes.iter().map(|n| view! { <p>{n.clone()}</p> }).collect_view()}
+                {notes.iter().map(|n| view! { <p>{n.clone()}</p> }).collect_view()}
             </div>
-        })}
+        }))}
         <div class="two-columns">
-            <section class="card">
-                <h2>"Plan"</h2>
-                <PlanView objects=detail.plan.objects.clone() />
-                <p class="muted small">"Plan hash "<code data-testid="plan-hash" title=detail.plan.hash.clone()>{detail.plan.hash.get(..12).unwrap_or_default().to_owned()}</code></p>
-            </section>
+            {children()}
             <section class="card">
                 <h2>"Timeline"</h2>
-                <Timeline events=detail.events.clone() />
-                <CommentForm id=r.id action=actions.comment />
+                {move || view! { <Timeline events=events.get() /> }}
+                <CommentForm id action=actions.comment />
             </section>
         </div>
-        <section class="card">
-            <h2>
-                "Manifests "
-                <a class="small" href=format!("/api/v1/requests/{}/manifests", r.id) rel="external">"raw YAML"</a>
-            </h2>
-            <pre class="yaml" data-testid="manifests"><code>{detail.manifests.clone()}</code></pre>
-        </section>
     }
 }
 
@@ -274,12 +291,12 @@ fn Timeline(events: Vec<RequestEvent>) -> impl IntoView {
 mod tests {
     use super::*;
 
-    fn detail(status: &str, events: usize) -> RequestDetail {
+    fn detail(status: &str, events: usize) -> RequestLive {
         let event = serde_json::json!({
             "id": 1, "at": "2026-12-03T20:50:44Z", "actor": "worker", "action": "apply.progress",
             "detail": {}
         });
-        serde_json::from_value(serde_json::json!({
+        serde_json::from_value::<RequestDetail>(serde_json::json!({
             "request": {
                 "id": 1, "kind": "service", "team": "payments", "cluster": "demo",
                 "title": "service payouts", "status": status, "requester": "e@example.com",
@@ -291,6 +308,7 @@ mod tests {
             "may_cancel": false, "may_review": false, "may_retry": false
         }))
         .expect("a request detail")
+        .into()
     }
 
     #[test]

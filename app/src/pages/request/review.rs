@@ -1,28 +1,59 @@
 //! Reviewing a request: approvals so far, approve and reject (for those who may), and
 //! comments for everyone who can read it.
 
-use domain::request::{RequestDetail, RequestStatus};
+use domain::request::{RequestLive, RequestStatus, view::Approval};
 use leptos::prelude::*;
 
 use super::RequestActions;
 use crate::{api::CommentOnRequest, components::timestamp::Timestamp, error::action_error};
 
+/// What the review panel shows: it is drawn again only when this changes.
+#[derive(Clone, PartialEq)]
+pub struct ReviewState {
+    pending: bool,
+    team: String,
+    approvals: Vec<Approval>,
+    required_approvals: u32,
+    may_review: bool,
+    may_retry: bool,
+}
+
+impl From<&RequestLive> for ReviewState {
+    fn from(live: &RequestLive) -> Self {
+        Self {
+            pending: live.request.status == RequestStatus::PendingReview,
+            team: live.request.team.to_string(),
+            approvals: live.approvals.clone(),
+            required_approvals: live.required_approvals,
+            may_review: live.may_review,
+            may_retry: live.may_retry,
+        }
+    }
+}
+
+/// `plan_hash` is the plan the page shows: approving or rejecting binds to it.
 #[component]
-pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoView {
-    let id = detail.request.id;
+pub fn ReviewPanel(
+    id: i64,
+    state: ReviewState,
+    plan_hash: String,
+    actions: RequestActions,
+) -> impl IntoView {
     // Each form's children own their copy.
-    let (approve_hash, reject_hash) = (detail.plan.hash.clone(), detail.plan.hash.clone());
-    let pending = detail.request.status == RequestStatus::PendingReview;
-    let approvals = detail.approvals.clone();
+    let (approve_hash, reject_hash) = (plan_hash.clone(), plan_hash);
+    let ReviewState {
+        pending,
+        team,
+        approvals,
+        required_approvals,
+        may_review,
+        may_retry,
+    } = state;
     let summary = format!(
         "{} of {} approval{}",
         approvals.len(),
-        detail.required_approvals,
-        if detail.required_approvals == 1 {
-            ""
-        } else {
-            "s"
-        }
+        required_approvals,
+        if required_approvals == 1 { "" } else { "s" }
     );
     let approve = actions.approve;
     let reject = actions.reject;
@@ -46,7 +77,7 @@ pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoV
                     }).collect_view()}
                 </ul>
             })}
-            {match (detail.may_review, pending) {
+            {match (may_review, pending) {
                 (true, _) => view! {
                     <div class="review-forms">
                         // Both bind to the plan this page shows: a plan that changed
@@ -68,11 +99,11 @@ pub fn ReviewPanel(detail: RequestDetail, actions: RequestActions) -> impl IntoV
                     </div>
                 }.into_any(),
                 (false, true) => view! {
-                    <p class="muted">"Waiting for a lead of team "{detail.request.team.to_string()}" (not the requester) to review."</p>
+                    <p class="muted">"Waiting for a lead of team "{team}" (not the requester) to review."</p>
                 }.into_any(),
                 (false, false) => ().into_any(),
             }}
-            {detail.may_retry.then(|| view! {
+            {may_retry.then(|| view! {
                 <ActionForm action=actions.retry attr:class="actions">
                     <input type="hidden" name="id" value=id />
                     <button type="submit" class="button" disabled=move || actions.retry.pending().get()>"Retry"</button>
