@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # First-load benchmark: the release portal as `make run` builds it, opened cold in Chromium on
 # loopback. Prints bytes transferred (compressed, as sent), first contentful paint and time
-# until hydrated for the catalog and the request form (or the paths given), median of RUNS
+# until hydrated for the catalog, the request form and a request (or the paths given), median of RUNS
 # (default 10) runs.
 #
 #   make run (or: the release build it does), then: bench/first_load.sh [PATH...]
@@ -39,5 +39,5 @@ for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
   sleep 0.1
 done
-[ $# -gt 0 ] || set -- /services "/requests/new?kind=service"
+[ $# -gt 0 ] || set -- /services "/requests/new?kind=service" "/requests/{request}"
 node bench/first_load.mjs "http://127.0.0.1:$port" "$runs" "$@"
