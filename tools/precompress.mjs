@@ -31,10 +31,14 @@ for (const name of readdirSync(dir)) {
   });
   writeFileSync(`${path}.br`, br);
   writeFileSync(`${path}.gz`, gzipSync(data, { level: 9 }));
-  // The server only trusts a compressed copy at least as new as its file.
-  const { atime, mtime } = statSync(path);
-  utimesSync(`${path}.br`, atime, mtime);
-  utimesSync(`${path}.gz`, atime, mtime);
+  // The server only trusts a compressed copy at least as new as its file. Times are set in
+  // whole milliseconds here while the file's has nanoseconds: a copy stamped with the
+  // file's own time, truncated, would be older than it, and never sent: the copies get the
+  // next whole millisecond instead.
+  const { atime, mtimeMs } = statSync(path);
+  const stamp = new Date(Math.floor(mtimeMs) + 1);
+  utimesSync(`${path}.br`, atime, stamp);
+  utimesSync(`${path}.gz`, atime, stamp);
   before += data.length;
   after += br.length;
 }
