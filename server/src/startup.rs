@@ -148,6 +148,7 @@ impl Application {
             streams: StreamSlots::new(settings.http.max_streams_per_user),
             live,
             trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
+            island_files: crate::http::bundle::island_files(&settings.site_root.join("pkg")),
         };
         Ok(Self {
             listener,

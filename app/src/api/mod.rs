@@ -16,6 +16,9 @@ pub use audit::*;
 pub use infrastructure::*;
 pub use requests::*;
 
+#[cfg(feature = "ssr")]
+pub use crate::components::island_preload::IslandFiles;
+
 /// The portal implementation, provided by the server through Leptos context.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
@@ -23,6 +26,8 @@ pub struct PortalContext {
     pub portal: std::sync::Arc<dyn domain::Portal>,
     /// The development sign-in is on: every page says so.
     pub dev_sign_in: bool,
+    /// What each island loads, for its page to preload.
+    pub island_files: IslandFiles,
 }
 
 #[cfg(feature = "ssr")]

@@ -5,6 +5,7 @@ pub mod empty_state;
 pub mod error_panel;
 pub mod filter_select;
 pub mod island;
+pub mod island_preload;
 pub mod layout;
 pub mod pagination;
 pub mod plan;

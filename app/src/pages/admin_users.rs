@@ -16,6 +16,7 @@ use crate::{
         empty_state::EmptyState,
         error_panel::ErrorPanel,
         island::island_ready,
+        island_preload::PreloadIsland,
         pagination::{Pagination, with_query},
         timestamp::Timestamp,
     },
@@ -138,7 +139,10 @@ impl UserActions {
 #[component]
 pub fn AdminUserPage() -> impl IntoView {
     let id = use_params_map().with_untracked(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
-    view! { <AdminUser id /> }
+    view! {
+        <PreloadIsland island="admin_user" />
+        <AdminUser id />
+    }
 }
 
 /// One user, with what an admin may do to them.

@@ -13,6 +13,7 @@ use crate::{
         error_panel::ErrorPanel,
         filter_select::FilterSelect,
         island::{island_ready, replace_url},
+        island_preload::PreloadIsland,
         pagination::{Pagination, with_query},
         status_badge::StatusBadge,
         timestamp::Timestamp,
@@ -32,6 +33,7 @@ pub fn CatalogPage() -> impl IntoView {
         per_page: q.get("per_page"),
     });
     view! {
+        <PreloadIsland island="catalog" />
         <Title text="Services" />
         <div class="page-header">
             <h1>"Services"</h1>

@@ -14,7 +14,7 @@ use crate::{
     api::{ApproveSelected, review_queue},
     components::{
         empty_state::EmptyState, error_panel::ErrorPanel, island::island_ready,
-        timestamp::Timestamp,
+        island_preload::PreloadIsland, timestamp::Timestamp,
     },
     error::action_error,
 };
@@ -70,6 +70,7 @@ pub fn approvals_from_form(fields: &[(String, String)]) -> (Vec<ApprovalItem>, S
 #[component]
 pub fn ReviewsPage() -> impl IntoView {
     view! {
+        <PreloadIsland island="review_queue" />
         <Title text="Reviews" />
         <div class="page-header">
             <h1>"Reviews"</h1>

@@ -7,7 +7,7 @@ use crate::{
     api::{CreateToken, RevokeToken, list_tokens},
     components::{
         empty_state::EmptyState, error_panel::ErrorPanel, island::island_ready,
-        timestamp::Timestamp,
+        island_preload::PreloadIsland, timestamp::Timestamp,
     },
     error::UiError,
 };
@@ -15,6 +15,7 @@ use crate::{
 #[component]
 pub fn TokensPage() -> impl IntoView {
     view! {
+        <PreloadIsland island="tokens" />
         <Title text="Access tokens" />
         <div class="page-header">
             <h1>"Personal access tokens"</h1>

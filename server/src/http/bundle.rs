@@ -10,6 +10,7 @@ use std::{
     time::SystemTime,
 };
 
+use app::api::IslandFiles;
 use tower::Layer;
 use tower_http::{
     compression::{Compression, CompressionLayer},
@@ -34,6 +35,26 @@ pub fn service(dir: PathBuf) -> Compression<ServeDir> {
         }
     };
     CompressionLayer::new().layer(files)
+}
+
+/// What each island of the bundle in `dir` loads, from the manifest a split build writes;
+/// empty (no preloads) for a bundle without one or with one that cannot be read.
+pub fn island_files(dir: &Path) -> IslandFiles {
+    let Ok(manifest) = std::fs::read_to_string(dir.join("__wasm_split_manifest.json")) else {
+        return IslandFiles::default();
+    };
+    let bundle: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    IslandFiles::from_manifest(&manifest, &bundle).unwrap_or_else(|error| {
+        tracing::warn!(%error, "the bundle's split manifest is unreadable; islands are not preloaded");
+        IslandFiles::default()
+    })
 }
 
 /// `Ok(true)` when `dir` has precompressed copies and each is at least as new as its file

@@ -3,7 +3,7 @@
 mod admin;
 mod api;
 mod audit;
-mod bundle;
+pub(crate) mod bundle;
 pub mod client_addr;
 mod error;
 mod events;
@@ -20,7 +20,11 @@ mod stream_slots;
 
 use std::{sync::Arc, time::Duration};
 
-use app::{App, api::PortalContext, shell};
+use app::{
+    App,
+    api::{IslandFiles, PortalContext},
+    shell,
+};
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef},
@@ -73,6 +77,8 @@ pub struct AppState {
     pub live: LiveViews,
     /// Whose `X-Forwarded-For` names the client (`http.trusted_proxies`).
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// What each island of the bundle loads, read at start like the bundle's copies.
+    pub island_files: IslandFiles,
 }
 
 impl AppState {
@@ -82,6 +88,7 @@ impl AppState {
         PortalContext {
             portal: self.portal.clone(),
             dev_sign_in: self.auth.mode == crate::config::AuthMode::Dev,
+            island_files: self.island_files.clone(),
         }
     }
 }

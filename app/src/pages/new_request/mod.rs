@@ -26,6 +26,7 @@ use crate::{
         empty_state::EmptyState,
         error_panel::ErrorPanel,
         island::{go_to, island_ready},
+        island_preload::PreloadIsland,
     },
     error::UiError,
 };
@@ -156,6 +157,7 @@ pub fn NewRequestPage() -> impl IntoView {
         }
     };
     view! {
+        <PreloadIsland island="request_form" />
         <Title text="New request" />
         <div class="page-header">
             <h1>"New request"</h1>

@@ -15,8 +15,8 @@ use crate::{
         get_request_live,
     },
     components::{
-        error_panel::ErrorPanel, island::island_ready, plan::PlanView,
-        status_badge::RequestStatusBadge, timestamp::Timestamp,
+        error_panel::ErrorPanel, island::island_ready, island_preload::PreloadIsland,
+        plan::PlanView, status_badge::RequestStatusBadge, timestamp::Timestamp,
     },
     error::{UiError, action_error},
 };
@@ -106,6 +106,7 @@ pub fn RequestPage() -> impl IntoView {
         },
     );
     view! {
+        <PreloadIsland island="live_request" />
         <Suspense fallback=|| view! { <p class="loading">"Loading request…"</p> }>
             {move || Suspend::new(async move {
                 match request.await {
