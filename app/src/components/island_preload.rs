@@ -69,8 +69,9 @@ pub fn PreloadIsland(island: &'static str) -> impl IntoView {
         view! {
             {script.map(|href| view! { <Link rel="modulepreload" href /> })}
             // `fetch` in CORS mode, as the loader asks for them: only then is it one download.
+            // Low priority: the stylesheet and the page come first (first paint).
             {wasm.into_iter().map(|href| view! {
-                <Link rel="preload" href as_="fetch" crossorigin="anonymous" />
+                <Link rel="preload" href as_="fetch" crossorigin="anonymous" fetchpriority="low" />
             }).collect_view()}
         }
     }
