@@ -1,4 +1,6 @@
-use domain::{FieldErrors, PortalError};
+use domain::FieldErrors;
+#[cfg(feature = "ssr")]
+use domain::PortalError;
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
@@ -55,6 +57,7 @@ pub fn action_error<T>(value: Option<Result<T, UiError>>) -> Option<String> {
     }
 }
 
+#[cfg(feature = "ssr")]
 impl From<PortalError> for UiError {
     fn from(error: PortalError) -> Self {
         match error {

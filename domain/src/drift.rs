@@ -20,10 +20,10 @@ pub const REQUEST_LABEL: &str = "stargate.dev/request";
 pub fn of_service(kind: &str, name: &str, service: &str, hosts: &[String]) -> bool {
     match kind {
         "Deployment" | "Service" => name == service,
-        "ExternalSecret" => name == crate::request::render::external_env_secret_name(service),
+        "ExternalSecret" => name == crate::request::object_names::external_env_secret_name(service),
         "Ingress" => hosts
             .iter()
-            .any(|h| crate::request::render::ingress_name(service, h) == name),
+            .any(|h| crate::request::object_names::ingress_name(service, h) == name),
         _ => false,
     }
 }

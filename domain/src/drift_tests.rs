@@ -289,7 +289,7 @@ mod properties {
 #[test]
 fn a_services_objects_are_its_deployment_service_external_secret_and_ingresses() {
     let hosts = ["ledger.payments.example.com".to_owned()];
-    let ingress = crate::request::render::ingress_name("ledger", &hosts[0]);
+    let ingress = crate::request::object_names::ingress_name("ledger", &hosts[0]);
     for (kind, name) in [
         ("Deployment", "ledger"),
         ("Service", "ledger"),

@@ -136,6 +136,7 @@ fn safe_segment(s: &str) -> bool {
 }
 
 /// An object's file: YAML, keys in a stable order, ending in a newline.
+#[cfg(feature = "render")]
 pub fn object_file(object: &Value) -> String {
     let mut text = serde_norway::to_string(&sorted(object)).unwrap_or_default();
     if !text.ends_with('\n') {
@@ -146,6 +147,7 @@ pub fn object_file(object: &Value) -> String {
 
 /// The same object with every map's keys sorted, whatever order it was built or parsed in
 /// (so the file does not change when only the order of keys did).
+#[cfg(feature = "render")]
 fn sorted(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
@@ -164,6 +166,7 @@ fn sorted(value: &Value) -> Value {
 }
 
 /// The files of a desired state: path → text, for `(cluster, object)` pairs.
+#[cfg(feature = "render")]
 pub fn tree_files(
     objects: &[(String, Value)],
 ) -> Result<std::collections::BTreeMap<String, String>, LayoutError> {

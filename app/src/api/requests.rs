@@ -3,7 +3,7 @@
 use domain::{
     Page,
     request::{
-        RequestDetail, RequestLive, RequestSummary,
+        RequestLive, RequestSummary,
         bulk::{ApprovalItem, ApprovalResult, ReviewItem},
         view::RawRequestQuery,
     },
@@ -76,8 +76,10 @@ pub async fn list_requests(query: RawRequestQuery) -> Result<Page<RequestSummary
     )
 }
 
+/// A request whole, plan included: for pages the server draws (the wasm has no plan types).
+#[cfg(feature = "ssr")]
 #[server(prefix = "/rpc", endpoint = "request", input = Json)]
-pub async fn get_request(id: i64) -> Result<RequestDetail, UiError> {
+pub async fn get_request(id: i64) -> Result<domain::request::RequestDetail, UiError> {
     answer(async move { Ok(portal()?.request(&actor()?, id).await?) }.await)
 }
 

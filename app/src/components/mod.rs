@@ -8,6 +8,7 @@ pub mod island;
 pub mod island_preload;
 pub mod layout;
 pub mod pagination;
+#[cfg(feature = "ssr")]
 pub mod plan;
 pub mod status_badge;
 pub mod timestamp;

@@ -1,7 +1,7 @@
 use domain::{
     Exposure, ServiceDetail,
     iac::ObjectPath,
-    request::{Scaling, render::ingress_name},
+    request::{Scaling, object_names::ingress_name},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -5,8 +5,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{RequestDetail, RequestStatus, RequestSummary, lifecycle::comment_problem};
-use crate::{FieldError, FieldErrors, PortalError};
+use super::{RequestStatus, RequestSummary, lifecycle::comment_problem};
+use crate::{FieldError, FieldErrors};
+#[cfg(feature = "render")]
+use crate::{PortalError, request::RequestDetail};
 
 /// Most requests one bulk approval may name.
 pub const MAX_BULK_APPROVALS: usize = 100;
@@ -278,6 +280,7 @@ pub struct ApprovalResult {
 
 impl ApprovalResult {
     /// The result of approving request `id` through the single-approval path.
+    #[cfg(feature = "render")]
     pub fn of(id: i64, answer: Result<RequestDetail, PortalError>) -> Self {
         match answer {
             Ok(detail) => approved(id, &detail),
@@ -320,6 +323,7 @@ impl ApprovalResult {
     }
 }
 
+#[cfg(feature = "render")]
 fn approved(id: i64, detail: &RequestDetail) -> ApprovalResult {
     let status = detail.request.status;
     let title = &detail.request.title;

@@ -2,12 +2,17 @@
 //! they render to and the plan a reviewer approves.
 
 pub mod bulk;
+#[cfg(feature = "render")]
 pub mod change;
 pub mod fields;
 pub mod lifecycle;
+pub mod object_names;
+#[cfg(feature = "render")]
 pub mod plan;
 mod reader;
+#[cfg(feature = "render")]
 pub mod render;
+#[cfg(feature = "render")]
 pub mod rules;
 pub mod spec;
 pub mod status;
@@ -22,4 +27,6 @@ pub use spec::{
 };
 pub use status::RequestStatus;
 pub use submission::{NewRequest, RequestKind, RequestSpec};
-pub use view::{RequestDetail, RequestEvent, RequestLive, RequestQuery, RequestSummary};
+#[cfg(feature = "render")]
+pub use view::RequestDetail;
+pub use view::{RequestEvent, RequestLive, RequestQuery, RequestSummary};

@@ -27,6 +27,7 @@ use k8s_openapi::{
 };
 use serde::Serialize;
 
+use super::object_names::{external_env_secret_name, ingress_name};
 use super::{
     AlbScheme, AlbTargetType, CertificateSpec, EnvValue, ExternalRef, IngressClass, IngressSpec,
     Protocol, ServiceSpec, Tls,
@@ -140,11 +141,6 @@ pub struct RemoteRef {
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<String>,
-}
-
-/// The Secret a service's ExternalSecret writes (and its container reads).
-pub fn external_env_secret_name(service: &str) -> String {
-    format!("{service}-env")
 }
 
 /// One rendered object.
@@ -484,12 +480,6 @@ pub fn render_backend_service(
 /// The secret cert-manager writes the Certificate named `certificate` into.
 pub fn certificate_secret_name(certificate: &str) -> String {
     format!("{certificate}-tls")
-}
-
-/// The Ingress object of `service` for `host`: the service and the host's first label
-/// (the service page links its history by this name).
-pub fn ingress_name(service: &str, host: &str) -> String {
-    format!("{service}-{}", host.split('.').next().unwrap_or("host"))
 }
 
 /// The Ingress for an ingress request, with the annotations its controller needs. With

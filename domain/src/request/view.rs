@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{RequestKind, RequestStatus, plan::Plan};
+#[cfg(feature = "render")]
+use super::plan::Plan;
+use super::{RequestKind, RequestStatus};
 use crate::{
     FieldErrors, PageRequest, TeamName,
     query::{non_empty, query_string},
@@ -44,7 +46,8 @@ pub struct RequestEvent {
     pub detail: Value,
 }
 
-/// A request with everything a reviewer reads.
+/// A request with everything a reviewer reads (the server's: it carries the plan).
+#[cfg(feature = "render")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestDetail {
@@ -87,6 +90,7 @@ pub struct RequestLive {
     pub may_retry: bool,
 }
 
+#[cfg(feature = "render")]
 impl From<RequestDetail> for RequestLive {
     fn from(detail: RequestDetail) -> Self {
         Self {

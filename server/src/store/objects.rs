@@ -55,7 +55,7 @@ macro_rules! worst_drift_first {
 pub(super) use worst_drift_first;
 
 /// A page of hosts with their Ingress's drift: the Ingress is named as
-/// `domain::request::render::ingress_name` names it (service, dash, the host's first label).
+/// `domain::request::object_names::ingress_name` names it (service, dash, the host's first label).
 macro_rules! hosts_page {
     ($ingress:literal) => {
         concat!(

@@ -1,24 +1,24 @@
 //! One request: status, what it changes (plan), the manifests, notes and its timeline.
 
-use domain::request::{RequestDetail, RequestEvent, RequestLive, RequestStatus};
+use domain::request::{RequestEvent, RequestLive, RequestStatus};
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
+#[cfg(feature = "ssr")]
+mod page;
 mod review;
+
+#[cfg(feature = "ssr")]
+pub use page::RequestPage;
 
 use review::{CommentForm, ReviewPanel, ReviewState};
 
 use crate::{
     api::{
-        ApproveRequest, CancelRequest, CommentOnRequest, RejectRequest, RetryRequest, get_request,
+        ApproveRequest, CancelRequest, CommentOnRequest, RejectRequest, RetryRequest,
         get_request_live,
     },
-    components::{
-        error_panel::ErrorPanel, island::island_ready, island_preload::PreloadIsland,
-        plan::PlanView, status_badge::RequestStatusBadge, timestamp::Timestamp,
-    },
-    error::{UiError, action_error},
+    components::{island::island_ready, status_badge::RequestStatusBadge, timestamp::Timestamp},
+    error::action_error,
 };
 
 /// The actions a request page offers; any of them succeeding reloads the request.
@@ -91,55 +91,10 @@ fn follow_live(id: i64, on_change: impl Fn() + Clone + 'static) {
 #[cfg(not(feature = "hydrate"))]
 fn follow_live(_id: i64, _on_change: impl Fn() + Clone + 'static) {}
 
-/// The request page: the server draws it whole; the plan and manifests stay as drawn (a
-/// new plan is announced, not swapped in under a reviewer's eyes), the rest is live.
+/// In the browser the page is already drawn: only its `LiveRequest` island comes to life.
+#[cfg(not(feature = "ssr"))]
 #[component]
-pub fn RequestPage() -> impl IntoView {
-    let id = use_params_map().with_untracked(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
-    let request = Resource::new(
-        move || id,
-        |id| async move {
-            match id {
-                Some(id) => get_request(id).await,
-                None => Err(UiError::NotFound("request".into())),
-            }
-        },
-    );
-    view! {
-        <PreloadIsland island="live_request" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading request…"</p> }>
-            {move || Suspend::new(async move {
-                match request.await {
-                    Ok(detail) => view! { <RequestView detail /> }.into_any(),
-                    Err(error) => view! { <Title text="Request" /><ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn RequestView(detail: RequestDetail) -> impl IntoView {
-    let r = &detail.request;
-    let heading = format!("#{} {}", r.id, r.title);
-    let manifests_url = format!("/api/v1/requests/{}/manifests", r.id);
-    let plan = detail.plan.clone();
-    let manifests = detail.manifests.clone();
-    view! {
-        <Title text=heading />
-        <LiveRequest live=RequestLive::from(detail)>
-            <section class="card">
-                <h2>"Plan"</h2>
-                <PlanView objects=plan.objects />
-                <p class="muted small">"Plan hash "<code data-testid="plan-hash" title=plan.hash.clone()>{plan.hash.get(..12).unwrap_or_default().to_owned()}</code></p>
-            </section>
-        </LiveRequest>
-        <section class="card">
-            <h2>"Manifests "<a class="small" href=manifests_url rel="external">"raw YAML"</a></h2>
-            <pre class="yaml" data-testid="manifests"><code>{manifests}</code></pre>
-        </section>
-    }
-}
+pub fn RequestPage() -> impl IntoView {}
 
 /// The request as it is now: it follows the live timeline and offers what the viewer may
 /// do. `children` is the plan as the server drew it.
@@ -288,9 +243,10 @@ fn Timeline(events: Vec<RequestEvent>) -> impl IntoView {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
+    use domain::request::RequestDetail;
 
     fn detail(status: &str, events: usize) -> RequestLive {
         let event = serde_json::json!({

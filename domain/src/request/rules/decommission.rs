@@ -7,7 +7,7 @@ use crate::{
     FieldError, FieldErrors, TeamName,
     request::{
         DecommissionSpec, Transport,
-        render::{external_env_secret_name, ingress_name},
+        object_names::{external_env_secret_name, ingress_name},
     },
 };
 
