@@ -2,11 +2,9 @@ import { expect, hydrated, test } from "./fixtures";
 import { signInAsDemoUser } from "./sign-in";
 
 test("an engineer changes an image from the service page and follows it to applied", async ({
-  browser,
+  engineer,
+  lead,
 }) => {
-  const engineer = await (await browser.newContext()).newPage();
-  const lead = await (await browser.newContext()).newPage();
-
   await signInAsDemoUser(engineer, "Payments Engineer", "/services/payments/payouts");
   await hydrated(engineer);
   await engineer.getByRole("link", { name: "Change", exact: true }).click();

@@ -36,13 +36,12 @@ async function approveAndWait(
 }
 
 test("a hand-made change shows as drift on the service page; a reviewed restore repairs it, a reviewed adopt keeps it", async ({
-  browser,
+  engineer,
+  lead,
 }) => {
   // Two reviewed requests applied for real, and two drift checks.
   test.setTimeout(120_000);
   const name = `drifty-${Date.now() % 100000}`;
-  const engineer = await (await browser.newContext()).newPage();
-  const lead = await (await browser.newContext()).newPage();
   await signInAsDemoUser(lead, "Payments Lead", "/reviews");
 
   // A new service on the real (test) cluster.

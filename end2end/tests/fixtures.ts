@@ -1,4 +1,4 @@
-import { expect, test as base, type BrowserContext } from "@playwright/test";
+import { expect, test as base, type Browser, type BrowserContext, type Page } from "@playwright/test";
 
 export { expect };
 
@@ -10,7 +10,7 @@ const CRASH = /panicked at|RuntimeError|unreachable|WebAssembly\./;
  * default context or in contexts it made with `browser.newContext()`: a page that logs a
  * panic is dead until reloaded, however green its assertions were before.
  */
-export const test = base.extend<{ failOnPageErrors: void }>({
+export const test = base.extend<{ failOnPageErrors: void; engineer: Page; lead: Page }>({
   failOnPageErrors: [
     async ({ browser, context }, use) => {
       const errors: string[] = [];
@@ -40,7 +40,24 @@ export const test = base.extend<{ failOnPageErrors: void }>({
     },
     { auto: true },
   ],
+  // Two people at once (who asks, who reviews), each in a browser context of their own,
+  // not yet signed in: a test signs them in as the personas it needs.
+  engineer: async ({ browser, failOnPageErrors: _ }, use) => {
+    await withOwnContext(browser, use);
+  },
+  lead: async ({ browser, failOnPageErrors: _ }, use) => {
+    await withOwnContext(browser, use);
+  },
 });
+
+async function withOwnContext(browser: Browser, use: (page: Page) => Promise<void>) {
+  const context = await browser.newContext();
+  try {
+    await use(await context.newPage());
+  } finally {
+    await context.close();
+  }
+}
 
 /** Waits until the wasm bundle has taken over the server-rendered page. */
 export async function hydrated(page: import("@playwright/test").Page) {

@@ -9,13 +9,9 @@ async function violations(page: import("@playwright/test").Page) {
 }
 
 test("an applied service is a commit: its history shows the diff, the commit and the tree show it too", async ({
-  browser,
+  engineer,
+  lead,
 }) => {
-  const engineerContext = await browser.newContext();
-  const leadContext = await browser.newContext();
-  const engineer = await engineerContext.newPage();
-  const lead = await leadContext.newPage();
-
   // The engineer asks for a new service; the lead approves it; the dry-run demo cluster
   // applies it (and commits it, like any other).
   await signInAsDemoUser(engineer, "Payments Engineer", "/requests/new?kind=service");
@@ -63,7 +59,4 @@ test("an applied service is a commit: its history shows the diff, the commit and
   await expect(newest).toContainText("service telescope");
   await expect(newest.getByRole("link", { name: /request #\d+/ })).toHaveAttribute("href", requestPath);
   expect(await violations(engineer)).toEqual([]);
-
-  await engineerContext.close();
-  await leadContext.close();
 });

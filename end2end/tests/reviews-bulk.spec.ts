@@ -30,16 +30,13 @@ async function requestService(page: import("@playwright/test").Page, name: strin
 }
 
 test("a lead selects two requests in the queue, approves both at once and the queue empties", async ({
-  browser,
+  engineer,
+  lead,
 }) => {
-  const engineerContext = await browser.newContext();
-  const engineer = await engineerContext.newPage();
   await signInAsDemoUser(engineer, "Search Engineer", "/requests");
   const indexer = await requestService(engineer, "bulk-indexer");
   const crawler = await requestService(engineer, "bulk-crawler");
 
-  const leadContext = await browser.newContext();
-  const lead = await leadContext.newPage();
   await signInAsDemoUser(lead, "Search Lead", "/reviews");
   await hydrated(lead);
   const queue = lead.getByTestId("review-queue");
@@ -93,9 +90,6 @@ test("a lead selects two requests in the queue, approves both at once and the qu
   await expect(lead.getByTestId("approval-count")).toHaveText("1 of 1 approval");
   await expect(lead.getByTestId("review")).toContainText("Both read, both fine");
   await expect(lead.getByRole("heading", { level: 1 })).toContainText(/Queued|Applying|Applied/);
-
-  await engineerContext.close();
-  await leadContext.close();
 });
 
 test.describe("without JavaScript", () => {

@@ -2,13 +2,9 @@ import { expect, hydrated, test } from "./fixtures";
 import { signInAsDemoUser } from "./sign-in";
 
 test("an engineer submits, a lead reviews the diff and approves, the engineer's page follows", async ({
-  browser,
+  engineer,
+  lead,
 }) => {
-  const engineerContext = await browser.newContext();
-  const leadContext = await browser.newContext();
-  const engineer = await engineerContext.newPage();
-  const lead = await leadContext.newPage();
-
   // The engineer asks for a new image of an existing service.
   await signInAsDemoUser(engineer, "Payments Engineer", "/requests/new?kind=service");
   await engineer.waitForFunction(() => document.body.dataset.hydrated === "true");
@@ -67,17 +63,12 @@ test("an engineer submits, a lead reviews the diff and approves, the engineer's 
   await expect(engineer.getByTestId("timeline")).toContainText("Thanks, it is live");
   await expect(engineer.getByLabel("Comment", { exact: true })).toHaveValue("");
   expect(await engineer.evaluate(() => (window as any).__stillSamePage)).toBe(true);
-
-  await engineerContext.close();
-  await leadContext.close();
 });
 
-test("a rejection needs a reason, and the requester sees it", async ({ browser }) => {
-  const engineerContext = await browser.newContext();
-  const leadContext = await browser.newContext();
-  const engineer = await engineerContext.newPage();
-  const lead = await leadContext.newPage();
-
+test("a rejection needs a reason, and the requester sees it", async ({
+  engineer,
+  lead,
+}) => {
   await signInAsDemoUser(engineer, "Payments Engineer", "/requests/new?kind=certificate");
   await engineer.waitForFunction(() => document.body.dataset.hydrated === "true");
   await engineer.getByLabel("Name", { exact: true }).fill("shop-tls");
@@ -100,19 +91,12 @@ test("a rejection needs a reason, and the requester sees it", async ({ browser }
     timeout: 15_000,
   });
   await expect(engineer.getByTestId("timeline")).toContainText("Use the shared wildcard certificate");
-
-  await engineerContext.close();
-  await leadContext.close();
 });
 
 test("a plan that changes under a reviewer's eyes is announced, not swapped in, and approving the old one is refused", async ({
-  browser,
+  engineer,
+  lead,
 }) => {
-  const engineerContext = await browser.newContext();
-  const leadContext = await browser.newContext();
-  const engineer = await engineerContext.newPage();
-  const lead = await leadContext.newPage();
-
   // Two new images of the same service, both waiting for review.
   await signInAsDemoUser(engineer, "Payments Engineer", "/requests");
   const submit = async (image: string) => {
@@ -139,7 +123,7 @@ test("a plan that changes under a reviewer's eyes is announced, not swapped in, 
 
   // The first lands (approved in another tab, applied by the worker): the second's plan is
   // now another one.
-  const other = await leadContext.newPage();
+  const other = await lead.context().newPage();
   await other.goto(`/requests/${first}`);
   await hydrated(other);
   await other.getByRole("button", { name: "Approve" }).click();
@@ -155,7 +139,4 @@ test("a plan that changes under a reviewer's eyes is announced, not swapped in, 
   await hydrated(lead);
   await expect(lead.getByTestId("plan-changed")).toHaveCount(0);
   await expect(lead.getByTestId("plan-hash")).not.toHaveAttribute("title", shown ?? "");
-
-  await engineerContext.close();
-  await leadContext.close();
 });
