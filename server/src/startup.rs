@@ -130,6 +130,8 @@ impl Application {
         let (draining_tx, draining) = watch::channel(false);
         let live = LiveViews::start(store.clone(), auth.clone(), stopping.clone());
         tokio::spawn(refresh_groups_periodically(auth.clone(), stopping.clone()));
+        let island_files =
+            crate::http::bundle::island_files(&crate::http::bundle::dir(&leptos_options));
         let state = AppState {
             stopping,
             draining,
@@ -148,7 +150,7 @@ impl Application {
             streams: StreamSlots::new(settings.http.max_streams_per_user),
             live,
             trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
-            island_files: crate::http::bundle::island_files(&settings.site_root.join("pkg")),
+            island_files,
         };
         Ok(Self {
             listener,

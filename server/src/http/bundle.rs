@@ -20,6 +20,11 @@ use tower_http::{
 /// The extensions of the precompressed copies.
 const COPIES: [&str; 2] = ["br", "gz"];
 
+/// The bundle's folder: the site root's `pkg`, as the Leptos options name it.
+pub fn dir(options: &leptos::prelude::LeptosOptions) -> PathBuf {
+    Path::new(&*options.site_root).join(&*options.site_pkg_dir)
+}
+
 /// The service for `/pkg`, serving `dir`.
 pub fn service(dir: PathBuf) -> Compression<ServeDir> {
     let files = match copies_are_fresh(&dir) {

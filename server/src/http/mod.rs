@@ -151,7 +151,6 @@ pub fn build_router(state: AppState) -> Router {
     // whether the development sign-in is on.
     let not_found_portal = portal.clone();
     let options = state.leptos_options.clone();
-    let pkg_dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
 
     // Everything a signed-out visitor may reach.
     let public = Router::new()
@@ -172,7 +171,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/signed-out", get(sign_in::signed_out))
         // The wasm bundle and its chunks, compressed (brotli or gzip, as the browser
         // accepts); pages stream and stay as they are.
-        .nest_service("/pkg", bundle::service(pkg_dir));
+        .nest_service("/pkg", bundle::service(bundle::dir(&options)));
 
     // Pages, server functions and the REST API need a signed-in user.
     let protected = Router::new()
