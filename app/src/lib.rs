@@ -21,6 +21,7 @@ use leptos_router::{
 use components::layout::Header;
 pub use pages::new_request::{PostedRequest, request_input};
 pub use pages::reviews::{PostedApprovals, approvals_from_form};
+pub use pages::tokens::{PostedToken, token_form};
 use pages::{
     admin_users::{AdminUserPage, AdminUsersPage},
     audit::AuditPage,
@@ -73,7 +74,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=|| view! { <Redirect path="/services" /> } />
                     <Route path=path!("/services") view=CatalogPage ssr=SsrMode::Async />
-                    <Route path=path!("/settings/tokens") view=TokensPage />
+                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async />
                     <Route path=path!("/requests") view=RequestsPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new") view=NewRequestPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />

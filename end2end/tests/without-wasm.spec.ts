@@ -70,3 +70,28 @@ test("a lead approves with a plain form post and sees the request move on", asyn
   await expect(lead).toHaveURL(new RegExp(`${path}\\?`));
   await expect(lead.getByRole("alert").filter({ hasText: "write something" })).toBeVisible();
 });
+
+test("a token is created, shown once and revoked with plain form posts", async ({ page }) => {
+  await signInAsDemoUser(page, "Payments Engineer", "/settings/tokens");
+  const create = page.getByRole("button", { name: "Create token" });
+  await expect(create).toBeEnabled();
+
+  await page.getByLabel("Name").fill("nightly-export");
+  await page.getByLabel(/request \(submit, cancel, comment\)/).check();
+  await create.click();
+  const secret = page.getByTestId("new-token").locator("code");
+  await expect(secret).toHaveText(/^sgp_/);
+  const token = await secret.textContent();
+  await expect(page.getByTestId("tokens")).toContainText("nightly-export");
+  await expect(page.getByTestId("tokens")).toContainText("read,request");
+  const me = await page.request.get("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } });
+  expect(me.status()).toBe(200);
+
+  // Shown once: the page loaded again lists the token without its secret.
+  await page.goto("/settings/tokens");
+  await expect(page.getByTestId("new-token")).toHaveCount(0);
+  await page.getByRole("button", { name: "Revoke nightly-export" }).click();
+  await expect(page.getByTestId("tokens")).toHaveCount(0);
+  const after = await page.request.get("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } });
+  expect(after.status()).toBe(401);
+});

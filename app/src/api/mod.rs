@@ -203,14 +203,12 @@ pub async fn create_token(
     answer(
         async move {
             let actor = session_actor()?;
-            let mut scopes = vec!["read"];
-            scopes.extend(scope_request.map(|_| "request"));
-            scopes.extend(scope_review.map(|_| "review"));
-            let form = domain::TokenForm {
+            let form = crate::pages::tokens::token_form(
                 name,
                 expires_in_days,
-                scopes: scopes.join(","),
-            };
+                scope_request.is_some(),
+                scope_review.is_some(),
+            );
             Ok(portal()?.create_token(&actor, &form).await?)
         }
         .await,

@@ -3,19 +3,19 @@
 //! the result or with the page again, the inputs as typed and the errors in place.
 
 use app::{
-    PostedApprovals, PostedRequest, approvals_from_form,
+    PostedApprovals, PostedRequest, PostedToken, approvals_from_form,
     error::{UiError, action_error},
-    request_input, shell,
+    request_input, shell, token_form,
 };
 use axum::{
     Form,
     body::Body,
     extract::{FromRequest, Request, State},
-    http::{StatusCode, request::Parts},
+    http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
 use domain::{
-    Actor, PortalError,
+    Actor, AuthMethod, FieldError, PortalError,
     request::{RequestKind, bulk::BulkApproval},
 };
 use leptos::prelude::provide_context;
@@ -25,26 +25,11 @@ use super::{AppState, error::ApiError};
 /// `POST /requests/new`: the new-request form. A request that passes goes to its page
 /// (303); one that does not gets the form back with the status the API would answer.
 pub async fn submit_request(State(state): State<AppState>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let Some(actor) = parts.extensions.get::<Actor>().cloned() else {
-        return ApiError::Forbidden("sign in to submit a request".into()).into_response();
+    let (actor, parts, fields) = match posted_form(&state, request, "submit a request").await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
     };
-    let fields = match Form::<Vec<(String, String)>>::from_request(
-        Request::from_parts(parts.clone(), body),
-        &state,
-    )
-    .await
-    {
-        Ok(Form(fields)) => fields,
-        Err(rejection) => return rejection.into_response(),
-    };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| field(&fields, name).unwrap_or_default().to_owned();
     let kind = RequestKind::parse("kind", &field("kind")).unwrap_or(RequestKind::Service);
     let input = request_input(kind, field);
     let error = match state.portal.submit_request(&actor, &input).await {
@@ -53,18 +38,11 @@ pub async fn submit_request(State(state): State<AppState>, request: Request) -> 
         }
         Err(error) => error,
     };
-    let status = ApiError::from(error.clone()).status();
-    let posted = match error {
-        PortalError::Invalid(errors) => PostedRequest {
-            fields,
-            errors: errors.0,
-            message: None,
-        },
-        other => PostedRequest {
-            fields,
-            errors: Vec::new(),
-            message: Some(UiError::from(other).to_string()),
-        },
+    let (status, errors, message) = refusal(error);
+    let posted = PostedRequest {
+        fields,
+        errors,
+        message,
     };
     render_page(&state, parts, status, posted).await
 }
@@ -72,18 +50,9 @@ pub async fn submit_request(State(state): State<AppState>, request: Request) -> 
 /// `POST /reviews`: "Approve selected" in the review queue. The queue comes back with each
 /// request's result above it (200), or with why nothing was approved (the API's status).
 pub async fn approve_selected(State(state): State<AppState>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let Some(actor) = parts.extensions.get::<Actor>().cloned() else {
-        return ApiError::Forbidden("sign in to approve requests".into()).into_response();
-    };
-    let fields = match Form::<Vec<(String, String)>>::from_request(
-        Request::from_parts(parts.clone(), body),
-        &state,
-    )
-    .await
-    {
-        Ok(Form(fields)) => fields,
-        Err(rejection) => return rejection.into_response(),
+    let (actor, parts, fields) = match posted_form(&state, request, "approve requests").await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
     };
     let (items, comment) = approvals_from_form(&fields);
     let answer = match BulkApproval::new(items, &comment) {
@@ -107,6 +76,95 @@ pub async fn approve_selected(State(state): State<AppState>, request: Request) -
         ),
     };
     render_page(&state, parts, status, posted).await
+}
+
+/// `POST /settings/tokens`: "Create token". The tokens page comes back with the new secret
+/// shown this once (201, never stored by a cache), or with why it was refused.
+pub async fn create_token(State(state): State<AppState>, request: Request) -> Response {
+    let (actor, parts, fields) = match posted_form(&state, request, "create a token").await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
+    // A token must not mint tokens: only a browser session manages them.
+    if parts.extensions.get::<AuthMethod>() != Some(&AuthMethod::Session) {
+        return ApiError::Forbidden("managing tokens needs a browser session, not a token".into())
+            .into_response();
+    }
+    let name = field(&fields, "name").unwrap_or_default().to_owned();
+    let form = token_form(
+        name.clone(),
+        field(&fields, "expires_in_days")
+            .unwrap_or_default()
+            .to_owned(),
+        field(&fields, "scope_request").is_some(),
+        field(&fields, "scope_review").is_some(),
+    );
+    let (status, posted) = match state.portal.create_token(&actor, &form).await {
+        Ok(created) => (
+            StatusCode::CREATED,
+            PostedToken {
+                created: Some(created),
+                ..PostedToken::default()
+            },
+        ),
+        Err(error) => {
+            let (status, errors, message) = refusal(error);
+            (
+                status,
+                PostedToken {
+                    created: None,
+                    errors,
+                    message,
+                    name,
+                },
+            )
+        }
+    };
+    let mut response = render_page(&state, parts, status, posted).await;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The first value posted for `name`.
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+/// A refusal as a page shows it: the status the API would answer, each field's message, or
+/// one message when no field is to blame.
+fn refusal(error: PortalError) -> (StatusCode, Vec<FieldError>, Option<String>) {
+    let status = ApiError::from(error.clone()).status();
+    match error {
+        PortalError::Invalid(errors) => (status, errors.0, None),
+        other => (status, Vec::new(), Some(UiError::from(other).to_string())),
+    }
+}
+
+/// Who posted, the request's parts (to render the page again) and the form's fields;
+/// or the answer to a post nobody signed in made, or one that is not a form.
+async fn posted_form(
+    state: &AppState,
+    request: Request,
+    what: &str,
+) -> Result<(Actor, Parts, Vec<(String, String)>), Response> {
+    let (parts, body) = request.into_parts();
+    let Some(actor) = parts.extensions.get::<Actor>().cloned() else {
+        return Err(ApiError::Forbidden(format!("sign in to {what}")).into_response());
+    };
+    match Form::<Vec<(String, String)>>::from_request(
+        Request::from_parts(parts.clone(), body),
+        state,
+    )
+    .await
+    {
+        Ok(Form(fields)) => Ok((actor, parts, fields)),
+        Err(rejection) => Err(rejection.into_response()),
+    }
 }
 
 /// The page the form was on, rendered with `posted` (what the post came to) in context.

@@ -178,6 +178,7 @@ pub fn build_router(state: AppState) -> Router {
         .nest("/api/v1", api_v1)
         .route("/requests/new", post(forms::submit_request))
         .route("/reviews", post(forms::approve_selected))
+        .route("/settings/tokens", post(forms::create_token))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

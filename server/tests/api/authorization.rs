@@ -135,6 +135,8 @@ fn matrix() -> Vec<Row> {
         get("/audit", [303, 403, 403, 403, 200]),
         // The tokens page works from a browser session; with a token it says 403.
         get("/settings/tokens", [303, 403, 403, 403, 403]).with_session(page),
+        // "Create token" without the wasm: the page again with the secret in it.
+        post("/settings/tokens", [303, 403, 403, 403, 403]).with_session([303, 201, 201, 201, 201]),
         // Server functions behind the pages.
         post("/rpc/me", signed_in),
         post("/rpc/teams", signed_in),
@@ -303,6 +305,7 @@ fn call(row: &Row, subjects: &Subjects) -> Call {
         // Form-encoded server functions (they work before the page is interactive).
         "/rpc/tokens/create" => form(&[("name", "matrix"), ("expires_in_days", "30")]),
         "/rpc/tokens/revoke" => form(&[("id", &subjects.token.to_string())]),
+        "/settings/tokens" => form(&[("name", "matrix-page"), ("expires_in_days", "30")]),
         "/rpc/requests/comment" => form(&[("id", &id), ("comment", "matrix")]),
         "/rpc/requests/reject" => {
             form(&[("id", &id), ("comment", ""), ("plan_hash", &subjects.plan)])

@@ -45,6 +45,32 @@ const BASKET: &[(&str, &str)] = &[
     ("reason", "A basket for the shop"),
 ];
 
+/// Where a plain post of the engineer's to a server function sends the browser back to.
+async fn posted_back(app: &TestApp, path: &str, form: &[(&str, &str)]) -> String {
+    let response = post_form(app, Persona::EngineerA, &app.address, path, form).await;
+    assert_eq!(response.status(), StatusCode::FOUND, "{path}");
+    response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The basket request submitted by a plain post of the engineer's; its id.
+async fn submit_basket(app: &TestApp) -> String {
+    let created = post_form(
+        app,
+        Persona::EngineerA,
+        &app.address,
+        "/requests/new?kind=service",
+        BASKET,
+    )
+    .await;
+    let location = created.headers()[header::LOCATION]
+        .to_str()
+        .expect("a redirect to the new request");
+    location.trim_start_matches("/requests/").to_owned()
+}
+
 async fn a_form_post_submits_and_goes_to_the_new_request(db: Db) {
     let app = spawn_app(db).await;
     let response = post_form(
@@ -369,19 +395,8 @@ async fn a_form_post_from_another_site_is_refused(db: Db) {
 /// redirect back to the page, an error carried in its URL rather than a bare status.
 async fn review_buttons_answer_a_plain_post_with_a_redirect(db: Db) {
     let app = spawn_app(db).await;
-    let created = post_form(
-        &app,
-        Persona::EngineerA,
-        &app.address,
-        "/requests/new?kind=service",
-        BASKET,
-    )
-    .await;
-    let location = created.headers()[header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let id = location.trim_start_matches("/requests/");
+    let id = submit_basket(&app).await;
+    let id = id.as_str();
     let plan_hash = app.plan_hash(id.parse().unwrap()).await;
 
     // The requester approving their own request: refused, back to the page with why.
@@ -424,6 +439,118 @@ async fn review_buttons_answer_a_plain_post_with_a_redirect(db: Db) {
     assert_eq!(status, "queued");
 }
 
+/// The comment box and the tokens page's forms work without the wasm too: a comment and a
+/// revoke come back to the page by redirect (a refusal in the address), a new token on the
+/// page the post answers.
+async fn comments_and_tokens_work_as_plain_posts(db: Db) {
+    let app = spawn_app(db).await;
+    let id = submit_basket(&app).await;
+
+    // A bell character is not text people read: refused, back to the page with why.
+    let back = posted_back(
+        &app,
+        "/rpc/requests/comment",
+        &[("id", &id), ("comment", "ring \u{7}")],
+    )
+    .await;
+    assert!(back.contains("__err="), "{back}");
+
+    let back = posted_back(
+        &app,
+        "/rpc/requests/comment",
+        &[("id", &id), ("comment", "Posted without wasm")],
+    )
+    .await;
+    assert!(!back.contains("__err"), "{back}");
+    let (_, detail) = app.get_json(&format!("/api/v1/requests/{id}")).await;
+    let comments: Vec<_> = detail["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|event| event["action"] == "request.comment")
+        .map(|event| event["detail"]["comment"].clone())
+        .collect();
+    assert_eq!(comments, vec![serde_json::json!("Posted without wasm")]);
+
+    // "Create token" without the wasm: refused with the field named and the name kept,
+    // then made, its secret on the page that comes back (and in no cache).
+    let refused = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/settings/tokens",
+        &[("name", "deploys"), ("expires_in_days", "99999")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap_or_default();
+    assert!(
+        page.contains("must be a number of days from 1 to"),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="deploys""#), "{page}");
+    let created = post_form(
+        &app,
+        Persona::EngineerA,
+        &app.address,
+        "/settings/tokens",
+        &[
+            ("name", "ci"),
+            ("expires_in_days", "30"),
+            ("scope_request", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.headers()[header::CACHE_CONTROL], "no-store");
+    let page = created.text().await.unwrap_or_default();
+    let secret = page
+        .split(r#"<code class="secret">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(secret.starts_with("sgp_"), "{page}");
+    let cookie = app
+        .session_cookie(Persona::EngineerA)
+        .await
+        .expect("a signed-in persona");
+    let tokens = app
+        .client
+        .post(format!("{}/rpc/tokens", app.address))
+        .header(header::COOKIE, cookie)
+        .header(header::ORIGIN, &app.address)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("the tokens")
+        .json::<serde_json::Value>()
+        .await
+        .expect("a list");
+    let token = tokens
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|token| token["name"] == "ci")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        token["scopes"],
+        serde_json::json!({ "request": true, "review": false })
+    );
+    let me = || {
+        app.client
+            .get(format!("{}/api/v1/me", app.address))
+            .bearer_auth(&secret)
+            .send()
+    };
+    assert_eq!(me().await.expect("me").status(), StatusCode::OK);
+    let token_id = token["id"].to_string();
+    let back = posted_back(&app, "/rpc/tokens/revoke", &[("id", &token_id)]).await;
+    assert!(!back.contains("__err"), "{back}");
+    assert_eq!(me().await.expect("me").status(), StatusCode::UNAUTHORIZED);
+}
+
 on_both_databases!(
     a_form_post_submits_and_goes_to_the_new_request,
     a_form_post_for_an_autoscaler_ignores_the_replicas_input,
@@ -432,4 +559,5 @@ on_both_databases!(
     a_form_post_outside_your_teams_says_why,
     a_form_post_from_another_site_is_refused,
     review_buttons_answer_a_plain_post_with_a_redirect,
+    comments_and_tokens_work_as_plain_posts,
 );
