@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::{
-    Actor, AuditEvent, AuditQuery, Certificate, Cluster, Deactivation, FieldErrors, Host, NewToken,
-    Page, PageRequest, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary, Team, TeamDetail,
-    TeamName, TokenForm, TokenView, UserDetail, UserQuery, UserSummary,
+    Actor, AuditEvent, AuditQuery, AuthMethod, Certificate, Cluster, Deactivation, FieldErrors,
+    Host, NewToken, Page, PageRequest, ServiceDetail, ServiceName, ServiceQuery, ServiceSummary,
+    Team, TeamDetail, TeamName, TokenForm, TokenView, UserDetail, UserQuery, UserSummary,
     iac::ObjectPath,
     infrastructure::{
         ClusterTree, CommitDetail, CommitId, CommitLog, CommitLogQuery, FileQuery, IacFile,
@@ -49,6 +49,17 @@ pub enum PortalError {
     /// A dependency (the database) failed; details are logged, not shown.
     #[error("the portal could not complete this request; try again shortly")]
     Unavailable,
+}
+
+/// Managing tokens needs a browser session, so a leaked token cannot mint itself a
+/// longer-lived successor. `via` is how the caller proved who it is.
+pub fn require_session(via: Option<AuthMethod>) -> Result<(), PortalError> {
+    match via {
+        Some(AuthMethod::Session) => Ok(()),
+        _ => Err(PortalError::Forbidden(
+            "managing tokens needs a browser session, not a token".into(),
+        )),
+    }
 }
 
 impl From<crate::admin::AdminRefusal> for PortalError {
@@ -230,4 +241,20 @@ pub trait Portal: Send + Sync + 'static {
 
     /// The commits that changed one object's file, newest first, each with its diff.
     async fn iac_history(&self, path: &ObjectPath) -> Result<ObjectHistory, PortalError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_browser_session_manages_tokens() {
+        assert_eq!(require_session(Some(AuthMethod::Session)), Ok(()));
+        for via in [Some(AuthMethod::Token), None] {
+            assert!(
+                matches!(require_session(via), Err(PortalError::Forbidden(why)) if why.contains("browser session")),
+                "{via:?}"
+            );
+        }
+    }
 }

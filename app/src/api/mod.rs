@@ -51,12 +51,8 @@ fn session_actor() -> Result<domain::Actor, UiError> {
     let actor = actor()?;
     let via = use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<domain::AuthMethod>().copied());
-    match via {
-        Some(domain::AuthMethod::Session) => Ok(actor),
-        _ => Err(UiError::Forbidden(
-            "managing tokens needs a browser session, not a token".into(),
-        )),
-    }
+    domain::portal::require_session(via)?;
+    Ok(actor)
 }
 
 /// Gives the HTTP response the error's status (a server function answers 500 otherwise),

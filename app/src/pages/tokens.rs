@@ -27,6 +27,29 @@ pub struct PostedToken {
     pub name: String,
 }
 
+impl PostedToken {
+    /// What creating a token came to, as the page shows it; `name` is what was typed, kept
+    /// only when the token was refused.
+    pub fn answered(answer: Result<domain::NewToken, UiError>, name: String) -> Self {
+        match answer {
+            Ok(created) => Self {
+                created: Some(created),
+                ..Self::default()
+            },
+            Err(UiError::Invalid(fields)) => Self {
+                errors: fields.0,
+                name,
+                ..Self::default()
+            },
+            Err(other) => Self {
+                message: Some(other.to_string()),
+                name,
+                ..Self::default()
+            },
+        }
+    }
+}
+
 /// The server puts a plain post's answer in context; the browser gets it with the page.
 fn posted_token() -> Option<PostedToken> {
     #[cfg(feature = "ssr")]
@@ -77,54 +100,39 @@ pub fn TokensPage() -> impl IntoView {
 fn Tokens(posted: Option<PostedToken>) -> impl IntoView {
     island_ready();
     let create = ServerAction::<CreateToken>::new();
-    // A plain post's answer stands until the page makes answers of its own.
-    let posted = StoredValue::new(posted);
-    let posted = move || {
-        posted
-            .get_value()
-            .filter(|_| create.value().with(Option::is_none))
-    };
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(
         move || (create.version().get(), revoke.version().get()),
         |_| list_tokens(),
     );
-    let field_error = move |path: &'static str| {
-        let of = |errors: &[domain::FieldError]| {
-            errors
-                .iter()
-                .find(|f| f.path == path)
-                .map(|f| f.message.clone())
-        };
-        match posted() {
-            Some(posted) => of(&posted.errors),
-            None => create.value().with(|v| match v {
-                Some(Err(UiError::Invalid(fields))) => of(&fields.0),
-                _ => None,
-            }),
-        }
+    // What the last "Create token" came to: the page's own answer, else a plain post's.
+    let posted = StoredValue::new(posted);
+    let answer = move || {
+        create
+            .value()
+            .get()
+            .map(|answer| PostedToken::answered(answer, String::new()))
+            .or_else(|| posted.get_value())
+            .unwrap_or_default()
+    };
+    let name_error = move || {
+        answer()
+            .errors
+            .into_iter()
+            .find(|f| f.path == "name")
+            .map(|f| f.message)
     };
     // Everything but the name's own message, which sits under its box.
     let message = move || {
-        let (errors, message) = match posted() {
-            Some(posted) => (posted.errors, posted.message),
-            None => create.value().with(|v| match v {
-                Some(Err(UiError::Invalid(fields))) => (fields.0.clone(), None),
-                Some(Err(error)) => (Vec::new(), Some(error.to_string())),
-                _ => (Vec::new(), None),
-            }),
-        };
-        let others: Vec<String> = errors
+        let answer = answer();
+        let others: Vec<String> = answer
+            .errors
             .into_iter()
             .filter(|f| f.path != "name")
             .map(|f| f.message)
-            .chain(message)
+            .chain(answer.message)
             .collect();
         (!others.is_empty()).then(|| others.join("; "))
-    };
-    let created = move || match posted() {
-        Some(posted) => posted.created,
-        None => create.value().get().and_then(Result::ok),
     };
     // With the bundle running, the page posts the form itself and keeps its place.
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -139,7 +147,7 @@ fn Tokens(posted: Option<PostedToken>) -> impl IntoView {
             <form method="post" action="/settings/tokens" class="form-row" on:submit=on_submit>
                 <label>
                     "Name"
-                    <input name="name" value=posted().map(|p| p.name) required maxlength="64" placeholder="ci-deploys" aria-describedby="token-name-error" />
+                    <input name="name" value=answer().name required maxlength="64" placeholder="ci-deploys" aria-describedby="token-name-error" />
                 </label>
                 <label>
                     "Expires"
@@ -163,10 +171,10 @@ fn Tokens(posted: Option<PostedToken>) -> impl IntoView {
                     {move || if create.pending().get() { "Creating…" } else { "Create token" }}
                 </button>
             </form>
-            <p id="token-name-error" class="field-error" role="alert">{move || field_error("name")}</p>
+            <p id="token-name-error" class="field-error" role="alert">{name_error}</p>
             <p class="field-error" role="alert">{message}</p>
             <p class="muted small">"Every token reads. One used by CI to submit changes needs “request”; only a lead's own token used for reviews needs “review”."</p>
-            {move || created().map(|new| view! {
+            {move || answer().created.map(|new| view! {
                 <div class="panel panel-success" data-testid="new-token">
                     <p><strong>{format!("Token \u{201c}{}\u{201d} created.", new.name)}</strong>" Copy it now: it will not be shown again."</p>
                     <code class="secret">{new.token}</code>

@@ -15,7 +15,8 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use domain::{
-    Actor, AuthMethod, FieldError, PortalError,
+    Actor, AuthMethod, PortalError,
+    portal::require_session,
     request::{RequestKind, bulk::BulkApproval},
 };
 use leptos::prelude::provide_context;
@@ -29,7 +30,7 @@ pub async fn submit_request(State(state): State<AppState>, request: Request) -> 
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let field = |name: &str| field(&fields, name).unwrap_or_default().to_owned();
+    let field = |name: &str| form_value(&fields, name).unwrap_or_default().to_owned();
     let kind = RequestKind::parse("kind", &field("kind")).unwrap_or(RequestKind::Service);
     let input = request_input(kind, field);
     let error = match state.portal.submit_request(&actor, &input).await {
@@ -38,11 +39,18 @@ pub async fn submit_request(State(state): State<AppState>, request: Request) -> 
         }
         Err(error) => error,
     };
-    let (status, errors, message) = refusal(error);
-    let posted = PostedRequest {
-        fields,
-        errors,
-        message,
+    let status = ApiError::from(error.clone()).status();
+    let posted = match error {
+        PortalError::Invalid(errors) => PostedRequest {
+            fields,
+            errors: errors.0,
+            message: None,
+        },
+        other => PostedRequest {
+            fields,
+            errors: Vec::new(),
+            message: Some(UiError::from(other).to_string()),
+        },
     };
     render_page(&state, parts, status, posted).await
 }
@@ -85,41 +93,23 @@ pub async fn create_token(State(state): State<AppState>, request: Request) -> Re
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    // A token must not mint tokens: only a browser session manages them.
-    if parts.extensions.get::<AuthMethod>() != Some(&AuthMethod::Session) {
-        return ApiError::Forbidden("managing tokens needs a browser session, not a token".into())
-            .into_response();
+    if let Err(refused) = require_session(parts.extensions.get::<AuthMethod>().copied()) {
+        return ApiError::from(refused).into_response();
     }
-    let name = field(&fields, "name").unwrap_or_default().to_owned();
+    let value = |name: &str| form_value(&fields, name);
+    let name = value("name").unwrap_or_default().to_owned();
     let form = token_form(
         name.clone(),
-        field(&fields, "expires_in_days")
-            .unwrap_or_default()
-            .to_owned(),
-        field(&fields, "scope_request").is_some(),
-        field(&fields, "scope_review").is_some(),
+        value("expires_in_days").unwrap_or_default().to_owned(),
+        value("scope_request").is_some(),
+        value("scope_review").is_some(),
     );
-    let (status, posted) = match state.portal.create_token(&actor, &form).await {
-        Ok(created) => (
-            StatusCode::CREATED,
-            PostedToken {
-                created: Some(created),
-                ..PostedToken::default()
-            },
-        ),
-        Err(error) => {
-            let (status, errors, message) = refusal(error);
-            (
-                status,
-                PostedToken {
-                    created: None,
-                    errors,
-                    message,
-                    name,
-                },
-            )
-        }
+    let answer = state.portal.create_token(&actor, &form).await;
+    let status = match &answer {
+        Ok(_) => StatusCode::CREATED,
+        Err(error) => ApiError::from(error.clone()).status(),
     };
+    let posted = PostedToken::answered(answer.map_err(UiError::from), name);
     let mut response = render_page(&state, parts, status, posted).await;
     response
         .headers_mut()
@@ -128,21 +118,11 @@ pub async fn create_token(State(state): State<AppState>, request: Request) -> Re
 }
 
 /// The first value posted for `name`.
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn form_value<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.as_str())
-}
-
-/// A refusal as a page shows it: the status the API would answer, each field's message, or
-/// one message when no field is to blame.
-fn refusal(error: PortalError) -> (StatusCode, Vec<FieldError>, Option<String>) {
-    let status = ApiError::from(error.clone()).status();
-    match error {
-        PortalError::Invalid(errors) => (status, errors.0, None),
-        other => (status, Vec::new(), Some(UiError::from(other).to_string())),
-    }
 }
 
 /// Who posted, the request's parts (to render the page again) and the form's fields;
